@@ -1,0 +1,2 @@
+#include "hydra_quant.h"
+// Implementation in progress.

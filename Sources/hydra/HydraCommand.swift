@@ -1,0 +1,13 @@
+import ArgumentParser
+import HydraCore
+
+/// The `hydra` command: translate text with a Hydra LLM on the CPU.
+@main
+struct HydraCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "hydra",
+        abstract: "Offline translation with a Hydra LLM (one shared body, per-language heads) on the CPU.",
+        version: Hydra.version,
+        subcommands: []
+    )
+}
