@@ -1,0 +1,45 @@
+/// Turns generated token ids into text as they arrive, emitting only whole
+/// UTF-8 characters: a character split across byte-fallback tokens waits
+/// until its last byte comes.
+public struct StreamingDetokenizer: Sendable {
+    public let tokenizer: Tokenizer
+    /// Print control tokens (`<eos>`) too.
+    public let special: Bool
+    /// Bytes of an unfinished character.
+    private var pending: [UInt8] = []
+    /// SentencePiece: the first text still has to lose the space the tokenizer put in front.
+    private var stripLeadingSpace: Bool
+
+    public init(tokenizer: Tokenizer, special: Bool = false) {
+        self.tokenizer = tokenizer
+        self.special = special
+        self.stripLeadingSpace = tokenizer.vocabulary.addSpacePrefix
+    }
+
+    /// Feeds one token; returns the text that is now complete (maybe empty).
+    public mutating func append(_ id: Int32) -> String {
+        var bytes = tokenizer.piece(id, special: special)
+        if bytes.isEmpty { return "" }
+        if stripLeadingSpace {
+            stripLeadingSpace = false
+            if bytes.first == 0x20 { bytes.removeFirst() }
+        }
+        pending.append(contentsOf: bytes)
+        let complete = UTF8Text.completePrefixLength(pending[...])
+        if complete == 0 { return "" }
+        let text = String(decoding: pending[..<complete], as: UTF8.self)
+        pending.removeFirst(complete)
+        return text
+    }
+
+    /// Ends the stream: an unfinished character left over becomes U+FFFD.
+    public mutating func finish() -> String {
+        defer { pending.removeAll() }
+        return pending.isEmpty ? "" : String(decoding: pending, as: UTF8.self)
+    }
+
+    /// Makes a detokenizer for this tokenizer.
+    public static func make(_ tokenizer: Tokenizer, special: Bool = false) -> StreamingDetokenizer {
+        StreamingDetokenizer(tokenizer: tokenizer, special: special)
+    }
+}
