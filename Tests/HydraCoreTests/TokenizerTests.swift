@@ -98,6 +98,29 @@ struct TokenizerReferenceTests {
         }
     }
 
+    /// Extra cases made elsewhere (say, random texts run through llama.cpp):
+    /// HYDRA_TOKENIZER_CASES names a JSON file {"<model key>": {"cases": [...]}}
+    /// with cases as in the fixtures. Without it there is nothing to check.
+    @Test("extra cases from HYDRA_TOKENIZER_CASES", arguments: TestModels.keys)
+    func extraCases(model: String) throws {
+        struct Case: Decodable { let name: String; let text: String; let add_special: Bool; let parse_special: Bool; let ids: [Int32] }
+        struct Model: Decodable { let cases: [Case] }
+        guard let path = ProcessInfo.processInfo.environment["HYDRA_TOKENIZER_CASES"] else { return }
+        let file = try JSONDecoder().decode([String: Model].self, from: Data(contentsOf: URL(fileURLWithPath: path)))
+        guard let cases = file[model]?.cases else { return }
+        let tokenizer = try TestTokenizers.get(model)
+        var failures = 0
+        for c in cases {
+            let got = tokenizer.tokenize(c.text, addSpecial: c.add_special, parseSpecial: c.parse_special)
+            if got != c.ids {
+                failures += 1
+                let scalars = c.text.unicodeScalars.map { String($0.value, radix: 16) }.joined(separator: " ")
+                Issue.record("\(model) \(c.name) add=\(c.add_special) parse=\(c.parse_special) [\(scalars)]: \(firstDifference(got, c.ids))")
+            }
+        }
+        print("\(model): \(cases.count - failures)/\(cases.count) extra cases match")
+    }
+
     @Test("pieces match llama_token_to_piece", arguments: TestModels.keys)
     func pieces(model: String) throws {
         let tokenizer = try TestTokenizers.get(model)

@@ -37,7 +37,9 @@ struct CodepointFlags: OptionSet, Sendable {
         guard let scalar = Unicode.Scalar(cp) else { return .control }  // surrogates: Cs
         let p = scalar.properties
         var flags: CodepointFlags
-        switch p.generalCategory {
+        // llama.cpp's tables are Unicode 15.1: later characters are unassigned there.
+        let newer = p.age.map { $0.major > 15 || ($0.major == 15 && $0.minor > 1) } ?? false
+        switch newer ? .unassigned : p.generalCategory {
         case .uppercaseLetter, .lowercaseLetter, .titlecaseLetter, .modifierLetter, .otherLetter:
             flags = .letter
         case .nonspacingMark, .spacingMark, .enclosingMark:
