@@ -37,9 +37,4 @@ public struct StreamingDetokenizer: Sendable {
         defer { pending.removeAll() }
         return pending.isEmpty ? "" : String(decoding: pending, as: UTF8.self)
     }
-
-    /// Makes a detokenizer for this tokenizer.
-    public static func make(_ tokenizer: Tokenizer, special: Bool = false) -> StreamingDetokenizer {
-        StreamingDetokenizer(tokenizer: tokenizer, special: special)
-    }
 }

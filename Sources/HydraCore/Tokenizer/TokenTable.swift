@@ -1,3 +1,9 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
 /// A map from byte strings to ids: every string lives in one byte blob and an
 /// open-addressing hash table finds it without allocating, so tokenizers can
 /// look up any slice of their input directly.
@@ -23,10 +29,10 @@ struct TokenTable: Sendable {
 
     /// FNV-1a over the bytes, with a final mix so that low bits spread well.
     @inline(__always)
-    static func hash(_ p: UnsafePointer<UInt8>, _ n: Int) -> UInt64 {
+    static func hash(_ p: UnsafePointer<UInt8>?, _ n: Int) -> UInt64 {
         var h: UInt64 = 0xcbf2_9ce4_8422_2325
         for i in 0..<n {
-            h = (h ^ UInt64(p[i])) &* 0x100_0000_01b3
+            h = (h ^ UInt64(p![i])) &* 0x100_0000_01b3
         }
         h ^= h >> 29
         h = h &* 0xbf58_476d_1ce4_e5b9
@@ -42,7 +48,7 @@ struct TokenTable: Sendable {
         let index = Int32(count)
         blob.append(contentsOf: bytes)
         starts.append(blob.count)
-        let h = bytes.isEmpty ? Self.hash(UnsafePointer(bitPattern: 1)!, 0) : Self.hash(bytes.baseAddress!, bytes.count)
+        let h = Self.hash(bytes.baseAddress, bytes.count)
         place(index: index, hash: h, replacingEqual: true)
         return index
     }
@@ -53,7 +59,7 @@ struct TokenTable: Sendable {
 
     /// The index of the newest string equal to `p[0..<n]`, or nil.
     @inline(__always)
-    func find(_ p: UnsafePointer<UInt8>, _ n: Int) -> Int32? {
+    func find(_ p: UnsafePointer<UInt8>?, _ n: Int) -> Int32? {
         let h = Self.hash(p, n)
         return slots.withUnsafeBufferPointer { slots in
             slotHashes.withUnsafeBufferPointer { hashes in
@@ -66,7 +72,7 @@ struct TokenTable: Sendable {
                             if hashes[i] == h {
                                 let k = Int(s - 1)
                                 let a = starts[k], b = starts[k + 1]
-                                if b - a == n && (n == 0 || memcmp(blob.baseAddress! + a, p, n) == 0) {
+                                if b - a == n && (n == 0 || memcmp(blob.baseAddress! + a, p!, n) == 0) {
                                     return Int32(k)
                                 }
                             }
@@ -79,11 +85,7 @@ struct TokenTable: Sendable {
     }
 
     func find(_ bytes: UnsafeBufferPointer<UInt8>) -> Int32? {
-        guard let base = bytes.baseAddress else {
-            var empty: UInt8 = 0
-            return withUnsafePointer(to: &empty) { find($0, 0) }
-        }
-        return find(base, bytes.count)
+        find(bytes.baseAddress, bytes.count)
     }
 
     func find(_ bytes: [UInt8]) -> Int32? {
@@ -123,8 +125,3 @@ struct TokenTable: Sendable {
     }
 }
 
-#if canImport(Glibc)
-import Glibc
-#elseif canImport(Darwin)
-import Darwin
-#endif

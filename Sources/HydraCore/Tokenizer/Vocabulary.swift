@@ -129,7 +129,6 @@ public final class Vocabulary: Sendable {
         let unk = resolve(special.unk, defaults.unk)
         let sep = resolve(special.sep, nil)
         let pad = resolve(special.pad, nil)
-        _ = special.mask
         self.addBOS = addBOS ?? flags.addBOS
         self.addEOS = addEOS ?? flags.addEOS
 
