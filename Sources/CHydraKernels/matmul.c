@@ -167,8 +167,12 @@ int32_t hydra_matmul_mode(hydra_pool *pool, int32_t type, const void *W, int64_t
         .ntok = ntok,
         .Y = Y,
     };
+    hydra_pool_lock(pool);
     job.XQ = hydra_scratch_reserve(hydra_pool_scratch(pool), job.xq_row_bytes * (size_t)ntok);
-    if (!job.XQ) return -1;
+    if (!job.XQ) {
+        hydra_pool_unlock(pool);
+        return -1;
+    }
 
     if (ntok > 1) {
         hydra_pool_run(pool, quantize_part, &job);
@@ -176,6 +180,7 @@ int32_t hydra_matmul_mode(hydra_pool *pool, int32_t type, const void *W, int64_t
         quantize_part(&job, 0, 1);
     }
     hydra_pool_run(pool, multiply_part, &job);
+    hydra_pool_unlock(pool);
     return 0;
 }
 

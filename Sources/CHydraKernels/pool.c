@@ -24,6 +24,7 @@ struct hydra_pool {
     int32_t threads;
     pthread_t *workers;
     pthread_mutex_t mutex;
+    pthread_mutex_t caller;      // one caller (and its nested calls) at a time
     pthread_cond_t work_ready;
     pthread_cond_t work_done;
     _Atomic uint64_t generation; // bumped once per job (and at shutdown)
@@ -77,6 +78,11 @@ hydra_pool *hydra_pool_create(int32_t threads) {
     if (!pool) return NULL;
     pool->threads = threads;
     pthread_mutex_init(&pool->mutex, NULL);
+    pthread_mutexattr_t recursive;
+    pthread_mutexattr_init(&recursive);
+    pthread_mutexattr_settype(&recursive, PTHREAD_MUTEX_RECURSIVE);
+    pthread_mutex_init(&pool->caller, &recursive);
+    pthread_mutexattr_destroy(&recursive);
     pthread_cond_init(&pool->work_ready, NULL);
     pthread_cond_init(&pool->work_done, NULL);
     pool->workers = calloc((size_t)threads, sizeof(pthread_t));
@@ -105,6 +111,7 @@ void hydra_pool_destroy(hydra_pool *pool) {
     pthread_cond_destroy(&pool->work_ready);
     pthread_cond_destroy(&pool->work_done);
     pthread_mutex_destroy(&pool->mutex);
+    pthread_mutex_destroy(&pool->caller);
     free(pool->workers);
     free(pool->scratch.data);
     free(pool);
@@ -117,6 +124,7 @@ void hydra_pool_run(hydra_pool *pool, void (*fn)(void *ctx, int32_t i, int32_t n
         fn(ctx, 0, 1);
         return;
     }
+    hydra_pool_lock(pool);
     pool->fn = fn;
     pool->ctx = ctx;
     atomic_store_explicit(&pool->pending, pool->threads - 1, memory_order_relaxed);
@@ -127,15 +135,25 @@ void hydra_pool_run(hydra_pool *pool, void (*fn)(void *ctx, int32_t i, int32_t n
 
     fn(ctx, 0, pool->threads);
 
-    for (int k = 0; k < SPIN_POLLS; k++) {
-        if (atomic_load_explicit(&pool->pending, memory_order_acquire) == 0) return;
+    for (int k = 0; k < SPIN_POLLS && atomic_load_explicit(&pool->pending, memory_order_acquire) != 0; k++) {
         cpu_relax();
     }
-    pthread_mutex_lock(&pool->mutex);
-    while (atomic_load_explicit(&pool->pending, memory_order_acquire) != 0) {
-        pthread_cond_wait(&pool->work_done, &pool->mutex);
+    if (atomic_load_explicit(&pool->pending, memory_order_acquire) != 0) {
+        pthread_mutex_lock(&pool->mutex);
+        while (atomic_load_explicit(&pool->pending, memory_order_acquire) != 0) {
+            pthread_cond_wait(&pool->work_done, &pool->mutex);
+        }
+        pthread_mutex_unlock(&pool->mutex);
     }
-    pthread_mutex_unlock(&pool->mutex);
+    hydra_pool_unlock(pool);
+}
+
+void hydra_pool_lock(hydra_pool *pool) {
+    if (pool) pthread_mutex_lock(&pool->caller);
+}
+
+void hydra_pool_unlock(hydra_pool *pool) {
+    if (pool) pthread_mutex_unlock(&pool->caller);
 }
 
 hydra_scratch *hydra_pool_scratch(hydra_pool *pool) {

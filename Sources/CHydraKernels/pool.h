@@ -16,3 +16,9 @@ typedef struct {
 hydra_scratch *hydra_pool_scratch(hydra_pool *pool);
 /// Makes the buffer at least `bytes` long (64-byte aligned); NULL on failure.
 void *hydra_scratch_reserve(hydra_scratch *s, size_t bytes);
+
+/// Serializes callers of a pool (recursive: a caller may nest runs).
+/// hydra_pool_run takes it; hydra_matmul holds it across its two runs and
+/// its use of the scratch buffer. No-ops for a NULL pool.
+void hydra_pool_lock(hydra_pool *pool);
+void hydra_pool_unlock(hydra_pool *pool);
