@@ -254,8 +254,10 @@ float hydra_dot_q6_K_avx2(int64_t n, const void *vw, const void *vx) {
                                    _mm256_srli_epi16(_mm256_and_si256(bh, _mm256_set1_epi8((char)0xC0)), 2));
             for (int c = 0; c < 4; c++) {
                 // Scale of elements 0..15 of this chunk in the low half, 16..31 in the high half.
-                const int s = 2 * (4 * j + c);
-                const __m256i sc = _mm256_set_m128i(_mm_set1_epi16(w[i].scales[s + 1]), _mm_set1_epi16(w[i].scales[s]));
+                const uint64_t s = (uint64_t)(2 * (4 * j + c));
+                const __m128i pick = _mm_set_epi64x((long long)(0x0101010101010101ULL * (s + 1)),
+                                                    (long long)(0x0101010101010101ULL * s));
+                const __m256i sc = _mm256_cvtepi8_epi16(_mm_shuffle_epi8(scales, pick));
                 const __m256i p = _mm256_maddubs_epi16(q[c], _mm256_loadu_si256((const __m256i *)(q8 + 32 * c)));
                 sumi = _mm256_add_epi32(sumi, _mm256_madd_epi16(sc, p));
             }
