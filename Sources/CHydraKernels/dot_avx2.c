@@ -268,4 +268,96 @@ float hydra_dot_q6_K_avx2(int64_t n, const void *vw, const void *vx) {
     return hsum_ps(acc);
 }
 
+
+// ---- four tokens at once (prompt processing) -----------------------------------------
+// Each weight block is unpacked once and dotted with four activation rows;
+// per token the arithmetic is exactly that of the one-token kernel above.
+
+static inline __m256i load_q4_0(const block_q4_0 *b) {
+    return _mm256_sub_epi8(unpack_nibbles(b->qs), _mm256_set1_epi8(8));
+}
+static inline __m256i load_q5_0(const block_q5_0 *b) {
+    const __m256i hi = _mm256_andnot_si256(unpack_bits(b->qh), _mm256_set1_epi8((char)0xF0));
+    return _mm256_or_si256(unpack_nibbles(b->qs), hi);
+}
+static inline __m256i load_q8_0(const block_q8_0 *b) { return _mm256_loadu_si256((const __m256i *)b->qs); }
+
+#define DOT4_SIGNED(NAME, BLOCK, LOAD)                                                           \
+    void NAME(int64_t n, const void *vw, const void *vx, size_t x_stride, float out[4]) {       \
+        const BLOCK *w = vw;                                                                      \
+        const block_q8_0 *x[4];                                                                   \
+        for (int t = 0; t < 4; t++) x[t] = (const block_q8_0 *)((const uint8_t *)vx + t * x_stride); \
+        __m256 acc[4] = {_mm256_setzero_ps(), _mm256_setzero_ps(), _mm256_setzero_ps(), _mm256_setzero_ps()}; \
+        for (int64_t i = 0; i < n / 32; i++) {                                                    \
+            const float dw = fp16_to_fp32(w[i].d);                                                \
+            const __m256i q = LOAD(&w[i]);                                                        \
+            const __m256i aq = _mm256_sign_epi8(q, q);                                            \
+            for (int t = 0; t < 4; t++) {                                                         \
+                const __m256 d = _mm256_set1_ps(dw * fp16_to_fp32(x[t][i].d));                    \
+                const __m256i y = _mm256_loadu_si256((const __m256i *)x[t][i].qs);                \
+                acc[t] = _mm256_fmadd_ps(d, _mm256_cvtepi32_ps(dot_u8i8(aq, _mm256_sign_epi8(y, q))), acc[t]); \
+            }                                                                                     \
+        }                                                                                         \
+        for (int t = 0; t < 4; t++) out[t] = hsum_ps(acc[t]);                                     \
+    }
+
+DOT4_SIGNED(hydra_dot4_q4_0_avx2, block_q4_0, load_q4_0)
+DOT4_SIGNED(hydra_dot4_q5_0_avx2, block_q5_0, load_q5_0)
+DOT4_SIGNED(hydra_dot4_q8_0_avx2, block_q8_0, load_q8_0)
+
+void hydra_dot4_q4_K_avx2(int64_t n, const void *vw, const void *vx, size_t x_stride, float out[4]) {
+    const block_q4_K *w = vw;
+    const block_q8_K *x[4];
+    for (int t = 0; t < 4; t++) x[t] = (const block_q8_K *)((const uint8_t *)vx + t * x_stride);
+    const uint32_t kmask1 = 0x3f3f3f3f, kmask2 = 0x0f0f0f0f, kmask3 = 0x03030303;
+    const __m256i m4 = _mm256_set1_epi8(0xF);
+    __m256 acc[4];
+    __m128 acc_m[4];
+    for (int t = 0; t < 4; t++) {
+        acc[t] = _mm256_setzero_ps();
+        acc_m[t] = _mm_setzero_ps();
+    }
+    for (int64_t i = 0; i < n / QK_K; i++) {
+        const float wd = fp16_to_fp32(w[i].d), wdmin = fp16_to_fp32(w[i].dmin);
+        uint32_t u[4];
+        memcpy(u, w[i].scales, 12);
+        u[3] = ((u[2] >> 4) & kmask2) | (((u[1] >> 6) & kmask3) << 4);
+        const uint32_t mins_lo = u[1] & kmask1;
+        u[1] = (u[2] & kmask2) | (((u[0] >> 6) & kmask3) << 4);
+        u[2] = mins_lo;
+        u[0] &= kmask1;
+        const __m256i scales_mins = _mm256_cvtepu8_epi16(_mm_set_epi32((int)u[3], (int)u[2], (int)u[1], (int)u[0]));
+        const __m128i mins = _mm256_extracti128_si256(scales_mins, 1);
+        const __m128i sc128 = _mm256_castsi256_si128(scales_mins);
+        const __m256i scales = _mm256_set_m128i(sc128, sc128);
+        __m256i lo[4], hi[4], scale_l[4], scale_h[4];
+        for (int j = 0; j < 4; j++) {
+            const __m256i bits = _mm256_loadu_si256((const __m256i *)(w[i].qs + 32 * j));
+            lo[j] = _mm256_and_si256(bits, m4);
+            hi[j] = _mm256_and_si256(_mm256_srli_epi16(bits, 4), m4);
+            scale_l[j] = _mm256_shuffle_epi8(scales, _mm256_set1_epi16((short)((4 * j + 1) << 8 | (4 * j))));
+            scale_h[j] = _mm256_shuffle_epi8(scales, _mm256_set1_epi16((short)((4 * j + 3) << 8 | (4 * j + 2))));
+        }
+        for (int t = 0; t < 4; t++) {
+            const block_q8_K *y = &x[t][i];
+            const float d = y->d * wd, dmin = -y->d * wdmin;
+            const __m256i bsums = _mm256_loadu_si256((const __m256i *)y->bsums);
+            const __m128i sums32 = _mm_hadd_epi16(_mm256_castsi256_si128(bsums), _mm256_extracti128_si256(bsums, 1));
+            acc_m[t] = _mm_fmadd_ps(_mm_set1_ps(dmin), _mm_cvtepi32_ps(_mm_madd_epi16(mins, sums32)), acc_m[t]);
+            __m256i sumi = _mm256_setzero_si256();
+            for (int j = 0; j < 4; j++) {
+                const __m256i pl = _mm256_madd_epi16(scale_l[j], _mm256_maddubs_epi16(lo[j], _mm256_loadu_si256((const __m256i *)(y->qs + 64 * j))));
+                const __m256i ph = _mm256_madd_epi16(scale_h[j], _mm256_maddubs_epi16(hi[j], _mm256_loadu_si256((const __m256i *)(y->qs + 64 * j + 32))));
+                sumi = _mm256_add_epi32(sumi, _mm256_add_epi32(pl, ph));
+            }
+            acc[t] = _mm256_fmadd_ps(_mm256_set1_ps(d), _mm256_cvtepi32_ps(sumi), acc[t]);
+        }
+    }
+    for (int t = 0; t < 4; t++) {
+        __m128 m = _mm_add_ps(acc_m[t], _mm_movehl_ps(acc_m[t], acc_m[t]));
+        m = _mm_add_ss(m, _mm_movehdup_ps(m));
+        out[t] = hsum_ps(acc[t]) + _mm_cvtss_f32(m);
+    }
+}
+
 #endif

@@ -98,10 +98,15 @@ typedef void (*hydra_quantize_fn)(const float *x, void *y, int64_t n);
 /// Dot product of one weight row with one quantized activation row.
 typedef float (*hydra_dot_fn)(int64_t n, const void *w, const void *x);
 
+/// Dot products of one weight row with four activation rows `x_stride`
+/// bytes apart; each result equals the one-row kernel's bit for bit.
+typedef void (*hydra_dot4_fn)(int64_t n, const void *w, const void *x, size_t x_stride, float out[4]);
+
 typedef struct {
     int32_t act_type;          // ggml vec_dot_type
     hydra_quantize_fn quantize;
     hydra_dot_fn dot;
+    hydra_dot4_fn dot4;        // optional
 } hydra_kernel;
 
 /// The kernels for `type` in `mode` (0 portable, 1 best), or NULL.
@@ -142,6 +147,10 @@ float hydra_dot_q5_1_avx2(int64_t n, const void *w, const void *x);
 float hydra_dot_q8_0_avx2(int64_t n, const void *w, const void *x);
 float hydra_dot_q4_K_avx2(int64_t n, const void *w, const void *x);
 float hydra_dot_q6_K_avx2(int64_t n, const void *w, const void *x);
+void hydra_dot4_q4_0_avx2(int64_t n, const void *w, const void *x, size_t x_stride, float out[4]);
+void hydra_dot4_q5_0_avx2(int64_t n, const void *w, const void *x, size_t x_stride, float out[4]);
+void hydra_dot4_q8_0_avx2(int64_t n, const void *w, const void *x, size_t x_stride, float out[4]);
+void hydra_dot4_q4_K_avx2(int64_t n, const void *w, const void *x, size_t x_stride, float out[4]);
 #endif
 
 /// Sums ggml's eight float accumulator lanes in the order hsum_float_8 does.

@@ -22,7 +22,8 @@ int32_t hydra_has_simd_kernels(void) {
 
 // ---- kernel table ---------------------------------------------------------------
 
-#define K(act, q, d) {HYDRA_TYPE_##act, q, d}
+#define K(act, q, d) {HYDRA_TYPE_##act, q, d, NULL}
+#define K4(act, q, d, d4) {HYDRA_TYPE_##act, q, d, d4}
 
 static const hydra_kernel portable_kernels[] = {
     [HYDRA_TYPE_F32] = K(F32, hydra_quantize_f32, hydra_dot_f32_scalar),
@@ -45,14 +46,14 @@ static const hydra_kernel simd_kernels[] = {
     [HYDRA_TYPE_F32] = K(F32, hydra_quantize_f32, hydra_dot_f32_scalar),
     [HYDRA_TYPE_F16] = K(F16, hydra_quantize_f16_scalar, hydra_dot_f16_scalar),
     [HYDRA_TYPE_BF16] = K(BF16, hydra_quantize_bf16_scalar, hydra_dot_bf16_scalar),
-    [HYDRA_TYPE_Q4_0] = K(Q8_0, hydra_quantize_q8_0_avx2, hydra_dot_q4_0_avx2),
+    [HYDRA_TYPE_Q4_0] = K4(Q8_0, hydra_quantize_q8_0_avx2, hydra_dot_q4_0_avx2, hydra_dot4_q4_0_avx2),
     [HYDRA_TYPE_Q4_1] = K(Q8_1, hydra_quantize_q8_1_avx2, hydra_dot_q4_1_avx2),
-    [HYDRA_TYPE_Q5_0] = K(Q8_0, hydra_quantize_q8_0_avx2, hydra_dot_q5_0_avx2),
+    [HYDRA_TYPE_Q5_0] = K4(Q8_0, hydra_quantize_q8_0_avx2, hydra_dot_q5_0_avx2, hydra_dot4_q5_0_avx2),
     [HYDRA_TYPE_Q5_1] = K(Q8_1, hydra_quantize_q8_1_avx2, hydra_dot_q5_1_avx2),
-    [HYDRA_TYPE_Q8_0] = K(Q8_0, hydra_quantize_q8_0_avx2, hydra_dot_q8_0_avx2),
+    [HYDRA_TYPE_Q8_0] = K4(Q8_0, hydra_quantize_q8_0_avx2, hydra_dot_q8_0_avx2, hydra_dot4_q8_0_avx2),
     [HYDRA_TYPE_Q2_K] = K(Q8_K, hydra_quantize_q8_K_scalar, hydra_dot_q2_K_scalar),
     [HYDRA_TYPE_Q3_K] = K(Q8_K, hydra_quantize_q8_K_scalar, hydra_dot_q3_K_scalar),
-    [HYDRA_TYPE_Q4_K] = K(Q8_K, hydra_quantize_q8_K_scalar, hydra_dot_q4_K_avx2),
+    [HYDRA_TYPE_Q4_K] = K4(Q8_K, hydra_quantize_q8_K_scalar, hydra_dot_q4_K_avx2, hydra_dot4_q4_K_avx2),
     [HYDRA_TYPE_Q5_K] = K(Q8_K, hydra_quantize_q8_K_scalar, hydra_dot_q5_K_scalar),
     [HYDRA_TYPE_Q6_K] = K(Q8_K, hydra_quantize_q8_K_scalar, hydra_dot_q6_K_avx2),
 };
@@ -139,7 +140,15 @@ static void multiply_part(void *vjob, int32_t i, int32_t n) {
             const int64_t t1 = t0 + TOKEN_TILE < job->ntok ? t0 + TOKEN_TILE : job->ntok;
             for (int64_t r = r0; r < r1; r++) {
                 const uint8_t *w = job->W + r * job->w_row_bytes;
-                for (int64_t t = t0; t < t1; t++) {
+                int64_t t = t0;
+                if (job->kernel->dot4) {
+                    for (; t + 4 <= t1; t += 4) {
+                        float out[4];
+                        job->kernel->dot4(job->cols, w, job->XQ + t * job->xq_row_bytes, job->xq_row_bytes, out);
+                        for (int k = 0; k < 4; k++) job->Y[(t + k) * job->rows + r] = out[k];
+                    }
+                }
+                for (; t < t1; t++) {
                     job->Y[t * job->rows + r] = dot(job->cols, w, job->XQ + t * job->xq_row_bytes);
                 }
             }
