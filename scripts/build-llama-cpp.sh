@@ -59,7 +59,7 @@ fi
 base_lib="$(find "$BUILD" -name 'libggml-base.a' | head -n1)"
 cc -O2 -std=c11 -D_FILE_OFFSET_BITS=64 -D_POSIX_C_SOURCE=200809L \
   -I "$SRC/ggml/include" "$REPO/scripts/reference/dequant.c" \
-  "$base_lib" -lstdc++ -lm -lpthread -o "$BIN/dequant"
+  "$base_lib" -fopenmp -lstdc++ -lm -lpthread -o "$BIN/dequant"
 
 all_built
 echo "$BIN"

@@ -325,38 +325,61 @@ def make_greedy(ref):
     return out
 
 
-def make_perplexity(ref, bin_dir):
-    text_file = FIXTURES / "perplexity.txt"
-    cmd = [
-        str(bin_dir / "llama-perplexity"), "-m", str(ref.path), "-f", str(text_file),
-        "-c", str(PPL_CTX), "-b", str(PPL_BATCH), "-t", str(N_THREADS),
-    ]
+def run_perplexity(cmd):
+    """Runs llama-perplexity; its log (stdout and stderr together)."""
     run = subprocess.run(cmd, capture_output=True, text=True)
     log = run.stdout + run.stderr
     if run.returncode != 0:
         sys.exit(f"llama-perplexity failed:\n{log[-3000:]}")
+    return log
+
+
+def final_ppl(log):
     final = re.search(r"Final estimate: PPL = ([0-9.]+) \+/- ([0-9.]+)", log)
-    chunks = re.search(r"calculating perplexity over (\d+) chunks", log)
-    fa = re.search(r"flash_attn\s*=\s*(\w+)", log)
-    fa_auto = re.search(r"Flash Attention was auto, set to (\w+)", log)
-    type_k = re.search(r"type_k\s*=\s*'?(\w+)", log) or re.search(r"K \((\w+)\)", log)
-    per_chunk = re.findall(r"\[(\d+)\]([0-9.]+)", log)
+    return float(final.group(1)), float(final.group(2))
+
+
+def make_perplexity(ref, bin_dir):
+    text_file = FIXTURES / "perplexity.txt"
+    args = ["-c", str(PPL_CTX), "-b", str(PPL_BATCH), "-t", str(N_THREADS)]
+    cmd = [str(bin_dir / "llama-perplexity"), "-m", str(ref.path), "-f", str(text_file)] + args
+    log = run_perplexity(cmd)
+    ppl, stderr = final_ppl(log)
+    chunks = int(re.search(r"calculating perplexity over (\d+) chunks", log).group(1))
+    running = [float(v) for v in re.findall(r"\[\d+\]([0-9.]+)", log)]
+
+    # The tool's default flash attention is "auto", which turns it on for the
+    # CPU. Its f16 attention arithmetic moves the result a little, so the
+    # value with flash attention off (f32 attention, as the logits fixtures
+    # use) is stored too.
+    verbose = run_perplexity(cmd + ["-v"])
+    fa_used = "FLASH_ATTN_EXT" in verbose
+    kv = re.search(r"K \((\w+)\).*V \((\w+)\)", verbose)
+    ppl_off, stderr_off = final_ppl(run_perplexity(cmd + ["-fa", "off"]))
+
     out = ref.header()
     del out["settings"]
     out.update({
         "text_file": "../perplexity.txt",
         "n_ctx": PPL_CTX,
         "n_batch": PPL_BATCH,
-        "ppl": float(final.group(1)),
-        "ppl_stderr": float(final.group(2)),
-        "chunks": int(chunks.group(1)),
-        "running_ppl": [float(v) for _, v in per_chunk],
-        "flash_attn": (fa_auto.group(1) if fa_auto else fa.group(1) if fa else "unknown"),
-        "type_k": type_k.group(1) if type_k else "unknown",
-        "tool": "llama-perplexity -m MODEL -f Tests/Fixtures/perplexity.txt "
-                f"-c {PPL_CTX} -b {PPL_BATCH} -t {N_THREADS}",
-        "note": "the scoring follows llama-perplexity: each chunk of n_ctx tokens starts "
-                "with BOS when the model adds one and only its second half is scored",
+        "ppl": ppl,
+        "ppl_stderr": stderr,
+        "chunks": chunks,
+        "running_ppl": running,
+        "flash_attn": "auto (resolved to " + ("enabled" if fa_used else "disabled") + ")",
+        "type_k": kv.group(1) if kv else "unknown",
+        "type_v": kv.group(2) if kv else "unknown",
+        "tool": "llama-perplexity -m MODEL -f Tests/Fixtures/perplexity.txt " + " ".join(args),
+        "ppl_flash_attn_off": ppl_off,
+        "ppl_stderr_flash_attn_off": stderr_off,
+        "tool_flash_attn_off": "llama-perplexity -m MODEL -f Tests/Fixtures/perplexity.txt "
+                               + " ".join(args) + " -fa off",
+        "method": "llama-perplexity: tokens = tokenize(text, add_special=true); chunks = "
+                  "len(tokens) / n_ctx (rest dropped); each chunk is evaluated from an empty "
+                  "cache with its first token replaced by BOS when the model adds one; the "
+                  "logits at positions n_ctx/2 .. n_ctx-2 score the next token (n_ctx/2 - 1 "
+                  "tokens per chunk); ppl = exp(mean negative log-likelihood over all chunks)",
     })
     return out
 
