@@ -55,6 +55,40 @@ void hydra_pool_run(hydra_pool *pool, void (*fn)(void *ctx, int32_t i, int32_t n
 int32_t hydra_matmul(hydra_pool *pool, int32_t type, const void *W, int64_t rows, int64_t cols,
                      const float *X, int64_t ntok, float *Y);
 
+/// Kernel modes: 0 = portable C (the reference), 1 = the best SIMD kernels
+/// this build has. Both give bit-identical results.
+enum { HYDRA_KERNELS_PORTABLE = 0, HYDRA_KERNELS_BEST = 1 };
+/// Sets the mode hydra_matmul uses (process-wide; default HYDRA_KERNELS_BEST).
+void hydra_set_kernel_mode(int32_t mode);
+int32_t hydra_kernel_mode(void);
+/// 1 when this build has SIMD (AVX2) kernels, else 0.
+int32_t hydra_has_simd_kernels(void);
+
+/// hydra_matmul with an explicit kernel mode (for tests and benchmarks).
+int32_t hydra_matmul_mode(hydra_pool *pool, int32_t type, const void *W, int64_t rows, int64_t cols,
+                          const float *X, int64_t ntok, float *Y, int32_t mode);
+
+/// The activation type ggml's CPU backend quantizes X to for weights of
+/// `type` (its vec_dot_type: Q8_0, Q8_1, Q8_K, F16, BF16 or F32), or -1.
+int32_t hydra_activation_type(int32_t type);
+/// Quantizes `n` floats of X as ggml does for weights of `type` into `dst`
+/// (hydra_type_block_bytes(act) * n / hydra_type_block_elements(act) bytes).
+int32_t hydra_quantize_activation(int32_t type, const float *x, void *dst, int64_t n, int32_t mode);
+/// Dot product of one row of `type` with one activation row quantized by
+/// hydra_quantize_activation. Returns 0 on success.
+int32_t hydra_vec_dot(int32_t type, int64_t n, const void *w, const void *xq, float *result, int32_t mode);
+
+/// IEEE half precision conversions (round to nearest even; subnormals,
+/// infinities and NaNs handled as the F16C instructions do).
+float hydra_fp16_to_fp32(uint16_t h);
+uint16_t hydra_fp32_to_fp16(float f);
+/// The portable (non-F16C) versions of the same conversions.
+float hydra_fp16_to_fp32_portable(uint16_t h);
+uint16_t hydra_fp32_to_fp16_portable(float f);
+/// bfloat16 conversions as ggml does them (round to nearest even, NaN quieted).
+float hydra_bf16_to_fp32(uint16_t h);
+uint16_t hydra_fp32_to_bf16(float f);
+
 #ifdef __cplusplus
 }
 #endif

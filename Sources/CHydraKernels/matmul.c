@@ -1,0 +1,199 @@
+// hydra_matmul: quantize each activation row once, then split the output
+// rows over the pool's threads. Rows and tokens are walked in tiles so a
+// weight row is reused across several tokens while it is in L1 cache.
+
+#include <stdatomic.h>
+
+#include "kernels.h"
+#include "pool.h"
+
+static _Atomic int32_t kernel_mode = HYDRA_KERNELS_BEST;
+
+void hydra_set_kernel_mode(int32_t mode) { atomic_store(&kernel_mode, mode ? HYDRA_KERNELS_BEST : HYDRA_KERNELS_PORTABLE); }
+int32_t hydra_kernel_mode(void) { return atomic_load(&kernel_mode); }
+
+int32_t hydra_has_simd_kernels(void) {
+#ifdef HYDRA_HAVE_AVX2
+    return 1;
+#else
+    return 0;
+#endif
+}
+
+// ---- kernel table ---------------------------------------------------------------
+
+#define K(act, q, d) {HYDRA_TYPE_##act, q, d, NULL}
+#define K4(act, q, d, d4) {HYDRA_TYPE_##act, q, d, d4}
+
+static const hydra_kernel portable_kernels[] = {
+    [HYDRA_TYPE_F32] = K(F32, hydra_quantize_f32, hydra_dot_f32_scalar),
+    [HYDRA_TYPE_F16] = K(F16, hydra_quantize_f16_scalar, hydra_dot_f16_scalar),
+    [HYDRA_TYPE_BF16] = K(BF16, hydra_quantize_bf16_scalar, hydra_dot_bf16_scalar),
+    [HYDRA_TYPE_Q4_0] = K(Q8_0, hydra_quantize_q8_0_scalar, hydra_dot_q4_0_scalar),
+    [HYDRA_TYPE_Q4_1] = K(Q8_1, hydra_quantize_q8_1_scalar, hydra_dot_q4_1_scalar),
+    [HYDRA_TYPE_Q5_0] = K(Q8_0, hydra_quantize_q8_0_scalar, hydra_dot_q5_0_scalar),
+    [HYDRA_TYPE_Q5_1] = K(Q8_1, hydra_quantize_q8_1_scalar, hydra_dot_q5_1_scalar),
+    [HYDRA_TYPE_Q8_0] = K(Q8_0, hydra_quantize_q8_0_scalar, hydra_dot_q8_0_scalar),
+    [HYDRA_TYPE_Q2_K] = K(Q8_K, hydra_quantize_q8_K_scalar, hydra_dot_q2_K_scalar),
+    [HYDRA_TYPE_Q3_K] = K(Q8_K, hydra_quantize_q8_K_scalar, hydra_dot_q3_K_scalar),
+    [HYDRA_TYPE_Q4_K] = K(Q8_K, hydra_quantize_q8_K_scalar, hydra_dot_q4_K_scalar),
+    [HYDRA_TYPE_Q5_K] = K(Q8_K, hydra_quantize_q8_K_scalar, hydra_dot_q5_K_scalar),
+    [HYDRA_TYPE_Q6_K] = K(Q8_K, hydra_quantize_q8_K_scalar, hydra_dot_q6_K_scalar),
+};
+
+#ifdef HYDRA_HAVE_AVX2
+static const hydra_kernel simd_kernels[] = {
+    [HYDRA_TYPE_F32] = K(F32, hydra_quantize_f32, hydra_dot_f32_scalar),
+    [HYDRA_TYPE_F16] = K(F16, hydra_quantize_f16_scalar, hydra_dot_f16_scalar),
+    [HYDRA_TYPE_BF16] = K(BF16, hydra_quantize_bf16_scalar, hydra_dot_bf16_scalar),
+    [HYDRA_TYPE_Q4_0] = K4(Q8_0, hydra_quantize_q8_0_avx2, hydra_dot_q4_0_avx2, hydra_dot4_q4_0_avx2),
+    [HYDRA_TYPE_Q4_1] = K(Q8_1, hydra_quantize_q8_1_avx2, hydra_dot_q4_1_avx2),
+    [HYDRA_TYPE_Q5_0] = K4(Q8_0, hydra_quantize_q8_0_avx2, hydra_dot_q5_0_avx2, hydra_dot4_q5_0_avx2),
+    [HYDRA_TYPE_Q5_1] = K(Q8_1, hydra_quantize_q8_1_avx2, hydra_dot_q5_1_avx2),
+    [HYDRA_TYPE_Q8_0] = K4(Q8_0, hydra_quantize_q8_0_avx2, hydra_dot_q8_0_avx2, hydra_dot4_q8_0_avx2),
+    [HYDRA_TYPE_Q2_K] = K(Q8_K, hydra_quantize_q8_K_scalar, hydra_dot_q2_K_scalar),
+    [HYDRA_TYPE_Q3_K] = K(Q8_K, hydra_quantize_q8_K_scalar, hydra_dot_q3_K_scalar),
+    [HYDRA_TYPE_Q4_K] = K4(Q8_K, hydra_quantize_q8_K_scalar, hydra_dot_q4_K_avx2, hydra_dot4_q4_K_avx2),
+    [HYDRA_TYPE_Q5_K] = K(Q8_K, hydra_quantize_q8_K_scalar, hydra_dot_q5_K_scalar),
+    [HYDRA_TYPE_Q6_K] = K(Q8_K, hydra_quantize_q8_K_scalar, hydra_dot_q6_K_avx2),
+};
+#endif
+
+const hydra_kernel *hydra_kernel_for(int32_t type, int32_t mode) {
+    const hydra_kernel *table = portable_kernels;
+    size_t count = sizeof portable_kernels / sizeof portable_kernels[0];
+#ifdef HYDRA_HAVE_AVX2
+    if (mode != HYDRA_KERNELS_PORTABLE) table = simd_kernels;
+#else
+    (void)mode;
+#endif
+    if (type < 0 || (size_t)type >= count || table[type].dot == NULL) return NULL;
+    return &table[type];
+}
+
+int32_t hydra_activation_type(int32_t type) {
+    const hydra_kernel *k = hydra_kernel_for(type, HYDRA_KERNELS_PORTABLE);
+    return k ? k->act_type : -1;
+}
+
+int32_t hydra_quantize_activation(int32_t type, const float *x, void *dst, int64_t n, int32_t mode) {
+    const hydra_kernel *k = hydra_kernel_for(type, mode);
+    if (!k || n % hydra_type_block_elements(type) != 0) return -1;
+    k->quantize(x, dst, n);
+    return 0;
+}
+
+int32_t hydra_vec_dot(int32_t type, int64_t n, const void *w, const void *xq, float *result, int32_t mode) {
+    const hydra_kernel *k = hydra_kernel_for(type, mode);
+    if (!k || n % hydra_type_block_elements(type) != 0) return -1;
+    *result = k->dot(n, w, xq);
+    return 0;
+}
+
+// ---- the product --------------------------------------------------------------
+
+enum {
+    ROW_TILE = 16,  // weight rows kept hot while a token tile passes over them
+    TOKEN_TILE = 8, // quantized activation rows per tile
+};
+
+typedef struct {
+    const hydra_kernel *kernel;
+    const uint8_t *W;
+    size_t w_row_bytes;
+    int64_t rows, cols;
+    const float *X;
+    uint8_t *XQ;
+    size_t xq_row_bytes;
+    int64_t ntok;
+    float *Y;
+} matmul_job;
+
+/// Thread i of n quantizes its share of the activation rows.
+static void quantize_part(void *vjob, int32_t i, int32_t n) {
+    const matmul_job *job = vjob;
+    for (int64_t t = i; t < job->ntok; t += n) {
+        job->kernel->quantize(job->X + t * job->cols, job->XQ + t * job->xq_row_bytes, job->cols);
+    }
+}
+
+/// Thread i of n computes a contiguous band of output rows for all tokens.
+static void multiply_part(void *vjob, int32_t i, int32_t n) {
+    const matmul_job *job = vjob;
+    // Bands are whole row tiles so threads do not share cache lines of Y
+    // more than needed.
+    const int64_t tiles = (job->rows + ROW_TILE - 1) / ROW_TILE;
+    const int64_t r_begin = tiles * i / n * ROW_TILE;
+    int64_t r_end = tiles * (i + 1) / n * ROW_TILE;
+    if (r_end > job->rows) r_end = job->rows;
+    const hydra_dot_fn dot = job->kernel->dot;
+
+    if (job->ntok == 1) {
+        for (int64_t r = r_begin; r < r_end; r++) {
+            job->Y[r] = dot(job->cols, job->W + r * job->w_row_bytes, job->XQ);
+        }
+        return;
+    }
+    for (int64_t r0 = r_begin; r0 < r_end; r0 += ROW_TILE) {
+        const int64_t r1 = r0 + ROW_TILE < r_end ? r0 + ROW_TILE : r_end;
+        for (int64_t t0 = 0; t0 < job->ntok; t0 += TOKEN_TILE) {
+            const int64_t t1 = t0 + TOKEN_TILE < job->ntok ? t0 + TOKEN_TILE : job->ntok;
+            for (int64_t r = r0; r < r1; r++) {
+                const uint8_t *w = job->W + r * job->w_row_bytes;
+                int64_t t = t0;
+                if (job->kernel->dot4) {
+                    for (; t + 4 <= t1; t += 4) {
+                        float out[4];
+                        job->kernel->dot4(job->cols, w, job->XQ + t * job->xq_row_bytes, job->xq_row_bytes, out);
+                        for (int k = 0; k < 4; k++) job->Y[(t + k) * job->rows + r] = out[k];
+                    }
+                }
+                for (; t < t1; t++) {
+                    job->Y[t * job->rows + r] = dot(job->cols, w, job->XQ + t * job->xq_row_bytes);
+                }
+            }
+        }
+    }
+}
+
+int32_t hydra_matmul_mode(hydra_pool *pool, int32_t type, const void *W, int64_t rows, int64_t cols,
+                          const float *X, int64_t ntok, float *Y, int32_t mode) {
+    const hydra_kernel *kernel = hydra_kernel_for(type, mode);
+    if (!kernel || rows < 0 || cols <= 0 || ntok < 0) return -1;
+    const int64_t qk = hydra_type_block_elements(type);
+    const int64_t act_qk = hydra_type_block_elements(kernel->act_type);
+    if (cols % qk != 0 || cols % act_qk != 0) return -1;
+    if (rows == 0 || ntok == 0) return 0;
+
+    matmul_job job = {
+        .kernel = kernel,
+        .W = W,
+        .w_row_bytes = (size_t)(cols / qk * hydra_type_block_bytes(type)),
+        .rows = rows,
+        .cols = cols,
+        .X = X,
+        .xq_row_bytes = (size_t)(cols / act_qk * hydra_type_block_bytes(kernel->act_type)),
+        .ntok = ntok,
+        .Y = Y,
+    };
+    hydra_pool_lock(pool);
+    job.XQ = hydra_scratch_reserve(hydra_pool_scratch(pool), job.xq_row_bytes * (size_t)ntok);
+    if (!job.XQ) {
+        hydra_pool_unlock(pool);
+        return -1;
+    }
+
+    if (ntok > 1) {
+        hydra_pool_run(pool, quantize_part, &job);
+    } else {
+        quantize_part(&job, 0, 1);
+    }
+    hydra_pool_run(pool, multiply_part, &job);
+    hydra_pool_unlock(pool);
+    return 0;
+}
+
+int32_t hydra_matmul(hydra_pool *pool, int32_t type, const void *W, int64_t rows, int64_t cols,
+                     const float *X, int64_t ntok, float *Y) {
+    return hydra_matmul_mode(pool, type, W, rows, cols, X, ntok, Y, hydra_kernel_mode());
+}

