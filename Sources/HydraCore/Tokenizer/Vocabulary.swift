@@ -14,10 +14,16 @@ public final class Vocabulary: Sendable {
     /// Special token ids as written in metadata; nil means "not given".
     public struct SpecialIDs: Sendable, Equatable {
         public var bos, eos, eot, eom, unk, sep, pad, mask: Int?
+        /// Fill-in-the-middle tokens: prefix, suffix, middle, pad, repository, file separator.
+        public var fimPre, fimSuf, fimMid, fimPad, fimRep, fimSep: Int?
         public init(bos: Int? = nil, eos: Int? = nil, eot: Int? = nil, eom: Int? = nil,
-                    unk: Int? = nil, sep: Int? = nil, pad: Int? = nil, mask: Int? = nil) {
+                    unk: Int? = nil, sep: Int? = nil, pad: Int? = nil, mask: Int? = nil,
+                    fimPre: Int? = nil, fimSuf: Int? = nil, fimMid: Int? = nil,
+                    fimPad: Int? = nil, fimRep: Int? = nil, fimSep: Int? = nil) {
             (self.bos, self.eos, self.eot, self.eom) = (bos, eos, eot, eom)
             (self.unk, self.sep, self.pad, self.mask) = (unk, sep, pad, mask)
+            (self.fimPre, self.fimSuf, self.fimMid) = (fimPre, fimSuf, fimMid)
+            (self.fimPad, self.fimRep, self.fimSep) = (fimPad, fimRep, fimSep)
         }
     }
 
@@ -144,12 +150,17 @@ public final class Vocabulary: Sendable {
         }
         if eot == nil { eot = find(SpecialTexts.eot); markControl(eot) }
         if eom == nil { eom = find(SpecialTexts.eom); markControl(eom) }
+        // Fill-in-the-middle tokens; pad, repository and file separator end generation.
         var fim: [Int32] = []
-        for list in [SpecialTexts.fimPre, SpecialTexts.fimSuf, SpecialTexts.fimMid] {
-            markControl(find(list))
-        }
-        for list in [SpecialTexts.fimPad, SpecialTexts.fimRep, SpecialTexts.fimSep] {
-            if let id = find(list) { markControl(id); fim.append(id) }
+        let fimTokens: [(Int?, [String], Bool)] = [
+            (special.fimPre, SpecialTexts.fimPre, false), (special.fimSuf, SpecialTexts.fimSuf, false),
+            (special.fimMid, SpecialTexts.fimMid, false), (special.fimPad, SpecialTexts.fimPad, true),
+            (special.fimRep, SpecialTexts.fimRep, true), (special.fimSep, SpecialTexts.fimSep, true),
+        ]
+        for (given, texts, endsGeneration) in fimTokens {
+            var id = resolve(given, nil)
+            if id == nil { id = find(texts); markControl(id) }
+            if let id, endsGeneration { fim.append(id) }
         }
 
         // Control tokens named "unused..." are unused.
@@ -194,7 +205,12 @@ public final class Vocabulary: Sendable {
             tokenTypes: gguf.ints("tokenizer.ggml.token_type"), merges: gguf.strings("tokenizer.ggml.merges"),
             special: SpecialIDs(bos: id("bos_token_id"), eos: id("eos_token_id"), eot: id("eot_token_id"),
                                 eom: id("eom_token_id"), unk: id("unknown_token_id"), sep: id("seperator_token_id"),
-                                pad: id("padding_token_id"), mask: id("mask_token_id")),
+                                pad: id("padding_token_id"), mask: id("mask_token_id"),
+                                fimPre: id("fim_pre_token_id") ?? id("prefix_token_id"),
+                                fimSuf: id("fim_suf_token_id") ?? id("suffix_token_id"),
+                                fimMid: id("fim_mid_token_id") ?? id("middle_token_id"),
+                                fimPad: id("fim_pad_token_id"), fimRep: id("fim_rep_token_id"),
+                                fimSep: id("fim_sep_token_id")),
             addBOS: gguf.bool("tokenizer.ggml.add_bos_token"), addEOS: gguf.bool("tokenizer.ggml.add_eos_token"),
             addSpacePrefix: gguf.bool("tokenizer.ggml.add_space_prefix"))
     }
