@@ -1,0 +1,108 @@
+import Foundation
+import Testing
+
+/// Runs the built `hydra` binary (next to the test bundle) as a user would.
+enum CLI {
+    struct Result {
+        let status: Int32
+        let stdout: String
+        let stderr: String
+    }
+
+    static var binary: String {
+        let dir = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent()
+        // The test runner may live inside an .xctest bundle directory.
+        for candidate in [dir, dir.deletingLastPathComponent(), dir.deletingLastPathComponent().deletingLastPathComponent()] {
+            let p = candidate.appendingPathComponent("hydra").path
+            if FileManager.default.isExecutableFile(atPath: p) { return p }
+        }
+        return dir.appendingPathComponent("hydra").path
+    }
+
+    static func run(_ args: [String], stdin: Data? = nil, env: [String: String] = [:]) throws -> Result {
+        let p = Process()
+        p.executableURL = URL(fileURLWithPath: binary)
+        p.arguments = args
+        var environment = ProcessInfo.processInfo.environment
+        environment["HYDRA_MODELS"] = TestModels.directory
+        for (k, v) in env { environment[k] = v }
+        p.environment = environment
+        let out = Pipe(), err = Pipe(), input = Pipe()
+        p.standardOutput = out
+        p.standardError = err
+        p.standardInput = input
+        try p.run()
+        if let stdin { input.fileHandleForWriting.write(stdin) }
+        try input.fileHandleForWriting.close()
+        // Read both pipes concurrently so neither fills up.
+        let errBox = Mutex(Data())
+        let done = DispatchSemaphore(value: 0)
+        let errHandle = err.fileHandleForReading
+        DispatchQueue.global().async {
+            let d = errHandle.readDataToEndOfFile()
+            errBox.withLock { $0 = d }
+            done.signal()
+        }
+        let outData = out.fileHandleForReading.readDataToEndOfFile()
+        done.wait()
+        let errData = errBox.withLock { $0 }
+        p.waitUntilExit()
+        return Result(status: p.terminationStatus,
+                      stdout: String(decoding: outData, as: UTF8.self),
+                      stderr: String(decoding: errData, as: UTF8.self))
+    }
+}
+
+@Suite("hydra command line")
+struct CLITests {
+    struct TokenizerFixture: Decodable {
+        struct Case: Decodable { let name: String; let text: String; let add_special: Bool; let parse_special: Bool; let ids: [Int] }
+        let cases: [Case]
+    }
+
+    @Test("tokenize --ids prints llama.cpp's ids", arguments: TestModels.keys)
+    func tokenizeMatchesLlamaCpp(key: String) throws {
+        let fixture: TokenizerFixture = try Fixtures.load("\(key)/tokenizer.json")
+        let cases = fixture.cases.filter { $0.add_special && $0.parse_special && !$0.text.isEmpty }.prefix(4)
+        #expect(!cases.isEmpty)
+        for c in cases {
+            let r = try CLI.run(["tokenize", "--model", TestModels.path(key), "--ids", c.text])
+            #expect(r.status == 0, "\(r.stderr)")
+            #expect(r.stdout == "[" + c.ids.map(String.init).joined(separator: ", ") + "]\n", "case \(c.name)")
+        }
+    }
+
+    @Test("bad input ends with a one-line error and a status from 1 to 127")
+    func errors() throws {
+        let truncated = temporaryPath("truncated.gguf")
+        let prefix = try readPrefix(TestModels.path("smollm2-135m"), count: 100_000)
+        try Data(prefix).write(to: URL(fileURLWithPath: truncated))
+        let cases: [(String, [String], Data?)] = [
+            ("missing model file", ["tokenize", "--model", "/nonexistent/x.gguf", "hi"], nil),
+            ("unknown model name", ["tokenize", "--model", "no-such-model", "hi"], nil),
+            ("truncated model", ["tokenize", "--model", truncated, "hi"], nil),
+            ("not a model", ["tokenize", "--model", Fixtures.directory + "/perplexity.txt", "hi"], nil),
+            ("invalid UTF-8 on stdin", ["tokenize", "--model", TestModels.path("smollm2-135m")], Data([0x68, 0xff, 0xfe])),
+            ("unknown command", ["frobnicate"], nil),
+        ]
+        for (what, args, stdin) in cases {
+            let r = try CLI.run(args, stdin: stdin)
+            #expect((1...127).contains(r.status), "\(what): status \(r.status)")
+            #expect(r.stdout.isEmpty, "\(what): wrote to stdout")
+            let lines = r.stderr.split(separator: "\n", omittingEmptySubsequences: true)
+            #expect(!lines.isEmpty, "\(what): no error message")
+            if what != "unknown command" {
+                #expect(lines.count == 1, "\(what): \(r.stderr)")
+            }
+        }
+    }
+
+    @Test("models lists the known models")
+    func models() throws {
+        let r = try CLI.run(["models"])
+        #expect(r.status == 0)
+        for name in ["gemma3-270m", "smollm2-135m", "qwen2.5-0.5b"] {
+            #expect(r.stdout.contains(name))
+        }
+    }
+}
