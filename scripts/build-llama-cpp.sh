@@ -8,6 +8,8 @@
 #
 #   scripts/build-llama-cpp.sh            # build once, print the bin dir
 #   JOBS=4 scripts/build-llama-cpp.sh     # parallel jobs (default 2)
+#   LLAMA_CPP_SRC=/path/to/vendor/llama.cpp scripts/build-llama-cpp.sh
+#                                         # use an unpacked copy, no download
 set -euo pipefail
 
 LCP_VERSION="${LCP_VERSION:-0.3.36}"
