@@ -1,46 +1,55 @@
 // Causal self-attention over a half-precision KV cache, with the roundings
 // of ggml's non-flash path: KQ = mul_mat(K f16, Q) converts Q to f16; the
 // softmax runs in float with a double sum; KQV = mul_mat(V f16, P) converts
-// the probabilities P to f16. Products are accumulated in float.
+// the probabilities P to f16. Products are accumulated in float, lane by
+// lane as ggml's vector code does, so the sums round the same way.
 
 #include <math.h>
 
 #include "hydra_ops.h"
 #include "kernels.h"
+#include "ops_simd.h"
 
-// Dot product of n floats with n halves.
-static float dot_f32_f16(const float *q, const uint16_t *k, int64_t n) {
-    int64_t i = 0;
-    float sum = 0.0f;
-#if defined(__AVX2__) && defined(__FMA__) && defined(__F16C__)
-    __m256 acc0 = _mm256_setzero_ps(), acc1 = _mm256_setzero_ps();
-    for (; i + 16 <= n; i += 16) {
-        __m256 k0 = _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)(k + i)));
-        __m256 k1 = _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)(k + i + 8)));
-        acc0 = _mm256_fmadd_ps(_mm256_loadu_ps(q + i), k0, acc0);
-        acc1 = _mm256_fmadd_ps(_mm256_loadu_ps(q + i + 8), k1, acc1);
-    }
-    __m256 acc = _mm256_add_ps(acc0, acc1);
-    __m128 s4 = _mm_add_ps(_mm256_castps256_ps128(acc), _mm256_extractf128_ps(acc, 1));
-    s4 = _mm_add_ps(s4, _mm_movehl_ps(s4, s4));
-    s4 = _mm_add_ss(s4, _mm_movehdup_ps(s4));
-    sum = _mm_cvtss_f32(s4);
+// Both matrix products of attention multiply halves and add in float, in
+// one of two lane layouts, as ggml does:
+// - one token (decode): ggml_vec_dot_f16, 4 registers of HYDRA_LANES lanes
+//   (element i goes to lane i mod 4·LANES), the registers added pairwise,
+//   then one horizontal sum; elements past the last whole step in double.
+// - several tokens (prompt): llamafile's tinyBLAS, one register of LANES
+//   lanes (element i to lane i mod LANES), then one horizontal sum.
+enum { STEP_LANES = 4 * HYDRA_LANES };
+
+// Horizontal sum of ggml_vec_dot_f16's four registers (GGML_F32xN_REDUCE).
+static float reduce_vec_dot(float *acc) {
+    for (int i = 0; i < 2 * HYDRA_LANES; i++) acc[i] += acc[i + 2 * HYDRA_LANES];
+    for (int i = 0; i < HYDRA_LANES; i++) acc[i] += acc[i + HYDRA_LANES];
+#if defined(HYDRA_EXP_AVX2)
+    // AVX2: the two 128-bit halves added, then two horizontal adds.
+    float t[4];
+    for (int i = 0; i < 4; i++) t[i] = acc[i] + acc[i + 4];
+    return (t[0] + t[1]) + (t[2] + t[3]);
+#else
+    return ops_hsum(acc);
 #endif
-    for (; i < n; i++) sum += q[i] * fp16_to_fp32(k[i]);
-    return sum;
 }
 
-// y += a * x for n halves x.
-static void axpy_f16(float *y, float a, const uint16_t *x, int64_t n) {
-    int64_t i = 0;
-#if defined(__AVX2__) && defined(__FMA__) && defined(__F16C__)
-    const __m256 va = _mm256_set1_ps(a);
-    for (; i + 8 <= n; i += 8) {
-        __m256 vx = _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)(x + i)));
-        _mm256_storeu_ps(y + i, _mm256_fmadd_ps(va, vx, _mm256_loadu_ps(y + i)));
+// q·k for one key of n halves (q already rounded to half, held as floats).
+static float dot_qk(const float *q, const uint16_t *k, int64_t n, int decode) {
+    if (!decode && n % HYDRA_LANES == 0) {
+        float acc[HYDRA_LANES] = {0};
+        for (int64_t i = 0; i < n; i += HYDRA_LANES) {
+            for (int l = 0; l < HYDRA_LANES; l++) acc[l] = fmaf(fp16_to_fp32(k[i + l]), q[i + l], acc[l]);
+        }
+        return ops_hsum(acc);
     }
-#endif
-    for (; i < n; i++) y[i] += a * fp16_to_fp32(x[i]);
+    float acc[STEP_LANES] = {0};
+    const int64_t whole = n - n % STEP_LANES;
+    for (int64_t i = 0; i < whole; i += STEP_LANES) {
+        for (int l = 0; l < STEP_LANES; l++) acc[l] = fmaf(fp16_to_fp32(k[i + l]), q[i + l], acc[l]);
+    }
+    double sum = reduce_vec_dot(acc);
+    for (int64_t i = whole; i < n; i++) sum += (double)(fp16_to_fp32(k[i]) * q[i]);
+    return (float)sum;
 }
 
 typedef struct {
@@ -53,56 +62,73 @@ typedef struct {
 } attention_job;
 
 // One (token, head) pair: scores, softmax, weighted sum of values.
-static void attend_one(const attention_job *job, int64_t t, int64_t h, float *qh, float *scores) {
+static void attend_one(const attention_job *job, int64_t t, int64_t h, float *qh, float *scores, float *acc) {
     const int64_t d = job->head_dim;
     const int64_t kv_dim = job->n_kv_head * d;
     const int64_t kv_head = h / (job->n_head / job->n_kv_head);
     const int64_t pos = job->start_pos + t;
     const int64_t first = job->window > 0 && pos - job->window + 1 > 0 ? pos - job->window + 1 : 0;
-    const int64_t count = pos - first + 1;
+    const int decode = job->ntok == 1;
 
     // Q as ggml converts it for the f16 product.
     const float *q = job->q + (t * job->n_head + h) * d;
     for (int64_t i = 0; i < d; i++) qh[i] = fp16_to_fp32(fp32_to_fp16(q[i]));
 
+    // scores[j] for cache positions j in [first, pos]; the rest are masked.
     float max = -INFINITY;
-    for (int64_t j = 0; j < count; j++) {
-        const uint16_t *k = job->k_cache + (first + j) * kv_dim + kv_head * d;
-        const float s = dot_f32_f16(qh, k, d) * job->scale;
+    for (int64_t j = first; j <= pos; j++) {
+        const uint16_t *k = job->k_cache + j * kv_dim + kv_head * d;
+        const float s = dot_qk(qh, k, d, decode) * job->scale;
         scores[j] = s;
         if (s > max) max = s;
     }
+    // ggml_vec_soft_max_f32: exponentials by registers of LANES positions
+    // (counted from cache position 0), each register summed in float, the
+    // sums added in double.
     double sum = 0.0;
-    for (int64_t j = 0; j < count; j++) {
-        const float e = expf(scores[j] - max);
-        scores[j] = e;
-        sum += (double)e;
+    const int64_t chunk0 = first - first % HYDRA_LANES;
+    for (int64_t c = chunk0; c <= pos; c += HYDRA_LANES) {
+        float lanes[HYDRA_LANES];
+        for (int l = 0; l < HYDRA_LANES; l++) {
+            const int64_t j = c + l;
+            lanes[l] = (j >= first && j <= pos) ? ggml_like_expf(scores[j] - max) : 0.0f;
+            if (j >= first && j <= pos) scores[j] = lanes[l];
+        }
+        sum += (double)ops_hsum(lanes);
     }
     const float inv = (float)(1.0 / sum);
 
-    float *out = job->out + (t * job->n_head + h) * d;
-    for (int64_t i = 0; i < d; i++) out[i] = 0.0f;
-    for (int64_t j = 0; j < count; j++) {
-        // The probability as the f16 operand of KQV.
+    // out[i] = Σ_j p_j · v_j[i] with p_j rounded to half.
+    const int64_t lanes = decode ? STEP_LANES : HYDRA_LANES;
+    for (int64_t i = 0; i < d * lanes; i++) acc[i] = 0.0f;
+    for (int64_t j = first; j <= pos; j++) {
         const float p = fp16_to_fp32(fp32_to_fp16(scores[j] * inv));
         if (p == 0.0f) continue;
-        axpy_f16(out, p, job->v_cache + (first + j) * kv_dim + kv_head * d, d);
+        const uint16_t *v = job->v_cache + j * kv_dim + kv_head * d;
+        float *lane = acc + j % lanes;
+        for (int64_t i = 0; i < d; i++) lane[i * lanes] = fmaf(fp16_to_fp32(v[i]), p, lane[i * lanes]);
     }
+    float *out = job->out + (t * job->n_head + h) * d;
+    for (int64_t i = 0; i < d; i++) out[i] = decode ? reduce_vec_dot(acc + i * lanes) : ops_hsum(acc + i * lanes);
+}
+
+static float *thread_scratch(const attention_job *job, int32_t ith) {
+    return job->scratch + (int64_t)ith * (job->n_ctx_scratch + job->head_dim + job->head_dim * STEP_LANES);
 }
 
 static void attention_worker(void *ctx, int32_t ith, int32_t nth) {
     const attention_job *job = ctx;
-    float *mine = job->scratch + (int64_t)ith * (job->n_ctx_scratch + job->head_dim);
-    float *qh = mine;
-    float *scores = mine + job->head_dim;
+    float *qh = thread_scratch(job, ith);
+    float *acc = qh + job->head_dim;
+    float *scores = acc + job->head_dim * STEP_LANES;
     const int64_t items = job->ntok * job->n_head;
     for (int64_t item = ith; item < items; item += nth) {
-        attend_one(job, item / job->n_head, item % job->n_head, qh, scores);
+        attend_one(job, item / job->n_head, item % job->n_head, qh, scores, acc);
     }
 }
 
 int64_t hydra_attention_scratch_floats(int32_t threads, int64_t n_ctx, int64_t head_dim) {
-    return (int64_t)(threads < 1 ? 1 : threads) * (n_ctx + head_dim);
+    return (int64_t)(threads < 1 ? 1 : threads) * (n_ctx + head_dim + head_dim * STEP_LANES);
 }
 
 void hydra_attention(hydra_pool *pool, const float *q, const uint16_t *k_cache, const uint16_t *v_cache,

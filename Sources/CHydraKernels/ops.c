@@ -6,6 +6,7 @@
 
 #include "hydra_ops.h"
 #include "kernels.h"
+#include "ops_simd.h"
 
 void hydra_rms_norm(const float *x, const float *weight, float *y, int64_t rows, int64_t n, float eps) {
     for (int64_t r = 0; r < rows; r++) {
@@ -43,17 +44,23 @@ void hydra_rope(float *x, int64_t ntok, int64_t n_head, int64_t head_dim, int64_
                 float *a = mode == HYDRA_ROPE_NEOX ? v + i / 2 : v + i;
                 float *b = mode == HYDRA_ROPE_NEOX ? a + n_rot / 2 : a + 1;
                 const float x0 = *a, x1 = *b;
-                *a = x0 * c - x1 * s;
-                *b = x0 * s + x1 * c;
+                // ggml's build contracts these into fused multiply-adds.
+                *a = fmaf(x0, c, -(x1 * s));
+                *b = fmaf(x0, s, x1 * c);
             }
         }
     }
 }
 
-void hydra_swiglu(const float *gate, const float *up, float *out, int64_t n) {
-    for (int64_t i = 0; i < n; i++) {
-        const float g = gate[i];
-        out[i] = g / (1.0f + expf(-g)) * up[i];
+void hydra_swiglu(const float *gate, const float *up, float *out, int64_t rows, int64_t n) {
+    for (int64_t r = 0; r < rows; r++) {
+        const float *g = gate + r * n, *u = up + r * n;
+        float *y = out + r * n;
+        // ggml_vec_swiglu_f32: whole registers with ggml_v_expf, the tail
+        // of each row with the C library's expf.
+        const int64_t whole = n - n % HYDRA_LANES;
+        for (int64_t i = 0; i < whole; i++) y[i] = g[i] / (1.0f + ggml_like_expf(0.0f - g[i])) * u[i];
+        for (int64_t i = whole; i < n; i++) y[i] = g[i] / (1.0f + expf(-g[i])) * u[i];
     }
 }
 

@@ -28,8 +28,9 @@ enum { HYDRA_ROPE_NORMAL = 0, HYDRA_ROPE_NEOX = 2 };
 void hydra_rope(float *x, int64_t ntok, int64_t n_head, int64_t head_dim, int64_t n_rot,
                 int64_t start_pos, float base, int32_t mode, float *cache);
 
-/// out[i] = silu(gate[i]) * up[i] (SwiGLU).
-void hydra_swiglu(const float *gate, const float *up, float *out, int64_t n);
+/// out = silu(gate) * up (SwiGLU) for `rows` rows of `n` floats, with
+/// ggml's vectorized exponential (its rows end with a scalar tail).
+void hydra_swiglu(const float *gate, const float *up, float *out, int64_t rows, int64_t n);
 
 /// out[i] = gelu(gate[i]) * up[i] with ggml's tanh GELU looked up in a
 /// half-precision table (GeGLU, as ggml's GGML_GELU_FP16 build does it).

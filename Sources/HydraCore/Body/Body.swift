@@ -19,6 +19,14 @@ public final class Body: @unchecked Sendable {
     public let config: ModelConfig
     public let weights: BodyWeights
 
+    /// For debugging against llama.cpp: called with llama.cpp's tensor name,
+    /// the layer and the values after each step of a pass.
+    nonisolated(unsafe) var trace: ((String, Int, UnsafeBufferPointer<Float>) -> Void)?
+
+    private func record(_ name: String, _ layer: Int, _ p: UnsafePointer<Float>, _ count: Int) {
+        trace?(name, layer, UnsafeBufferPointer(start: p, count: count))
+    }
+
     /// Reads and checks the configuration and every block tensor of `file`.
     public init(file: GGUFFile) throws {
         self.file = file
@@ -107,7 +115,7 @@ public final class Body: @unchecked Sendable {
             }
             attentionBlock(layer: index, weights: layer, n: n, start: start, state: s, pool: pool)
             if rows > 0 {
-                feedForwardBlock(weights: layer, x: s.x + first * e, attention: s.attention + first * c.queryLength,
+                feedForwardBlock(layer: index, weights: layer, x: s.x + first * e, attention: s.attention + first * c.queryLength,
                                  rows: rows, state: s, pool: pool)
             }
         }
@@ -129,6 +137,7 @@ public final class Body: @unchecked Sendable {
         let e = Int64(c.embeddingLength)
         let d = Int64(c.headDimension)
         hydra_rms_norm(s.x, w.attentionNorm.values, s.normed, Int64(n), e, c.rmsEpsilon)
+        record("attn_norm", il, s.normed, n * c.embeddingLength)
 
         w.query.multiply(s.normed, tokens: n, into: s.q, pool: pool)
         w.key.multiply(s.normed, tokens: n, into: s.k, pool: pool)
@@ -147,6 +156,9 @@ public final class Body: @unchecked Sendable {
                    c.ropeStyle.rawValue, s.ropeScratch)
         hydra_rope(s.k, Int64(n), Int64(c.kvHeadCount), d, Int64(c.ropeDimensions), Int64(start), base,
                    c.ropeStyle.rawValue, s.ropeScratch)
+        record("Qcur", il, s.q, n * c.queryLength)
+        record("Kcur", il, s.k, n * c.kvLength)
+        record("Vcur", il, s.v, n * c.kvLength)
         var scale = c.attentionScale
         if c.scalesQueryFirst {
             hydra_scale(s.q, scale, Int64(n * c.queryLength))
@@ -160,11 +172,12 @@ public final class Body: @unchecked Sendable {
         hydra_attention(pool?.raw, s.q, s.cache.keys[il], s.cache.values[il], Int64(n), Int64(c.headCount),
                         Int64(c.kvHeadCount), d, Int64(start), Int64(sliding ? c.slidingWindow : 0), scale,
                         s.attentionScratch, s.attention)
+        record("kqv_out", il, s.attention, n * c.queryLength)
     }
 
     /// Output projection, residual, norm, gated FFN, residual for `rows`
     /// rows starting at `x` (their attention at `attention`).
-    private func feedForwardBlock(weights w: LayerWeights, x: UnsafeMutablePointer<Float>,
+    private func feedForwardBlock(layer: Int, weights w: LayerWeights, x: UnsafeMutablePointer<Float>,
                                   attention: UnsafeMutablePointer<Float>, rows: Int,
                                   state s: BodyState, pool: ThreadPool?) {
         let c = config
@@ -176,21 +189,26 @@ public final class Body: @unchecked Sendable {
         if let post = w.postAttentionNorm {
             hydra_rms_norm(s.projected, post.values, s.projected, Int64(rows), e, c.rmsEpsilon)
         }
+        record("attn_out", layer, s.projected, rows * c.embeddingLength)
         hydra_add(x, s.projected, count)
+        record("ffn_inp", layer, x, rows * c.embeddingLength)
 
         hydra_rms_norm(x, w.feedForwardNorm.values, s.normed, Int64(rows), e, c.rmsEpsilon)
         w.gate.multiply(s.normed, tokens: rows, into: s.gate, pool: pool)
         w.up.multiply(s.normed, tokens: rows, into: s.up, pool: pool)
         let f = Int64(rows * c.feedForwardLength)
         switch c.activation {
-        case .swiglu: hydra_swiglu(s.gate, s.up, s.gate, f)
+        case .swiglu: hydra_swiglu(s.gate, s.up, s.gate, Int64(rows), Int64(c.feedForwardLength))
         case .geglu: hydra_geglu(s.gate, s.up, s.gate, f)
         }
+        record("ffn_swiglu", layer, s.gate, rows * c.feedForwardLength)
         w.down.multiply(s.gate, tokens: rows, into: s.projected, pool: pool)
         if let post = w.postFeedForwardNorm {
             hydra_rms_norm(s.projected, post.values, s.projected, Int64(rows), e, c.rmsEpsilon)
         }
+        record("ffn_out", layer, s.projected, rows * c.embeddingLength)
         hydra_add(x, s.projected, count)
+        record("l_out", layer, x, rows * c.embeddingLength)
     }
 
     private func addBias(_ bias: WeightVector?, to y: UnsafeMutablePointer<Float>, rows: Int) {
