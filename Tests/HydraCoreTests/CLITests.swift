@@ -92,8 +92,8 @@ struct CLITests {
         ]
         let short = temporaryPath("short.txt")
         try Data("Too short to score.".utf8).write(to: URL(fileURLWithPath: short))
-        let cases = cases.map { c in (c.0, c.1.map { $0 == "SHORT" ? short : $0 }, c.2) }
-        for (what, args, stdin) in cases {
+        let resolved = cases.map { c in (c.0, c.1.map { $0 == "SHORT" ? short : $0 }, c.2) }
+        for (what, args, stdin) in resolved {
             let r = try CLI.run(args, stdin: stdin)
             #expect((1...127).contains(r.status), "\(what): status \(r.status)")
             #expect(r.stdout.isEmpty, "\(what): wrote to stdout")
