@@ -33,20 +33,39 @@ static float reduce_vec_dot(float *acc) {
 #endif
 }
 
+// acc[i] = fma(half h[i], x[i], acc[i]) for i < n (x == NULL: the scalar p
+// instead of x[i]). One fused multiply-add per element, as ggml's vector
+// loops do, so the order of operations per lane is the same.
+static inline void fma_halves(float *acc, const uint16_t *h, const float *x, float p, int64_t n) {
+    int64_t i = 0;
+#if defined(__AVX512F__)
+    const __m512 vp = _mm512_set1_ps(p);
+    for (; i + 16 <= n; i += 16) {
+        const __m512 hv = _mm512_cvtph_ps(_mm256_loadu_si256((const __m256i *)(h + i)));
+        const __m512 xv = x ? _mm512_loadu_ps(x + i) : vp;
+        _mm512_storeu_ps(acc + i, _mm512_fmadd_ps(hv, xv, _mm512_loadu_ps(acc + i)));
+    }
+#elif defined(__AVX2__) && defined(__FMA__) && defined(__F16C__)
+    const __m256 vp = _mm256_set1_ps(p);
+    for (; i + 8 <= n; i += 8) {
+        const __m256 hv = _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)(h + i)));
+        const __m256 xv = x ? _mm256_loadu_ps(x + i) : vp;
+        _mm256_storeu_ps(acc + i, _mm256_fmadd_ps(hv, xv, _mm256_loadu_ps(acc + i)));
+    }
+#endif
+    for (; i < n; i++) acc[i] = fmaf(fp16_to_fp32(h[i]), x ? x[i] : p, acc[i]);
+}
+
 // q·k for one key of n halves (q already rounded to half, held as floats).
 static float dot_qk(const float *q, const uint16_t *k, int64_t n, int decode) {
     if (!decode && n % HYDRA_LANES == 0) {
         float acc[HYDRA_LANES] = {0};
-        for (int64_t i = 0; i < n; i += HYDRA_LANES) {
-            for (int l = 0; l < HYDRA_LANES; l++) acc[l] = fmaf(fp16_to_fp32(k[i + l]), q[i + l], acc[l]);
-        }
+        for (int64_t i = 0; i < n; i += HYDRA_LANES) fma_halves(acc, k + i, q + i, 0, HYDRA_LANES);
         return ops_hsum(acc);
     }
     float acc[STEP_LANES] = {0};
     const int64_t whole = n - n % STEP_LANES;
-    for (int64_t i = 0; i < whole; i += STEP_LANES) {
-        for (int l = 0; l < STEP_LANES; l++) acc[l] = fmaf(fp16_to_fp32(k[i + l]), q[i + l], acc[l]);
-    }
+    for (int64_t i = 0; i < whole; i += STEP_LANES) fma_halves(acc, k + i, q + i, 0, STEP_LANES);
     double sum = reduce_vec_dot(acc);
     for (int64_t i = whole; i < n; i++) sum += (double)(fp16_to_fp32(k[i]) * q[i]);
     return (float)sum;
@@ -98,18 +117,21 @@ static void attend_one(const attention_job *job, int64_t t, int64_t h, float *qh
     }
     const float inv = (float)(1.0 / sum);
 
-    // out[i] = Σ_j p_j · v_j[i] with p_j rounded to half.
+    // out[i] = Σ_j p_j · v_j[i] with p_j rounded to half; position j adds
+    // into lane j mod lanes of every output (acc holds one row per lane).
     const int64_t lanes = decode ? STEP_LANES : HYDRA_LANES;
     for (int64_t i = 0; i < d * lanes; i++) acc[i] = 0.0f;
     for (int64_t j = first; j <= pos; j++) {
         const float p = fp16_to_fp32(fp32_to_fp16(scores[j] * inv));
         if (p == 0.0f) continue;
-        const uint16_t *v = job->v_cache + j * kv_dim + kv_head * d;
-        float *lane = acc + j % lanes;
-        for (int64_t i = 0; i < d; i++) lane[i * lanes] = fmaf(fp16_to_fp32(v[i]), p, lane[i * lanes]);
+        fma_halves(acc + (j % lanes) * d, job->v_cache + j * kv_dim + kv_head * d, NULL, p, d);
     }
     float *out = job->out + (t * job->n_head + h) * d;
-    for (int64_t i = 0; i < d; i++) out[i] = decode ? reduce_vec_dot(acc + i * lanes) : ops_hsum(acc + i * lanes);
+    float lane_values[STEP_LANES];
+    for (int64_t i = 0; i < d; i++) {
+        for (int64_t l = 0; l < lanes; l++) lane_values[l] = acc[l * d + i];
+        out[i] = decode ? reduce_vec_dot(lane_values) : ops_hsum(lane_values);
+    }
 }
 
 static float *thread_scratch(const attention_job *job, int32_t ith) {

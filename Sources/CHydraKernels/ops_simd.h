@@ -34,7 +34,10 @@ static inline float ggml_like_expf(float x) {
     const float j = fmaf(fmaf(fmaf(0x1.0e4020p-7f, b, 0x1.573e2ep-5f), u, fmaf(0x1.555e66p-3f, b, 0x1.fffdb6p-2f)),
                          u, fmaf(0x1.ffffecp-1f, b, 1.0f));
     if (fabsf(n) > 192) return n <= 0 ? 0.0f : INFINITY;
-    return ldexpf(j, (int)n); // _mm512_scalef_ps
+    // _mm512_scalef_ps: j · 2^n, rounded once. A multiplication by the
+    // power of two does that whenever 2^n is a normal float.
+    if (n >= -126 && n <= 127) return j * ops_float((uint32_t)(127 + (int)n) << 23);
+    return ldexpf(j, (int)n);
 #elif defined(HYDRA_EXP_AVX2)
     const float r = 0x1.8p23f;
     const float z = fmaf(x, 0x1.715476p+0f, r);
