@@ -115,19 +115,23 @@ public final class Body: @unchecked Sendable {
             }
             attentionBlock(layer: index, weights: layer, n: n, start: start, state: s, pool: pool)
             if rows > 0 {
-                feedForwardBlock(layer: index, weights: layer, x: s.x + first * e, attention: s.attention + first * c.queryLength,
-                                 rows: rows, state: s, pool: pool)
+                outputAndFeedForward(layer: index, weights: layer, x: s.x + first * e,
+                                     attention: s.attention + first * c.queryLength, rows: rows, state: s, pool: pool)
             }
         }
         guard let hidden else { return }
         switch output {
         case .none: break
-        case .last: hydra_rms_norm(s.x + (n - 1) * e, c_norm, hidden, 1, Int64(e), c.rmsEpsilon)
-        case .all: hydra_rms_norm(s.x, c_norm, hidden, Int64(n), Int64(e), c.rmsEpsilon)
+        case .last: hydra_rms_norm(s.x + (n - 1) * e, outputNormWeights, hidden, 1, Int64(e), c.rmsEpsilon)
+        case .all: hydra_rms_norm(s.x, outputNormWeights, hidden, Int64(n), Int64(e), c.rmsEpsilon)
         }
     }
 
-    private var c_norm: UnsafePointer<Float> { weights.outputNorm.values }
+    private var outputNormWeights: UnsafePointer<Float> { weights.outputNorm.values }
+
+    // Attention runs for every row even when only the last is output:
+    // llama.cpp drops rows after attention, and its products round
+    // differently for one row than for several.
 
     /// Norm, Q/K/V, RoPE, cache write and attention: leaves the attention
     /// of all n rows (before the output projection) in state.attention.
@@ -177,7 +181,7 @@ public final class Body: @unchecked Sendable {
 
     /// Output projection, residual, norm, gated FFN, residual for `rows`
     /// rows starting at `x` (their attention at `attention`).
-    private func feedForwardBlock(layer: Int, weights w: LayerWeights, x: UnsafeMutablePointer<Float>,
+    private func outputAndFeedForward(layer: Int, weights w: LayerWeights, x: UnsafeMutablePointer<Float>,
                                   attention: UnsafeMutablePointer<Float>, rows: Int,
                                   state s: BodyState, pool: ThreadPool?) {
         let c = config
