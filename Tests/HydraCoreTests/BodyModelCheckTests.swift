@@ -115,6 +115,45 @@ import Testing
         #expect(diff < 1e-3, "\(message)")
     }
 
+    /// A table whose row i is row `map[i]` of another source: a stand-in
+    /// for a head with its own vocabulary.
+    struct RemappedEmbedding: EmbeddingSource {
+        let base: TokenEmbedding
+        let map: [Int]
+        var rowCount: Int { map.count }
+        var width: Int { base.width }
+        func row(_ id: Int, into out: UnsafeMutablePointer<Float>) { base.row(map[id], into: out) }
+    }
+
+    @Test(arguments: ["llama", "gemma3"])
+    func bodyRunsEmbeddingsFromAnySource(architecture: String) throws {
+        let lm = try load(TinyModel(architecture: architecture))
+        let native: [Int32] = [3, 1, 4, 1, 5, 9, 2, 6]
+        lm.state.reset()
+        let want = try lm.forward(tokens: native, startPosition: 0)
+
+        // The same rows reached through another table's ids, run through
+        // the body and projected by the native head.
+        let map = (0..<40).map { (7 * $0 + 3) % 40 }
+        let other = RemappedEmbedding(base: lm.embedding, map: map)
+        let ids = native.map { n in Int32(map.firstIndex(of: Int(n))!) }
+        let e = lm.config.embeddingLength
+        var inputs = [Float](repeating: 0, count: ids.count * e)
+        var hidden = [Float](repeating: 0, count: e)
+        let state = BodyState(config: lm.config, contextLength: 16, batchCapacity: 4, threads: lm.pool.threads)
+        try ids.withUnsafeBufferPointer { idp in
+            try inputs.withUnsafeMutableBufferPointer { inp in
+                try lm.body.embed(tokens: idp, from: other, into: inp.baseAddress!)
+                try hidden.withUnsafeMutableBufferPointer { h in
+                    try lm.body.forward(embeddings: inp.baseAddress!, count: ids.count, startPosition: 0, state: state,
+                                        output: .last, hidden: h.baseAddress!, pool: lm.pool)
+                }
+            }
+        }
+        #expect(state.length == ids.count)
+        #expect(lm.head.logits(hidden: hidden, pool: lm.pool) == want)
+    }
+
     @Test func missingTensorIsAnError() throws {
         let message = try loadError(TinyModel(drop: ["blk.0.ffn_up.weight"]))
         #expect(message.contains("blk.0.ffn_up.weight") && message.contains("missing"), "\(message)")
