@@ -73,9 +73,13 @@ public final class HeadSet: @unchecked Sendable {
         lock.withLock { heads.first { $0.name == name } }
     }
 
-    /// The head for a language: the first loaded head whose language
-    /// matches ("tt-RU" matches "tt"), else nil.
+    /// The head for a language: the first added head whose language
+    /// matches ("tt-RU" matches "tt"), else the native head if its language
+    /// matches, else nil.
     public func head(for language: String) -> Head? {
-        lock.withLock { heads.first { HeadCatalog.sameLanguage($0.language, language) } }
+        lock.withLock {
+            heads.dropFirst().first { HeadCatalog.sameLanguage($0.language, language) }
+                ?? (HeadCatalog.sameLanguage(native.language, language) ? native : nil)
+        }
     }
 }
