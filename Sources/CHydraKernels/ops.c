@@ -1,8 +1,10 @@
-// Element-wise transformer steps: RMS norm, RoPE, gated activations.
-// Each follows the arithmetic of ggml's CPU operator of the same name.
+// Element-wise transformer steps: RMS norm, RoPE, gated activations, each
+// with the arithmetic of ggml's CPU operator of the same name; and grouped
+// matrix-vector products for decoding.
 
 #include <math.h>
 #include <pthread.h>
+#include <stdatomic.h>
 
 #include "hydra_ops.h"
 #include "kernels.h"
@@ -105,4 +107,51 @@ void hydra_scale(float *y, float s, int64_t n) {
 
 void hydra_to_half(const float *x, uint16_t *y, int64_t n) {
     for (int64_t i = 0; i < n; i++) y[i] = fp32_to_fp16(x[i]);
+}
+
+// ---- grouped matrix-vector products ---------------------------------------
+
+typedef struct {
+    const hydra_matmul_part *parts;
+    int32_t count;
+    int64_t cols, total_rows;
+    const float *x;
+    _Atomic int32_t failed;
+} matmul_group_job;
+
+// Rows per share: whole groups of 16 so the kernels' multi-row loops stay full.
+enum { GROUP_ROW_ALIGN = 16 };
+
+static void matmul_group_worker(void *ctx, int32_t ith, int32_t nth) {
+    matmul_group_job *job = ctx;
+    const int64_t units = (job->total_rows + GROUP_ROW_ALIGN - 1) / GROUP_ROW_ALIGN;
+    const int64_t begin = units * ith / nth * GROUP_ROW_ALIGN;
+    const int64_t end = units * (ith + 1) / nth * GROUP_ROW_ALIGN;
+    int64_t offset = 0; // first row of the current part in the concatenation
+    for (int32_t p = 0; p < job->count; p++) {
+        const hydra_matmul_part *part = &job->parts[p];
+        const int64_t r0 = begin > offset ? begin - offset : 0;
+        const int64_t r1 = end - offset < part->rows ? end - offset : part->rows;
+        if (r1 > r0) {
+            const int64_t row_bytes =
+                job->cols / hydra_type_block_elements(part->type) * hydra_type_block_bytes(part->type);
+            if (hydra_matmul(NULL, part->type, (const char *)part->w + r0 * row_bytes, r1 - r0, job->cols, job->x,
+                             1, part->y + r0) != 0) {
+                atomic_store(&job->failed, 1);
+            }
+        }
+        offset += part->rows;
+    }
+}
+
+int32_t hydra_matmul_group(hydra_pool *pool, const hydra_matmul_part *parts, int32_t count, int64_t cols,
+                           const float *x) {
+    matmul_group_job job = {.parts = parts, .count = count, .cols = cols, .x = x};
+    for (int32_t p = 0; p < count; p++) {
+        if (hydra_type_block_elements(parts[p].type) <= 0) return -1;
+        job.total_rows += parts[p].rows;
+    }
+    atomic_init(&job.failed, 0);
+    hydra_pool_run(pool, matmul_group_worker, &job);
+    return atomic_load(&job.failed) ? -1 : 0;
 }

@@ -67,6 +67,22 @@ void hydra_attention(hydra_pool *pool, const float *q, const uint16_t *k_cache, 
 /// of `n_ctx` positions.
 int64_t hydra_attention_scratch_floats(int32_t threads, int64_t n_ctx, int64_t head_dim);
 
+/// One matrix of a hydra_matmul_group: `rows` rows of W (of the group's
+/// `cols` elements of `type`), writing `rows` floats to y.
+typedef struct {
+    int32_t type;
+    const void *w;
+    int64_t rows;
+    float *y;
+} hydra_matmul_part;
+
+/// Several matrix-vector products on the same x (one token) in one run of
+/// the pool: the rows of all parts are shared out among the threads, so a
+/// decoding step waits on the threads once instead of once per matrix.
+/// Each row's result is the same as hydra_matmul's. Returns 0, or -1.
+int32_t hydra_matmul_group(hydra_pool *pool, const hydra_matmul_part *parts, int32_t count, int64_t cols,
+                           const float *x);
+
 #ifdef __cplusplus
 }
 #endif

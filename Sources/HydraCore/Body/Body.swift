@@ -143,9 +143,13 @@ public final class Body: @unchecked Sendable {
         hydra_rms_norm(s.x, w.attentionNorm.values, s.normed, Int64(n), e, c.rmsEpsilon)
         record("attn_norm", il, s.normed, n * c.embeddingLength)
 
-        w.query.multiply(s.normed, tokens: n, into: s.q, pool: pool)
-        w.key.multiply(s.normed, tokens: n, into: s.k, pool: pool)
-        w.value.multiply(s.normed, tokens: n, into: s.v, pool: pool)
+        if n == 1 {
+            multiplyGroup(x: s.normed, pool: pool, (w.query, s.q), (w.key, s.k), (w.value, s.v))
+        } else {
+            w.query.multiply(s.normed, tokens: n, into: s.q, pool: pool)
+            w.key.multiply(s.normed, tokens: n, into: s.k, pool: pool)
+            w.value.multiply(s.normed, tokens: n, into: s.v, pool: pool)
+        }
         addBias(w.queryBias, to: s.q, rows: n)
         addBias(w.keyBias, to: s.k, rows: n)
         addBias(w.valueBias, to: s.v, rows: n)
@@ -198,8 +202,12 @@ public final class Body: @unchecked Sendable {
         record("ffn_inp", layer, x, rows * c.embeddingLength)
 
         hydra_rms_norm(x, w.feedForwardNorm.values, s.normed, Int64(rows), e, c.rmsEpsilon)
-        w.gate.multiply(s.normed, tokens: rows, into: s.gate, pool: pool)
-        w.up.multiply(s.normed, tokens: rows, into: s.up, pool: pool)
+        if rows == 1 {
+            multiplyGroup(x: s.normed, pool: pool, (w.gate, s.gate), (w.up, s.up))
+        } else {
+            w.gate.multiply(s.normed, tokens: rows, into: s.gate, pool: pool)
+            w.up.multiply(s.normed, tokens: rows, into: s.up, pool: pool)
+        }
         let f = Int64(rows * c.feedForwardLength)
         switch c.activation {
         case .swiglu: hydra_swiglu(s.gate, s.up, s.gate, Int64(rows), Int64(c.feedForwardLength))
@@ -213,6 +221,26 @@ public final class Body: @unchecked Sendable {
         record("ffn_out", layer, s.projected, rows * c.embeddingLength)
         hydra_add(x, s.projected, count)
         record("l_out", layer, x, rows * c.embeddingLength)
+    }
+
+    /// Matrix-vector products of one token's x with matrices of the same
+    /// width, in one run of the pool (decoding waits on threads less).
+    /// (Two or three matrices; fixed arguments, so nothing is allocated.)
+    private func multiplyGroup(x: UnsafePointer<Float>, pool: ThreadPool?,
+                               _ a: (QuantizedMatrix, UnsafeMutablePointer<Float>),
+                               _ b: (QuantizedMatrix, UnsafeMutablePointer<Float>),
+                               _ c: (QuantizedMatrix, UnsafeMutablePointer<Float>)? = nil) {
+        func part(_ p: (QuantizedMatrix, UnsafeMutablePointer<Float>)) -> hydra_matmul_part {
+            hydra_matmul_part(type: Int32(p.0.type.rawValue), w: p.0.data, rows: Int64(p.0.rows), y: p.1)
+        }
+        var parts = (part(a), part(b), part(c ?? b))
+        let count: Int32 = c == nil ? 2 : 3
+        let rc = withUnsafePointer(to: &parts) {
+            $0.withMemoryRebound(to: hydra_matmul_part.self, capacity: 3) {
+                hydra_matmul_group(pool?.raw, $0, count, Int64(a.0.cols), x)
+            }
+        }
+        precondition(rc == 0, "grouped matrix product failed")
     }
 
     private func addBias(_ bias: WeightVector?, to y: UnsafeMutablePointer<Float>, rows: Int) {
