@@ -98,6 +98,14 @@ import Testing
         #expect(statistics.counted == 4 && statistics.smoothed > 0 && statistics.zipTie > 256)
     }
 
+    @Test func aBilingualDictionaryStandsInForSentences() throws {
+        let (en, de) = try Self.tokenizers()
+        let dictionary: [(source: String, target: String)] = [("house", "haus"), ("book", "buch"), ("house", "haus")]
+        let (map, statistics) = TransTokenization.build(pairs: dictionary, source: en, target: de)
+        #expect(statistics.sentencePairs == 3)
+        #expect(HeadBuilderMapTests.flat(map[Int(Self.id(de, "▁haus"))]) == [Float(Self.id(en, "▁house")), 1])
+    }
+
     @Test func identicalStringsGiveEvidence() throws {
         let (en, de) = try Self.tokenizers()
         var statistics = TransTokenization.Statistics()

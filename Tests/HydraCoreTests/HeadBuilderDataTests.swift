@@ -118,6 +118,21 @@ struct HeadBuilderDataTests {
         #expect(result.statistics.counted > 1000)
     }
 
+    /// LEP at the size of a real head: 32k new rows, 60k shared rows, hidden 1024.
+    @Test func propagationTiming() throws {
+        var rng = SplitMix64(seed: 5)
+        func random(_ r: Int, _ c: Int) -> FloatMatrix {
+            FloatMatrix(rows: r, cols: c, values: (0..<(r * c)).map { _ in Float(Double(rng.next() % 20001) / 10000 - 1) })
+        }
+        let base = random(60000, 1024), instruct = random(60000, 1024), donor = random(32000, 1024)
+        var out: FloatMatrix?
+        let time = Self.seconds {
+            out = EmbeddingPropagation.propagate(donor: donor, base: base, instruct: instruct, variant: .shared)
+        }
+        print(String(format: "LEP 60000×1024 fit + 32000 rows moved in %.2f s", time))
+        #expect(out?.rows == 32000)
+    }
+
     /// Prints the top source tokens of a few target tokens.
     static func show(_ map: SparseMap, target: Tokenizer, source: Tokenizer, words: [String]) {
         for w in words {
