@@ -101,21 +101,29 @@ struct HeadBuilderDataTests {
         Self.show(result.map, target: russian, source: qwen, words: ["▁файл", "▁ошибка", "▁открыть", "▁не", "▁и"])
     }
 
-    @Test func tatarTransTokenization() throws {
+    @Test(arguments: [0.5, 1.0, 2.0])
+    func tatarTransTokenization(minCount: Double) throws {
         let gemma = try Tokenizer(gguf: TestModels.gguf("gemma3-270m"))
         let corpus = try Self.corpus(text: "data/tt/tt.txt", pairs: "data/tt/en-tt.tsv")
         let trained = try TokenizerTrainer.train(corpus: corpus, options: .init(vocabularySize: 16000, specialsFrom: gemma.vocabulary))
         let tatar = Tokenizer(vocabulary: try trained.vocabulary())
         let pairs = try Self.pairs("data/tt/en-tt.tsv")
         var result: (map: SparseMap, statistics: TransTokenization.Statistics)!
-        let time = Self.seconds { result = TransTokenization.build(pairs: pairs, source: gemma, target: tatar) }
-        print(String(format: "tt trans-tokenization over %d pairs in %.2f s: ", pairs.count, time) + "\(result.statistics)")
+        var options = TransTokenization.Options()
+        options.minCount = minCount
+        let time = Self.seconds { result = TransTokenization.build(pairs: pairs, source: gemma, target: tatar, options: options) }
+        print(String(format: "tt trans-tokenization (min count %.1f) over %d pairs in %.2f s: ", minCount, pairs.count, time)
+              + "\(result.statistics)")
         var zipTie: SparseMap = []
         let zipTime = Self.seconds { zipTie = ZipTie.build(target: tatar.vocabulary, source: gemma) }
         print(String(format: "tt zip-tie in %.2f s, mean entries %.2f", zipTime,
                      Double(zipTie.reduce(0) { $0 + $1.count }) / Double(zipTie.count)))
         Self.show(result.map, target: tatar, source: gemma, words: ["▁файл", "▁хата", "▁ачу", "▁һәм", "▁юк"])
         #expect(result.statistics.counted > 1000)
+        var checksum = 0.0
+        for (j, row) in result.map.enumerated() { for (i, w) in row { checksum += Double(j % 97 + 1) * Double(i % 89 + 1) * Double(w) } }
+        print("  map checksum", checksum)
+        print("  specials:", tatar.vocabulary.tokens.prefix(trained.tokens.firstIndex(of: "<0x00>")!))
     }
 
     /// LEP at the size of a real head: 32k new rows, 60k shared rows, hidden 1024.
@@ -129,7 +137,10 @@ struct HeadBuilderDataTests {
         let time = Self.seconds {
             out = EmbeddingPropagation.propagate(donor: donor, base: base, instruct: instruct, variant: .shared)
         }
-        print(String(format: "LEP 60000×1024 fit + 32000 rows moved in %.2f s", time))
+        var p: [Double]?
+        let fit = Self.seconds { p = EmbeddingPropagation.projection(base: base, instruct: instruct, variant: .shared) }
+        let move = Self.seconds { _ = EmbeddingPropagation.apply(p!, to: donor, outCols: 1024) }
+        print(String(format: "LEP 60000×1024 fit + 32000 rows moved in %.2f s (fit %.2f s, move %.2f s)", time, fit, move))
         #expect(out?.rows == 32000)
     }
 
