@@ -144,6 +144,31 @@ struct HeadBuilderDataTests {
         #expect(out?.rows == 32000)
     }
 
+    /// A Tatar recipe head for gemma3-270m written, loaded over the body and run.
+    @Test func tatarRecipeHeadLoadsOverGemma() throws {
+        let lm = try TestHeads.model("gemma3-270m")
+        let hydra = try HydraModel(model: lm)
+        let native = hydra.native
+        let corpus = try Self.corpus(text: "data/tt/tt.txt", pairs: "data/tt/en-tt.tsv")
+        let trained = try TokenizerTrainer.train(corpus: corpus, options: .init(vocabularySize: 16000, specialsFrom: native.vocabulary))
+        let tatar = Tokenizer(vocabulary: try trained.vocabulary())
+        let (map, _) = TransTokenization.build(pairs: try Self.pairs("data/tt/en-tt.tsv"), source: native.tokenizer, target: tatar)
+        let recipe = try HeadRecipe(map: map, sourceRows: native.embedding.rowCount)
+        var info = TestHeads.renamed(native, "gemma3-270m-tt-transtok", language: "tt")
+        info.provenance.method = "trans-tokenization"
+        let path = temporaryPath("tt-recipe.gguf")
+        defer { try? FileManager.default.removeItem(atPath: path) }
+        try HeadFileWriter.writeRecipe(info: info, tokenizer: TokenizerMetadata(vocabulary: tatar.vocabulary), recipe: recipe,
+                                       source: native, to: path)
+        let size = (try FileManager.default.attributesOfItem(atPath: path)[.size] as? Int) ?? 0
+        let head = try hydra.heads.load(path: path, catalog: HeadCatalog(directories: []))
+        print(String(format: "tt recipe head: %d rows, %d entries, %.2f MB", recipe.rowCount, recipe.entryCount, Double(size) / 1e6))
+        #expect(head.vocabulary.count == trained.tokens.count && head.canGenerate)
+        let ids = head.tokenizer.tokenize("Сезнең файл", addSpecial: true, parseSpecial: false)
+        let logits = Array(try hydra.forwardLast(tokens: ids, head: head, startPosition: 0, logitsFrom: head))
+        #expect(logits.count == trained.tokens.count && logits.allSatisfy { $0.isFinite })
+    }
+
     /// Prints the top source tokens of a few target tokens.
     static func show(_ map: SparseMap, target: Tokenizer, source: Tokenizer, words: [String]) {
         for w in words {

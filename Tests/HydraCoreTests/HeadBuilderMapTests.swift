@@ -51,6 +51,14 @@ import Testing
         #expect(fetched == [0, 1])  // each source row read once
     }
 
+    @Test func mapsBecomeHeadRecipes() throws {
+        let map: SparseMap = [[(0, 0.5), (1, 0.5)], [], [(1, 2)]]
+        let recipe = try HeadRecipe(map: map, sourceRows: 2)
+        #expect(recipe.offsets == [0, 2, 2, 3] && recipe.indices == [0, 1, 1] && recipe.weights == [0.5, 0.5, 2])
+        #expect(SparseMaps.equal(recipe.sparseMap, map))
+        #expect(throws: HydraError.self) { try HeadRecipe(map: map, sourceRows: 1) }
+    }
+
     @Test func pruneAndAverage() {
         let row: [(Int32, Float)] = [(5, 6), (2, 3), (9, 0.001), (7, 1)]
         #expect(Self.flat(SparseMaps.pruned(row, maxEntries: 2, minWeight: 0.01)) == [2, 1.0 / 3, 5, 2.0 / 3])
