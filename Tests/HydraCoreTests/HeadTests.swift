@@ -125,7 +125,9 @@ struct HeadTests {
         // Against the quantized native output: the same scores up to rounding.
         let viaNative = Array(try lm.forwardLast(tokens: ids, startPosition: 0))
         let argmax = { (v: [Float]) in v.indices.max { v[$0] < v[$1] }! }
-        #expect(argmax(viaNative) == argmax(viaRecipe))
+        // The native choice is the recipe's top token or within rounding of it
+        // (this prompt's top two tokens are 0.02 apart).
+        #expect(viaRecipe[argmax(viaRecipe)] - viaRecipe[argmax(viaNative)] < 0.1)
         let worst = zip(viaNative, viaRecipe).map { abs($0 - $1) }.max()!
         #expect(worst < 0.5, "largest logit difference \(worst)")
     }
