@@ -18,7 +18,7 @@ Usage:
   python3 scripts/make-fixtures.py --models gemma3-270m # some models
 
 Models are read from $HYDRA_MODELS (default ~/.cache/hydra/models); fetch
-them with scripts/fetch-models.sh.
+them with scripts/setup.sh gemma3-270m smollm2-135m qwen2.5-0.5b.
 """
 
 import argparse
@@ -152,7 +152,7 @@ class Reference:
         self.key = key
         self.path = MODELS_DIR / MODELS[key]
         if not self.path.exists():
-            sys.exit(f"missing {self.path}: run scripts/fetch-models.sh")
+            sys.exit(f"missing {self.path}: run scripts/setup.sh gemma3-270m smollm2-135m qwen2.5-0.5b")
         # flash_attn and the KV cache types are left at llama-cpp-python's
         # defaults; the values used are read back and recorded below.
         self.llm = llama_cpp.Llama(

@@ -5,7 +5,7 @@ import Testing
 /// Where the tests find the real models and the committed fixtures.
 enum TestModels {
     /// The model cache (`HYDRA_MODELS`, default ~/.cache/hydra/models), filled by
-    /// `scripts/fetch-models.sh`.
+    /// `hydra models fetch` (scripts/setup.sh runs it).
     static var directory: String {
         if let dir = ProcessInfo.processInfo.environment["HYDRA_MODELS"], !dir.isEmpty { return dir }
         return NSHomeDirectory() + "/.cache/hydra/models"
@@ -25,7 +25,7 @@ enum TestModels {
     static func path(_ key: String) -> String {
         let p = directory + "/" + files[key]!
         if !FileManager.default.fileExists(atPath: p) {
-            Issue.record("model \(p) is missing: run scripts/fetch-models.sh")
+            Issue.record("model \(p) is missing: run scripts/setup.sh gemma3-270m smollm2-135m qwen2.5-0.5b")
         }
         return p
     }
