@@ -19,8 +19,10 @@ struct BenchCommand: ParsableCommand {
     @Option(name: [.short, .long], help: "A GGUF file or a known model's name.")
     var model: String?
 
-    @Option(name: [.short, .long], help: "Threads (default: the number of CPUs).")
-    var threads: Int = ProcessInfo.processInfo.activeProcessorCount
+    @Option(name: [.short, .customLong("threads")], help: "Threads (default: the number of CPUs).")
+    var threadsOption: Int?
+
+    private var threads: Int { threadsOption ?? ProcessInfo.processInfo.activeProcessorCount }
 
     @Option(name: [.customShort("p"), .customLong("n-prompt")], help: "Prompt tokens for the pp test (0 skips it).")
     var promptTokens = 512
