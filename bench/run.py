@@ -128,7 +128,7 @@ def write_png(rows, path, args):
     labels = [f"{r['model']}\n{r['threads']} thread{'s' if r['threads'] > 1 else ''}" for r in rows]
     x = range(len(rows))
     width = 0.38
-    fig, (left, right) = plt.subplots(1, 2, figsize=(max(10, 2.2 * len(rows)), 5.2))
+    fig, (left, right) = plt.subplots(2, 1, figsize=(max(8, 1.8 * len(rows)), 9))
 
     def bars(ax, offset, values, label, color, spec=".2f"):
         heights = [v if v is not None else 0 for v in values]
@@ -147,15 +147,15 @@ def write_png(rows, path, args):
     bars(right, -width / 2, [r["hydra_tg_of_ceiling"] for r in rows], "hydra", "#55a868", ".0%")
     bars(right, width / 2, [r["llama_cpp_tg_of_ceiling"] for r in rows], "llama.cpp", "#8172b3", ".0%")
     right.axhline(1.0, color="black", linewidth=1, linestyle="--")
-    right.set_title("generation as a share of the bandwidth ceiling")
-    right.set_ylabel("tg t/s ÷ (read bandwidth / weight bytes)")
+    right.set_title("generation as a share of the bandwidth ceiling (read bandwidth ÷ weight bytes per token)")
+    right.set_ylabel("tg ÷ ceiling")
 
     for ax in (left, right):
         ax.set_xticks(list(x))
         ax.set_xticklabels(labels, fontsize=9)
         top = max([1.0] + [bar.get_height() for container in ax.containers for bar in container])
-        ax.set_ylim(0, top * 1.18)
-        ax.legend(loc="upper left", fontsize=9)
+        ax.set_ylim(0, top * 1.35)  # headroom for the value labels and the legend
+        ax.legend(loc="upper left", ncol=2, fontsize=9)
         ax.grid(axis="y", alpha=0.3)
     fig.suptitle(f"hydra vs llama.cpp on {platform.node()} ({os.cpu_count()} CPUs), one interleaved run, "
                  f"{args.reps} repetitions each", fontsize=11)
