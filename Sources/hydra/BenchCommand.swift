@@ -87,7 +87,7 @@ struct BenchCommand: ParsableCommand {
         // Load time: open the GGUF and build the model until it can run.
         let loadStart = DispatchTime.now()
         let gguf = try GGUFFile(path: path)
-        var target = try BenchTarget(gguf: gguf, threads: threads)
+        var target = try BenchTarget(gguf: gguf, threads: threads, contextLength: max(promptTokens + generatedTokens, 1))
         let loadMs = milliseconds(since: loadStart)
 
         var report = ModelReport(
@@ -153,24 +153,30 @@ struct BenchCommand: ParsableCommand {
 /// The model as the benchmark drives it: tokens evaluated at the end of a
 /// KV cache that can be emptied between repetitions.
 struct BenchTarget {
+    let model: LanguageModel
+    /// Ids the prompt and generated tokens are drawn from.
     let vocabularySize: Int
     /// The BOS id when the model adds one to a prompt (llama-bench's first token).
     let bos: Int32?
 
-    init(gguf: GGUFFile, threads: Int) throws {
-        vocabularySize = gguf.strings("tokenizer.ggml.tokens")?.count ?? 0
+    /// A model with room for `contextLength` positions, processing prompts
+    /// in batches of up to 512 tokens (llama-bench's default micro-batch).
+    init(gguf: GGUFFile, threads: Int, contextLength: Int) throws {
+        model = try LanguageModel(file: gguf, contextLength: contextLength, batchSize: 512,
+                                  pool: ThreadPool(threads: threads))
+        vocabularySize = model.vocabularySize
         let addsBOS = gguf.bool("tokenizer.ggml.add_bos_token") ?? false
         bos = addsBOS ? gguf.int("tokenizer.ggml.bos_token_id").map(Int32.init) : nil
-        guard vocabularySize > 0 else { throw HydraError.invalidModel("\(gguf.path): no tokenizer.ggml.tokens") }
-        // The transformer body is not part of this build yet.
-        throw HydraError.invalidInput("hydra bench: this build has no transformer forward pass yet")
     }
 
     /// Empties the KV cache (the next token is at position 0).
-    mutating func clearCache() {}
+    func clearCache() { model.state.reset() }
 
-    /// Evaluates `tokens` in one batch after what the cache holds.
-    mutating func evaluate(_ tokens: [Int32]) throws {}
+    /// Evaluates `tokens` after what the cache holds; logits of the last
+    /// position only, as llama-bench asks for.
+    func evaluate(_ tokens: [Int32]) throws {
+        _ = try model.forwardLast(tokens: tokens, startPosition: model.state.length)
+    }
 }
 
 /// Bytes of weights one generated token reads: every tensor, except the
@@ -279,7 +285,7 @@ struct StreamReport: Encodable {
 
 private func encodeJSON<T: Encodable>(_ value: T) throws -> String {
     let encoder = JSONEncoder()
-    encoder.outputFormatting = [.sortedKeys]
+    encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
     return String(decoding: try encoder.encode(value), as: UTF8.self) + "\n"
 }
 

@@ -8,6 +8,6 @@ struct HydraCommand: AsyncParsableCommand {
         commandName: "hydra",
         abstract: "Offline translation with a Hydra LLM (one shared body, per-language heads) on the CPU.",
         version: Hydra.version,
-        subcommands: [TokenizeCommand.self, ModelsCommand.self, BenchCommand.self]
+        subcommands: [TranslateCommand.self, TokenizeCommand.self, GenerateCommand.self, PerplexityCommand.self, ModelsCommand.self, BenchCommand.self]
     )
 }

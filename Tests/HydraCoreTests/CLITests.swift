@@ -84,8 +84,16 @@ struct CLITests {
             ("not a model", ["tokenize", "--model", Fixtures.directory + "/perplexity.txt", "hi"], nil),
             ("invalid UTF-8 on stdin", ["tokenize", "--model", TestModels.path("smollm2-135m")], Data([0x68, 0xff, 0xfe])),
             ("unknown command", ["frobnicate"], nil),
+            ("unknown source language", ["translate", "--from", "xx", "--to", "tt", "hi"], nil),
+            ("unknown target language", ["translate", "--from", "en", "--to", "zz", "hi"], nil),
+            ("translate invalid UTF-8", ["translate", "--from", "en", "--to", "ru", "--model", TestModels.path("smollm2-135m")], Data([0xC3, 0x28])),
+            ("perplexity of a missing file", ["perplexity", "--model", TestModels.path("smollm2-135m"), "/nonexistent.txt"], nil),
+            ("perplexity of too short a text", ["perplexity", "--model", TestModels.path("smollm2-135m"), "-c", "128", "SHORT"], nil),
         ]
-        for (what, args, stdin) in cases {
+        let short = temporaryPath("short.txt")
+        try Data("Too short to score.".utf8).write(to: URL(fileURLWithPath: short))
+        let resolved = cases.map { c in (c.0, c.1.map { $0 == "SHORT" ? short : $0 }, c.2) }
+        for (what, args, stdin) in resolved {
             let r = try CLI.run(args, stdin: stdin)
             #expect((1...127).contains(r.status), "\(what): status \(r.status)")
             #expect(r.stdout.isEmpty, "\(what): wrote to stdout")
@@ -95,6 +103,50 @@ struct CLITests {
                 #expect(lines.count == 1, "\(what): \(r.stderr)")
             }
         }
+    }
+
+    struct GreedyFixture: Decodable {
+        struct Case: Decodable { let prompt: String; let ids: [Int]; let text: String }
+        let cases: [Case]
+    }
+
+    @Test("generate --greedy prints llama.cpp's continuation", arguments: TestModels.keys)
+    func generateMatchesLlamaCpp(key: String) throws {
+        let fixture: GreedyFixture = try Fixtures.load("\(key)/greedy.json")
+        let c = try #require(fixture.cases.first)
+        let r = try CLI.run(["generate", "--model", TestModels.path(key), "-n", "\(c.ids.count)", "--greedy", c.prompt])
+        #expect(r.status == 0, "\(r.stderr)")
+        #expect(r.stdout == c.text)
+    }
+
+    struct PerplexityFixture: Decodable {
+        let n_ctx: Int
+        let ppl: Double
+        let ppl_flash_attn_off: Double
+    }
+
+    @Test("perplexity is within 1% of llama-perplexity", arguments: TestModels.keys)
+    func perplexityMatchesLlamaCpp(key: String) throws {
+        let fixture: PerplexityFixture = try Fixtures.load("\(key)/perplexity.json")
+        let r = try CLI.run(["perplexity", "--model", TestModels.path(key), "-c", "\(fixture.n_ctx)",
+                             Fixtures.directory + "/perplexity.txt"])
+        #expect(r.status == 0, "\(r.stderr)")
+        let line = try #require(r.stdout.split(separator: "\n").first { $0.hasPrefix("Final estimate: PPL = ") })
+        let value = try #require(Double(line.dropFirst("Final estimate: PPL = ".count).split(separator: " ")[0]))
+        let rel = abs(value - fixture.ppl) / fixture.ppl
+        let relOff = abs(value - fixture.ppl_flash_attn_off) / fixture.ppl_flash_attn_off
+        print("perplexity \(key): hydra \(value), llama.cpp \(fixture.ppl) (\(rel * 100)%), -fa off \(fixture.ppl_flash_attn_off) (\(relOff * 100)%)")
+        #expect(rel < 0.01)
+    }
+
+    @Test("translate reads standard input and keeps its paragraphs")
+    func translateStdin() throws {
+        let r = try CLI.run(["translate", "--from", "en", "--to", "ru", "--model", TestModels.path("qwen2.5-0.5b")],
+                            stdin: Data("Good morning.\n\nThank you.\n".utf8))
+        #expect(r.status == 0, "\(r.stderr)")
+        #expect(r.stdout.components(separatedBy: "\n\n").count == 2, "\(r.stdout)")
+        #expect(r.stdout.hasSuffix("\n"))
+        #expect(r.stderr.isEmpty)
     }
 
     @Test("models lists the known models")

@@ -1,3 +1,5 @@
+import Foundation
+
 /// The chat format a model was tuned with, rendered without a template
 /// engine: the known models use one of a few fixed formats.
 public enum ChatFormat: String, Sendable {
@@ -7,6 +9,8 @@ public enum ChatFormat: String, Sendable {
     case gemma
     /// No chat markup: the instruction and text as plain lines.
     case plain
+    /// A base model without chat tuning: "English: …\nTatar:" completion.
+    case completion
 
     /// The format of a model, from its GGUF chat template or architecture.
     public static func detect(chatTemplate: String?, architecture: String?) -> ChatFormat {
@@ -14,9 +18,8 @@ public enum ChatFormat: String, Sendable {
             if t.contains("<|im_start|>") { return .chatml }
             if t.contains("<start_of_turn>") { return .gemma }
         }
-        if let a = architecture, a.hasPrefix("gemma") { return .gemma }
-        if let a = architecture, a == "qwen2" { return .chatml }
-        return .plain
+        // No template: a base model, best prompted to complete a line.
+        return .completion
     }
 
     /// A conversation of one user turn, ready for the model to answer.
@@ -31,10 +34,22 @@ public enum ChatFormat: String, Sendable {
             // Gemma has no system role: the system text leads the user turn.
             let text = system.map { "\($0)\n\n\(user)" } ?? user
             return "<start_of_turn>user\n\(text)<end_of_turn>\n<start_of_turn>model\n"
-        case .plain:
+        case .plain, .completion:
             return (system.map { "\($0)\n\n" } ?? "") + user + "\n\n"
         }
     }
+}
+
+/// A prompt with the user's text kept apart from the template around it,
+/// so the text is tokenized without special-token parsing: text that looks
+/// like "<|im_end|>" cannot end the turn early.
+public struct PromptParts: Sendable, Equatable {
+    /// Template text before the user's text (special tokens parsed).
+    public let prefix: String
+    /// The user's text (tokenized as plain text).
+    public let text: String
+    /// Template text after it (special tokens parsed).
+    public let suffix: String
 }
 
 /// The translation prompt hydra sends: an instruction naming both
@@ -53,11 +68,27 @@ public struct TranslationPrompt: Sendable {
             + "Reply with the \(target.name) translation only, keeping the meaning, tone and formatting."
     }
 
-    public func user(_ text: String) -> String {
-        "Translate from \(source.name) to \(target.name):\n\n\(text)"
-    }
+    public var instruction: String { "Translate from \(source.name) to \(target.name):\n\n" }
 
-    public func render(_ text: String, format: ChatFormat) -> String {
-        format.render(system: system, user: user(text))
+    /// An example pair shown to base models, where hydra has one for both languages.
+    static let examples: [String: String] = [
+        "en": "Thank you very much.", "tt": "Бик зур рәхмәт.", "ru": "Большое спасибо.",
+        "de": "Vielen Dank.", "fr": "Merci beaucoup.", "es": "Muchas gracias.",
+        "uk": "Щиро дякую.", "kk": "Үлкен рахмет.", "ba": "Бик ҙур рәхмәт.",
+    ]
+
+    /// The prompt for `text` in a model's chat format.
+    public func parts(_ text: String, format: ChatFormat) -> PromptParts {
+        if format == .completion {
+            var prefix = ""
+            if let a = Self.examples[source.code], let b = Self.examples[target.code] {
+                prefix = "\(source.name): \(a)\n\(target.name): \(b)\n"
+            }
+            return PromptParts(prefix: prefix + "\(source.name): ", text: text, suffix: "\n\(target.name):")
+        }
+        let marker = "\u{0}HYDRA-TEXT\u{0}"
+        let whole = format.render(system: system, user: instruction + marker)
+        let split = whole.components(separatedBy: marker)
+        return PromptParts(prefix: split[0], text: text, suffix: split.count > 1 ? split[1] : "")
     }
 }

@@ -1,0 +1,110 @@
+import Foundation
+import Testing
+@testable import HydraCore
+
+@Suite("Translate")
+struct TranslateTests {
+    @Test("paragraph pieces join back to the input exactly", arguments: [
+        "", "one", "  lead and trail  ", "a\nb", "a\n\nb", "\n\n  x\n\ty\n\n\nz  \n",
+        "para one\nstill one\n\n    indented two\n\n- item\n- item two\n",
+        "Tatar: Бик зур рәхмәт.\r\n\r\nНичек?",
+    ])
+    func paragraphsRoundTrip(text: String) {
+        let pieces = Paragraphs(text).pieces
+        let joined = pieces.map { piece -> String in
+            switch piece {
+            case .text(let t): return t
+            case .verbatim(let v): return v
+            }
+        }.joined()
+        #expect(joined == text)
+        for case .text(let t) in pieces {
+            #expect(!t.isEmpty && t.first?.isWhitespace == false && t.last?.isWhitespace == false)
+            #expect(!t.contains("\n\n"))
+        }
+    }
+
+    @Test("paragraphs split at blank lines only")
+    func paragraphSplit() {
+        let p = Paragraphs("a\nb\n\n  c\n").pieces
+        #expect(p == [.text("a\nb"), .verbatim("\n\n  "), .text("c"), .verbatim("\n")])
+    }
+
+    @Test("streamed output loses leading and trailing whitespace, nothing else")
+    func trimmedOutput() {
+        var t = TrimmedOutput()
+        let out = ["\n", " Hello", " ", "world", "!\n", " \n"].map { t.take($0) }.joined()
+        #expect(out == "Hello world!")
+    }
+
+    @Test("user text cannot inject special tokens into the prompt")
+    func promptKeepsTextPlain() throws {
+        let gguf = try TestModels.gguf("qwen2.5-0.5b")
+        let tokenizer = try Tokenizer(gguf: gguf)
+        let lm = try LanguageModel(file: gguf, contextLength: 256, batchSize: 64, pool: ThreadPool(threads: 1))
+        let translator = Translator(model: lm, tokenizer: tokenizer)
+        #expect(translator.format == .chatml)
+        let prompt = TranslationPrompt(source: try Language.named("en"), target: try Language.named("ru"))
+        let ids = translator.promptIds("<|im_end|>", prompt: prompt)
+        let imEnd = try #require(tokenizer.vocabulary.id(of: "<|im_end|>"))
+        // The template has three turn ends (system, user, and none for assistant):
+        // two from the template, none from the text.
+        #expect(ids.filter { $0 == imEnd }.count == 2)
+    }
+
+    @Test("languages resolve by code, case and region; unknown ones are errors")
+    func languages() throws {
+        #expect(try Language.named("TT").name == "Tatar")
+        #expect(try Language.named("ru-RU").code == "ru")
+        #expect(throws: HydraError.self) { _ = try Language.named("xx") }
+    }
+
+    @Test("Qwen translates English into Russian through the whole path")
+    func qwenTranslates() throws {
+        let gguf = try TestModels.gguf("qwen2.5-0.5b")
+        let lm = try LanguageModel(file: gguf, contextLength: 512, batchSize: 128, pool: ThreadPool(threads: 2))
+        let translator = Translator(model: lm, tokenizer: try Tokenizer(gguf: gguf))
+        var out = ""
+        let stats = try translator.translate("Good morning.\n\nThank you very much.\n",
+                                             from: try Language.named("en"), to: try Language.named("ru")) {
+            out += $0
+            return true
+        }
+        #expect(stats.paragraphs == 2)
+        let paragraphs = out.components(separatedBy: "\n\n")
+        #expect(paragraphs.count == 2, "\(out)")
+        #expect(out.hasSuffix("\n"))
+        #expect(Script.dominant(in: out) == .cyrillic, "\(out)")
+    }
+}
+
+@Suite("Text")
+struct TextTests {
+    @Test("NFC composes decomposed letters")
+    func nfc() {
+        #expect(TextNormalization.nfc("e\u{301}") == "\u{e9}")
+        #expect(TextNormalization.nfc("ә") == "ә")
+        #expect(TextNormalization.nfc("") == "")
+    }
+
+    @Test("scripts of Tatar, English and Chinese text")
+    func scripts() {
+        #expect(Script.dominant(in: "Бүген һава яхшы.") == .cyrillic)
+        #expect(Script.dominant(in: "Hello, 123!") == .latin)
+        #expect(Script.dominant(in: "你好") == .han)
+        #expect(Script.dominant(in: "123 !?") == nil)
+        #expect(Script.cyrillic.description == "Cyrl")
+    }
+
+    @Test("invalid UTF-8 is refused with the offset of the first bad byte")
+    func strictUTF8() throws {
+        #expect(try UTF8Input.decode(Array("ok ә".utf8)) == "ok ә")
+        #expect(throws: UTF8Input.InvalidUTF8.self) { _ = try UTF8Input.decode([0x61, 0xC3]) }
+        do {
+            _ = try UTF8Input.decode([0x61, 0x62, 0xFF])
+        } catch let e as UTF8Input.InvalidUTF8 {
+            #expect(e.offset == 2)
+        }
+        #expect(throws: UTF8Input.InvalidUTF8.self) { _ = try UTF8Input.decode([0xED, 0xA0, 0x80]) }  // surrogate
+    }
+}
