@@ -83,6 +83,31 @@ def weight_bytes_from_gguf(path):
     return total
 
 
+def best_of_rounds(results):
+    """One tool's figures over the rounds: the fastest round of each test
+    (with that round's stddev), the smallest load time, the largest RSS."""
+    results = [r for r in results if r]
+    if not results:
+        return None
+    best = dict(results[0])
+    for test in ("pp", "tg"):
+        fastest = max(results, key=lambda r: r.get(f"{test}_tokens_per_s") or 0)
+        best[f"{test}_tokens_per_s"] = fastest.get(f"{test}_tokens_per_s")
+        best[f"{test}_stddev"] = fastest.get(f"{test}_stddev")
+    for key, pick in (("load_ms", min), ("peak_rss_mb", max), ("child_peak_rss_mb", max)):
+        values = [r[key] for r in results if r.get(key) is not None]
+        if values:
+            best[key] = pick(values)
+    return best
+
+
+def load_average():
+    try:
+        return os.getloadavg()[0]
+    except OSError:
+        return None
+
+
 def ratio(a, b):
     return a / b if a and b else None
 
@@ -157,7 +182,8 @@ def write_png(rows, path, args):
         ax.set_ylim(0, top * 1.35)  # headroom for the value labels and the legend
         ax.legend(loc="upper left", ncol=2, fontsize=9)
         ax.grid(axis="y", alpha=0.3)
-    fig.suptitle(f"hydra vs llama.cpp on {platform.node()} ({os.cpu_count()} CPUs), one interleaved run, "
+    rounds = "one interleaved run" if args.rounds == 1 else f"best of {args.rounds} interleaved rounds"
+    fig.suptitle(f"hydra vs llama.cpp on {platform.node()} ({os.cpu_count()} CPUs), {rounds}, "
                  f"{args.reps} repetitions each", fontsize=11)
     fig.tight_layout()
     Path(path).parent.mkdir(parents=True, exist_ok=True)
@@ -171,6 +197,8 @@ def main():
     parser.add_argument("--reps", type=int, default=5, help="timed repetitions of each test")
     parser.add_argument("-p", "--n-prompt", type=int, default=512, help="prompt tokens (pp test)")
     parser.add_argument("-n", "--n-gen", type=int, default=64, help="generated tokens (tg test)")
+    parser.add_argument("--rounds", type=int, default=1,
+                        help="run every configuration this many times, interleaved; report each tool's fastest round")
     parser.add_argument("--stream-mb", type=int, default=512, help="MiB per STREAM array (three arrays)")
     parser.add_argument("--hydra", default=str(DEFAULT_HYDRA), help="the hydra binary")
     parser.add_argument("--json", help="write the figures to this file")
@@ -183,31 +211,43 @@ def main():
     tool = reference.llama_bench()
     thread_counts = [int(t) for t in args.threads.split(",")]
 
+    load_at_start = load_average()
+    if load_at_start is not None and load_at_start > 0.5 * (os.cpu_count() or 1):
+        log(f"warning: load average {load_at_start:.1f} on {os.cpu_count()} CPUs: other work will skew the figures")
     bandwidth = {}
     for threads in thread_counts:
         log(f"memory bandwidth, {threads} thread(s) ...")
         bandwidth[threads] = {"start": stream(hydra, threads, args)}
 
-    rows = []
-    order = 0
+    configs = []
     for key in args.models.split(","):
         path = Path(key) if key.endswith(".gguf") else reference.MODELS_DIR / reference.MODELS[key]
         if not path.exists():
             sys.exit(f"{path} not found: fetch it with `.build/release/hydra models fetch {key}` (or use bench/run)")
-        for threads in thread_counts:
+        configs += [(key, path, threads) for threads in thread_counts]
+
+    results = {(key, threads): {"hydra": [], "llama_cpp": []} for key, _, threads in configs}
+    order = 0
+    for round_index in range(args.rounds):
+        for key, path, threads in configs:
             # Alternate which runs first, so that neither always gets the cooler machine.
             runners = [("hydra", lambda: hydra_bench(hydra, path, threads, args)),
                        ("llama_cpp", lambda: llama_cpp_bench(tool, path, threads, args))]
             if order % 2:
                 runners.reverse()
             order += 1
-            row = {"model": key, "threads": threads}
             for name, run in runners:
-                log(f"{key}, {threads} thread(s): {name.replace('_', '.')} ...")
+                log(f"{key}, {threads} thread(s): {name.replace('_', '.')} (round {round_index + 1}/{args.rounds}) ...")
                 started = time.time()
-                row[name] = run()
+                results[(key, threads)][name].append(run())
                 log(f"  {time.time() - started:.0f} s")
-            rows.append(row)
+
+    rows = []
+    for key, _, threads in configs:
+        r = results[(key, threads)]
+        rows.append({"model": key, "threads": threads,
+                     "hydra": best_of_rounds(r["hydra"]), "llama_cpp": best_of_rounds(r["llama_cpp"]),
+                     "rounds": r})
 
     for threads in thread_counts:
         log(f"memory bandwidth again, {threads} thread(s) ...")
@@ -225,12 +265,17 @@ def main():
         row["hydra_tg_of_ceiling"] = ratio(h.get("tg_tokens_per_s"), ceiling)
         row["llama_cpp_tg_of_ceiling"] = ratio(l["tg_tokens_per_s"], ceiling)
 
+    load_at_end = load_average()
     print_table(rows, best, args)
+    if load_at_start is not None:
+        print(f"load average (1 min) at start {load_at_start:.1f}, at end {load_at_end:.1f}, on {os.cpu_count()} CPUs"
+              + (" (busy machine: figures skewed)" if max(load_at_start, load_at_end) > 0.5 * (os.cpu_count() or 1) else ""))
 
     if args.json:
         out = {"machine": {"node": platform.node(), "cpus": os.cpu_count(), "platform": platform.platform()},
                "settings": {"n_prompt": args.n_prompt, "n_gen": args.n_gen, "reps": args.reps,
-                            "stream_mb": args.stream_mb},
+                            "rounds": args.rounds, "stream_mb": args.stream_mb},
+               "load_average": {"start": load_at_start, "end": load_at_end},
                "bandwidth_bytes_per_s": {str(t): {"best": best[t], **b} for t, b in bandwidth.items()},
                "rows": rows}
         Path(args.json).parent.mkdir(parents=True, exist_ok=True)
