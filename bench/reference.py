@@ -17,6 +17,7 @@ import json
 import os
 import subprocess
 import sys
+import tempfile
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parent.parent
@@ -37,15 +38,34 @@ def llama_bench():
     return tool
 
 
-def bench(tool, model_path, threads, reps):
-    """One llama-bench run: {"pp512": (mean t/s, stddev), "tg64": (...)}."""
+def run_measured(cmd):
+    """Runs cmd; returns (returncode, stdout, stderr, peak RSS of the child in MiB).
+
+    The child's output goes to temporary files, so that it can be reaped with
+    os.wait4, whose resource usage gives the child's peak resident set.
+    """
+    with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err:
+        child = subprocess.Popen(cmd, stdout=out, stderr=err)
+        _, status, usage = os.wait4(child.pid, 0)
+        child.returncode = os.waitstatus_to_exitcode(status)
+        out.seek(0)
+        err.seek(0)
+        peak_mib = usage.ru_maxrss / 1024  # KiB on Linux
+        if sys.platform == "darwin":
+            peak_mib = usage.ru_maxrss / (1024 * 1024)  # bytes on macOS
+        return (child.returncode, out.read().decode(errors="replace"),
+                err.read().decode(errors="replace"), peak_mib)
+
+
+def bench(tool, model_path, threads, reps, n_prompt=512, n_gen=64):
+    """One llama-bench run: {"pp512": (mean t/s, stddev), "tg64": (...), "peak_rss_mb": MiB, ...}."""
     cmd = [str(tool), "-m", str(model_path), "-t", str(threads),
-           "-p", "512", "-n", "64", "-r", str(reps), "-o", "json"]
-    run = subprocess.run(cmd, capture_output=True, text=True)
-    if run.returncode != 0:
-        sys.exit(f"llama-bench failed:\n{run.stderr[-2000:]}")
-    result = {}
-    for test in json.loads(run.stdout):
+           "-p", str(n_prompt), "-n", str(n_gen), "-r", str(reps), "-o", "json"]
+    returncode, stdout, stderr, peak_mib = run_measured(cmd)
+    if returncode != 0:
+        sys.exit(f"llama-bench failed:\n{stderr[-2000:]}")
+    result = {"peak_rss_mb": peak_mib}
+    for test in json.loads(stdout):
         name = f"pp{test['n_prompt']}" if test["n_prompt"] else f"tg{test['n_gen']}"
         result[name] = (test["avg_ts"], test["stddev_ts"])
         result["build"] = f"{test.get('build_commit', '?')} ({test.get('build_number', '?')})"
@@ -76,7 +96,7 @@ def main():
                          "pp512": round(pp[0], 2), "pp512_stddev": round(pp[1], 2),
                          "tg64": round(tg[0], 2), "tg64_stddev": round(tg[1], 2),
                          "flash_attn": r["flash_attn"], "type_k": r["type_k"],
-                         "llama_cpp_build": r["build"]})
+                         "peak_rss_mb": round(r["peak_rss_mb"], 1), "llama_cpp_build": r["build"]})
     if args.json:
         Path(args.json).parent.mkdir(parents=True, exist_ok=True)
         Path(args.json).write_text(json.dumps(rows, indent=1) + "\n")

@@ -8,7 +8,9 @@ struct HydraCommand: AsyncParsableCommand {
         commandName: "hydra",
         abstract: "Offline translation with a Hydra LLM (one shared body, per-language heads) on the CPU.",
         version: Hydra.version,
-        subcommands: [TranslateCommand.self, TokenizeCommand.self, GenerateCommand.self, PerplexityCommand.self, ModelsCommand.self,
-                      HeadsCommand.self]
+        subcommands: [
+            TranslateCommand.self, HeadsCommand.self, ModelsCommand.self,
+            TokenizeCommand.self, GenerateCommand.self, PerplexityCommand.self, BenchCommand.self,
+        ]
     )
 }
