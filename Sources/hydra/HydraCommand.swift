@@ -8,6 +8,7 @@ struct HydraCommand: AsyncParsableCommand {
         commandName: "hydra",
         abstract: "Offline translation with a Hydra LLM (one shared body, per-language heads) on the CPU.",
         version: Hydra.version,
-        subcommands: [TranslateCommand.self, TokenizeCommand.self, GenerateCommand.self, PerplexityCommand.self, ModelsCommand.self]
+        subcommands: [TranslateCommand.self, TokenizeCommand.self, GenerateCommand.self, PerplexityCommand.self, ModelsCommand.self,
+                      DaemonCommand.self, ServeCommand.self]
     )
 }

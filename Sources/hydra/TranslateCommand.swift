@@ -1,4 +1,5 @@
 import ArgumentParser
+import Foundation
 import HydraCore
 
 /// `hydra translate`: translates text from one language into another.
@@ -10,6 +11,9 @@ struct TranslateCommand: ParsableCommand {
             Examples:
               hydra translate --from en --to tt "The weather is good today."
               cat notes.txt | hydra translate --from en --to ru --model qwen2.5-1.5b
+
+            When a daemon runs (hydra daemon start), the translation is done by its
+            warm model: same output, same exit status, no load time.
             """)
 
     @Option(help: "Source language (BCP-47 code, e.g. en).")
@@ -27,11 +31,21 @@ struct TranslateCommand: ParsableCommand {
     @Flag(help: "Print load time and tokens/s on standard error.")
     var timings = false
 
+    @Flag(help: "Translate in this process even when a daemon is running.")
+    var noDaemon = false
+
+    @Flag(help: "Start a daemon when none is running, and translate through it.")
+    var daemon = false
+
+    @Option(help: "The daemon's socket (default: as for hydra daemon).")
+    var socket: String?
+
     @Argument(help: "The text (default: standard input).")
     var text: [String] = []
 
     func validate() throws {
         if let threads, threads < 1 { throw ValidationError("--threads must be at least 1") }
+        if noDaemon && daemon { throw ValidationError("--daemon and --no-daemon exclude each other") }
     }
 
     func run() throws {
@@ -39,6 +53,7 @@ struct TranslateCommand: ParsableCommand {
         let source = try Language.named(from)
         let target = try Language.named(to)
         let input = try readInput(arguments: text, file: nil)
+        if !noDaemon, try translateThroughDaemon(input) { return }
         var clock = Stopwatch()
         let gguf = try openModel(model)
         let tokenizer = try Tokenizer(gguf: gguf)
@@ -57,5 +72,35 @@ struct TranslateCommand: ParsableCommand {
             printError(String(format: "load %.0f ms; %d paragraphs, %d prompt tokens, %d generated tokens in %.0f ms",
                               loadMs, stats.paragraphs, stats.promptTokens, stats.generatedTokens, ms))
         }
+    }
+
+    /// Translates through a running daemon (started first with `--daemon`).
+    /// Returns false when there is none, to translate in this process.
+    func translateThroughDaemon(_ input: String) throws -> Bool {
+        let paths = DaemonPaths(socket: socket)
+        // The same model as in this process would be: resolved here, by path.
+        let modelPath = URL(fileURLWithPath: try KnownModel.resolve(model)).standardizedFileURL.path
+        if daemon && !DaemonClient.isRunning(socket: paths.socket) {
+            var options = try DaemonOptions.parse([])
+            options.socket = socket
+            options.model = modelPath
+            options.threads = threads
+            _ = try DaemonLauncher.start(options)
+        }
+        guard let client = try? DaemonClient(socket: paths.socket) else { return false }
+        var endsWithNewline = true
+        let result = try client.translate(TranslateParams(text: input, from: from, to: to, model: modelPath)) { piece in
+            if let last = piece.last { endsWithNewline = last == "\n" }
+            return writeOut(piece)
+        }
+        if !endsWithNewline && !text.isEmpty { writeOut("\n") }
+        if timings {
+            let t = result.timings
+            printError(String(format: "daemon: queued %.0f ms, load %.0f ms, first output %.0f ms; "
+                              + "%d paragraphs, %d prompt tokens, %d generated tokens in %.0f ms",
+                              t.queuedMs, t.loadMs, t.firstTokenMs ?? 0, result.paragraphs, result.promptTokens,
+                              result.generatedTokens, t.totalMs))
+        }
+        return true
     }
 }
