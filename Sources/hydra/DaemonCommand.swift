@@ -83,7 +83,7 @@ enum DaemonLauncher {
         }
         _ = try options.configuration()  // a bad --model fails here, not in the log
         try paths.prepareDirectory()
-        FileManager.default.createFile(atPath: paths.log, contents: nil, attributes: [.posixPermissions: 0o600])
+        _ = FileManager.default.createFile(atPath: paths.log, contents: nil, attributes: [.posixPermissions: 0o600])
         guard let log = FileHandle(forWritingAtPath: paths.log) else {
             throw HydraError.invalidInput("cannot write \(paths.log)")
         }
@@ -103,9 +103,12 @@ enum DaemonLauncher {
             }
             if let client = try? DaemonClient(socket: paths.socket) {
                 if options.lazy { return p.processIdentifier }
-                if let s = try? client.call(DaemonMethod.status, Empty(), as: StatusResult.self),
-                   s.models.contains(where: { $0.loaded }) {
-                    return p.processIdentifier
+                if let s = try? client.call(DaemonMethod.status, Empty(), as: StatusResult.self) {
+                    if s.models.contains(where: { $0.loaded }) { return p.processIdentifier }
+                    if let e = s.models.compactMap(\.loadError).first {
+                        _ = try? stop(paths)
+                        throw HydraError.invalidModel(e)
+                    }
                 }
             }
             usleep(50_000)
@@ -118,19 +121,28 @@ enum DaemonLauncher {
         let pid = paths.readPid()
         if let client = try? DaemonClient(socket: paths.socket) {
             _ = try? client.call(DaemonMethod.shutdown, Empty(), as: ShutdownResult.self)
-        } else if let pid, kill(pid, 0) == 0, isHydra(pid) {
+        } else if let pid, isAlive(pid), isHydra(pid) {
             kill(pid, SIGTERM)  // alive but not answering
         } else {
             return false
         }
         let deadline = Date().addingTimeInterval(timeout)
         while Date() < deadline {
-            let gone = pid.map { kill($0, 0) != 0 } ?? true
+            let gone = pid.map { !isAlive($0) } ?? true
             if gone && !DaemonClient.isRunning(socket: paths.socket) { return true }
             usleep(20_000)
         }
         if let pid, isHydra(pid) { kill(pid, SIGKILL) }
         return true
+    }
+
+    /// Whether `pid` is a live process (a zombie, dead but not yet reaped
+    /// by its parent, does not count).
+    static func isAlive(_ pid: Int32) -> Bool {
+        guard kill(pid, 0) == 0 else { return false }
+        guard let stat = try? String(contentsOfFile: "/proc/\(pid)/stat", encoding: .utf8),
+              let close = stat.lastIndex(of: ")") else { return true }
+        return !stat[stat.index(after: close)...].hasPrefix(" Z")
     }
 
     /// Whether `pid` runs a hydra binary (a pid file can outlive its process).

@@ -103,6 +103,8 @@ public struct StatusResult: Codable, Sendable {
         public let translations: Int
         public let cancelled: Int
         public let generatedTokens: Int
+        /// Why the model could not be loaded, when it could not.
+        public let loadError: String?
     }
 
     public let version: String

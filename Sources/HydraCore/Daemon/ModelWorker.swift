@@ -23,6 +23,7 @@ final class ModelWorker: @unchecked Sendable {
     private var translations = 0
     private var cancelledCount = 0
     private var generatedTokens = 0
+    private var loadError: String?
 
     /// Only the worker's thread touches the model.
     private var translator: Translator?
@@ -84,7 +85,7 @@ final class ModelWorker: @unchecked Sendable {
         let queued = queues.values.reduce(0) { $0 + $1.count } - running
         return StatusResult.Model(model: modelPath, loaded: loaded, running: running, queued: queued,
                                   translations: translations, cancelled: cancelledCount,
-                                  generatedTokens: generatedTokens)
+                                  generatedTokens: generatedTokens, loadError: loadError)
     }
 
     // MARK: - The model's thread
@@ -132,6 +133,23 @@ final class ModelWorker: @unchecked Sendable {
 
     private func loadIfNeeded() throws -> Translator {
         if let translator { return translator }
+        do {
+            let t = try load()
+            condition.lock()
+            translator = t
+            loaded = true
+            loadError = nil
+            condition.unlock()
+            return t
+        } catch {
+            condition.lock()
+            loadError = "\(error)"
+            condition.unlock()
+            throw error
+        }
+    }
+
+    private func load() throws -> Translator {
         let gguf: GGUFFile
         do {
             gguf = try GGUFFile(path: modelPath)
@@ -144,12 +162,7 @@ final class ModelWorker: @unchecked Sendable {
         let ctx = max(16, min(4096, max(trained, 16)))
         let pool = ThreadPool(threads: threads ?? ProcessInfo.processInfo.activeProcessorCount)
         let lm = try LanguageModel(file: gguf, contextLength: ctx, batchSize: min(512, ctx), pool: pool)
-        let t = Translator(model: lm, tokenizer: tokenizer)
-        translator = t
-        condition.lock()
-        loaded = true
-        condition.unlock()
-        return t
+        return Translator(model: lm, tokenizer: tokenizer)
     }
 
     /// Advances `job` by one text piece. Returns true when it has finished

@@ -84,8 +84,8 @@ public struct Paragraphs: Sendable, Equatable {
             } else {
                 let start = Self.skipMarkers(s, from: content, to: lineEnd)
                 let last = Self.lastNonSpace(s, from: start, to: lineEnd)
-                if start == lineEnd || last == nil {
-                    close()  // a marker alone on its line
+                if start == lineEnd || last == nil || !Self.hasLetter(s[start...last!]) {
+                    close()  // a marker alone, a rule, numbers: copied as they are
                 } else {
                     let end = last! + 1
                     if start != content { close() }  // a marker starts a new paragraph
