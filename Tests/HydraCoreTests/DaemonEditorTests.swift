@@ -37,13 +37,13 @@ struct DaemonEditorTests {
     static func checkEditor(_ program: String, _ args: (String) -> [String]) throws {
         let daemon = try TestDaemon()
         defer { daemon.stop() }
-        let text = "Good morning.\n\nThank you very much.\n"
+        let text = "Hello!\n\nI am tired.\n"
         let file = daemon.runtimeDirectory + "/note.txt"
         try Data(text.utf8).write(to: URL(fileURLWithPath: file))
         let (status, _) = try run(program, args(file), env: daemon.environment)
         #expect(status == 0)
         let result = try String(contentsOfFile: file, encoding: .utf8)
-        #expect(result == (try InProcess.translate(text)))
+        #expect(result == (try InProcess.translate(text, to: "fr")), "\(program) wrote \(result.debugDescription)")
         #expect(try daemon.status().models.first?.translations == 1)
     }
 
@@ -51,7 +51,7 @@ struct DaemonEditorTests {
     func vim() throws {
         try Self.checkEditor("vim") { file in
             ["-Nu", "NONE", "-i", "NONE", "-es", "-c", "source \(Self.root)/examples/vim/plugin/hydra.vim",
-             "-c", "HydraTranslate en ru", "-c", "wq", file]
+             "-c", "HydraTranslate en fr", "-c", "wq", file]
         }
     }
 
@@ -59,7 +59,7 @@ struct DaemonEditorTests {
     func neovim() throws {
         try Self.checkEditor("nvim") { file in
             ["--headless", "-u", "NONE", "-i", "NONE", "--cmd", "set rtp+=\(Self.root)/examples/nvim",
-             "-c", "lua require('hydra').setup({})", "-c", "HydraTranslate en ru", "-c", "wq", file]
+             "-c", "lua require('hydra').setup({})", "-c", "HydraTranslate en fr", "-c", "wq", file]
         }
     }
 
@@ -67,9 +67,9 @@ struct DaemonEditorTests {
     func node() throws {
         let daemon = try TestDaemon()
         defer { daemon.stop() }
-        let (status, out) = try Self.run("node", ["\(Self.root)/examples/vscode/client.js", "en", "ru", "Good morning."],
+        let (status, out) = try Self.run("node", ["\(Self.root)/examples/vscode/client.js", "en", "fr", "Hello!"],
                                          env: daemon.environment)
         #expect(status == 0)
-        #expect(out == (try InProcess.translate("Good morning.")) + "\n")
+        #expect(out == (try InProcess.translate("Hello!", to: "fr")) + "\n")
     }
 }

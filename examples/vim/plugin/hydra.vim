@@ -21,7 +21,7 @@ endfunction
 
 " Translates text through the daemon; returns the translation.
 function! HydraTranslateText(text, from, to) abort
-  let l:ch = ch_open('unix:' . s:SocketPath(), {'mode': 'nl', 'waittime': 2000})
+  let l:ch = ch_open('unix:' . s:SocketPath(), {'mode': 'nl'})
   if ch_status(l:ch) !=# 'open'
     throw 'hydra: no daemon is running (start one with: hydra daemon start)'
   endif
@@ -53,8 +53,14 @@ function! s:Translate(line1, line2, ...) abort
   let l:text = join(getline(a:line1, a:line2), "\n") . "\n"
   let l:out = HydraTranslateText(l:text, l:from, l:to)
   let l:lines = split(substitute(l:out, '\n$', '', ''), "\n", 1)
-  call deletebufline('%', a:line1, a:line2)
-  call append(a:line1 - 1, l:lines)
+  " Replace the lines in place (deleting them all first would leave an empty line behind).
+  let l:n = a:line2 - a:line1 + 1
+  if len(l:lines) > l:n
+    call append(a:line2, l:lines[l:n :])
+  elseif len(l:lines) < l:n
+    call deletebufline('%', a:line1 + len(l:lines), a:line2)
+  endif
+  call setline(a:line1, l:lines[: min([l:n, len(l:lines)]) - 1])
 endfunction
 
 command! -range=% -nargs=* HydraTranslate call s:Translate(<line1>, <line2>, <f-args>)
