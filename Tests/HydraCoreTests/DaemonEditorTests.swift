@@ -63,6 +63,14 @@ struct DaemonEditorTests {
         }
     }
 
+    @Test("Emacs: hydra-translate-buffer replaces the buffer with its translation", .enabled(if: installed("emacs")))
+    func emacs() throws {
+        try Self.checkEditor("emacs") { file in
+            ["--batch", "-Q", "-L", "\(Self.root)/examples/emacs", "-l", "hydra", "--eval",
+             "(progn (setq hydra-from \"en\" hydra-to \"fr\") (find-file \"\(file)\") (hydra-translate-buffer) (save-buffer))"]
+        }
+    }
+
     @Test("VS Code's client.js streams a translation from Node", .enabled(if: installed("node")))
     func node() throws {
         let daemon = try TestDaemon()
