@@ -225,4 +225,55 @@ struct DaemonTests {
         let state = (try? String(contentsOfFile: "/proc/\(newPid)/stat", encoding: .utf8)) ?? ""
         #expect(kill(newPid, 0) != 0 || state.contains(") Z"), "the daemon exited (or is a zombie awaiting its reaper)")
     }
+
+    @Test("an idle model is unloaded after --idle-unload seconds and reloaded on the next request")
+    func idleUnload() throws {
+        let daemon = try TestDaemon(arguments: ["--idle-unload", "1"])
+        defer { daemon.stop() }
+        let client = try daemon.client()
+        let first = try client.translate(TranslateParams(text: "Hello!", from: "en", to: Self.target))
+        #expect(first.timings.loadMs == 0, "loaded at start")
+        let deadline = Date().addingTimeInterval(10)
+        while Date() < deadline, try daemon.status().models.first?.loaded == true { usleep(100_000) }
+        #expect(try daemon.status().models.first?.loaded == false)
+        let second = try client.translate(TranslateParams(text: "Hello!", from: "en", to: Self.target))
+        #expect(second.timings.loadMs > 0)
+        #expect(second.text == first.text)
+    }
+
+    @Test("hydra translate --daemon starts a daemon on demand and uses it")
+    func translateStartsDaemon() throws {
+        let dir = "/tmp/hyd-" + String(UUID().uuidString.prefix(8))
+        try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let env = ["XDG_RUNTIME_DIR": dir, "HYDRA_SOCKET": ""]
+        let model = TestModels.path("smollm2-135m")
+        let r = try CLI.run(["translate", "--daemon", "--threads", "2", "--from", "en", "--to", Self.target,
+                             "--model", model, "Hello!"], env: env)
+        defer { _ = try? CLI.run(["daemon", "stop"], env: env) }
+        #expect(r.status == 0, "\(r.stderr)")
+        #expect(r.stdout == (try InProcess.translate("Hello!", to: Self.target)) + "\n")
+        let status = try CLI.run(["daemon", "status", "--json"], env: env)
+        #expect(status.status == 0)
+        #expect(status.stdout.contains("\"translations\":1"), "\(status.stdout)")
+    }
+
+    @Test("clients take turns: a short request is not held up by another client's long document")
+    func fairTurns() throws {
+        let daemon = try TestDaemon()
+        defer { daemon.stop() }
+        let long = Array(repeating: "Hello!", count: 5).joined(separator: "\n\n")
+        let longClient = try daemon.client()
+        let shortClient = try daemon.client()
+        let longID = try longClient.send(method: DaemonMethod.translate, params: TranslateParams(text: long, from: "en", to: Self.target))
+        // Once the long one streams, the short one arrives.
+        while let (m, _) = try longClient.readMessage(), m.method != DaemonMethod.partial {}
+        let short = try shortClient.translate(TranslateParams(text: "Yes.", from: "en", to: Self.target))
+        #expect(short.text == (try InProcess.translate("Yes.", to: Self.target)))
+        let s = try daemon.status()
+        #expect(s.models.first?.running == 1, "the long document is still being translated")
+        var done = false
+        while !done, let (m, _) = try longClient.readMessage() { done = m.id == longID }
+        #expect(done)
+    }
 }
