@@ -9,6 +9,6 @@ struct HydraCommand: AsyncParsableCommand {
         abstract: "Offline translation with a Hydra LLM (one shared body, per-language heads) on the CPU.",
         version: Hydra.version,
         subcommands: [TranslateCommand.self, TokenizeCommand.self, GenerateCommand.self, PerplexityCommand.self, ModelsCommand.self,
-                      DaemonCommand.self, ServeCommand.self]
+                      HeadsCommand.self, DaemonCommand.self, ServeCommand.self]
     )
 }

@@ -1,18 +1,51 @@
-/// Translates text with one model: builds the prompt in the model's chat
+/// Translates text with a model: builds the prompt in the model's chat
 /// format, decodes greedily and streams the translation piece by piece.
 ///
+/// With heads (`init(model: HydraModel, ...)`), the prompt is written in
+/// the source language's head and the translation generated in the target
+/// language's head, until the target head's end token or a stop string.
 /// Paragraphs are translated one at a time, each from a fresh cache, and
 /// the whitespace between them is copied through unchanged.
 public final class Translator {
+    /// The body's runtime with its native tables.
     public let model: LanguageModel
+    /// The native head's tokenizer (the source head's, when one is fixed).
     public let tokenizer: Tokenizer
+    /// The chat format the body was tuned with.
     public let format: ChatFormat
+    /// The body and its heads.
+    public let hydra: HydraModel
+    /// Heads fixed at creation; nil: chosen by language for each call
+    /// (a loaded head of that language, else the native head).
+    public let sourceHead: Head?
+    public let targetHead: Head?
 
+    /// Translates with a model's native head only.
     public init(model: LanguageModel, tokenizer: Tokenizer) {
         self.model = model
         self.tokenizer = tokenizer
         self.format = ChatFormat.detect(chatTemplate: model.file.string("tokenizer.chat_template"),
                                         architecture: model.file.architecture)
+        // The native head over the model's own tables cannot fail to fit.
+        hydra = try! HydraModel(model: model, tokenizer: tokenizer)
+        sourceHead = nil
+        targetHead = nil
+    }
+
+    /// Translates through heads: the prompt in `source` (default: the head
+    /// of the source language), the output in `target` (default: the head
+    /// of the target language; the native head when none is loaded).
+    public init(model: HydraModel, source: Head? = nil, target: Head? = nil) throws {
+        if let target, !target.canGenerate {
+            throw HeadError.invalid("head '\(target.name)' is input-only and cannot be translated into")
+        }
+        hydra = model
+        self.model = model.model
+        sourceHead = source
+        targetHead = target
+        tokenizer = (source ?? model.native).tokenizer
+        format = ChatFormat.detect(chatTemplate: model.model.file.string("tokenizer.chat_template"),
+                                   architecture: model.model.file.architecture)
     }
 
     /// What one translation cost.
@@ -22,12 +55,21 @@ public final class Translator {
         public var paragraphs = 0
     }
 
+    /// The heads a translation between two languages runs through.
+    public func heads(from source: Language, to target: Language) throws -> (source: Head, target: Head) {
+        let s = sourceHead ?? hydra.heads.head(for: source.code) ?? hydra.native
+        var t = targetHead ?? hydra.heads.head(for: target.code) ?? hydra.native
+        if !t.canGenerate { t = hydra.native }
+        return (s, t)
+    }
+
     /// Translates `text`, calling `emit` with each piece of output as soon as
     /// it is known. `emit` returns false to stop (the reader went away).
     @discardableResult
     public func translate(_ text: String, from source: Language, to target: Language,
                           emit: (String) -> Bool) throws -> Statistics {
         let prompt = TranslationPrompt(source: source, target: target)
+        let (sh, th) = try heads(from: source, to: target)
         var stats = Statistics()
         for piece in Paragraphs(TextNormalization.nfc(text)).pieces {
             switch piece {
@@ -35,33 +77,55 @@ public final class Translator {
                 guard emit(space) else { return stats }
             case .text(let paragraph):
                 stats.paragraphs += 1
-                guard try translateParagraph(paragraph, prompt: prompt, stats: &stats, emit: emit) else { return stats }
+                guard try translateParagraph(paragraph, prompt: prompt, source: sh, target: th, stats: &stats,
+                                             emit: emit) else { return stats }
             }
         }
         return stats
     }
 
-    /// The token ids of the prompt for one paragraph.
+    /// The token ids of the prompt for one paragraph, in the source head's
+    /// vocabulary (the fixed source head, else the head of `prompt.source`).
     public func promptIds(_ paragraph: String, prompt: TranslationPrompt) -> [Int32] {
+        let head = sourceHead ?? hydra.heads.head(for: prompt.source.code) ?? hydra.native
+        return promptIds(paragraph, prompt: prompt, tokenizer: head.tokenizer)
+    }
+
+    private func promptIds(_ paragraph: String, prompt: TranslationPrompt, tokenizer: Tokenizer) -> [Int32] {
         let parts = prompt.parts(paragraph, format: format)
         return tokenizer.tokenize(parts.prefix, addSpecial: true, parseSpecial: true)
             + tokenizer.tokenize(parts.text, addSpecial: false, parseSpecial: false)
             + tokenizer.tokenize(parts.suffix, addSpecial: false, parseSpecial: true)
     }
 
-    private func translateParagraph(_ paragraph: String, prompt: TranslationPrompt, stats: inout Statistics,
-                                    emit: (String) -> Bool) throws -> Bool {
-        let ids = promptIds(paragraph, prompt: prompt)
-        let textTokens = tokenizer.tokenize(paragraph, addSpecial: false, parseSpecial: false).count
+    /// Texts that end the answer when the target head writes them as text
+    /// rather than as one end token: the format's end-of-turn marker, for a
+    /// head whose vocabulary has no such token.
+    func stopStrings(target: Head) -> [String] {
+        let marker: String
+        switch format {
+        case .chatml: marker = "<|im_end|>"
+        case .gemma: marker = "<end_of_turn>"
+        case .plain, .completion: return []
+        }
+        return target.vocabulary.id(of: marker) == nil ? [marker] : []
+    }
+
+    private func translateParagraph(_ paragraph: String, prompt: TranslationPrompt, source: Head, target: Head,
+                                    stats: inout Statistics, emit: (String) -> Bool) throws -> Bool {
+        let ids = promptIds(paragraph, prompt: prompt, tokenizer: source.tokenizer)
+        let state = hydra.state
+        let textTokens = source.tokenizer.tokenize(paragraph, addSpecial: false, parseSpecial: false).count
         // A translation rarely needs more than three times the source's tokens.
-        let budget = min(3 * textTokens + 32, model.state.contextLength - ids.count)
+        let budget = min(3 * textTokens + 32, state.contextLength - ids.count)
         guard budget > 0 else {
             throw HydraError.invalidInput(
-                "a paragraph of \(textTokens) tokens is too long for the model's context of \(model.state.contextLength)")
+                "a paragraph of \(textTokens) tokens is too long for the model's context of \(state.contextLength)")
         }
         stats.promptTokens += ids.count
-        var detok = StreamingDetokenizer(tokenizer: tokenizer)
+        var detok = StreamingDetokenizer(tokenizer: target.tokenizer)
         var output = TrimmedOutput()
+        var stops = StopStrings(stopStrings(target: target))
         var open = true
         func show(_ piece: String) -> Bool {
             let visible = output.take(piece)
@@ -71,10 +135,10 @@ public final class Translator {
         // starts a line more than the paragraph has.
         let maxNewlines = format == .completion ? paragraph.filter { $0 == "\n" }.count : Int.max
         var newlines = 0
-        try model.decode(promptIds: ids, maxTokens: budget) { token in
+        try hydra.decode(prompt: ids.map { HeadToken(source, $0) }, target: target, maxTokens: budget) { token in
             stats.generatedTokens += 1
-            if tokenizer.vocabulary.isEndOfGeneration(token) { return false }
-            var piece = detok.append(token)
+            if target.vocabulary.isEndOfGeneration(token) { return false }
+            var (piece, stopped) = stops.take(detok.append(token))
             if maxNewlines != Int.max, output.hasStarted {
                 for (i, ch) in piece.enumerated() where ch == "\n" {
                     newlines += 1
@@ -86,10 +150,51 @@ public final class Translator {
                 }
             }
             open = show(piece)
-            return open
+            return open && !stopped
         }
-        if open { open = show(detok.finish()) }
+        if open && !stops.stopped { open = show(stops.finish() + detok.finish()) }
         return open
+    }
+}
+
+/// Cuts a stream of text at the first of some stop strings: text that may
+/// be the start of one is held back until it is known not to be.
+struct StopStrings {
+    private let stops: [String]
+    private var held = ""
+    private(set) var stopped = false
+
+    init(_ stops: [String]) { self.stops = stops.filter { !$0.isEmpty } }
+
+    /// The part of `piece` that can be passed on now, and whether a stop
+    /// string has come (nothing after it is passed on).
+    mutating func take(_ piece: String) -> (String, Bool) {
+        guard !stops.isEmpty, !stopped else { return (stopped ? "" : piece, stopped) }
+        held += piece
+        if let cut = stops.compactMap({ held.range(of: $0)?.lowerBound }).min() {
+            stopped = true
+            let before = String(held[..<cut])
+            held = ""
+            return (before, true)
+        }
+        // Keep back the longest tail that begins some stop string.
+        var keep = 0
+        for stop in stops {
+            for n in stride(from: min(stop.count - 1, held.count), to: 0, by: -1)
+            where held.hasSuffix(stop.prefix(n)) {
+                keep = max(keep, n)
+                break
+            }
+        }
+        let out = String(held.dropLast(keep))
+        held = String(held.suffix(keep))
+        return (out, false)
+    }
+
+    /// What is still held back when the stream ends.
+    mutating func finish() -> String {
+        defer { held = "" }
+        return stopped ? "" : held
     }
 }
 

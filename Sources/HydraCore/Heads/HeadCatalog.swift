@@ -1,0 +1,96 @@
+import Foundation
+
+/// The head files installed on this machine: `*.gguf` head files in
+/// $HYDRA_HEADS (colon-separated directories), ~/.local/share/hydra/heads,
+/// and the `heads/` directory shipped with hydra.
+public struct HeadCatalog: Sendable {
+    /// One installed head, described by its metadata (tables not loaded).
+    public struct Entry: Sendable {
+        public let path: String
+        public let info: HeadInfo
+        /// "dense" or "recipe".
+        public let kind: String
+        public let fileSize: Int
+    }
+
+    /// Searched in order; the first head of a name wins.
+    public let directories: [String]
+
+    public init(directories: [String] = HeadCatalog.defaultDirectories()) {
+        self.directories = directories
+    }
+
+    /// $HYDRA_HEADS, ~/.local/share/hydra/heads (or $XDG_DATA_HOME/hydra/heads),
+    /// and the `heads/` folder of the hydra checkout the program runs from.
+    public static func defaultDirectories() -> [String] {
+        let env = ProcessInfo.processInfo.environment
+        var dirs: [String] = []
+        if let list = env["HYDRA_HEADS"] {
+            dirs += list.split(separator: ":").map(String.init).filter { !$0.isEmpty }
+        }
+        let data = env["XDG_DATA_HOME"].flatMap { $0.isEmpty ? nil : $0 } ?? NSHomeDirectory() + "/.local/share"
+        dirs.append(data + "/hydra/heads")
+        if let shipped = shippedDirectory() { dirs.append(shipped) }
+        return dirs
+    }
+
+    /// The `heads/` directory beside Package.swift above the running
+    /// executable (e.g. .build/release/hydra → heads/), if there is one.
+    static func shippedDirectory() -> String? {
+        var url = URL(fileURLWithPath: CommandLine.arguments.first ?? "").resolvingSymlinksInPath()
+            .deletingLastPathComponent()
+        let fm = FileManager.default
+        for _ in 0..<6 {
+            if fm.fileExists(atPath: url.appendingPathComponent("Package.swift").path) {
+                let heads = url.appendingPathComponent("heads").path
+                return fm.fileExists(atPath: heads) ? heads : nil
+            }
+            url.deleteLastPathComponent()
+        }
+        return nil
+    }
+
+    /// Every head file in the directories (files that are not heads are
+    /// skipped), sorted by language then name.
+    public func entries() -> [Entry] {
+        var seen: Set<String> = []
+        var out: [Entry] = []
+        let fm = FileManager.default
+        for dir in directories {
+            guard let names = try? fm.contentsOfDirectory(atPath: dir) else { continue }
+            for name in names.sorted() where name.hasSuffix(".gguf") {
+                let path = dir + "/" + name
+                guard let entry = try? Self.entry(path: path), seen.insert(entry.info.name).inserted else { continue }
+                out.append(entry)
+            }
+        }
+        return out.sorted { ($0.info.language, $0.info.name) < ($1.info.language, $1.info.name) }
+    }
+
+    /// The description of the head file at `path`.
+    public static func entry(path: String) throws -> Entry {
+        let file: GGUFFile
+        do {
+            file = try GGUFFile(path: path)
+        } catch let e as GGUFError {
+            throw HeadError.invalid("invalid head file \(e.description)")
+        }
+        return Entry(path: path, info: try HeadFile.info(of: file), kind: HeadFile.kind(of: file), fileSize: file.fileSize)
+    }
+
+    /// The installed head named `name`, among those that fit `fingerprint` when given.
+    public func entry(named name: String, fitting fingerprint: BodyFingerprint? = nil) -> Entry? {
+        entries().first { $0.info.name == name && (fingerprint == nil || $0.info.body.fingerprint == fingerprint) }
+    }
+
+    /// The installed heads of `language` that fit the body `fingerprint`.
+    public func entries(language: String, fitting fingerprint: BodyFingerprint) -> [Entry] {
+        entries().filter { Self.sameLanguage($0.info.language, language) && $0.info.body.fingerprint == fingerprint }
+    }
+
+    /// Whether two BCP-47 codes name the same language ("tt" and "tt-RU" do).
+    public static func sameLanguage(_ a: String, _ b: String) -> Bool {
+        func primary(_ s: String) -> Substring { s.lowercased().split(separator: "-").first ?? "" }
+        return primary(a) == primary(b)
+    }
+}

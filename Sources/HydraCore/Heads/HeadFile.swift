@@ -1,0 +1,199 @@
+import Foundation
+
+/// Reads head files: GGUF files with `hydra.head.*` metadata, a tokenizer
+/// (`tokenizer.ggml.*`) and either tables (`token_embd.weight`, optional
+/// `output.weight`: a dense head) or a sparse map onto another head's rows
+/// (`hydra.recipe.*`: a recipe head). heads/README.md documents the layout.
+public enum HeadFile {
+    /// Whether `file` is a head file (rather than a model).
+    public static func isHead(_ file: GGUFFile) -> Bool { file.int(HeadKeys.formatVersion) != nil }
+
+    /// The head's self-description, read from metadata only (no tables,
+    /// no tokenizer): what `hydra heads list` shows.
+    public static func info(of file: GGUFFile) throws -> HeadInfo {
+        guard let version = file.int(HeadKeys.formatVersion) else {
+            throw HeadError.invalid("\(file.path) is not a head file (no \(HeadKeys.formatVersion))")
+        }
+        guard version <= HeadKeys.currentFormat else {
+            throw HeadError.invalid("\(file.path): head format \(version) is newer than this hydra reads (\(HeadKeys.currentFormat))")
+        }
+        func required(_ key: String) throws -> String {
+            guard let v = file.string(key), !v.isEmpty else { throw HeadError.invalid("\(file.path): \(key) is missing") }
+            return v
+        }
+        let stem = URL(fileURLWithPath: file.path).deletingPathExtension().lastPathComponent
+        let fpText = try required(HeadKeys.bodyFingerprint)
+        guard let fingerprint = BodyFingerprint(hex: fpText) else {
+            throw HeadError.invalid("\(file.path): \(HeadKeys.bodyFingerprint) '\(fpText)' is not 16 hex digits")
+        }
+        guard let hidden = file.int(HeadKeys.bodyHiddenSize) else {
+            throw HeadError.invalid("\(file.path): \(HeadKeys.bodyHiddenSize) is missing")
+        }
+        let outputText = try required(HeadKeys.output)
+        guard let output = HeadInfo.Output(rawValue: outputText) else {
+            throw HeadError.invalid("\(file.path): \(HeadKeys.output) '\(outputText)' is not tied, separate or none")
+        }
+        return HeadInfo(
+            name: file.string(HeadKeys.name) ?? stem, language: try required(HeadKeys.language),
+            script: file.string(HeadKeys.script),
+            body: .init(architecture: try required(HeadKeys.bodyArchitecture), hiddenSize: hidden, fingerprint: fingerprint),
+            output: output,
+            provenance: .init(method: file.string(HeadKeys.buildMethod) ?? "unknown", source: file.string(HeadKeys.buildSource),
+                              date: file.string(HeadKeys.buildDate), tool: file.string(HeadKeys.buildTool),
+                              notes: file.string(HeadKeys.buildNotes)))
+    }
+
+    /// "dense" or "recipe".
+    public static func kind(of file: GGUFFile) -> String { file.string(HeadKeys.kind) ?? "dense" }
+
+    /// Loads the head in `path` for `body`, refusing a head built for
+    /// another body before reading any table.
+    /// - Parameters:
+    ///   - fingerprint: the body's fingerprint, if already known.
+    ///   - source: finds a recipe's source head by name ("native" included).
+    ///   - materializeAs: the type a recipe's tables are built in (F32:
+    ///     exact; Q8_0: a quarter of the memory and faster decoding).
+    public static func load(path: String, body: Body, fingerprint: BodyFingerprint? = nil,
+                            source: (String) throws -> Head, materializeAs: GGMLType = .f32) throws -> Head {
+        let file: GGUFFile
+        do {
+            file = try GGUFFile(path: path)
+        } catch let e as GGUFError {
+            throw HeadError.invalid("invalid head file \(e.description)")
+        }
+        let info = try info(of: file)
+        let fit = HeadInfo.BodyFit(architecture: body.config.architecture.rawValue,
+                                   hiddenSize: body.config.embeddingLength,
+                                   fingerprint: fingerprint ?? BodyFingerprint(body: body))
+        try Head.check(info, fits: fit)
+        let tokenizer: Tokenizer
+        do {
+            tokenizer = try Tokenizer(gguf: file)
+        } catch {
+            throw HeadError.invalid("\(path): tokenizer: \(error)")
+        }
+        let metadata = TokenizerMetadata(file: file)
+        let head: Head
+        switch kind(of: file) {
+        case "dense":
+            head = try dense(file: file, info: info, tokenizer: tokenizer, metadata: metadata, body: body)
+        case "recipe":
+            head = try recipe(file: file, info: info, tokenizer: tokenizer, metadata: metadata, body: body,
+                              source: source, materializeAs: materializeAs)
+        case let other:
+            throw HeadError.invalid("\(path): \(HeadKeys.kind) '\(other)' is not dense or recipe")
+        }
+        try head.checkFits(body, fingerprint: fit.fingerprint)
+        guard head.embedding.rowCount >= tokenizer.vocabulary.count else {
+            throw HeadError.invalid("\(path): \(head.embedding.rowCount) embedding rows for \(tokenizer.vocabulary.count) tokens")
+        }
+        if let output = head.output, output.vocabularySize < tokenizer.vocabulary.count {
+            throw HeadError.invalid("\(path): \(output.vocabularySize) output rows for \(tokenizer.vocabulary.count) tokens")
+        }
+        return head
+    }
+
+    private static func dense(file: GGUFFile, info: HeadInfo, tokenizer: Tokenizer, metadata: TokenizerMetadata,
+                              body: Body) throws -> Head {
+        let lookup = TensorLookup(file: file)
+        let width = body.config.embeddingLength
+        let table = try lookup.required(HeadKeys.embeddingTensor)
+        let embedding = try lookup.matrix(table, rows: table.rows, cols: width)
+        var outputMatrix: QuantizedMatrix?
+        switch info.output {
+        case .none: outputMatrix = nil
+        case .tied: outputMatrix = embedding
+        case .separate:
+            let t = try lookup.required(HeadKeys.outputTensor)
+            outputMatrix = try lookup.matrix(t, rows: t.rows, cols: width)
+        }
+        let output = try outputMatrix.map { m in
+            OutputHead(matrix: m, bias: try lookup.optionalVector(HeadKeys.outputBiasTensor, m.rows),
+                       softcap: body.config.finalLogitSoftcap)
+        }
+        return Head(info: info, tokenizer: tokenizer, tokenizerMetadata: metadata,
+                    embedding: TokenEmbedding(matrix: embedding), output: output, kind: "dense", path: file.path,
+                    owners: [file])
+    }
+
+    private static func recipe(file: GGUFFile, info: HeadInfo, tokenizer: Tokenizer, metadata: TokenizerMetadata,
+                               body: Body, source: (String) throws -> Head, materializeAs: GGMLType) throws -> Head {
+        guard let sourceName = file.string(HeadKeys.recipeSource) else {
+            throw HeadError.invalid("\(file.path): \(HeadKeys.recipeSource) is missing")
+        }
+        let from = try source(sourceName)
+        let rows = from.embedding.rowCount
+        if let expected = file.int(HeadKeys.recipeSourceRows), expected != rows {
+            throw HeadError.mismatch("head '\(info.name)' maps onto \(expected) rows of head '\(sourceName)', which has \(rows)")
+        }
+        if let expected = file.string(HeadKeys.recipeSourceTokens), expected != tokensHash(from.vocabulary) {
+            throw HeadError.mismatch("head '\(info.name)' was built on another tokenizer than head '\(sourceName)' has")
+        }
+        let map = try HeadRecipe(offsets: int32s(file, HeadKeys.recipeOffsets), indices: int32s(file, HeadKeys.recipeIndices),
+                                 weights: floats(file, HeadKeys.recipeWeights), sourceRows: rows)
+        let width = body.config.embeddingLength
+        let embedding = try OwnedMatrix(floats: map.materialize(from: from.embedding), rows: map.rowCount, cols: width,
+                                        type: materializeAs)
+        var owners: [AnyObject] = [file, embedding, from]
+        var output: OutputHead?
+        switch info.output {
+        case .none:
+            output = nil
+        case .tied, .separate:
+            guard let sourceOutput = from.output else {
+                throw HeadError.invalid("\(file.path): head '\(sourceName)' has no output matrix to map")
+            }
+            // A tied source gives a tied target: its output rows are the new embedding rows.
+            var matrix = embedding.matrix
+            if info.output == .separate || from.info.output != .tied {
+                let owned = try OwnedMatrix(floats: map.materialize(from: TokenEmbedding(matrix: sourceOutput.matrix)),
+                                            rows: map.rowCount, cols: width, type: materializeAs)
+                owners.append(owned)
+                matrix = owned.matrix
+            }
+            var bias: WeightVector?
+            if let b = sourceOutput.bias {
+                let values = UnsafeMutablePointer<Float>.allocate(capacity: map.rowCount)
+                values.initialize(from: map.materialize(vector: b.values), count: map.rowCount)
+                let box = FloatBox(values)
+                owners.append(box)
+                bias = WeightVector(values: values, count: map.rowCount)
+            }
+            output = OutputHead(matrix: matrix, bias: bias, softcap: body.config.finalLogitSoftcap)
+        }
+        return Head(info: info, tokenizer: tokenizer, tokenizerMetadata: metadata,
+                    embedding: TokenEmbedding(matrix: embedding.matrix), output: output, kind: "recipe",
+                    path: file.path, owners: owners)
+    }
+
+    /// A 1-D tensor of I32 values.
+    private static func int32s(_ file: GGUFFile, _ name: String) throws -> [Int32] {
+        guard let t = file.tensor(named: name), t.type == .i32, t.shape.count == 1 else {
+            throw HeadError.invalid("\(file.path): tensor \(name) (I32, one dimension) is missing")
+        }
+        return Array(UnsafeBufferPointer(start: t.data.assumingMemoryBound(to: Int32.self), count: t.elementCount))
+    }
+
+    /// A 1-D tensor of F32 values.
+    private static func floats(_ file: GGUFFile, _ name: String) throws -> [Float] {
+        guard let t = file.tensor(named: name), t.type == .f32, t.shape.count == 1 else {
+            throw HeadError.invalid("\(file.path): tensor \(name) (F32, one dimension) is missing")
+        }
+        return Array(UnsafeBufferPointer(start: t.data.assumingMemoryBound(to: Float.self), count: t.elementCount))
+    }
+
+    /// A hash of a vocabulary's token texts (16 hex digits): recipes record
+    /// their source's so a map is never applied to another tokenizer's rows.
+    public static func tokensHash(_ vocabulary: Vocabulary) -> String {
+        var h = FNV1a()
+        for t in vocabulary.tokens { h.add(t) }
+        return BodyFingerprint(value: h.value).description
+    }
+}
+
+/// Owns a buffer of floats (a materialized bias).
+private final class FloatBox {
+    let pointer: UnsafeMutablePointer<Float>
+    init(_ pointer: UnsafeMutablePointer<Float>) { self.pointer = pointer }
+    deinit { pointer.deallocate() }
+}

@@ -1,0 +1,135 @@
+/// Writes head files (see `HeadFile` and heads/README.md).
+///
+/// Table types: a head taken from a model file keeps its tables' blocks
+/// as they are (Q4_K stays Q4_K), so it scores exactly like the model.
+/// Tables computed in floats (builders, materialized recipes) are written
+/// as Q8_0 by default: 1.06 bytes a weight instead of 4 (F32) or 2 (F16),
+/// rounding error far below what any head-building method changes, and
+/// the output matrix — read in full for every generated token — costs the
+/// least memory bandwidth of the three. F32 keeps values exactly (tests),
+/// F16 is there for tables whose width is not a multiple of 32.
+public enum HeadFileWriter {
+    /// The default type of tables computed in floats.
+    public static let defaultTableType: GGMLType = .q8_0
+
+    /// Writes `head` as a dense head file.
+    /// - Parameters:
+    ///   - info: what to record (default: the head's own, with kind and method kept).
+    ///   - tableType: nil copies matrix blocks unchanged; else rows are
+    ///     dequantized and stored as F32, F16 or Q8_0.
+    public static func writeDense(_ head: Head, to path: String, info: HeadInfo? = nil,
+                                  tableType: GGMLType? = nil) throws {
+        var w = GGUFWriter()
+        setMetadata(&w, info: info ?? head.info, kind: "dense", tokenizer: head.tokenizerMetadata)
+        let (embedding, owner) = try rows(of: head.embedding)
+        try withExtendedLifetime(owner) {
+            try addTable(&w, name: HeadKeys.embeddingTensor, matrix: embedding, type: tableType)
+        }
+        let output = (info ?? head.info).output
+        if output == .separate, let o = head.output {
+            try addTable(&w, name: HeadKeys.outputTensor, matrix: o.matrix, type: tableType)
+        } else if output == .separate {
+            throw HeadError.invalid("head '\(head.name)' has no output matrix to write")
+        }
+        if output != .none, let bias = head.output?.bias {
+            try w.addTensor(name: HeadKeys.outputBiasTensor, shape: [bias.count],
+                            floats: Array(UnsafeBufferPointer(start: bias.values, count: bias.count)))
+        }
+        try w.write(to: path)
+    }
+
+    /// Writes a dense head from tables computed in floats (rows × width,
+    /// row-major). `output` nil with `info.output == .separate` is an error.
+    public static func writeDense(info: HeadInfo, tokenizer: TokenizerMetadata, embedding: [Float], output: [Float]?,
+                                  width: Int, tableType: GGMLType = defaultTableType, to path: String) throws {
+        guard width > 0, embedding.count % width == 0 else {
+            throw HeadError.invalid("\(embedding.count) embedding floats are not rows of \(width)")
+        }
+        var w = GGUFWriter()
+        setMetadata(&w, info: info, kind: "dense", tokenizer: tokenizer)
+        let type = width % tableType.blockElements == 0 ? tableType : .f16
+        try w.addTensor(name: HeadKeys.embeddingTensor, type: type, shape: [width, embedding.count / width],
+                        bytes: OwnedMatrix.encoded(embedding, as: type))
+        if info.output == .separate {
+            guard let output, output.count % width == 0 else {
+                throw HeadError.invalid("head '\(info.name)' is untied but has no output table of rows of \(width)")
+            }
+            try w.addTensor(name: HeadKeys.outputTensor, type: type, shape: [width, output.count / width],
+                            bytes: OwnedMatrix.encoded(output, as: type))
+        }
+        try w.write(to: path)
+    }
+
+    /// Writes a recipe head: `recipe` maps the tokens of `tokenizer` onto
+    /// the rows of `source` (recorded by name, row count and token hash).
+    /// `info.output` says whether the map also builds output rows.
+    public static func writeRecipe(info: HeadInfo, tokenizer: TokenizerMetadata, recipe: HeadRecipe, source: Head,
+                                   to path: String) throws {
+        guard recipe.indices.allSatisfy({ Int($0) < source.embedding.rowCount }) else {
+            throw HeadError.invalid("the recipe points past the \(source.embedding.rowCount) rows of head '\(source.name)'")
+        }
+        var w = GGUFWriter()
+        setMetadata(&w, info: info, kind: "recipe", tokenizer: tokenizer)
+        w.set(HeadKeys.recipeSource, .string(source.name))
+        w.set(HeadKeys.recipeSourceRows, .uint32(UInt32(source.embedding.rowCount)))
+        w.set(HeadKeys.recipeSourceTokens, .string(HeadFile.tokensHash(source.vocabulary)))
+        try w.addTensor(name: HeadKeys.recipeOffsets, type: .i32, shape: [recipe.offsets.count],
+                        bytes: recipe.offsets.withUnsafeBytes { Array($0) })
+        // GGUF tensors have at least one element: an empty map stores one unused entry.
+        let indices = recipe.indices.isEmpty ? [Int32(0)] : recipe.indices
+        let weights = recipe.weights.isEmpty ? [Float(0)] : recipe.weights
+        try w.addTensor(name: HeadKeys.recipeIndices, type: .i32, shape: [indices.count],
+                        bytes: indices.withUnsafeBytes { Array($0) })
+        try w.addTensor(name: HeadKeys.recipeWeights, shape: [weights.count], floats: weights)
+        try w.write(to: path)
+    }
+
+    /// The `hydra.head.*`, `general.*` and tokenizer keys.
+    static func setMetadata(_ w: inout GGUFWriter, info: HeadInfo, kind: String, tokenizer: TokenizerMetadata) {
+        w.set("general.type", .string("hydra-head"))
+        w.set("general.name", .string(info.name))
+        w.set(HeadKeys.formatVersion, .uint32(UInt32(HeadKeys.currentFormat)))
+        w.set(HeadKeys.name, .string(info.name))
+        w.set(HeadKeys.language, .string(info.language))
+        if let script = info.script { w.set(HeadKeys.script, .string(script)) }
+        w.set(HeadKeys.kind, .string(kind))
+        w.set(HeadKeys.output, .string(info.output.rawValue))
+        w.set(HeadKeys.bodyArchitecture, .string(info.body.architecture))
+        w.set(HeadKeys.bodyHiddenSize, .uint32(UInt32(info.body.hiddenSize)))
+        w.set(HeadKeys.bodyFingerprint, .string(info.body.fingerprint.description))
+        let p = info.provenance
+        w.set(HeadKeys.buildMethod, .string(p.method))
+        if let s = p.source { w.set(HeadKeys.buildSource, .string(s)) }
+        w.set(HeadKeys.buildDate, .string(p.date ?? HeadInfo.today()))
+        w.set(HeadKeys.buildTool, .string(p.tool ?? "hydra \(Hydra.version)"))
+        if let s = p.notes { w.set(HeadKeys.buildNotes, .string(s)) }
+        for (key, value) in tokenizer.entries { w.set(key, value) }
+    }
+
+    /// The matrix behind an embedding source (dequantizing rows when it is
+    /// not a plain table).
+    private static func rows(of source: any EmbeddingSource) throws -> (QuantizedMatrix, OwnedMatrix?) {
+        if let t = source as? TokenEmbedding { return (t.matrix, nil) }
+        var floats = [Float](repeating: 0, count: source.rowCount * source.width)
+        floats.withUnsafeMutableBufferPointer { f in
+            for r in 0..<source.rowCount { source.row(r, into: f.baseAddress! + r * source.width) }
+        }
+        let owned = try OwnedMatrix(floats: floats, rows: source.rowCount, cols: source.width)
+        return (owned.matrix, owned)
+    }
+
+    private static func addTable(_ w: inout GGUFWriter, name: String, matrix m: QuantizedMatrix, type: GGMLType?) throws {
+        let bytes: [UInt8]
+        let outType = type ?? m.type
+        if outType == m.type {
+            bytes = Array(UnsafeRawBufferPointer(start: m.data, count: m.byteCount))
+        } else {
+            var floats = [Float](repeating: 0, count: m.rows * m.cols)
+            floats.withUnsafeMutableBufferPointer { f in
+                for r in 0..<m.rows { m.dequantizeRow(r, into: f.baseAddress! + r * m.cols) }
+            }
+            bytes = try OwnedMatrix.encoded(floats, as: outType)
+        }
+        try w.addTensor(name: name, type: outType, shape: [m.cols, m.rows], bytes: bytes)
+    }
+}

@@ -1,0 +1,131 @@
+import Foundation
+
+/// What a head says about itself: its name and language, the body it fits,
+/// whether it scores tokens, and how it was made. Stored as `hydra.head.*`
+/// metadata in head files (see heads/README.md).
+public struct HeadInfo: Sendable, Equatable {
+    /// How a head turns hidden states into logits.
+    public enum Output: String, Sendable {
+        /// The embedding table doubles as the output matrix.
+        case tied
+        /// A separate output matrix (`output.weight`).
+        case separate
+        /// None: the head only embeds (an input-only head).
+        case none
+    }
+
+    /// The body a head was built for.
+    public struct BodyFit: Sendable, Equatable, CustomStringConvertible {
+        public var architecture: String
+        public var hiddenSize: Int
+        public var fingerprint: BodyFingerprint
+
+        public init(architecture: String, hiddenSize: Int, fingerprint: BodyFingerprint) {
+            self.architecture = architecture
+            self.hiddenSize = hiddenSize
+            self.fingerprint = fingerprint
+        }
+
+        /// The fit of a loaded body.
+        public init(body: Body) {
+            self.init(architecture: body.config.architecture.rawValue, hiddenSize: body.config.embeddingLength,
+                      fingerprint: BodyFingerprint(body: body))
+        }
+
+        /// "<fingerprint> (qwen2, 896)".
+        public var description: String { "\(fingerprint) (\(architecture), \(hiddenSize))" }
+    }
+
+    /// How the head was made.
+    public struct Provenance: Sendable, Equatable {
+        /// "native" (a model file's own head), "copy", "zip-tie",
+        /// "trans-tokenization", "lep", "random", ...
+        public var method: String
+        /// The head it was made from, if any.
+        public var source: String?
+        /// ISO 8601 date.
+        public var date: String?
+        /// The program (and version) that made it.
+        public var tool: String?
+        /// Free text: corpora, parameters.
+        public var notes: String?
+
+        public init(method: String, source: String? = nil, date: String? = nil, tool: String? = nil,
+                    notes: String? = nil) {
+            self.method = method
+            self.source = source
+            self.date = date
+            self.tool = tool
+            self.notes = notes
+        }
+    }
+
+    /// Unique among the heads of one body ("qwen2.5-0.5b-tt-ziptie").
+    public var name: String
+    /// BCP-47 language code ("tt"; "mul" for a native multilingual head).
+    public var language: String
+    /// ISO 15924 script code of the language ("Cyrl"), when it has one.
+    public var script: String?
+    public var body: BodyFit
+    public var output: Output
+    public var provenance: Provenance
+
+    public init(name: String, language: String, script: String? = nil, body: BodyFit, output: Output,
+                provenance: Provenance) {
+        self.name = name
+        self.language = language
+        self.script = script
+        self.body = body
+        self.output = output
+        self.provenance = provenance
+    }
+
+    /// Today's date as the build date ("2025-01-31").
+    public static func today() -> String {
+        let f = DateFormatter()
+        f.locale = Locale(identifier: "en_US_POSIX")
+        f.timeZone = TimeZone(identifier: "UTC")
+        f.dateFormat = "yyyy-MM-dd"
+        return f.string(from: Date())
+    }
+}
+
+/// The metadata keys and tensor names of head files.
+public enum HeadKeys {
+    /// Bumped when the layout changes incompatibly.
+    public static let formatVersion = "hydra.head.format_version"
+    public static let currentFormat = 1
+    public static let name = "hydra.head.name"
+    public static let language = "hydra.head.language"
+    public static let script = "hydra.head.script"
+    /// "dense" or "recipe".
+    public static let kind = "hydra.head.kind"
+    /// "tied", "separate" or "none".
+    public static let output = "hydra.head.output"
+    public static let bodyArchitecture = "hydra.head.body.architecture"
+    public static let bodyHiddenSize = "hydra.head.body.hidden_size"
+    public static let bodyFingerprint = "hydra.head.body.fingerprint"
+    public static let buildMethod = "hydra.head.build.method"
+    public static let buildSource = "hydra.head.build.source"
+    public static let buildDate = "hydra.head.build.date"
+    public static let buildTool = "hydra.head.build.tool"
+    public static let buildNotes = "hydra.head.build.notes"
+
+    /// Recipe heads: the head whose rows the map points into
+    /// ("native": the body file's own head).
+    public static let recipeSource = "hydra.recipe.source"
+    /// Rows of the source head (checked at load).
+    public static let recipeSourceRows = "hydra.recipe.source_rows"
+    /// Hash of the source head's token texts (checked at load).
+    public static let recipeSourceTokens = "hydra.recipe.source_tokens"
+
+    public static let embeddingTensor = "token_embd.weight"
+    public static let outputTensor = "output.weight"
+    public static let outputBiasTensor = "output.bias"
+    public static let recipeOffsets = "hydra.recipe.offsets"
+    public static let recipeIndices = "hydra.recipe.indices"
+    public static let recipeWeights = "hydra.recipe.weights"
+
+    /// The name a recipe uses for the native head of its body.
+    public static let nativeSource = "native"
+}

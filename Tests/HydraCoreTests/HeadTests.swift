@@ -1,0 +1,288 @@
+import Foundation
+import Testing
+@testable import HydraCore
+
+/// Heads built from a model's own tables for the tests.
+enum TestHeads {
+    /// A runtime for a model (small context; two threads).
+    static func model(_ key: String, context: Int = 256) throws -> LanguageModel {
+        try LanguageModel(file: TestModels.gguf(key), contextLength: context, batchSize: 64, pool: ThreadPool(threads: 2))
+    }
+
+    /// The native head's description under another name and method.
+    static func renamed(_ head: Head, _ name: String, language: String? = nil, output: HeadInfo.Output? = nil) -> HeadInfo {
+        var info = head.info
+        info.name = name
+        if let language { info.language = language }
+        if let output { info.output = output }
+        info.provenance = .init(method: "copy", source: head.name, date: "2025-01-01", tool: "hydra tests")
+        return info
+    }
+
+    /// Writes a dense copy of `head` to a temporary file and returns its path.
+    static func denseCopy(_ head: Head, _ name: String, tableType: GGMLType? = nil, language: String? = nil,
+                          output: HeadInfo.Output? = nil) throws -> String {
+        let path = temporaryPath(name + ".gguf")
+        try HeadFileWriter.writeDense(head, to: path, info: renamed(head, name, language: language, output: output),
+                                      tableType: tableType)
+        return path
+    }
+
+    static let prompt = "The quick brown fox jumps over the lazy dog. Бүген һава яхшы."
+}
+
+@Suite("Heads")
+struct HeadTests {
+    @Test("the body fingerprint is stable, differs between bodies and round-trips as hex")
+    func fingerprint() throws {
+        var seen: Set<BodyFingerprint> = []
+        for key in TestModels.keys {
+            let file = try TestModels.gguf(key)
+            let config = try ModelConfig(file: file)
+            let a = BodyFingerprint(file: file, config: config)
+            #expect(a == BodyFingerprint(file: file, config: config))
+            #expect(BodyFingerprint(hex: a.description) == a)
+            #expect(a.description.count == 16)
+            seen.insert(a)
+        }
+        #expect(seen.count == 3)
+        #expect(BodyFingerprint(hex: "xyz") == nil)
+    }
+
+    @Test("a head built for one body is refused by another, with both bodies named")
+    func foreignHeadRefused() throws {
+        let smol = try Body(file: TestModels.gguf("smollm2-135m"))
+        let path = try TestHeads.denseCopy(Head.native(of: smol), "smol-en")
+        defer { try? FileManager.default.removeItem(atPath: path) }
+
+        let gemma = try HeadSet(file: TestModels.gguf("gemma3-270m"))
+        do {
+            try gemma.load(path: path, catalog: HeadCatalog(directories: []))
+            Issue.record("the smollm head was accepted by the gemma body")
+        } catch let error as HeadError {
+            guard case .mismatch(let message) = error else {
+                Issue.record("wrong error: \(error)")
+                return
+            }
+            let smolFit = HeadInfo.BodyFit(body: smol).description
+            let gemmaFit = HeadInfo.BodyFit(body: gemma.body).description
+            #expect(message == "head 'smol-en' was built for body \(smolFit) but this body is \(gemmaFit)")
+            #expect(smolFit.hasSuffix("(llama, 576)") && gemmaFit.hasSuffix("(gemma3, 640)"), "\(message)")
+        }
+        #expect(gemma.heads.count == 1)
+    }
+
+    @Test("a dense head written from the native head keeps its tokenizer and gives identical logits")
+    func denseRoundTrip() throws {
+        for key in ["smollm2-135m", "gemma3-270m"] {
+            let lm = try TestHeads.model(key)
+            let hydra = try HydraModel(model: lm)
+            let path = try TestHeads.denseCopy(hydra.native, "copy")
+            defer { try? FileManager.default.removeItem(atPath: path) }
+            let copy = try hydra.heads.load(path: path, catalog: HeadCatalog(directories: []))
+            #expect(copy.kind == "dense" && copy.info.provenance.method == "copy")
+            #expect(copy.info.output == hydra.native.info.output)
+            #expect(copy.tokenizerMetadata == hydra.native.tokenizerMetadata)
+
+            let ids = hydra.native.tokenizer.tokenize(TestHeads.prompt, addSpecial: true, parseSpecial: false)
+            #expect(copy.tokenizer.tokenize(TestHeads.prompt, addSpecial: true, parseSpecial: false) == ids)
+            let native = Array(try lm.forwardLast(tokens: ids, startPosition: 0))
+            let viaCopy = Array(try hydra.forwardLast(tokens: ids, head: copy, startPosition: 0, logitsFrom: copy))
+            #expect(native == viaCopy, "\(key)")
+        }
+    }
+
+    @Test("a recipe head with the identity map equals its source head")
+    func identityRecipe() throws {
+        let lm = try TestHeads.model("smollm2-135m")
+        let hydra = try HydraModel(model: lm)
+        let native = hydra.native
+        // An exact F32 copy of the native head to compare against.
+        let f32Path = try TestHeads.denseCopy(native, "native-f32", tableType: .f32)
+        let recipePath = temporaryPath("identity.gguf")
+        defer {
+            try? FileManager.default.removeItem(atPath: f32Path)
+            try? FileManager.default.removeItem(atPath: recipePath)
+        }
+        try HeadFileWriter.writeRecipe(info: TestHeads.renamed(native, "identity"), tokenizer: native.tokenizerMetadata,
+                                       recipe: .identity(rows: native.embedding.rowCount), source: native, to: recipePath)
+        let size = { (path: String) in (try? FileManager.default.attributesOfItem(atPath: path)[.size] as? Int) ?? 0 }
+        #expect(size(recipePath) * 20 < size(f32Path), "the recipe is a map, not tables")
+
+        let f32 = try hydra.heads.load(path: f32Path, catalog: HeadCatalog(directories: []))
+        let identity = try hydra.heads.load(path: recipePath, catalog: HeadCatalog(directories: []))
+        #expect(identity.kind == "recipe" && identity.info.output == .tied)
+        for id in [0, 1, 100, 4321, native.embedding.rowCount - 1] {
+            var a = [Float](repeating: 0, count: 576), b = a
+            native.embedding.row(id, into: &a)
+            identity.embedding.row(id, into: &b)
+            #expect(a == b, "row \(id)")
+        }
+        let ids = native.tokenizer.tokenize(TestHeads.prompt, addSpecial: true, parseSpecial: false)
+        let exact = Array(try hydra.forwardLast(tokens: ids, head: f32, startPosition: 0, logitsFrom: f32))
+        let viaRecipe = Array(try hydra.forwardLast(tokens: ids, head: identity, startPosition: 0, logitsFrom: identity))
+        #expect(exact == viaRecipe)
+        // Against the quantized native output: the same scores up to rounding.
+        let viaNative = Array(try lm.forwardLast(tokens: ids, startPosition: 0))
+        let argmax = { (v: [Float]) in v.indices.max { v[$0] < v[$1] }! }
+        #expect(argmax(viaNative) == argmax(viaRecipe))
+        let worst = zip(viaNative, viaRecipe).map { abs($0 - $1) }.max()!
+        #expect(worst < 0.5, "largest logit difference \(worst)")
+    }
+
+    @Test("a recipe materializes weighted sums of source rows, checked by hand")
+    func recipeByHand() throws {
+        let rows: [[Float]] = [[1, 2, 3, 4], [10, 20, 30, 40], [-1, 0, 1, 0.5]]
+        let source = try OwnedMatrix(floats: rows.flatMap { $0 }, rows: 3, cols: 4)
+        let recipe = try HeadRecipe(rows: [[(1, 1)], [(0, 0.5), (2, 0.5)], [], [(0, 0.25), (1, 0.5), (0, 0.25)]],
+                                    sourceRows: 3)
+        #expect(recipe.offsets == [0, 1, 3, 3, 6] && recipe.entryCount == 6)
+        let table = recipe.materialize(from: TokenEmbedding(matrix: source.matrix))
+        #expect(table == [10, 20, 30, 40, 0, 1, 2, 2.25, 0, 0, 0, 0, 5.5, 11, 16.5, 22])
+        #expect(recipe.materialize(vector: [1, 2, 4]) == [2, 2.5, 0, 1.5])
+        #expect(throws: HydraError.self) { _ = try HeadRecipe(rows: [[(3, 1)]], sourceRows: 3) }
+        #expect(throws: HydraError.self) { _ = try HeadRecipe(offsets: [0, 2, 1], indices: [0], weights: [1]) }
+    }
+
+    @Test("tables computed in floats are stored as Q8_0 and read back within its rounding")
+    func q8Tables() throws {
+        var rng = SplitMix64(seed: 7)
+        let width = 64, count = 5
+        let floats = (0..<width * count).map { _ in Float(Int(rng.next() % 2001) - 1000) / 1000 }
+        let owned = try OwnedMatrix(floats: floats, rows: count, cols: width, type: .q8_0)
+        #expect(owned.matrix.type == .q8_0 && owned.matrix.byteCount == count * 2 * 34)
+        for r in 0..<count {
+            let back = owned.matrix.dequantizeRow(r)
+            for c in 0..<width { #expect(abs(back[c] - floats[r * width + c]) <= 0.0045) }
+        }
+    }
+
+    @Test("mixed sequences: half the prompt through one head, half through another, equals the native logits")
+    func mixedSequence() throws {
+        let lm = try TestHeads.model("gemma3-270m")
+        let hydra = try HydraModel(model: lm)
+        let pathA = try TestHeads.denseCopy(hydra.native, "copy-a")
+        let pathB = try TestHeads.denseCopy(hydra.native, "copy-b")
+        defer {
+            try? FileManager.default.removeItem(atPath: pathA)
+            try? FileManager.default.removeItem(atPath: pathB)
+        }
+        let a = try hydra.heads.load(path: pathA, catalog: HeadCatalog(directories: []))
+        let b = try hydra.heads.load(path: pathB, catalog: HeadCatalog(directories: []))
+        #expect(hydra.heads.heads.map(\.name) == ["native", "copy-a", "copy-b"])
+        #expect(a.embedding.rowCount == hydra.native.embedding.rowCount)
+
+        let ids = hydra.native.tokenizer.tokenize(TestHeads.prompt, addSpecial: true, parseSpecial: false)
+        let half = ids.count / 2
+        let mixed = ids[..<half].map { HeadToken(a, $0) } + ids[half...].map { HeadToken(b, $0) }
+        let native = Array(try lm.forwardLast(tokens: ids, startPosition: 0))
+        #expect(Array(try hydra.forwardLast(mixed, startPosition: 0, logitsFrom: b)) == native)
+        // The same through the cache: the first half, then the second half continuing it.
+        _ = try hydra.forwardLast(Array(mixed[..<half]), startPosition: 0, logitsFrom: a)
+        #expect(Array(try hydra.forwardLast(Array(mixed[half...]), startPosition: half, logitsFrom: hydra.native)) == native)
+        // Every position's logits, as perplexity reads them.
+        let all = try hydra.forwardAll(mixed, startPosition: 0, logitsFrom: a)
+        let allNative = try lm.forward(tokens: ids, startPosition: 0, allLogits: true)
+        #expect(all == allNative)
+    }
+
+    @Test("an input-only head embeds but cannot score tokens")
+    func inputOnlyHead() throws {
+        let lm = try TestHeads.model("smollm2-135m")
+        let hydra = try HydraModel(model: lm)
+        let path = try TestHeads.denseCopy(hydra.native, "input-only", output: HeadInfo.Output.none)
+        defer { try? FileManager.default.removeItem(atPath: path) }
+        let head = try hydra.heads.load(path: path, catalog: HeadCatalog(directories: []))
+        #expect(!head.canGenerate && head.output == nil)
+        let ids = hydra.native.tokenizer.tokenize("Hello there", addSpecial: true, parseSpecial: false)
+        #expect(throws: HydraError.self) {
+            _ = try hydra.forwardLast(tokens: ids, head: head, startPosition: 0, logitsFrom: head)
+        }
+        let native = Array(try lm.forwardLast(tokens: ids, startPosition: 0))
+        #expect(Array(try hydra.forwardLast(tokens: ids, head: head, startPosition: 0, logitsFrom: hydra.native)) == native)
+        #expect(throws: HeadError.self) { _ = try Translator(model: hydra, target: head) }
+    }
+
+    @Test("a recipe's source head is found by name in the catalog and loaded first")
+    func recipeSourceFromCatalog() throws {
+        let lm = try TestHeads.model("smollm2-135m")
+        let hydra = try HydraModel(model: lm)
+        let dir = temporaryPath("catalog")
+        try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let basePath = dir + "/base.gguf"
+        try HeadFileWriter.writeDense(hydra.native, to: basePath, info: TestHeads.renamed(hydra.native, "base", language: "en"),
+                                      tableType: .f32)
+        // A two-token recipe over "base": a sum and a copy.
+        let base = try HeadSet(body: hydra.body, native: hydra.native)
+        let baseHead = try base.load(path: basePath, catalog: HeadCatalog(directories: []))
+        var vocab = baseHead.tokenizerMetadata
+        vocab.entries.removeAll { $0.key == "tokenizer.chat_template" }
+        let recipe = try HeadRecipe(rows: Array(repeating: [(Int32(5), Float(1))], count: baseHead.vocabulary.count))
+        var info = TestHeads.renamed(hydra.native, "tt-test", language: "tt")
+        info.provenance.method = "zip-tie"
+        try HeadFileWriter.writeRecipe(info: info, tokenizer: vocab, recipe: recipe, source: baseHead, to: dir + "/tt.gguf")
+
+        let catalog = HeadCatalog(directories: [dir])
+        #expect(catalog.entries().map { "\($0.info.language) \($0.info.name) \($0.kind)" } == ["en base dense", "tt tt-test recipe"])
+        #expect(catalog.entries(language: "tt-RU", fitting: hydra.heads.fingerprint).count == 1)
+        let tt = try hydra.heads.load(path: dir + "/tt.gguf", catalog: catalog)
+        #expect(hydra.heads.heads.map(\.name) == ["native", "base", "tt-test"])
+        #expect(hydra.heads.head(for: "tt") === tt && hydra.heads.head(for: "en") === hydra.heads.head(named: "base"))
+        var a = [Float](repeating: 0, count: 576), b = a
+        hydra.native.embedding.row(5, into: &a)
+        tt.embedding.row(77, into: &b)
+        #expect(a == b)
+    }
+
+    @Test("stop strings cut the stream and hold back only what may start one")
+    func stopStrings() {
+        var s = StopStrings(["<|im_end|>"])
+        #expect(s.take("Hello") == ("Hello", false))
+        #expect(s.take(" world<|im") == (" world", false))
+        #expect(s.take("_x") == ("<|im_x", false))
+        #expect(s.take("!<|im_") == ("!", false))
+        #expect(s.take("end|>tail") == ("", true))
+        #expect(s.finish() == "")
+        var t = StopStrings(["<|im_end|>"])
+        #expect(t.take("ab<") == ("ab", false))
+        #expect(t.finish() == "<")
+        var none = StopStrings([])
+        #expect(none.take("<|im_end|>") == ("<|im_end|>", false))
+    }
+}
+
+@Suite("Head translation")
+struct HeadTranslatorTests {
+    @Test("translating through two heads (copies of the native head) equals the single-head translator")
+    func twoHeadsEqualOne() throws {
+        let text = "Good morning.\n\nThe cat sleeps."
+        let en = try Language.named("en"), ru = try Language.named("ru")
+        func run(_ t: Translator) throws -> (String, Translator.Statistics) {
+            var out = ""
+            let stats = try t.translate(text, from: en, to: ru) { out += $0; return true }
+            return (out, stats)
+        }
+        let lm = try TestHeads.model("smollm2-135m", context: 512)
+        let single = try run(Translator(model: lm, tokenizer: Tokenizer(gguf: lm.file)))
+
+        let hydra = try HydraModel(model: lm)
+        let enPath = try TestHeads.denseCopy(hydra.native, "en-copy", language: "en")
+        let ruPath = try TestHeads.denseCopy(hydra.native, "ru-copy", language: "ru")
+        defer {
+            try? FileManager.default.removeItem(atPath: enPath)
+            try? FileManager.default.removeItem(atPath: ruPath)
+        }
+        let enHead = try hydra.heads.load(path: enPath, catalog: HeadCatalog(directories: []))
+        let ruHead = try hydra.heads.load(path: ruPath, catalog: HeadCatalog(directories: []))
+        // Heads chosen by language, and heads given explicitly.
+        let byLanguage = try Translator(model: hydra)
+        #expect(try byLanguage.heads(from: en, to: ru).source === enHead)
+        #expect(try byLanguage.heads(from: en, to: ru).target === ruHead)
+        let two = try run(byLanguage)
+        let explicit = try run(Translator(model: hydra, source: enHead, target: ruHead))
+        #expect(!single.0.isEmpty)
+        #expect(two.0 == single.0 && explicit.0 == single.0)
+        #expect(two.1.generatedTokens == single.1.generatedTokens && two.1.promptTokens == single.1.promptTokens)
+    }
+}
