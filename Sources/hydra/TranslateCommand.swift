@@ -40,6 +40,8 @@ struct TranslateCommand: ParsableCommand {
     @Option(help: "The daemon's socket (default: as for hydra daemon).")
     var socket: String?
 
+    @OptionGroup var headOptions: HeadsOptions
+
     @Argument(help: "The text (default: standard input).")
     var text: [String] = []
 
@@ -59,7 +61,7 @@ struct TranslateCommand: ParsableCommand {
         let tokenizer = try Tokenizer(gguf: gguf)
         let lm = try loadModel(gguf, contextLength: 4096, threads: threads)
         let loadMs = clock.lap()
-        let translator = Translator(model: lm, tokenizer: tokenizer)
+        let translator = try headOptions.translator(model: lm, tokenizer: tokenizer, from: source, to: target)
         var endsWithNewline = true
         let stats = try translator.translate(input, from: source, to: target) { piece in
             if let last = piece.last { endsWithNewline = last == "\n" }
@@ -88,8 +90,12 @@ struct TranslateCommand: ParsableCommand {
             _ = try DaemonLauncher.start(options)
         }
         guard let client = try? DaemonClient(socket: paths.socket) else { return false }
+        // Heads by path, as this process would find them.
+        let heads = try headOptions.heads.map { URL(fileURLWithPath: try HeadsCommand.resolve($0)).standardizedFileURL.path }
+        let params = TranslateParams(text: input, from: from, to: to, model: modelPath,
+                                     heads: heads.isEmpty ? nil : heads, nativeHead: headOptions.nativeOnly ? true : nil)
         var endsWithNewline = true
-        let result = try client.translate(TranslateParams(text: input, from: from, to: to, model: modelPath)) { piece in
+        let result = try client.translate(params) { piece in
             if let last = piece.last { endsWithNewline = last == "\n" }
             return writeOut(piece)
         }

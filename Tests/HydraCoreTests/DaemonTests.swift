@@ -144,7 +144,12 @@ struct DaemonTests {
                 + String(repeating: "a", count: 10_000) + "\"}}"), RPCError.messageTooLarge),
             ("unknown head", line(#"{"jsonrpc":"2.0","id":5,"method":"heads","params":{"action":"load","head":"xx-unknown"}}"#),
              RPCError.unknownHead),
-            ("heads list", line(#"{"jsonrpc":"2.0","id":6,"method":"heads","params":{"action":"list"}}"#), RPCError.notSupported),
+            ("unknown heads action", line(#"{"jsonrpc":"2.0","id":6,"method":"heads","params":{"action":"juggle"}}"#),
+             RPCError.invalidParams),
+            ("unload of a head not loaded", line(#"{"jsonrpc":"2.0","id":61,"method":"heads","params":{"action":"unload","head":"nope"}}"#),
+             RPCError.unknownHead),
+            ("translate through an unknown head", line(#"{"jsonrpc":"2.0","id":62,"method":"translate","params":{"text":"hi","from":"en","to":"fr","heads":["no-such-head"]}}"#),
+             RPCError.unknownHead),
             ("missing params", line(#"{"jsonrpc":"2.0","id":7,"method":"translate","params":{"from":"en","to":"ru"}}"#),
              RPCError.invalidParams),
             ("unknown language", line(#"{"jsonrpc":"2.0","id":8,"method":"translate","params":{"text":"hi","from":"en","to":"zz"}}"#),
@@ -275,5 +280,34 @@ struct DaemonTests {
         var done = false
         while !done, let (m, _) = try longClient.readMessage() { done = m.id == longID }
         #expect(done)
+    }
+
+    @Test("heads: list, load a head file, translate through it, unload; hydra translate --head through the daemon")
+    func heads() throws {
+        let daemon = try TestDaemon()
+        defer { daemon.stop() }
+        let model = TestModels.path("smollm2-135m")
+        // A French head with the model's own tables: same logits, so the same translation.
+        let file = daemon.runtimeDirectory + "/smol-fr.gguf"
+        let export = try CLI.run(["heads", "export", "--model", model, "--language", "fr", "--name", "smol-fr", file])
+        #expect(export.status == 0, "\(export.stderr)")
+        let client = try daemon.client()
+        let before = try client.call(DaemonMethod.heads, HeadsParams(action: "list"), as: HeadsResult.self)
+        #expect(before.heads.map(\.kind) == ["native"])
+        let loaded = try client.call(DaemonMethod.heads, HeadsParams(action: "load", head: file), as: HeadsResult.self)
+        #expect(loaded.heads.map(\.name).last == "smol-fr")
+        #expect(loaded.heads.last?.language == "fr")
+        #expect(try daemon.status().models.first?.heads.contains("smol-fr") == true)
+        let t = try client.translate(TranslateParams(text: "Hello!", from: "en", to: "fr"))
+        #expect(t.text == (try InProcess.translate("Hello!", to: "fr")))
+        let cli = try CLI.run(["translate", "--from", "en", "--to", "fr", "--model", model, "--head", file, "Hello!"],
+                              env: daemon.environment)
+        #expect(cli.status == 0, "\(cli.stderr)")
+        #expect(cli.stdout == t.text + "\n")
+        let after = try client.call(DaemonMethod.heads, HeadsParams(action: "unload", head: "smol-fr"), as: HeadsResult.self)
+        #expect(after.heads.map(\.kind) == ["native"])
+        #expect(throws: RPCError.self) {
+            _ = try client.call(DaemonMethod.heads, HeadsParams(action: "unload", head: after.heads[0].name), as: HeadsResult.self)
+        }
     }
 }

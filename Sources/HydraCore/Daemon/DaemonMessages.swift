@@ -18,13 +18,20 @@ public struct TranslateParams: Codable, Sendable {
     public var model: String?
     /// Whether to send `translate.partial` notifications (default true).
     public var stream: Bool?
+    /// Head files or installed head names to load and translate through.
+    public var heads: [String]?
+    /// Only the model's own head, even when heads for the languages are installed.
+    public var nativeHead: Bool?
 
-    public init(text: String, from: String, to: String, model: String? = nil, stream: Bool? = nil) {
+    public init(text: String, from: String, to: String, model: String? = nil, stream: Bool? = nil,
+                heads: [String]? = nil, nativeHead: Bool? = nil) {
         self.text = text
         self.from = from
         self.to = to
         self.model = model
         self.stream = stream
+        self.heads = heads
+        self.nativeHead = nativeHead
     }
 }
 
@@ -86,11 +93,31 @@ public struct CancelResult: Codable, Sendable {
 public struct HeadsParams: Codable, Sendable {
     /// "list", "load" or "unload".
     public let action: String
+    /// A head file or installed head's name (load), a loaded head's name (unload).
     public let head: String?
-    public init(action: String, head: String? = nil) {
+    /// The model (default: the daemon's).
+    public let model: String?
+    public init(action: String, head: String? = nil, model: String? = nil) {
         self.action = action
         self.head = head
+        self.model = model
     }
+}
+
+/// One loaded head, in `heads` results.
+public struct HeadDescription: Codable, Sendable, Equatable {
+    public let name: String
+    public let language: String
+    /// "native", "dense" or "recipe".
+    public let kind: String
+    public let path: String?
+    public let canGenerate: Bool
+}
+
+/// `heads` result: the model's heads after the action, the native one first.
+public struct HeadsResult: Codable, Sendable {
+    public let model: String
+    public let heads: [HeadDescription]
 }
 
 /// `status` result.
@@ -105,6 +132,8 @@ public struct StatusResult: Codable, Sendable {
         public let generatedTokens: Int
         /// Why the model could not be loaded, when it could not.
         public let loadError: String?
+        /// The names of the loaded heads, the native one first.
+        public let heads: [String]
     }
 
     public let version: String

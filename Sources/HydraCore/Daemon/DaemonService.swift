@@ -123,7 +123,7 @@ public final class DaemonService: @unchecked Sendable {
                 let found = all.map { $0.cancel(client: client.id, id: p.id) }.contains(true)
                 reply(id, CancelResult(cancelled: found), client)
             case DaemonMethod.heads:
-                try heads(try params(HeadsParams.self, data))
+                try heads(id: id, try params(HeadsParams.self, data), client: client)
             case DaemonMethod.shutdown:
                 reply(id, ShutdownResult(stopping: true), client)
                 let stop = onShutdown
@@ -148,17 +148,17 @@ public final class DaemonService: @unchecked Sendable {
         guard let id else { throw RPCError(code: RPCError.invalidRequest, message: "translate needs an id") }
         let p = try params(TranslateParams.self, data)
         try checkTextLength(p.text)
-        let source: Language, target: Language, model: String
+        let source: Language, target: Language
         do {
             source = try Language.named(p.from)
             target = try Language.named(p.to)
-            model = try p.model.map { URL(fileURLWithPath: try KnownModel.resolve($0)).standardizedFileURL.path }
-                ?? configuration.defaultModel
         } catch {
             throw RPCError(code: RPCError.invalidParams, message: "\(error)")
         }
+        let model = try resolveModel(p.model)
         let job = TranslationJob(
             id: id, client: client.id, source: source, target: target, text: p.text, stream: p.stream ?? true,
+            heads: p.heads ?? [], nativeHead: p.nativeHead ?? false,
             partial: { piece in client.send(RPCNotification(method: DaemonMethod.partial, params: PartialParams(id: id, text: piece))) },
             finish: { result in
                 switch result {
@@ -169,17 +169,51 @@ public final class DaemonService: @unchecked Sendable {
         try worker(for: model).submit(job)
     }
 
-    private func heads(_ p: HeadsParams) throws {
-        switch p.action {
-        case "list":
-            throw RPCError(code: RPCError.notSupported,
-                           message: "heads are not supported yet: each model is served with its own (native) head")
-        case "load", "unload":
-            throw RPCError(code: RPCError.unknownHead,
-                           message: "unknown head '\(p.head ?? "")': heads are not supported yet, only models' native heads")
-        default:
+    /// The model a request names, as an absolute path (the daemon's by default).
+    private func resolveModel(_ name: String?) throws -> String {
+        do {
+            return try name.map { URL(fileURLWithPath: try KnownModel.resolve($0)).standardizedFileURL.path }
+                ?? configuration.defaultModel
+        } catch {
+            throw RPCError(code: RPCError.invalidParams, message: "\(error)")
+        }
+    }
+
+    /// Lists, loads or unloads heads on the model's own thread, between
+    /// translation turns.
+    private func heads(id: RPCID?, _ p: HeadsParams, client: Client) throws {
+        guard ["list", "load", "unload"].contains(p.action) else {
             throw RPCError(code: RPCError.invalidParams, message: "unknown heads action '\(p.action)' (list, load, unload)")
         }
+        guard p.action == "list" || p.head != nil else {
+            throw RPCError(code: RPCError.invalidParams, message: "missing parameter 'head'")
+        }
+        let model = try resolveModel(p.model)
+        let worker = worker(for: model)
+        func send(_ error: RPCError) { if let id { client.send(RPCErrorReply(id: id, error: error)) } }
+        worker.perform({ hydra in
+            do {
+                switch p.action {
+                case "load": _ = try worker.loadHead(p.head!, into: hydra)
+                case "unload": try worker.unloadHead(p.head!, from: hydra)
+                default: break
+                }
+                let heads = hydra.heads.heads.map {
+                    HeadDescription(name: $0.name, language: $0.language, kind: $0.kind, path: $0.path, canGenerate: $0.canGenerate)
+                }
+                if let id { client.send(RPCResult(id: id, result: HeadsResult(model: model, heads: heads))) }
+            } catch let e as HeadError {
+                if case .notFound = e {
+                    send(RPCError(code: RPCError.unknownHead, message: e.description))
+                } else {
+                    send(RPCError(code: RPCError.invalidParams, message: e.description))
+                }
+            } catch {
+                send(RPCError(code: RPCError.invalidParams, message: "\(error)"))
+            }
+        }, failed: { error in
+            send(RPCError(code: RPCError.modelError, message: "cannot load \(model): \(error)"))
+        })
     }
 
     private func checkTextLength(_ text: String) throws {

@@ -24,9 +24,17 @@ final class ModelWorker: @unchecked Sendable {
     private var cancelledCount = 0
     private var generatedTokens = 0
     private var loadError: String?
+    private var headNames: [String] = []
+    /// Work to run on the model's thread before the next translation turn
+    /// (heads to list, load or unload).
+    private var tasks: [(HydraModel) -> Void] = []
+    private var failedTasks: [(Error) -> Void] = []
 
-    /// Only the worker's thread touches the model.
-    private var translator: Translator?
+    // Only the worker's thread touches these.
+    private var hydra: HydraModel?
+    /// Heads loaded on request, loaded again after an idle unload.
+    private var requestedHeads: [String] = []
+    private let catalog = HeadCatalog()
 
     init(modelPath: String, threads: Int?, idleUnloadSeconds: Double, limits: DaemonLimits) {
         self.modelPath = modelPath
@@ -70,6 +78,57 @@ final class ModelWorker: @unchecked Sendable {
         for job in jobs { job.cancel() }
     }
 
+    /// Runs `work` on the model's thread with the loaded model (loading it
+    /// first), between translation turns; `failed` is called instead when
+    /// the model cannot be loaded.
+    func perform(_ work: @escaping (HydraModel) -> Void, failed: @escaping (Error) -> Void) {
+        condition.lock()
+        tasks.append(work)
+        failedTasks.append(failed)
+        condition.signal()
+        condition.unlock()
+    }
+
+    /// Loads a head (a file path or an installed head's name) into the
+    /// model's set, to be used for its language from now on. Model thread only.
+    func loadHead(_ nameOrPath: String, into hydra: HydraModel) throws -> Head {
+        let set = hydra.heads
+        let path: String
+        if FileManager.default.fileExists(atPath: nameOrPath) {
+            path = URL(fileURLWithPath: nameOrPath).standardizedFileURL.path
+        } else if let loaded = set.head(named: nameOrPath) {
+            return loaded
+        } else if let entry = catalog.entry(named: nameOrPath, fitting: set.fingerprint) {
+            path = entry.path
+        } else {
+            throw HeadError.notFound("no head file or installed head named '\(nameOrPath)' fitting \(modelPath)")
+        }
+        if let loaded = set.heads.first(where: { $0.path == path }) { return loaded }
+        let head = try set.load(path: path, catalog: catalog)
+        if !requestedHeads.contains(path) { requestedHeads.append(path) }
+        noteHeads(hydra)
+        return head
+    }
+
+    /// Unloads a head by name. Model thread only.
+    func unloadHead(_ name: String, from hydra: HydraModel) throws {
+        let set = hydra.heads
+        guard let head = set.head(named: name) else {
+            throw HeadError.notFound("no head named '\(name)' is loaded for \(modelPath)")
+        }
+        guard head !== set.native else { throw HeadError.invalid("the native head cannot be unloaded") }
+        set.remove(named: name)
+        requestedHeads.removeAll { $0 == head.path }
+        noteHeads(hydra)
+    }
+
+    private func noteHeads(_ hydra: HydraModel) {
+        let names = hydra.heads.heads.map(\.name)
+        condition.lock()
+        headNames = names
+        condition.unlock()
+    }
+
     /// Loads the model now rather than on the first request.
     func preload() {
         condition.lock()
@@ -85,7 +144,7 @@ final class ModelWorker: @unchecked Sendable {
         let queued = queues.values.reduce(0) { $0 + $1.count } - running
         return StatusResult.Model(model: modelPath, loaded: loaded, running: running, queued: queued,
                                   translations: translations, cancelled: cancelledCount,
-                                  generatedTokens: generatedTokens, loadError: loadError)
+                                  generatedTokens: generatedTokens, loadError: loadError, heads: headNames)
     }
 
     // MARK: - The model's thread
@@ -93,17 +152,32 @@ final class ModelWorker: @unchecked Sendable {
     private func loop() {
         while true {
             condition.lock()
-            while ring.isEmpty && !loadRequested {
-                if translator != nil && idleUnloadSeconds > 0 {
+            while ring.isEmpty && !loadRequested && tasks.isEmpty {
+                if hydra != nil && idleUnloadSeconds > 0 {
                     let deadline = lastUsed.addingTimeInterval(idleUnloadSeconds)
-                    if !condition.wait(until: deadline), ring.isEmpty, !loadRequested, Date() >= deadline {
+                    if !condition.wait(until: deadline), ring.isEmpty, !loadRequested, tasks.isEmpty, Date() >= deadline {
                         // Idle long enough: give the memory back.
-                        translator = nil
+                        hydra = nil
                         loaded = false
+                        headNames = []
                     }
                 } else {
                     condition.wait()
                 }
+            }
+            if !tasks.isEmpty {
+                let work = tasks.removeFirst()
+                let failed = failedTasks.removeFirst()
+                condition.unlock()
+                do {
+                    work(try loadIfNeeded())
+                } catch {
+                    failed(error)
+                }
+                condition.lock()
+                lastUsed = Date()
+                condition.unlock()
+                continue
             }
             if ring.isEmpty {
                 loadRequested = false
@@ -131,12 +205,14 @@ final class ModelWorker: @unchecked Sendable {
         }
     }
 
-    private func loadIfNeeded() throws -> Translator {
-        if let translator { return translator }
+    private func loadIfNeeded() throws -> HydraModel {
+        if let hydra { return hydra }
         do {
             let t = try load()
+            hydra = t
+            for path in requestedHeads { _ = try? t.heads.load(path: path, catalog: catalog) }
+            noteHeads(t)
             condition.lock()
-            translator = t
             loaded = true
             loadError = nil
             condition.unlock()
@@ -149,7 +225,7 @@ final class ModelWorker: @unchecked Sendable {
         }
     }
 
-    private func load() throws -> Translator {
+    private func load() throws -> HydraModel {
         let gguf: GGUFFile
         do {
             gguf = try GGUFFile(path: modelPath)
@@ -162,7 +238,7 @@ final class ModelWorker: @unchecked Sendable {
         let ctx = max(16, min(4096, max(trained, 16)))
         let pool = ThreadPool(threads: threads ?? ProcessInfo.processInfo.activeProcessorCount)
         let lm = try LanguageModel(file: gguf, contextLength: ctx, batchSize: min(512, ctx), pool: pool)
-        return Translator(model: lm, tokenizer: tokenizer)
+        return try HydraModel(model: lm, tokenizer: tokenizer)
     }
 
     /// Advances `job` by one text piece. Returns true when it has finished
@@ -170,17 +246,27 @@ final class ModelWorker: @unchecked Sendable {
     private func step(_ job: TranslationJob) -> Bool {
         if job.startedMs == nil { job.startedMs = nowMs() }
         if job.isCancelled { return end(job, .failure(Self.cancelledError)) }
-        let translator: Translator
+        let hydra: HydraModel
         do {
             let t0 = nowMs()
-            let wasLoaded = self.translator != nil
-            translator = try loadIfNeeded()
+            let wasLoaded = self.hydra != nil
+            hydra = try loadIfNeeded()
             if !wasLoaded { job.loadMs = nowMs() - t0 }
         } catch {
             return end(job, .failure(RPCError(code: RPCError.modelError, message: "cannot load \(modelPath): \(error)")))
         }
-        if !job.checkedBudget {
-            job.checkedBudget = true
+        let translator: Translator
+        if let t = job.translator {
+            translator = t
+        } else {
+            do {
+                translator = try makeTranslator(job, hydra)
+            } catch let e as HeadError {
+                return end(job, .failure(RPCError(code: RPCError.unknownHead, message: e.description)))
+            } catch {
+                return end(job, .failure(RPCError(code: RPCError.translationFailed, message: "\(error)")))
+            }
+            job.translator = translator
             if let e = overBudget(job, translator) { return end(job, .failure(e)) }
         }
         // Copy through what is not translated, up to the next text piece.
@@ -217,14 +303,35 @@ final class ModelWorker: @unchecked Sendable {
         return end(job, .success(job.result(model: modelPath)))
     }
 
+    /// The translator for a job, with the heads `hydra translate` would use
+    /// for the same options: the heads it names, and (unless it asks for the
+    /// native head only) the installed heads of its two languages.
+    private func makeTranslator(_ job: TranslationJob, _ hydra: HydraModel) throws -> Translator {
+        let set = hydra.heads
+        if job.nativeHead && job.heads.isEmpty {
+            return try Translator(model: hydra, source: set.native, target: set.native)
+        }
+        for head in job.heads { _ = try loadHead(head, into: hydra) }
+        if !job.nativeHead {
+            for language in [job.source, job.target] where set.head(for: language.code).map({ $0 === set.native }) ?? true {
+                if let entry = catalog.entries(language: language.code, fitting: set.fingerprint).first {
+                    try set.load(path: entry.path, catalog: catalog)
+                    noteHeads(hydra)
+                }
+            }
+        }
+        return try Translator(model: hydra)
+    }
+
     static let cancelledError = RPCError(code: RPCError.cancelled, message: "the request was cancelled")
 
     /// The most tokens `job` could generate (Translator's budget of three
     /// times each paragraph's tokens plus 32), when over the limit.
     private func overBudget(_ job: TranslationJob, _ translator: Translator) -> RPCError? {
         var worst = 0
+        let tokenizer = (try? translator.heads(from: job.source, to: job.target).source.tokenizer) ?? translator.tokenizer
         for case .text(let t) in job.pieces {
-            worst += 3 * translator.tokenizer.tokenize(t, addSpecial: false, parseSpecial: false).count + 32
+            worst += 3 * tokenizer.tokenize(t, addSpecial: false, parseSpecial: false).count + 32
         }
         guard worst > limits.maxTokens else { return nil }
         return RPCError(code: RPCError.tooManyTokens,

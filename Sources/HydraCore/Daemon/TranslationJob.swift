@@ -15,6 +15,10 @@ final class TranslationJob: @unchecked Sendable {
     let target: Language
     let pieces: [Paragraphs.Piece]
     let stream: Bool
+    /// Head files or installed head names to translate through.
+    let heads: [String]
+    /// Only the model's own head (unless `heads` names others).
+    let nativeHead: Bool
     /// Sends a piece of output to the client (any thread).
     let partial: @Sendable (String) -> Void
     /// Sends the final reply to the client (any thread).
@@ -28,12 +32,14 @@ final class TranslationJob: @unchecked Sendable {
     var startedMs: Double?
     var loadMs = 0.0
     var firstOutputMs: Double?
-    var checkedBudget = false
+    /// Made at the job's first turn, with its heads.
+    var translator: Translator?
 
     private let lock = NSLock()
     private var cancelled = false
 
     init(id: RPCID, client: ClientID, source: Language, target: Language, text: String, stream: Bool,
+         heads: [String] = [], nativeHead: Bool = false,
          partial: @escaping @Sendable (String) -> Void,
          finish: @escaping @Sendable (Result<TranslateResult, RPCError>) -> Void) {
         self.id = id
@@ -42,6 +48,8 @@ final class TranslationJob: @unchecked Sendable {
         self.target = target
         self.pieces = Paragraphs(TextNormalization.nfc(text)).pieces
         self.stream = stream
+        self.heads = heads
+        self.nativeHead = nativeHead
         self.partial = partial
         self.finish = finish
     }
