@@ -106,8 +106,9 @@ def main():
     finally:
         subprocess.run([args.hydra, "daemon", "stop"], env=env, stdout=subprocess.DEVNULL)
 
+    load = os.getloadavg()
     print(f"model {args.model}, {args.threads} threads, sentence {SENTENCE!r} ({tokens} generated tokens), "
-          f"median of {args.runs} runs\n")
+          f"median of {args.runs} runs, load average {load[0]:.1f} on {os.cpu_count()} cores\n")
     print("| path | first output (ms) | total (ms) |\n|---|---:|---:|")
     summary = {}
     for name, runs in rows.items():
@@ -122,7 +123,7 @@ def main():
               f"| {t['median_first_ms']:.0f} | {t['max_total_ms']:.0f} |")
     os.makedirs(os.path.join(ROOT, "bench", "out"), exist_ok=True)
     with open(os.path.join(ROOT, "bench", "out", f"daemon-{args.model}.json"), "w") as f:
-        json.dump({"model": args.model, "threads": args.threads, "sentence": SENTENCE, "generated_tokens": tokens,
+        json.dump({"model": args.model, "load_average": os.getloadavg()[0], "threads": args.threads, "sentence": SENTENCE, "generated_tokens": tokens,
                    "latency": summary, "throughput": throughput}, f, indent=1)
 
 

@@ -1,8 +1,14 @@
 import Foundation
 #if canImport(Glibc)
 import Glibc
+private let systemConnect = Glibc.connect
+private let systemSend = Glibc.send
+private let noSignal = Int32(MSG_NOSIGNAL)
 #elseif canImport(Darwin)
 import Darwin
+private let systemConnect = Darwin.connect
+private let systemSend = Darwin.send
+private let noSignal: Int32 = 0  // SIGPIPE is ignored by the callers on Darwin
 #endif
 
 /// A blocking client of the daemon's socket, for `hydra translate`,
@@ -54,7 +60,7 @@ public final class DaemonClient {
         guard fd >= 0 else { throw HydraError.invalidInput("cannot create a socket: \(String(cString: strerror(errno)))") }
         let ok = withUnsafePointer(to: &addr) {
             $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
-                Glibc.connect(fd, $0, socklen_t(MemoryLayout<sockaddr_un>.size))
+                systemConnect(fd, $0, socklen_t(MemoryLayout<sockaddr_un>.size))
             }
         }
         guard ok == 0 else {
@@ -68,7 +74,7 @@ public final class DaemonClient {
     public func send(bytes: [UInt8]) throws {
         var done = 0
         while done < bytes.count {
-            let n = bytes.withUnsafeBytes { Glibc.send(fd, $0.baseAddress! + done, $0.count - done, Int32(MSG_NOSIGNAL)) }
+            let n = bytes.withUnsafeBytes { systemSend(fd, $0.baseAddress! + done, $0.count - done, noSignal) }
             if n < 0 {
                 if errno == EINTR { continue }
                 throw HydraError.invalidInput("the daemon closed the connection")
