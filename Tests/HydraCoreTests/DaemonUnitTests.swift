@@ -26,6 +26,9 @@ struct DaemonUnitTests {
         #expect(DaemonPaths(socket: nil, environment: ["HYDRA_SOCKET": "/c/d.sock"]).socket == "/c/d.sock")
         #expect(DaemonPaths(socket: nil, environment: ["XDG_RUNTIME_DIR": "/run/user/7"]).socket == "/run/user/7/hydra/hydra.sock")
         #expect(DaemonPaths(socket: nil, environment: [:]).directory == "/tmp/hydra-\(getuid())")
+        #expect(DaemonPaths(socket: nil, environment: [:]).ownsDirectory)
+        #expect(!DaemonPaths(socket: "x.sock", environment: [:]).ownsDirectory)
+        #expect(DaemonPaths(socket: "x.sock", environment: [:]).directory == ".")
     }
 
     @Test("language guesses from script and telltale letters", arguments: [

@@ -11,6 +11,9 @@ import Darwin
 public struct DaemonPaths: Sendable, Equatable {
     public let directory: String
     public let socket: String
+    /// Whether the directory is hydra's own (made and kept private by
+    /// hydra), rather than wherever `--socket` points.
+    public let ownsDirectory: Bool
 
     public var lock: String { socket + ".lock" }
     public var pid: String { socket + ".pid" }
@@ -21,7 +24,9 @@ public struct DaemonPaths: Sendable, Equatable {
     public init(socket: String? = nil, environment: [String: String] = ProcessInfo.processInfo.environment) {
         if let s = socket ?? environment["HYDRA_SOCKET"], !s.isEmpty {
             self.socket = s
-            self.directory = (s as NSString).deletingLastPathComponent
+            let dir = (s as NSString).deletingLastPathComponent
+            self.directory = dir.isEmpty ? "." : dir
+            self.ownsDirectory = false
             return
         }
         let dir: String
@@ -32,11 +37,21 @@ public struct DaemonPaths: Sendable, Equatable {
         }
         self.directory = dir
         self.socket = dir + "/hydra.sock"
+        self.ownsDirectory = true
     }
 
-    /// Creates the directory (mode 0700) if needed and checks that it is a
-    /// real directory of ours that nobody else can enter.
+    /// Creates hydra's directory (mode 0700) if needed and checks that it is
+    /// a real directory of ours that nobody else can enter. A directory given
+    /// with `--socket` must exist and is left as it is (the socket itself is
+    /// 0600).
     public func prepareDirectory() throws {
+        guard ownsDirectory else {
+            var isDir: ObjCBool = false
+            guard FileManager.default.fileExists(atPath: directory, isDirectory: &isDir), isDir.boolValue else {
+                throw HydraError.invalidInput("the socket's directory \(directory) does not exist")
+            }
+            return
+        }
         if mkdir(directory, 0o700) != 0 && errno != EEXIST {
             throw HydraError.invalidInput("cannot create \(directory): \(String(cString: strerror(errno)))")
         }

@@ -132,7 +132,8 @@ public final class DaemonService: @unchecked Sendable {
                 throw RPCError(code: RPCError.methodNotFound, message: "unknown method '\(method)'")
             }
         } catch let e as RPCError {
-            // Notifications (no id) get no reply, as JSON-RPC asks, except cancel's errors are moot too.
+            // Notifications (no id) get no reply, as JSON-RPC asks; a request
+            // that is invalid for lack of an id is told so (with a null id).
             if id != nil || e.code == RPCError.invalidRequest { fail(e.code, e.message) }
         } catch {
             fail(RPCError.internalError, "\(error)")
