@@ -73,17 +73,20 @@ def main():
     translate = [args.hydra, "translate", "--from", frm, "--to", to, "--model", model_path]
     rows = {}
 
-    # Cold: a fresh process loads the model for every call.
-    cold = [timed_process(translate + ["--no-daemon", "--threads", str(args.threads), SENTENCE], env) for _ in range(args.runs)]
-    rows["cold, in-process CLI"] = cold
-
     subprocess.run([args.hydra, "daemon", "start", "--model", model_path, "--threads", str(args.threads)],
                    env=env, check=True, stdout=subprocess.DEVNULL)
     try:
         socket_translate(sock, SENTENCE, frm, to, model_path)  # warm-up
-        warm = [socket_translate(sock, SENTENCE, frm, to, model_path) for _ in range(args.runs)]
+        # Cold (a fresh process loads the model) and warm runs alternate, so
+        # that other work on the machine weighs on both alike.
+        cold, warm, warm_cli = [], [], []
+        for _ in range(args.runs):
+            cold.append(timed_process(translate + ["--no-daemon", "--threads", str(args.threads), SENTENCE], env))
+            warm.append(socket_translate(sock, SENTENCE, frm, to, model_path))
+            warm_cli.append(timed_process(translate + [SENTENCE], env))
+        rows["cold, in-process CLI"] = cold
         rows["warm, daemon socket"] = [(a, b, r["text"]) for a, b, r in warm]
-        rows["warm, CLI through daemon"] = [timed_process(translate + [SENTENCE], env) for _ in range(args.runs)]
+        rows["warm, CLI through daemon"] = warm_cli
         tokens = warm[0][2]["generated_tokens"]
 
         throughput = {}
