@@ -95,9 +95,16 @@ struct TranslateCommand: ParsableCommand {
         let params = TranslateParams(text: input, from: from, to: to, model: modelPath,
                                      heads: heads.isEmpty ? nil : heads, nativeHead: headOptions.nativeOnly ? true : nil)
         var endsWithNewline = true
-        let result = try client.translate(params) { piece in
-            if let last = piece.last { endsWithNewline = last == "\n" }
-            return writeOut(piece)
+        var readerGone = false
+        let result: TranslateResult
+        do {
+            result = try client.translate(params) { piece in
+                if let last = piece.last { endsWithNewline = last == "\n" }
+                readerGone = !writeOut(piece)
+                return !readerGone
+            }
+        } catch let e as RPCError where readerGone && e.code == RPCError.cancelled {
+            return true  // the reader went away: stop quietly, as in process
         }
         if !endsWithNewline && !text.isEmpty { writeOut("\n") }
         if timings {
