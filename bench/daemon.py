@@ -8,7 +8,7 @@ throughput with 1, 4 and 16 concurrent clients.
 
 Prints a Markdown table; writes bench/out/daemon-<model>.json.
 """
-import argparse, json, os, socket, statistics, subprocess, sys, tempfile, threading, time
+import argparse, json, os, shutil, socket, statistics, subprocess, sys, tempfile, threading, time
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 SENTENCE = "The weather is good today."
@@ -109,6 +109,7 @@ def main():
             }
     finally:
         subprocess.run([args.hydra, "daemon", "stop"], env=env, stdout=subprocess.DEVNULL)
+        shutil.rmtree(runtime, ignore_errors=True)
 
     load = os.getloadavg()
     print(f"model {args.model}, {args.threads} threads, sentence {SENTENCE!r} ({tokens} generated tokens), "
