@@ -15,6 +15,7 @@ let package = Package(
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
+        .package(url: "https://github.com/apple/swift-nio", from: "2.101.0"),
     ],
     targets: [
         // System library: OpenBLAS (libopenblas-dev) for float matrix products.
@@ -35,8 +36,13 @@ let package = Package(
         ),
         .target(
             name: "HydraCore",
-            dependencies: ["CHydraKernels", "CICUShim", "COpenBLAS"],
-            path: "Sources/HydraCore"
+            dependencies: [
+                "CHydraKernels", "CICUShim", "COpenBLAS",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+            ],
+            path: "Sources/HydraCore",
+            exclude: ["Daemon/PROTOCOL.md"]
         ),
         .executableTarget(
             name: "hydra",

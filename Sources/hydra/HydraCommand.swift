@@ -9,7 +9,7 @@ struct HydraCommand: AsyncParsableCommand {
         abstract: "Offline translation with a Hydra LLM (one shared body, per-language heads) on the CPU.",
         version: Hydra.version,
         subcommands: [
-            TranslateCommand.self, HeadsCommand.self, ModelsCommand.self,
+            TranslateCommand.self, DaemonCommand.self, ServeCommand.self, HeadsCommand.self, ModelsCommand.self,
             TokenizeCommand.self, GenerateCommand.self, PerplexityCommand.self, BenchCommand.self,
         ]
     )

@@ -1,4 +1,5 @@
 import ArgumentParser
+import Foundation
 import HydraCore
 
 /// `hydra translate`: translates text from one language into another.
@@ -10,6 +11,9 @@ struct TranslateCommand: ParsableCommand {
             Examples:
               hydra translate --from en --to tt "The weather is good today."
               cat notes.txt | hydra translate --from en --to ru --model qwen2.5-1.5b
+
+            When a daemon runs (hydra daemon start), the translation is done by its
+            warm model: same output, same exit status, no load time.
             """)
 
     @Option(help: "Source language (BCP-47 code, e.g. en).")
@@ -27,11 +31,23 @@ struct TranslateCommand: ParsableCommand {
     @Flag(help: "Print load time and tokens/s on standard error.")
     var timings = false
 
+    @Flag(help: "Translate in this process even when a daemon is running.")
+    var noDaemon = false
+
+    @Flag(help: "Start a daemon when none is running, and translate through it.")
+    var daemon = false
+
+    @Option(help: "The daemon's socket (default: as for hydra daemon).")
+    var socket: String?
+
+    @OptionGroup var headOptions: HeadsOptions
+
     @Argument(help: "The text (default: standard input).")
     var text: [String] = []
 
     func validate() throws {
         if let threads, threads < 1 { throw ValidationError("--threads must be at least 1") }
+        if noDaemon && daemon { throw ValidationError("--daemon and --no-daemon exclude each other") }
     }
 
     func run() throws {
@@ -39,12 +55,13 @@ struct TranslateCommand: ParsableCommand {
         let source = try Language.named(from)
         let target = try Language.named(to)
         let input = try readInput(arguments: text, file: nil)
+        if !noDaemon, try translateThroughDaemon(input) { return }
         var clock = Stopwatch()
         let gguf = try openModel(model)
         let tokenizer = try Tokenizer(gguf: gguf)
         let lm = try loadModel(gguf, contextLength: 4096, threads: threads)
         let loadMs = clock.lap()
-        let translator = Translator(model: lm, tokenizer: tokenizer)
+        let translator = try headOptions.translator(model: lm, tokenizer: tokenizer, from: source, to: target)
         var endsWithNewline = true
         let stats = try translator.translate(input, from: source, to: target) { piece in
             if let last = piece.last { endsWithNewline = last == "\n" }
@@ -57,5 +74,46 @@ struct TranslateCommand: ParsableCommand {
             printError(String(format: "load %.0f ms; %d paragraphs, %d prompt tokens, %d generated tokens in %.0f ms",
                               loadMs, stats.paragraphs, stats.promptTokens, stats.generatedTokens, ms))
         }
+    }
+
+    /// Translates through a running daemon (started first with `--daemon`).
+    /// Returns false when there is none, to translate in this process.
+    func translateThroughDaemon(_ input: String) throws -> Bool {
+        let paths = DaemonPaths(socket: socket)
+        // The same model as in this process would be: resolved here, by path.
+        let modelPath = URL(fileURLWithPath: try KnownModel.resolve(model)).standardizedFileURL.path
+        if daemon && !DaemonClient.isRunning(socket: paths.socket) {
+            var options = try DaemonOptions.parse([])
+            options.socket = socket
+            options.model = modelPath
+            options.threads = threads
+            _ = try DaemonLauncher.start(options)
+        }
+        guard let client = try? DaemonClient(socket: paths.socket) else { return false }
+        // Heads by path, as this process would find them.
+        let heads = try headOptions.heads.map { URL(fileURLWithPath: try HeadsCommand.resolve($0)).standardizedFileURL.path }
+        let params = TranslateParams(text: input, from: from, to: to, model: modelPath,
+                                     heads: heads.isEmpty ? nil : heads, nativeHead: headOptions.nativeOnly ? true : nil)
+        var endsWithNewline = true
+        var readerGone = false
+        let result: TranslateResult
+        do {
+            result = try client.translate(params) { piece in
+                if let last = piece.last { endsWithNewline = last == "\n" }
+                readerGone = !writeOut(piece)
+                return !readerGone
+            }
+        } catch let e as RPCError where readerGone && e.code == RPCError.cancelled {
+            return true  // the reader went away: stop quietly, as in process
+        }
+        if !endsWithNewline && !text.isEmpty { writeOut("\n") }
+        if timings {
+            let t = result.timings
+            printError(String(format: "daemon: queued %.0f ms, load %.0f ms, first output %.0f ms; "
+                              + "%d paragraphs, %d prompt tokens, %d generated tokens in %.0f ms",
+                              t.queuedMs, t.loadMs, t.firstTokenMs ?? 0, result.paragraphs, result.promptTokens,
+                              result.generatedTokens, t.totalMs))
+        }
+        return true
     }
 }

@@ -1,0 +1,160 @@
+import Foundation
+#if canImport(Glibc)
+import Glibc
+private let systemConnect = Glibc.connect
+private let systemSend = Glibc.send
+private let noSignal = Int32(MSG_NOSIGNAL)
+#elseif canImport(Darwin)
+import Darwin
+private let systemConnect = Darwin.connect
+private let systemSend = Darwin.send
+private let noSignal: Int32 = 0  // SIGPIPE is ignored by the callers on Darwin
+#endif
+
+/// A blocking client of the daemon's socket, for `hydra translate`,
+/// `hydra daemon` and the tests: plain POSIX calls, nothing to start.
+public final class DaemonClient {
+    private let fd: Int32
+    private var buffer: [UInt8] = []
+    private var lastID = 0
+    private let decoder = RPCCoding.decoder()
+
+    /// Connects to `socket`; throws `DaemonClient.NotRunning` when no
+    /// daemon listens there.
+    public init(socket path: String) throws {
+        fd = try Self.connect(path)
+    }
+
+    deinit { close(fd) }
+
+    /// No daemon listens on the socket (no file, or a stale one).
+    public struct NotRunning: Error, CustomStringConvertible {
+        public let socket: String
+        public var description: String { "no hydra daemon is running on \(socket)" }
+    }
+
+    /// Whether a daemon answers on `socket`.
+    public static func isRunning(socket: String) -> Bool {
+        guard let fd = try? connect(socket) else { return false }
+        close(fd)
+        return true
+    }
+
+    static func connect(_ path: String) throws -> Int32 {
+        var addr = sockaddr_un()
+        addr.sun_family = sa_family_t(AF_UNIX)
+        let bytes = Array(path.utf8)
+        let capacity = MemoryLayout.size(ofValue: addr.sun_path)
+        guard bytes.count < capacity else {
+            throw HydraError.invalidInput("socket path too long (\(bytes.count) bytes, at most \(capacity - 1)): \(path)")
+        }
+        withUnsafeMutableBytes(of: &addr.sun_path) { raw in
+            raw.copyBytes(from: bytes)
+            raw[bytes.count] = 0
+        }
+        #if canImport(Glibc)
+        let fd = socket(AF_UNIX, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
+        #else
+        let fd = socket(AF_UNIX, SOCK_STREAM, 0)
+        #endif
+        guard fd >= 0 else { throw HydraError.invalidInput("cannot create a socket: \(String(cString: strerror(errno)))") }
+        let ok = withUnsafePointer(to: &addr) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
+                systemConnect(fd, $0, socklen_t(MemoryLayout<sockaddr_un>.size))
+            }
+        }
+        guard ok == 0 else {
+            close(fd)
+            throw NotRunning(socket: path)
+        }
+        return fd
+    }
+
+    /// Sends raw bytes (a request line, or anything a test wants to send).
+    public func send(bytes: [UInt8]) throws {
+        var done = 0
+        while done < bytes.count {
+            let n = bytes.withUnsafeBytes { systemSend(fd, $0.baseAddress! + done, $0.count - done, noSignal) }
+            if n < 0 {
+                if errno == EINTR { continue }
+                throw HydraError.invalidInput("the daemon closed the connection")
+            }
+            done += n
+        }
+    }
+
+    /// Sends one request and returns its id.
+    @discardableResult
+    public func send<P: Encodable>(method: String, params: P, id: RPCID? = nil) throws -> RPCID {
+        lastID += 1
+        let rid = id ?? .number(lastID)
+        try send(bytes: Array(RPCCoding.line(RPCRequest(id: rid, method: method, params: params)).utf8))
+        return rid
+    }
+
+    /// The next message line from the daemon, nil when it closed the connection.
+    public func readLine() throws -> [UInt8]? {
+        while true {
+            if let nl = buffer.firstIndex(of: 0x0A) {
+                let line = Array(buffer[..<nl])
+                buffer.removeSubrange(...nl)
+                return line
+            }
+            var chunk = [UInt8](repeating: 0, count: 65536)
+            let n = chunk.withUnsafeMutableBytes { recv(fd, $0.baseAddress, $0.count, 0) }
+            if n < 0 {
+                if errno == EINTR { continue }
+                throw HydraError.invalidInput("reading from the daemon failed: \(String(cString: strerror(errno)))")
+            }
+            if n == 0 { return nil }
+            buffer += chunk[0..<n]
+        }
+    }
+
+    /// What any message from the daemon has.
+    public struct Incoming: Decodable {
+        public let id: RPCID?
+        public let method: String?
+        public let error: RPCError?
+    }
+
+    private struct ResultOnly<R: Decodable>: Decodable { let result: R }
+
+    /// The next message, decoded, with its raw bytes.
+    public func readMessage() throws -> (Incoming, Data)? {
+        guard let line = try readLine() else { return nil }
+        let data = Data(line)
+        return (try decoder.decode(Incoming.self, from: data), data)
+    }
+
+    /// Calls `method` and waits for its result (skipping notifications).
+    public func call<P: Encodable, R: Decodable>(_ method: String, _ params: P, as: R.Type = R.self) throws -> R {
+        let id = try send(method: method, params: params)
+        while let (m, data) = try readMessage() {
+            guard m.id == id else { continue }
+            if let e = m.error { throw e }
+            return try decoder.decode(ResultOnly<R>.self, from: data).result
+        }
+        throw HydraError.invalidInput("the daemon closed the connection")
+    }
+
+    /// Translates through the daemon, handing each streamed piece to
+    /// `onPartial` (which returns false to cancel and stop reading).
+    public func translate(_ params: TranslateParams, onPartial: (String) -> Bool = { _ in true }) throws -> TranslateResult {
+        let id = try send(method: DaemonMethod.translate, params: params)
+        while let (m, data) = try readMessage() {
+            if m.method == DaemonMethod.partial {
+                let p = try decoder.decode(RPCParams<PartialParams>.self, from: data).params
+                if p.id == id, !onPartial(p.text) {
+                    try send(method: DaemonMethod.cancel, params: CancelParams(id: id))
+                    throw RPCError(code: RPCError.cancelled, message: "the request was cancelled")
+                }
+                continue
+            }
+            guard m.id == id else { continue }
+            if let e = m.error { throw e }
+            return try decoder.decode(ResultOnly<TranslateResult>.self, from: data).result
+        }
+        throw HydraError.invalidInput("the daemon closed the connection before the translation ended")
+    }
+}

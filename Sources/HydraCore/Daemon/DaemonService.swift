@@ -1,0 +1,253 @@
+import Foundation
+import NIOCore
+
+/// What the daemon does with each request, apart from the socket: parses
+/// it, answers the quick methods at once and queues translations on the
+/// worker of their model.
+public final class DaemonService: @unchecked Sendable {
+    /// How the daemon runs.
+    public struct Configuration: Sendable {
+        /// The model used when a request names none (a path).
+        public var defaultModel: String
+        /// Threads per model (all cores when nil).
+        public var threads: Int?
+        /// Unload a model after this many idle seconds (0: never).
+        public var idleUnloadSeconds: Double = 0
+        public var limits = DaemonLimits()
+        public var socket: String
+
+        public init(defaultModel: String, socket: String) {
+            self.defaultModel = defaultModel
+            self.socket = socket
+        }
+    }
+
+    /// A connected client; `send` may be called from any thread.
+    final class Client: Sendable {
+        let id: ClientID
+        let channel: Channel
+
+        init(id: ClientID, channel: Channel) {
+            self.id = id
+            self.channel = channel
+        }
+
+        func send<T: Encodable>(_ message: T) {
+            channel.writeAndFlush(ByteBuffer(string: RPCCoding.line(message)), promise: nil)
+        }
+    }
+
+    public let configuration: Configuration
+    var limits: DaemonLimits { configuration.limits }
+    /// Called (once) when a client asks the daemon to stop.
+    var onShutdown: (@Sendable () -> Void)?
+
+    private let lock = NSLock()
+    private var workers: [String: ModelWorker] = [:]
+    private var clients = 0
+    private var lastClientID = 0
+    private let startedMs = nowMs()
+    private let decoder = RPCCoding.decoder()
+
+    public init(configuration: Configuration) {
+        self.configuration = configuration
+    }
+
+    /// The worker of a model, started on first use.
+    func worker(for path: String) -> ModelWorker {
+        lock.withLock {
+            if let w = workers[path] { return w }
+            let w = ModelWorker(modelPath: path, threads: configuration.threads,
+                                idleUnloadSeconds: configuration.idleUnloadSeconds, limits: limits)
+            workers[path] = w
+            return w
+        }
+    }
+
+    func connect(channel: Channel) -> Client {
+        let client = lock.withLock {
+            lastClientID += 1
+            clients += 1
+            return Client(id: lastClientID, channel: channel)
+        }
+        if lock.withLock({ clients }) > limits.maxClients {
+            client.send(RPCErrorReply(id: nil, error: RPCError(
+                code: RPCError.busy, message: "too many clients (limit \(limits.maxClients))")))
+            channel.close(promise: nil)
+        }
+        return client
+    }
+
+    /// The client went away: whatever it asked for stops.
+    func disconnect(_ client: Client) {
+        let all = lock.withLock {
+            clients -= 1
+            return Array(workers.values)
+        }
+        for w in all { w.cancelAll(client: client.id) }
+    }
+
+    // MARK: - Requests
+
+    /// Handles one request line.
+    func handle(_ bytes: [UInt8], from client: Client) {
+        if bytes.allSatisfy({ $0 == 0x20 || $0 == 0x09 || $0 == 0x0D }) { return }  // blank line
+        guard (try? UTF8Input.decode(bytes)) != nil else {
+            return client.send(RPCErrorReply(id: nil, error: RPCError(code: RPCError.parseError,
+                                                                      message: "the message is not valid UTF-8")))
+        }
+        let data = Data(bytes)
+        guard let envelope = try? decoder.decode(RPCEnvelope.self, from: data) else {
+            return client.send(RPCErrorReply(id: nil, error: RPCError(code: RPCError.parseError,
+                                                                      message: "the message is not a JSON object")))
+        }
+        let id = envelope.id
+        func fail(_ code: Int, _ message: String) {
+            client.send(RPCErrorReply(id: id, error: RPCError(code: code, message: message)))
+        }
+        if let v = envelope.jsonrpc, v != "2.0" { return fail(RPCError.invalidRequest, "jsonrpc must be \"2.0\"") }
+        guard let method = envelope.method else { return fail(RPCError.invalidRequest, "the request has no method") }
+        do {
+            switch method {
+            case DaemonMethod.translate:
+                try translate(id: id, data: data, client: client)
+            case DaemonMethod.detect:
+                let p = try params(DetectParams.self, data)
+                try checkTextLength(p.text)
+                reply(id, LanguageGuess.detect(p.text), client)
+            case DaemonMethod.status:
+                reply(id, status(), client)
+            case DaemonMethod.cancel:
+                let p = try params(CancelParams.self, data)
+                let all = lock.withLock { Array(workers.values) }
+                let found = all.map { $0.cancel(client: client.id, id: p.id) }.contains(true)
+                reply(id, CancelResult(cancelled: found), client)
+            case DaemonMethod.heads:
+                try heads(id: id, try params(HeadsParams.self, data), client: client)
+            case DaemonMethod.shutdown:
+                reply(id, ShutdownResult(stopping: true), client)
+                let stop = onShutdown
+                DispatchQueue.global().asyncAfter(deadline: .now() + 0.05) { stop?() }
+            default:
+                throw RPCError(code: RPCError.methodNotFound, message: "unknown method '\(method)'")
+            }
+        } catch let e as RPCError {
+            // Notifications (no id) get no reply, as JSON-RPC asks; a request
+            // that is invalid for lack of an id is told so (with a null id).
+            if id != nil || e.code == RPCError.invalidRequest { fail(e.code, e.message) }
+        } catch {
+            fail(RPCError.internalError, "\(error)")
+        }
+    }
+
+    private func reply<R: Encodable>(_ id: RPCID?, _ result: R, _ client: Client) {
+        guard let id else { return }
+        client.send(RPCResult(id: id, result: result))
+    }
+
+    private func translate(id: RPCID?, data: Data, client: Client) throws {
+        guard let id else { throw RPCError(code: RPCError.invalidRequest, message: "translate needs an id") }
+        let p = try params(TranslateParams.self, data)
+        try checkTextLength(p.text)
+        let source: Language, target: Language
+        do {
+            source = try Language.named(p.from)
+            target = try Language.named(p.to)
+        } catch {
+            throw RPCError(code: RPCError.invalidParams, message: "\(error)")
+        }
+        let model = try resolveModel(p.model)
+        let job = TranslationJob(
+            id: id, client: client.id, source: source, target: target, text: p.text, stream: p.stream ?? true,
+            heads: p.heads ?? [], nativeHead: p.nativeHead ?? false,
+            partial: { piece in client.send(RPCNotification(method: DaemonMethod.partial, params: PartialParams(id: id, text: piece))) },
+            finish: { result in
+                switch result {
+                case .success(let r): client.send(RPCResult(id: id, result: r))
+                case .failure(let e): client.send(RPCErrorReply(id: id, error: e))
+                }
+            })
+        try worker(for: model).submit(job)
+    }
+
+    /// The model a request names, as an absolute path (the daemon's by default).
+    private func resolveModel(_ name: String?) throws -> String {
+        do {
+            return try name.map { URL(fileURLWithPath: try KnownModel.resolve($0)).standardizedFileURL.path }
+                ?? configuration.defaultModel
+        } catch {
+            throw RPCError(code: RPCError.invalidParams, message: "\(error)")
+        }
+    }
+
+    /// Lists, loads or unloads heads on the model's own thread, between
+    /// translation turns.
+    private func heads(id: RPCID?, _ p: HeadsParams, client: Client) throws {
+        guard ["list", "load", "unload"].contains(p.action) else {
+            throw RPCError(code: RPCError.invalidParams, message: "unknown heads action '\(p.action)' (list, load, unload)")
+        }
+        guard p.action == "list" || p.head != nil else {
+            throw RPCError(code: RPCError.invalidParams, message: "missing parameter 'head'")
+        }
+        let model = try resolveModel(p.model)
+        let worker = worker(for: model)
+        func send(_ error: RPCError) { if let id { client.send(RPCErrorReply(id: id, error: error)) } }
+        worker.perform({ hydra in
+            do {
+                switch p.action {
+                case "load": _ = try worker.loadHead(p.head!, into: hydra)
+                case "unload": try worker.unloadHead(p.head!, from: hydra)
+                default: break
+                }
+                let heads = hydra.heads.heads.map {
+                    HeadDescription(name: $0.name, language: $0.language, kind: $0.kind, path: $0.path, canGenerate: $0.canGenerate)
+                }
+                if let id { client.send(RPCResult(id: id, result: HeadsResult(model: model, heads: heads))) }
+            } catch let e as HeadError {
+                if case .notFound = e {
+                    send(RPCError(code: RPCError.unknownHead, message: e.description))
+                } else {
+                    send(RPCError(code: RPCError.invalidParams, message: e.description))
+                }
+            } catch {
+                send(RPCError(code: RPCError.invalidParams, message: "\(error)"))
+            }
+        }, failed: { error in
+            send(RPCError(code: RPCError.modelError, message: "cannot load \(model): \(error)"))
+        })
+    }
+
+    private func checkTextLength(_ text: String) throws {
+        let n = text.utf8.count
+        guard n <= limits.maxTextBytes else {
+            throw RPCError(code: RPCError.textTooLong,
+                           message: "the text is \(n) bytes long, more than the limit of \(limits.maxTextBytes)")
+        }
+    }
+
+    /// Decodes a request's params, with a short message when they do not fit.
+    private func params<P: Decodable>(_ type: P.Type, _ data: Data) throws -> P {
+        do {
+            return try decoder.decode(RPCParams<P>.self, from: data).params
+        } catch DecodingError.keyNotFound(let key, _) {
+            throw RPCError(code: RPCError.invalidParams, message: "missing parameter '\(Self.snake(key.stringValue))'")
+        } catch DecodingError.typeMismatch(_, let context), DecodingError.valueNotFound(_, let context) {
+            let path = context.codingPath.map { Self.snake($0.stringValue) }.joined(separator: ".")
+            throw RPCError(code: RPCError.invalidParams, message: "parameter '\(path)' has the wrong type")
+        } catch {
+            throw RPCError(code: RPCError.invalidParams, message: "invalid params")
+        }
+    }
+
+    private static func snake(_ key: String) -> String {
+        key.unicodeScalars.map { CharacterSet.uppercaseLetters.contains($0) ? "_" + String($0).lowercased() : String($0) }.joined()
+    }
+
+    func status() -> StatusResult {
+        let (all, n) = lock.withLock { (workers.values.sorted { $0.modelPath < $1.modelPath }, clients) }
+        return StatusResult(version: Hydra.version, pid: getpid(), socket: configuration.socket,
+                            uptimeMs: nowMs() - startedMs, clients: n, defaultModel: configuration.defaultModel,
+                            idleUnloadS: configuration.idleUnloadSeconds, limits: limits,
+                            models: all.map { $0.snapshot() })
+    }
+}
