@@ -260,10 +260,19 @@ extension HeadsCommand {
         @Option(help: "Folder for the translations (default: no files).")
         var hypotheses: String?
 
+        @Option(help: "Type a recipe head's tables are materialized in: f32 (exact) or q8_0 (a quarter of the memory traffic).")
+        var materialize = "f32"
+
         @Option(name: [.short, .long], help: "Threads (default: all cores).")
         var threads: Int?
 
         func run() throws {
+            let tableType: GGMLType
+            switch materialize.lowercased() {
+            case "f32": tableType = .f32
+            case "q8_0": tableType = .q8_0
+            default: throw ValidationError("--materialize must be f32 or q8_0")
+            }
             let source = try Language.named(from), target = try Language.named(to)
             let pairs = try ParallelText.read(path: heldout)
             let gguf = try openModel(model)
@@ -271,7 +280,8 @@ extension HeadsCommand {
             let hydra = try HydraModel(model: lm)
             var all = [hydra.native]
             for path in heads {
-                all.append(try hydra.heads.load(path: HeadsCommand.resolve(path), catalog: HeadCatalog(directories: [])))
+                all.append(try hydra.heads.load(path: HeadsCommand.resolve(path), catalog: HeadCatalog(directories: []),
+                                                materializeAs: tableType))
             }
             let texts = Array(pairs.map(\.target).prefix(lines ?? pairs.count))
             let sample = Array(pairs.prefix(translate))
