@@ -1,0 +1,56 @@
+import Foundation
+import Testing
+@testable import HydraCore
+
+/// `hydra heads build` on a tiny corpus over gemma3-270m: each method
+/// writes a head that loads over the body and scores text; held-out data
+/// and heads of another body are refused.
+@Suite(.serialized)
+struct HeadsBuildCLITests {
+    /// English–Tatar pairs, one "English<TAB>Tatar" line each.
+    static let pairs = """
+        Your file did not open.\tСезнең файл ачылмады.
+        The file is saved.\tФайл саклана.
+        An error occurred.\tХата чыкты.
+        Open the file.\tФайлны ачу.
+
+        """
+
+    static func writePairs() throws -> String {
+        let path = temporaryPath("heads-build-pairs.tsv")
+        try pairs.write(toFile: path, atomically: true, encoding: .utf8)
+        return path
+    }
+
+    @Test func buildsEachMethodAndLoadsOverTheBody() throws {
+        let pairs = try Self.writePairs()
+        let model = TestModels.path("gemma3-270m")
+        let tokenizerHead = temporaryPath("heads-build-tt.gguf")
+        defer { for p in [pairs, tokenizerHead] { try? FileManager.default.removeItem(atPath: p) } }
+        let first = try CLI.run(["heads", "build", "--method", "transtok", "--model", model, "--language", "tt",
+                                 "--train-tokenizer", "--vocab-size", "400", "--corpus", pairs, "--pairs", pairs,
+                                 "--out", tokenizerHead])
+        #expect(first.status == 0, "\(first.stderr)")
+        let lm = try TestHeads.model("gemma3-270m")
+        let hydra = try HydraModel(model: lm)
+        for method in ["ziptie", "random"] {
+            let path = temporaryPath("heads-build-\(method).gguf")
+            defer { try? FileManager.default.removeItem(atPath: path) }
+            let r = try CLI.run(["heads", "build", "--method", method, "--model", model, "--language", "tt",
+                                 "--name", "tt-\(method)", "--tokenizer", tokenizerHead, "--out", path])
+            #expect(r.status == 0, "\(r.stderr)")
+            let head = try hydra.heads.load(path: path, catalog: HeadCatalog(directories: []))
+            #expect(head.info.provenance.method == (method == "ziptie" ? "zip-tie" : "random"))
+            let score = try HeadEvaluation.bitsPerCharacter(hydra, head: head, lines: ["Файл саклана."])
+            #expect(score.bitsPerCharacter.isFinite && score.bitsPerCharacter > 0 && score.tokens > 0)
+        }
+        let tt = try hydra.heads.load(path: tokenizerHead, catalog: HeadCatalog(directories: []))
+        #expect(tt.info.provenance.method == "trans-tokenization" && tt.kind == "recipe")
+    }
+
+    @Test func refusesHeldOutData() throws {
+        let r = try CLI.run(["heads", "build", "--method", "ziptie", "--language", "tt", "--train-tokenizer",
+                             "--corpus", "data/heldout/en-tt.tsv", "--out", temporaryPath("never.gguf")])
+        #expect(r.status != 0 && r.stderr.contains("held-out"))
+    }
+}

@@ -1,0 +1,22 @@
+#!/usr/bin/env bash
+# Builds the Russian head for qwen2.5-1.5b (Qwen2.5-Coder-1.5B-Instruct,
+# `hydra models fetch qwen2.5-1.5b`) into a cache folder: a 32k
+# SentencePiece-style BPE tokenizer trained on Russian running text plus the
+# Russian side of the en–ru pairs, rows by trans-tokenization over the 41k
+# en–ru pairs (zip-tie for tokens never aligned). Qwen unties its output:
+# the same map builds the input and output rows. Not shipped (the recipe is
+# a few MB); rebuild it with this script. Held-out data is never read.
+#
+#   scripts/heads/build-russian.sh [CACHE_DIR]   (default ~/.cache/hydra/heads-build)
+set -euo pipefail
+cd "$(dirname "$0")/../.."
+HYDRA=${HYDRA:-.build/release/hydra}
+CACHE=${1:-$HOME/.cache/hydra/heads-build}
+MODEL=${MODEL:-qwen2.5-1.5b}
+mkdir -p "$CACHE"
+"$HYDRA" heads build --method transtok --model "$MODEL" --language ru \
+    --name ru-qwen2.5-1.5b \
+    --train-tokenizer --vocab-size 32000 --corpus data/ru/ru.txt data/ru/en-ru.tsv \
+    --pairs data/ru/en-ru.tsv --min-count 1 \
+    --out "$CACHE/ru-qwen2.5-1.5b.gguf"
+"$HYDRA" heads inspect "$CACHE/ru-qwen2.5-1.5b.gguf" --model "$MODEL"
