@@ -135,8 +135,8 @@ static void matmul_group_worker(void *ctx, int32_t ith, int32_t nth) {
         if (r1 > r0) {
             const int64_t row_bytes =
                 job->cols / hydra_type_block_elements(part->type) * hydra_type_block_bytes(part->type);
-            if (hydra_matmul(NULL, part->type, (const char *)part->w + r0 * row_bytes, r1 - r0, job->cols, job->x,
-                             1, part->y + r0) != 0) {
+            if (hydra_matmul_slice(NULL, part->type, (const char *)part->w + r0 * row_bytes, r1 - r0, part->rows,
+                                   job->cols, job->x, 1, part->y + r0, hydra_kernel_mode()) != 0) {
                 atomic_store(&job->failed, 1);
             }
         }
