@@ -76,7 +76,9 @@ static pthread_once_t gelu_once = PTHREAD_ONCE_INIT;
 static void gelu_table_init(void) {
     for (int i = 0; i < (1 << 16); i++) {
         const float x = fp16_to_fp32((uint16_t)i);
-        const float y = 0.5f * x * (1.0f + tanhf(SQRT_2_OVER_PI * x * (1.0f + GELU_COEF_A * x * x)));
+        // ggml builds this table with GCC's default FMA contraction, which
+        // fuses 1 + (a·x)·x.
+        const float y = 0.5f * x * (1.0f + tanhf(SQRT_2_OVER_PI * x * fmaf(GELU_COEF_A * x, x, 1.0f)));
         gelu_table[i] = fp32_to_fp16(y);
     }
 }
