@@ -140,10 +140,14 @@ float hydra_dot_q6_K_scalar(int64_t n, const void *w, const void *x);
 float hydra_dot_q4_K_x8_scalar(int64_t n, const void *w, const void *x);
 void hydra_dot4_q4_K_x8_scalar(int64_t n, const void *w, const void *x, size_t x_stride, float out[4]);
 
+/// Q6_K in the order of ggml's tiled K-quant matmul (dot_q6_K_tiled.c).
+float hydra_dot_q6_K_tiled(int64_t n, const void *w, const void *x);
+
 /// The kernels ggml uses for a whole matrix of `type` with `matrix_rows`
-/// rows: on x86 llama.cpp repacks Q4_K matrices whose row count is a
-/// multiple of 8, which changes the order of the float arithmetic.
-const hydra_kernel *hydra_kernel_for_matrix(int32_t type, int64_t matrix_rows, int32_t mode);
+/// rows and `ntok` activation rows: on x86 llama.cpp repacks Q4_K matrices
+/// whose row count is a multiple of 8, and multiplies Q6_K with batches of
+/// 8 or more rows in its tiled kernel; both change the float arithmetic.
+const hydra_kernel *hydra_kernel_for_matrix(int32_t type, int64_t matrix_rows, int64_t ntok, int32_t mode);
 
 /// hydra_matmul over `rows` rows of a matrix of `matrix_rows` rows (a slice
 /// computed with the kernels of the whole matrix).
