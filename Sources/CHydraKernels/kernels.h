@@ -99,7 +99,9 @@ typedef void (*hydra_quantize_fn)(const float *x, void *y, int64_t n);
 typedef float (*hydra_dot_fn)(int64_t n, const void *w, const void *x);
 
 /// Dot products of one weight row with four activation rows `x_stride`
-/// bytes apart; each result equals the one-row kernel's bit for bit.
+/// bytes apart, as ggml computes a batch: for most types each result equals
+/// the one-row kernel's bit for bit; for repacked Q4_K it follows ggml's
+/// four-row gemm, whose order differs from its one-row gemv.
 typedef void (*hydra_dot4_fn)(int64_t n, const void *w, const void *x, size_t x_stride, float out[4]);
 
 typedef struct {
@@ -134,6 +136,23 @@ float hydra_dot_q3_K_scalar(int64_t n, const void *w, const void *x);
 float hydra_dot_q4_K_scalar(int64_t n, const void *w, const void *x);
 float hydra_dot_q5_K_scalar(int64_t n, const void *w, const void *x);
 float hydra_dot_q6_K_scalar(int64_t n, const void *w, const void *x);
+/// Q4_K in the order of ggml's 8-row repacked kernels (dot_q4_K_x8.c).
+float hydra_dot_q4_K_x8_scalar(int64_t n, const void *w, const void *x);
+void hydra_dot4_q4_K_x8_scalar(int64_t n, const void *w, const void *x, size_t x_stride, float out[4]);
+
+/// Q6_K in the order of ggml's tiled K-quant matmul (dot_q6_K_tiled.c).
+float hydra_dot_q6_K_tiled(int64_t n, const void *w, const void *x);
+
+/// The kernels ggml uses for a whole matrix of `type` with `matrix_rows`
+/// rows and `ntok` activation rows: on x86 llama.cpp repacks Q4_K matrices
+/// whose row count is a multiple of 8, and multiplies Q6_K with batches of
+/// 8 or more rows in its tiled kernel; both change the float arithmetic.
+const hydra_kernel *hydra_kernel_for_matrix(int32_t type, int64_t matrix_rows, int64_t ntok, int32_t mode);
+
+/// hydra_matmul over `rows` rows of a matrix of `matrix_rows` rows (a slice
+/// computed with the kernels of the whole matrix).
+int32_t hydra_matmul_slice(hydra_pool *pool, int32_t type, const void *W, int64_t rows, int64_t matrix_rows,
+                           int64_t cols, const float *X, int64_t ntok, float *Y, int32_t mode);
 
 // SIMD versions (defined only when the target has AVX2).
 #if defined(__AVX2__) && defined(__FMA__)
@@ -151,6 +170,8 @@ void hydra_dot4_q4_0_avx2(int64_t n, const void *w, const void *x, size_t x_stri
 void hydra_dot4_q5_0_avx2(int64_t n, const void *w, const void *x, size_t x_stride, float out[4]);
 void hydra_dot4_q8_0_avx2(int64_t n, const void *w, const void *x, size_t x_stride, float out[4]);
 void hydra_dot4_q4_K_avx2(int64_t n, const void *w, const void *x, size_t x_stride, float out[4]);
+float hydra_dot_q4_K_x8_avx2(int64_t n, const void *w, const void *x);
+void hydra_dot4_q4_K_x8_avx2(int64_t n, const void *w, const void *x, size_t x_stride, float out[4]);
 #endif
 
 /// Sums ggml's eight float accumulator lanes in the order hsum_float_8 does.

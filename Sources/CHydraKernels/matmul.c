@@ -71,6 +71,32 @@ const hydra_kernel *hydra_kernel_for(int32_t type, int32_t mode) {
     return &table[type];
 }
 
+static const hydra_kernel q4_K_x8_portable = K4(Q8_K, hydra_quantize_q8_K_scalar, hydra_dot_q4_K_x8_scalar,
+                                                hydra_dot4_q4_K_x8_scalar);
+#ifdef HYDRA_HAVE_AVX2
+static const hydra_kernel q4_K_x8_simd = K4(Q8_K, hydra_quantize_q8_K_scalar, hydra_dot_q4_K_x8_avx2,
+                                            hydra_dot4_q4_K_x8_avx2);
+#endif
+
+static const hydra_kernel q6_K_tiled = K(Q8_K, hydra_quantize_q8_K_scalar, hydra_dot_q6_K_tiled);
+
+const hydra_kernel *hydra_kernel_for_matrix(int32_t type, int64_t matrix_rows, int64_t ntok, int32_t mode) {
+    // ggml_compute_forward_mul_mat_tiled: K-quants that are not repacked,
+    // with at least 8 activation rows (here only Q6_K occurs).
+    if (type == HYDRA_TYPE_Q6_K && ntok >= 8) return &q6_K_tiled;
+    // ggml_repack_get_optimal_repack_type: on AVX2 only Q4_K (8x8, with
+    // Q8_K activations) is repacked, and only when ne[1] % 8 == 0.
+    if (type == HYDRA_TYPE_Q4_K && matrix_rows % 8 == 0) {
+#ifdef HYDRA_HAVE_AVX2
+        return mode == HYDRA_KERNELS_PORTABLE ? &q4_K_x8_portable : &q4_K_x8_simd;
+#else
+        (void)mode;
+        return &q4_K_x8_portable;
+#endif
+    }
+    return hydra_kernel_for(type, mode);
+}
+
 int32_t hydra_activation_type(int32_t type) {
     const hydra_kernel *k = hydra_kernel_for(type, HYDRA_KERNELS_PORTABLE);
     return k ? k->act_type : -1;
@@ -156,9 +182,9 @@ static void multiply_part(void *vjob, int32_t i, int32_t n) {
     }
 }
 
-int32_t hydra_matmul_mode(hydra_pool *pool, int32_t type, const void *W, int64_t rows, int64_t cols,
-                          const float *X, int64_t ntok, float *Y, int32_t mode) {
-    const hydra_kernel *kernel = hydra_kernel_for(type, mode);
+int32_t hydra_matmul_slice(hydra_pool *pool, int32_t type, const void *W, int64_t rows, int64_t matrix_rows,
+                           int64_t cols, const float *X, int64_t ntok, float *Y, int32_t mode) {
+    const hydra_kernel *kernel = hydra_kernel_for_matrix(type, matrix_rows, ntok, mode);
     if (!kernel || rows < 0 || cols <= 0 || ntok < 0) return -1;
     const int64_t qk = hydra_type_block_elements(type);
     const int64_t act_qk = hydra_type_block_elements(kernel->act_type);
@@ -191,6 +217,11 @@ int32_t hydra_matmul_mode(hydra_pool *pool, int32_t type, const void *W, int64_t
     hydra_pool_run(pool, multiply_part, &job);
     hydra_pool_unlock(pool);
     return 0;
+}
+
+int32_t hydra_matmul_mode(hydra_pool *pool, int32_t type, const void *W, int64_t rows, int64_t cols,
+                          const float *X, int64_t ntok, float *Y, int32_t mode) {
+    return hydra_matmul_slice(pool, type, W, rows, rows, cols, X, ntok, Y, mode);
 }
 
 int32_t hydra_matmul(hydra_pool *pool, int32_t type, const void *W, int64_t rows, int64_t cols,

@@ -76,7 +76,9 @@ static pthread_once_t gelu_once = PTHREAD_ONCE_INIT;
 static void gelu_table_init(void) {
     for (int i = 0; i < (1 << 16); i++) {
         const float x = fp16_to_fp32((uint16_t)i);
-        const float y = 0.5f * x * (1.0f + tanhf(SQRT_2_OVER_PI * x * (1.0f + GELU_COEF_A * x * x)));
+        // ggml builds this table with GCC's default FMA contraction, which
+        // fuses 1 + (a·x)·x.
+        const float y = 0.5f * x * (1.0f + tanhf(SQRT_2_OVER_PI * x * fmaf(GELU_COEF_A * x, x, 1.0f)));
         gelu_table[i] = fp32_to_fp16(y);
     }
 }
@@ -135,8 +137,8 @@ static void matmul_group_worker(void *ctx, int32_t ith, int32_t nth) {
         if (r1 > r0) {
             const int64_t row_bytes =
                 job->cols / hydra_type_block_elements(part->type) * hydra_type_block_bytes(part->type);
-            if (hydra_matmul(NULL, part->type, (const char *)part->w + r0 * row_bytes, r1 - r0, job->cols, job->x,
-                             1, part->y + r0) != 0) {
+            if (hydra_matmul_slice(NULL, part->type, (const char *)part->w + r0 * row_bytes, r1 - r0, part->rows,
+                                   job->cols, job->x, 1, part->y + r0, hydra_kernel_mode()) != 0) {
                 atomic_store(&job->failed, 1);
             }
         }

@@ -29,22 +29,9 @@ import Testing
     }
 
     /// Largest |hydra − llama.cpp| over the fixture's top-50 and sampled
-    /// logits allowed. SmolLM2 (Q4_1, Q8_0) matches bit for bit: its
-    /// measured difference, 5e-5, is the fixtures' rounding to 6 digits.
+    /// logits allowed. All three models match bit for bit: the measured
+    /// difference, 5e-5, is the fixtures' rounding to 6 digits.
     static let tolerance: Float = 0.05
-
-    /// Models whose products are not yet bit-exact with llama.cpp on x86:
-    /// hydra_matmul's Q6_K and Q4_K sums round differently (by an ulp) from
-    /// ggml's AVX2/AVX-512 kernels (Q4_K weights are repacked 8x8 there), and
-    /// 24 or 18 layers amplify that to measured logit differences of up to
-    /// 0.34 (Qwen) and 1.2 (Gemma, three of four greedy runs diverge).
-    /// llama.cpp is as sensitive: switching its Q4_K repacking off moves its
-    /// own logits by up to 0.43 (Qwen) and 1.97 (Gemma) on these prompts.
-    /// Their strict checks run as known issues; a loose bound still catches
-    /// real errors.
-    static let kernelLimited: Set<String> = ["qwen2.5-0.5b", "gemma3-270m"]
-    static let looseTolerance: Float = 2.0
-    static let kernelIssue: Comment = "Q4_K/Q6_K products differ from ggml's x86 kernels by an ulp"
 
     /// One model per key, shared by the tests of this suite.
     static func model(_ key: String) throws -> LanguageModel {
@@ -83,20 +70,8 @@ import Testing
             }
             print("[body] \(key) \(c.name): \(c.ids.count) tokens, max |diff| = \(maxDiff), top-10 \(gotTop == wantTop ? "identical" : "differs: \(gotTop) vs \(wantTop)")")
             #expect(gotTop.first == wantTop.first, "\(key) \(c.name): top-1 \(gotTop[0]) vs llama.cpp \(wantTop[0])")
-            #expect(maxDiff < Self.looseTolerance, "\(key) \(c.name): max |diff| \(maxDiff)")
-            try Self.strict(key) {
-                #expect(maxDiff < Self.tolerance, "\(key) \(c.name): max |diff| \(maxDiff)")
-                #expect(orderOK, "\(key) \(c.name): top-10 \(gotTop) vs llama.cpp \(wantTop)")
-            }
-        }
-    }
-
-    /// Runs strict checks, as a known issue for the kernel-limited models.
-    static func strict(_ key: String, _ body: () throws -> Void) throws {
-        if kernelLimited.contains(key) {
-            withKnownIssue(kernelIssue, isIntermittent: true) { try body() }
-        } else {
-            try body()
+            #expect(maxDiff < Self.tolerance, "\(key) \(c.name): max |diff| \(maxDiff)")
+            #expect(orderOK, "\(key) \(c.name): top-10 \(gotTop) vs llama.cpp \(wantTop)")
         }
     }
 
@@ -111,7 +86,7 @@ import Testing
             print("[body] \(key) greedy \(c.name): \(same ? "identical" : "differs") (\(got.count) tokens)")
             // The first token comes from the prompt pass, the rest from decoding.
             #expect(got.first == c.ids.first, "\(key) \(c.name)")
-            try Self.strict(key) { #expect(got == c.ids, "\(key) \(c.name)") }
+            #expect(got == c.ids, "\(key) \(c.name)")
         }
     }
 }
