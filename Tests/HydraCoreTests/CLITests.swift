@@ -149,6 +149,18 @@ struct CLITests {
         #expect(r.stderr.isEmpty)
     }
 
+    @Test("bench --json reports the llama-bench style figures")
+    func benchSmoke() throws {
+        let r = try CLI.run(["bench", "--model", TestModels.path("smollm2-135m"), "--threads", "1",
+                             "-p", "16", "-n", "4", "-r", "1", "--json"])
+        #expect(r.status == 0, "\(r.stderr)")
+        let object = try #require(try JSONSerialization.jsonObject(with: Data(r.stdout.utf8)) as? [String: Any])
+        for key in ["pp_tokens_per_s", "tg_tokens_per_s", "load_ms", "peak_rss_mb", "weight_bytes"] {
+            let value = try #require(object[key] as? Double, "\(key) missing")
+            #expect(value > 0, "\(key)")
+        }
+    }
+
     @Test("models lists the known models")
     func models() throws {
         let r = try CLI.run(["models"])
