@@ -16,7 +16,7 @@ struct TranslateCommand: ParsableCommand {
             warm model: same output, same exit status, no load time.
             """)
 
-    @Option(help: "Source language (BCP-47 code, e.g. en).")
+    @Option(help: "Source language (BCP-47 code, e.g. en), or 'auto' to guess it from the text's script and letters.")
     var from: String
 
     @Option(help: "Target language (BCP-47 code, e.g. tt).")
@@ -52,10 +52,12 @@ struct TranslateCommand: ParsableCommand {
 
     func run() throws {
         // Check everything the user typed before reading input or loading a model.
-        let source = try Language.named(from)
+        let guessSource = from.lowercased() == "auto"
+        if !guessSource { _ = try Language.named(from) }
         let target = try Language.named(to)
         let input = try readInput(arguments: text, file: nil)
-        if !noDaemon, try translateThroughDaemon(input) { return }
+        let source = try Language.named(guessSource ? try Self.guessLanguage(of: input) : from)
+        if !noDaemon, try translateThroughDaemon(input, from: source.code) { return }
         var clock = Stopwatch()
         let gguf = try openModel(model)
         let tokenizer = try Tokenizer(gguf: gguf)
@@ -76,9 +78,18 @@ struct TranslateCommand: ParsableCommand {
         }
     }
 
+    /// The language `--from auto` picks: from the script of most letters and
+    /// letters only some languages use (ә → Tatar, і → Ukrainian, ...).
+    static func guessLanguage(of text: String) throws -> String {
+        guard let code = LanguageGuess.detect(text).language else {
+            throw HydraError.invalidInput("cannot guess the source language (the text has no letters); give --from")
+        }
+        return code
+    }
+
     /// Translates through a running daemon (started first with `--daemon`).
     /// Returns false when there is none, to translate in this process.
-    func translateThroughDaemon(_ input: String) throws -> Bool {
+    func translateThroughDaemon(_ input: String, from: String) throws -> Bool {
         let paths = DaemonPaths(socket: socket)
         // The same model as in this process would be: resolved here, by path.
         let modelPath = URL(fileURLWithPath: try KnownModel.resolve(model)).standardizedFileURL.path

@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+@testable import HydraCore
 
 /// Runs the built `hydra` binary (next to the test bundle) as a user would.
 enum CLI {
@@ -86,6 +87,7 @@ struct CLITests {
             ("unknown command", ["frobnicate"], nil),
             ("unknown source language", ["translate", "--from", "xx", "--to", "tt", "hi"], nil),
             ("unknown target language", ["translate", "--from", "en", "--to", "zz", "hi"], nil),
+            ("--from auto on text without letters", ["translate", "--no-daemon", "--from", "auto", "--to", "en", "--model", TestModels.path("smollm2-135m"), "123 !?"], nil),
             ("translate invalid UTF-8", ["translate", "--from", "en", "--to", "ru", "--model", TestModels.path("smollm2-135m")], Data([0xC3, 0x28])),
             ("perplexity of a missing file", ["perplexity", "--model", TestModels.path("smollm2-135m"), "/nonexistent.txt"], nil),
             ("perplexity of too short a text", ["perplexity", "--model", TestModels.path("smollm2-135m"), "-c", "128", "SHORT"], nil),
@@ -147,6 +149,16 @@ struct CLITests {
         #expect(r.stdout.components(separatedBy: "\n\n").count == 2, "\(r.stdout)")
         #expect(r.stdout.hasSuffix("\n"))
         #expect(r.stderr.isEmpty)
+    }
+
+    @Test("--from auto guesses Russian and translates it like --from ru")
+    func translateFromAuto() throws {
+        let args = ["--to", "en", "--no-daemon", "--model", TestModels.path("qwen2.5-0.5b"), "Доброе утро, друзья."]
+        let auto = try CLI.run(["translate", "--from", "auto"] + args)
+        let explicit = try CLI.run(["translate", "--from", "ru"] + args)
+        #expect(auto.status == 0, "\(auto.stderr)")
+        #expect(auto.stdout == explicit.stdout)
+        #expect(Script.dominant(in: auto.stdout) == .latin, "\(auto.stdout)")
     }
 
     @Test("bench --json reports the llama-bench style figures")
