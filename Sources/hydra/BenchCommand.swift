@@ -193,7 +193,7 @@ func weightBytesPerToken(_ gguf: GGUFFile) -> Int {
 struct RandomTokens {
     let vocabularySize: Int
     let bos: Int32?
-    private var state: UInt64 = 0x9E37_79B9_7F4A_7C15
+    private var generator = SeededGenerator(seed: 0x9E37_79B9_7F4A_7C15)
 
     init(vocabularySize: Int, bos: Int32?) {
         self.vocabularySize = vocabularySize
@@ -209,14 +209,9 @@ struct RandomTokens {
         return tokens
     }
 
-    /// SplitMix64, reduced to the vocabulary.
+    /// The next id, reduced to the vocabulary.
     mutating func next() -> Int32 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        z ^= z >> 31
-        return Int32(z % UInt64(vocabularySize))
+        Int32(generator.next() % UInt64(vocabularySize))
     }
 }
 

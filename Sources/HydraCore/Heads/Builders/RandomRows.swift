@@ -47,26 +47,3 @@ public enum RandomRows {
         return FloatMatrix(rows: count, cols: d, values: out)
     }
 }
-
-/// SplitMix64 with Box–Muller normals: the same numbers on every platform.
-struct SeededGenerator: RandomNumberGenerator {
-    private var state: UInt64
-    init(seed: UInt64) { state = seed }
-
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
-
-    /// A uniform double in (0, 1].
-    mutating func nextUnit() -> Double { (Double(next() >> 11) + 1) / 9_007_199_254_740_992 }
-
-    /// A standard normal number.
-    mutating func nextGaussian() -> Double {
-        let u = nextUnit(), v = nextUnit()
-        return (-2 * log(u)).squareRoot() * cos(2 * Double.pi * v)
-    }
-}
