@@ -32,6 +32,18 @@ fi
 
 mkdir -p "$CACHE/src"
 
+# 0. Build tools: CMake and Ninja from Debian when they are missing.
+need=()
+command -v cmake >/dev/null || need+=(cmake)
+command -v ninja >/dev/null || need+=(ninja-build)
+command -v g++ >/dev/null || need+=(g++)
+if ((${#need[@]})); then
+  echo "build-llama-cpp: installing ${need[*]}" >&2
+  SUDO=""; [[ $(id -u) -eq 0 ]] || SUDO="sudo"
+  $SUDO apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq "${need[@]}" >/dev/null
+fi
+
 # 1. Source: the sdist of llama-cpp-python vendors the matching llama.cpp.
 if [[ ! -f "$SRC/CMakeLists.txt" ]]; then
   if [[ -n "${LLAMA_CPP_SRC:-}" && -f "$LLAMA_CPP_SRC/CMakeLists.txt" ]]; then

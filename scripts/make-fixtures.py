@@ -10,6 +10,13 @@ models and stores them as small JSON files that the Swift tests read:
   logits.json      last-position logits of a few prompts (top 50 + a sample)
   greedy.json      32-token greedy continuations
   perplexity.json  llama-perplexity on Tests/Fixtures/perplexity.txt
+
+Logits, greedy continuations and perplexity depend on the CPU: ggml rounds
+differently per instruction set (the width of its vector sums, its
+exponential). Those three go to Tests/Fixtures/<key>/<variant>/, where the
+variant ("avx512", "avx2" or "generic") is the one this CPU gets, as
+hydra_arithmetic_variant() names it; run this script on a machine of each
+kind the tests must pass on.
   dequant.json     dequantized values of one tensor per tensor type
 
 Usage:
@@ -360,7 +367,7 @@ def make_perplexity(ref, bin_dir):
     out = ref.header()
     del out["settings"]
     out.update({
-        "text_file": "../perplexity.txt",
+        "text_file": "../../perplexity.txt",
         "n_ctx": PPL_CTX,
         "n_batch": PPL_BATCH,
         "ppl": ppl,
@@ -423,6 +430,23 @@ def make_dequant(ref, bin_dir):
     return out
 
 
+def arithmetic_variant():
+    """The variant of ggml's (and hydra's) float arithmetic on this CPU, as
+    both are built with -march=native: AVX-512 (F and DQ), else AVX2 with
+    FMA and F16C, else generic C."""
+    flags = set()
+    with open("/proc/cpuinfo") as f:
+        for line in f:
+            if line.startswith("flags"):
+                flags = set(line.split(":", 1)[1].split())
+                break
+    if {"avx512f", "avx512dq"} <= flags:
+        return "avx512"
+    if {"avx2", "fma", "f16c"} <= flags:
+        return "avx2"
+    return "generic"
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--only", default=",".join(KINDS), help="comma-separated kinds: " + ",".join(KINDS))
@@ -436,14 +460,15 @@ def main():
         print(f"{key}:")
         ref = Reference(key)
         target = FIXTURES / key
+        per_cpu = target / arithmetic_variant()
         if "tokenizer" in kinds:
             dump(make_tokenizer(ref), target / "tokenizer.json")
         if "logits" in kinds:
-            dump(make_logits(ref), target / "logits.json")
+            dump(make_logits(ref), per_cpu / "logits.json")
         if "greedy" in kinds:
-            dump(make_greedy(ref), target / "greedy.json")
+            dump(make_greedy(ref), per_cpu / "greedy.json")
         if "perplexity" in kinds:
-            dump(make_perplexity(ref, bin_dir), target / "perplexity.json")
+            dump(make_perplexity(ref, bin_dir), per_cpu / "perplexity.json")
         if "dequant" in kinds:
             dump(make_dequant(ref, bin_dir), target / "dequant.json")
 

@@ -157,3 +157,13 @@ int32_t hydra_matmul_group(hydra_pool *pool, const hydra_matmul_part *parts, int
     hydra_pool_run(pool, matmul_group_worker, &job);
     return atomic_load(&job.failed) ? -1 : 0;
 }
+
+const char *hydra_arithmetic_variant(void) {
+#if defined(HYDRA_EXP_AVX512)
+    return "avx512";
+#elif defined(HYDRA_EXP_AVX2)
+    return "avx2";
+#else
+    return "generic";
+#endif
+}

@@ -29,9 +29,10 @@ import Testing
     }
 
     /// Largest |hydra − llama.cpp| over the fixture's top-50 and sampled
-    /// logits allowed. All three models match bit for bit: the measured
-    /// difference, 5e-5, is the fixtures' rounding to 6 digits.
-    static let tolerance: Float = 0.05
+    /// logits allowed. All three models match bit for bit (against the
+    /// fixtures of this CPU's kind): the measured difference, 5e-5, is the
+    /// fixtures' rounding to 6 significant digits.
+    static let tolerance: Float = 1e-4
 
     /// One model per key, shared by the tests of this suite.
     static func model(_ key: String) throws -> LanguageModel {
@@ -46,7 +47,7 @@ import Testing
 
     @Test(arguments: TestModels.keys)
     func lastPositionLogitsMatchLlamaCpp(key: String) throws {
-        let fixture = try Fixtures.load("\(key)/logits.json", as: LogitsFile.self)
+        let fixture = try Fixtures.loadForThisCPU(key, "logits.json", as: LogitsFile.self)
         let model = try Self.model(key)
         #expect(model.vocabularySize == fixture.n_vocab)
         for c in fixture.cases {
@@ -77,7 +78,7 @@ import Testing
 
     @Test(arguments: TestModels.keys)
     func greedyContinuationMatchesLlamaCpp(key: String) throws {
-        let fixture = try Fixtures.load("\(key)/greedy.json", as: GreedyFile.self)
+        let fixture = try Fixtures.loadForThisCPU(key, "greedy.json", as: GreedyFile.self)
         let model = try Self.model(key)
         for c in fixture.cases {
             let stop: Set<Int32> = c.stopped_at_eog ? [c.ids.last!] : []

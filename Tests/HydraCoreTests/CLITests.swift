@@ -114,7 +114,7 @@ struct CLITests {
 
     @Test("generate --greedy prints llama.cpp's continuation", arguments: TestModels.keys)
     func generateMatchesLlamaCpp(key: String) throws {
-        let fixture: GreedyFixture = try Fixtures.load("\(key)/greedy.json")
+        let fixture: GreedyFixture = try Fixtures.loadForThisCPU(key, "greedy.json")
         let c = try #require(fixture.cases.first)
         let r = try CLI.run(["generate", "--model", TestModels.path(key), "-n", "\(c.ids.count)", "--greedy", c.prompt])
         #expect(r.status == 0, "\(r.stderr)")
@@ -127,9 +127,9 @@ struct CLITests {
         let ppl_flash_attn_off: Double
     }
 
-    @Test("perplexity is within 1% of llama-perplexity", arguments: TestModels.keys)
+    @Test("perplexity equals llama-perplexity -fa off", arguments: TestModels.keys)
     func perplexityMatchesLlamaCpp(key: String) throws {
-        let fixture: PerplexityFixture = try Fixtures.load("\(key)/perplexity.json")
+        let fixture: PerplexityFixture = try Fixtures.loadForThisCPU(key, "perplexity.json")
         let r = try CLI.run(["perplexity", "--model", TestModels.path(key), "-c", "\(fixture.n_ctx)",
                              Fixtures.directory + "/perplexity.txt"])
         #expect(r.status == 0, "\(r.stderr)")
@@ -138,6 +138,9 @@ struct CLITests {
         let rel = abs(value - fixture.ppl) / fixture.ppl
         let relOff = abs(value - fixture.ppl_flash_attn_off) / fixture.ppl_flash_attn_off
         print("perplexity \(key): hydra \(value), llama.cpp \(fixture.ppl) (\(rel * 100)%), -fa off \(fixture.ppl_flash_attn_off) (\(relOff * 100)%)")
+        // Both print four decimals; flash attention (llama-perplexity's
+        // default) rounds its f16 attention differently, within 1 %.
+        #expect(relOff < 1e-5)
         #expect(rel < 0.01)
     }
 

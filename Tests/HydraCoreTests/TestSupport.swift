@@ -1,3 +1,4 @@
+import CHydraKernels
 import Foundation
 import Testing
 @testable import HydraCore
@@ -57,6 +58,26 @@ enum Fixtures {
     /// Decodes a JSON fixture.
     static func load<T: Decodable>(_ relative: String, as: T.Type = T.self) throws -> T {
         try JSONDecoder().decode(T.self, from: Data(contentsOf: url(relative)))
+    }
+
+    /// The float arithmetic this build reproduces ("avx512", "avx2",
+    /// "generic"): llama.cpp's logits depend on it, so golden logits,
+    /// continuations and perplexities are kept per variant.
+    static let arithmetic = String(cString: hydra_arithmetic_variant())
+
+    /// Decodes `<key>/<arithmetic>/<name>`, llama.cpp's answer on a CPU of
+    /// this build's kind; a clear failure when none was made on such a CPU.
+    static func loadForThisCPU<T: Decodable>(_ key: String, _ name: String, as: T.Type = T.self) throws -> T {
+        let relative = "\(key)/\(arithmetic)/\(name)"
+        guard FileManager.default.fileExists(atPath: url(relative).path) else {
+            throw FixtureMissing(description:
+                "no llama.cpp fixtures for \(arithmetic) arithmetic (Tests/Fixtures/\(relative)): run scripts/make-fixtures.py on a CPU of this kind")
+        }
+        return try load(relative)
+    }
+
+    struct FixtureMissing: Error, CustomStringConvertible {
+        let description: String
     }
 }
 

@@ -63,6 +63,11 @@ void hydra_set_kernel_mode(int32_t mode);
 int32_t hydra_kernel_mode(void);
 /// 1 when this build has SIMD (AVX2) kernels, else 0.
 int32_t hydra_has_simd_kernels(void);
+/// The float arithmetic this build reproduces: "avx512", "avx2" or
+/// "generic". ggml's CPU backend rounds differently per instruction set
+/// (vector width of its sums, its exponential), so llama.cpp's own results
+/// depend on it too; tests pick their golden values by this name.
+const char *hydra_arithmetic_variant(void);
 
 /// hydra_matmul with an explicit kernel mode (for tests and benchmarks).
 int32_t hydra_matmul_mode(hydra_pool *pool, int32_t type, const void *W, int64_t rows, int64_t cols,
