@@ -14,7 +14,7 @@ import Testing
         let pool = ThreadPool(threads: 2)
         try bytes.withUnsafeBytes { raw in
             let m = try QuantizedMatrix(type: type, rows: rows, cols: cols, data: raw.baseAddress!)
-            for tokens in [1, 3, 11] {
+            for tokens in [1, 3, 11, 20] {
                 let x = rng.activations(tokens * cols, scale: 4)
                 let portable = m.multiply(x, tokens: tokens, pool: nil, kernels: .portable)
                 let best = m.multiply(x, tokens: tokens, pool: pool, kernels: .best)
@@ -66,6 +66,23 @@ import Testing
             try checkProduct(band, tokens: 3, rng: &rng, label: "\(key) \(tensor.name) \(tensor.type.name)")
         }
         #expect(seen.count >= 2)
+    }
+
+    /// A whole prompt pass gives the same logits, bit for bit, with the SIMD
+    /// kernels as with the portable ones. 21 tokens take the batched paths
+    /// (repacked Q4_K, tiled Q6_K: four-token kernels and leftovers).
+    @Test(arguments: TestModels.keys)
+    func promptLogitsSIMDEqualPortable(key: String) throws {
+        let model = try LanguageModel(file: TestModels.gguf(key), contextLength: 64, pool: ThreadPool(threads: 2))
+        let ids = (0..<21).map { Int32(($0 * 7919 + 11) % 2000 + 10) }
+        defer { hydra_set_kernel_mode(KernelMode.best.rawValue) }
+        var logits: [[UInt32]] = []
+        for mode in [KernelMode.portable, .best] {
+            hydra_set_kernel_mode(mode.rawValue)
+            model.state.reset()
+            logits.append(try model.forward(tokens: ids, startPosition: 0).map(\.bitPattern))
+        }
+        #expect(logits[0] == logits[1], "\(key)")
     }
 
     @Test func matrixRejectsPartialBlocksAndUnsupportedTypes() {
