@@ -85,6 +85,20 @@ import Testing
         #expect(logits[0] == logits[1], "\(key)")
     }
 
+    /// The eight-lane exponential (softmax, SwiGLU) equals the one-lane
+    /// emulation of ggml's, bit for bit, over the whole range including the
+    /// slow lanes (|x| past about 87), infinities and NaN.
+    @Test func vectorExpEqualsPortable() {
+        var rng = TestRandom(seed: 0xe4)
+        var x = rng.activations(4096, scale: 110)
+        x += [0, -0.0, 1, -1, 88.7, -87.4, -103, -150, 200, .infinity, -.infinity, .nan, 1e-30, -1e-30, 5, 6]
+        var portable = [Float](repeating: 0, count: x.count), simd = portable
+        hydra_exp_lanes(x, &portable, Int64(x.count), KernelMode.portable.rawValue)
+        hydra_exp_lanes(x, &simd, Int64(x.count), KernelMode.best.rawValue)
+        #expect(portable.map(\.bitPattern) == simd.map(\.bitPattern))
+        #expect(portable.prefix(4096).contains { $0 == 0 } && portable.prefix(4096).contains { $0 > 1e30 })
+    }
+
     @Test func matrixRejectsPartialBlocksAndUnsupportedTypes() {
         let bytes = [UInt8](repeating: 0, count: 64)
         bytes.withUnsafeBytes { raw in
