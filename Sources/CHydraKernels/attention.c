@@ -108,6 +108,15 @@ static void attend_one(const attention_job *job, int64_t t, int64_t h, float *qh
     const int64_t chunk0 = first - first % HYDRA_LANES;
     for (int64_t c = chunk0; c <= pos; c += HYDRA_LANES) {
         float lanes[HYDRA_LANES];
+#if defined(HYDRA_EXP_AVX2)
+        if (c >= first && c + HYDRA_LANES - 1 <= pos) { // a whole register of positions
+            const __m256 e = ggml_like_expf8(_mm256_sub_ps(_mm256_loadu_ps(scores + c), _mm256_set1_ps(max)));
+            _mm256_storeu_ps(lanes, e);
+            _mm256_storeu_ps(scores + c, e);
+            sum += (double)ops_hsum(lanes);
+            continue;
+        }
+#endif
         for (int l = 0; l < HYDRA_LANES; l++) {
             const int64_t j = c + l;
             lanes[l] = (j >= first && j <= pos) ? ggml_like_expf(scores[j] - max) : 0.0f;

@@ -305,6 +305,27 @@ DOT4_SIGNED(hydra_dot4_q4_0_avx2, block_q4_0, load_q4_0)
 DOT4_SIGNED(hydra_dot4_q5_0_avx2, block_q5_0, load_q5_0)
 DOT4_SIGNED(hydra_dot4_q8_0_avx2, block_q8_0, load_q8_0)
 
+/// Q4_1 for four tokens: per token exactly hydra_dot_q4_1_avx2.
+void hydra_dot4_q4_1_avx2(int64_t n, const void *vw, const void *vx, size_t x_stride, float out[4]) {
+    const block_q4_1 *w = vw;
+    const block_q8_1 *x[4];
+    for (int t = 0; t < 4; t++) x[t] = (const block_q8_1 *)((const uint8_t *)vx + t * x_stride);
+    __m256 acc[4] = {_mm256_setzero_ps(), _mm256_setzero_ps(), _mm256_setzero_ps(), _mm256_setzero_ps()};
+    float summs[4] = {0, 0, 0, 0};
+    for (int64_t i = 0; i < n / 32; i++) {
+        const float wd = fp16_to_fp32(w[i].d), wm = fp16_to_fp32(w[i].m);
+        const __m256i q = unpack_nibbles(w[i].qs);
+        for (int t = 0; t < 4; t++) {
+            const block_q8_1 *y = &x[t][i];
+            summs[t] = fmaf(wm, fp16_to_fp32(y->s), summs[t]);
+            const __m256 d = _mm256_set1_ps(wd * fp16_to_fp32(y->d));
+            const __m256i yq = _mm256_loadu_si256((const __m256i *)y->qs);
+            acc[t] = _mm256_fmadd_ps(d, _mm256_cvtepi32_ps(dot_u8i8(q, yq)), acc[t]);
+        }
+    }
+    for (int t = 0; t < 4; t++) out[t] = hsum_ps(acc[t]) + summs[t];
+}
+
 void hydra_dot4_q4_K_avx2(int64_t n, const void *vw, const void *vx, size_t x_stride, float out[4]) {
     const block_q4_K *w = vw;
     const block_q8_K *x[4];

@@ -143,23 +143,6 @@ static inline void q4_K_block_sums_avx2(const q4_K_unpacked *u, const block_q8_K
     *msum = _mm_cvtsi128_si32(m);
 }
 
-/// q4_K_chunk_sums with AVX2.
-static inline void q4_K_chunk_sums_avx2(const q4_K_unpacked *u, const block_q8_K *x, int32_t sum[4], int32_t msum[4]) {
-    for (int j = 0; j < 4; j++) {
-        const __m256i yl = _mm256_loadu_si256((const __m256i *)(x->qs + 64 * j));
-        const __m256i yh = _mm256_loadu_si256((const __m256i *)(x->qs + 64 * j + 32));
-        const __m256i pl = _mm256_madd_epi16(u->scale_l[j], _mm256_maddubs_epi16(u->lo[j], yl));
-        const __m256i ph = _mm256_madd_epi16(u->scale_h[j], _mm256_maddubs_epi16(u->hi[j], yh));
-        sum[j] = hsum_epi32(_mm256_add_epi32(pl, ph));
-    }
-    const __m256i bsums = _mm256_loadu_si256((const __m256i *)x->bsums);
-    const __m128i sums32 = _mm_hadd_epi16(_mm256_castsi256_si128(bsums), _mm256_extracti128_si256(bsums, 1));
-    const __m128i m = _mm_madd_epi16(u->mins, sums32); // lane j: chunk j
-    int32_t lanes[4];
-    _mm_storeu_si128((__m128i *)lanes, m);
-    for (int j = 0; j < 4; j++) msum[j] = lanes[j];
-}
-
 float hydra_dot_q4_K_x8_avx2(int64_t n, const void *vw, const void *vx) {
     const block_q4_K *w = vw;
     const block_q8_K *x = vx;
@@ -174,21 +157,54 @@ float hydra_dot_q4_K_x8_avx2(int64_t n, const void *vw, const void *vx) {
     return acc - accm;
 }
 
+/// The four 64-value chunk sums of one token's block: Σ scale·q·x (lane j of
+/// *sum) and Σ min·Σx (lane j of *msum), both exact integers.
+static inline void q4_K_chunk_sums4_avx2(const q4_K_unpacked *u, const block_q8_K *x, __m128i *sum, __m128i *msum) {
+    __m256i c[4];
+    for (int j = 0; j < 4; j++) {
+        const __m256i yl = _mm256_loadu_si256((const __m256i *)(x->qs + 64 * j));
+        const __m256i yh = _mm256_loadu_si256((const __m256i *)(x->qs + 64 * j + 32));
+        const __m256i pl = _mm256_madd_epi16(u->scale_l[j], _mm256_maddubs_epi16(u->lo[j], yl));
+        const __m256i ph = _mm256_madd_epi16(u->scale_h[j], _mm256_maddubs_epi16(u->hi[j], yh));
+        c[j] = _mm256_add_epi32(pl, ph);
+    }
+    // Lane sums of c[0..3] as one vector.
+    const __m256i c01 = _mm256_hadd_epi32(c[0], c[1]), c23 = _mm256_hadd_epi32(c[2], c[3]);
+    const __m256i c0123 = _mm256_hadd_epi32(c01, c23);
+    *sum = _mm_add_epi32(_mm256_castsi256_si128(c0123), _mm256_extracti128_si256(c0123, 1));
+    const __m256i bsums = _mm256_loadu_si256((const __m256i *)x->bsums);
+    const __m128i sums32 = _mm_hadd_epi16(_mm256_castsi256_si128(bsums), _mm256_extracti128_si256(bsums, 1));
+    *msum = _mm_madd_epi16(u->mins, sums32);
+}
+
 void hydra_dot4_q4_K_x8_avx2(int64_t n, const void *vw, const void *vx, size_t x_stride, float out[4]) {
     const block_q4_K *w = vw;
     const block_q8_K *x[4];
     for (int t = 0; t < 4; t++) x[t] = (const block_q8_K *)((const uint8_t *)vx + t * x_stride);
-    float acc[4] = {0}, accm[4] = {0};
+    // Lane t of acc / accm is token t's accumulator; the chunks of a block
+    // are added one after the other, as in the portable kernel.
+    __m128 acc = _mm_setzero_ps(), accm = _mm_setzero_ps();
     for (int64_t i = 0; i < n / QK_K; i++) {
         q4_K_unpacked u;
         q4_K_unpack_avx2(&w[i], &u);
+        __m128 s[4], m[4]; // token t's chunk sums
         for (int t = 0; t < 4; t++) {
-            int32_t sum[4], msum[4];
-            q4_K_chunk_sums_avx2(&u, &x[t][i], sum, msum);
-            for (int j = 0; j < 4; j++) q4_K_x8_accumulate(&w[i], &x[t][i], sum[j], msum[j], &acc[t], &accm[t]);
+            __m128i sum, msum;
+            q4_K_chunk_sums4_avx2(&u, &x[t][i], &sum, &msum);
+            s[t] = _mm_cvtepi32_ps(sum);
+            m[t] = _mm_cvtepi32_ps(msum);
+        }
+        _MM_TRANSPOSE4_PS(s[0], s[1], s[2], s[3]); // now s[j]: chunk j of every token
+        _MM_TRANSPOSE4_PS(m[0], m[1], m[2], m[3]);
+        const __m128 dx = _mm_setr_ps(x[0][i].d, x[1][i].d, x[2][i].d, x[3][i].d);
+        const __m128 d = _mm_mul_ps(_mm_set1_ps(fp16_to_fp32(w[i].d)), dx);
+        const __m128 dmin = _mm_mul_ps(_mm_set1_ps(fp16_to_fp32(w[i].dmin)), dx);
+        for (int j = 0; j < 4; j++) {
+            acc = _mm_fmadd_ps(s[j], d, acc);
+            accm = _mm_fmadd_ps(m[j], dmin, accm);
         }
     }
-    for (int t = 0; t < 4; t++) out[t] = acc[t] - accm[t];
+    _mm_storeu_ps(out, _mm_sub_ps(acc, accm));
 }
 
 #endif

@@ -167,11 +167,14 @@ float hydra_dot_q8_0_avx2(int64_t n, const void *w, const void *x);
 float hydra_dot_q4_K_avx2(int64_t n, const void *w, const void *x);
 float hydra_dot_q6_K_avx2(int64_t n, const void *w, const void *x);
 void hydra_dot4_q4_0_avx2(int64_t n, const void *w, const void *x, size_t x_stride, float out[4]);
+void hydra_dot4_q4_1_avx2(int64_t n, const void *w, const void *x, size_t x_stride, float out[4]);
 void hydra_dot4_q5_0_avx2(int64_t n, const void *w, const void *x, size_t x_stride, float out[4]);
 void hydra_dot4_q8_0_avx2(int64_t n, const void *w, const void *x, size_t x_stride, float out[4]);
 void hydra_dot4_q4_K_avx2(int64_t n, const void *w, const void *x, size_t x_stride, float out[4]);
 float hydra_dot_q4_K_x8_avx2(int64_t n, const void *w, const void *x);
 void hydra_dot4_q4_K_x8_avx2(int64_t n, const void *w, const void *x, size_t x_stride, float out[4]);
+float hydra_dot_q6_K_tiled_avx2(int64_t n, const void *w, const void *x);
+void hydra_dot4_q6_K_tiled_avx2(int64_t n, const void *w, const void *x, size_t x_stride, float out[4]);
 #endif
 
 /// Sums ggml's eight float accumulator lanes in the order hsum_float_8 does.

@@ -47,7 +47,7 @@ static const hydra_kernel simd_kernels[] = {
     [HYDRA_TYPE_F16] = K(F16, hydra_quantize_f16_scalar, hydra_dot_f16_scalar),
     [HYDRA_TYPE_BF16] = K(BF16, hydra_quantize_bf16_scalar, hydra_dot_bf16_scalar),
     [HYDRA_TYPE_Q4_0] = K4(Q8_0, hydra_quantize_q8_0_avx2, hydra_dot_q4_0_avx2, hydra_dot4_q4_0_avx2),
-    [HYDRA_TYPE_Q4_1] = K(Q8_1, hydra_quantize_q8_1_avx2, hydra_dot_q4_1_avx2),
+    [HYDRA_TYPE_Q4_1] = K4(Q8_1, hydra_quantize_q8_1_avx2, hydra_dot_q4_1_avx2, hydra_dot4_q4_1_avx2),
     [HYDRA_TYPE_Q5_0] = K4(Q8_0, hydra_quantize_q8_0_avx2, hydra_dot_q5_0_avx2, hydra_dot4_q5_0_avx2),
     [HYDRA_TYPE_Q5_1] = K(Q8_1, hydra_quantize_q8_1_avx2, hydra_dot_q5_1_avx2),
     [HYDRA_TYPE_Q8_0] = K4(Q8_0, hydra_quantize_q8_0_avx2, hydra_dot_q8_0_avx2, hydra_dot4_q8_0_avx2),
@@ -78,12 +78,22 @@ static const hydra_kernel q4_K_x8_simd = K4(Q8_K, hydra_quantize_q8_K_scalar, hy
                                             hydra_dot4_q4_K_x8_avx2);
 #endif
 
-static const hydra_kernel q6_K_tiled = K(Q8_K, hydra_quantize_q8_K_scalar, hydra_dot_q6_K_tiled);
+static const hydra_kernel q6_K_tiled_portable = K(Q8_K, hydra_quantize_q8_K_scalar, hydra_dot_q6_K_tiled);
+#ifdef HYDRA_HAVE_AVX2
+static const hydra_kernel q6_K_tiled_simd = K4(Q8_K, hydra_quantize_q8_K_scalar, hydra_dot_q6_K_tiled_avx2,
+                                               hydra_dot4_q6_K_tiled_avx2);
+#endif
 
 const hydra_kernel *hydra_kernel_for_matrix(int32_t type, int64_t matrix_rows, int64_t ntok, int32_t mode) {
     // ggml_compute_forward_mul_mat_tiled: K-quants that are not repacked,
     // with at least 8 activation rows (here only Q6_K occurs).
-    if (type == HYDRA_TYPE_Q6_K && ntok >= 8) return &q6_K_tiled;
+    if (type == HYDRA_TYPE_Q6_K && ntok >= 8) {
+#ifdef HYDRA_HAVE_AVX2
+        return mode == HYDRA_KERNELS_PORTABLE ? &q6_K_tiled_portable : &q6_K_tiled_simd;
+#else
+        return &q6_K_tiled_portable;
+#endif
+    }
     // ggml_repack_get_optimal_repack_type: on AVX2 only Q4_K (8x8, with
     // Q8_K activations) is repacked, and only when ne[1] % 8 == 0.
     if (type == HYDRA_TYPE_Q4_K && matrix_rows % 8 == 0) {

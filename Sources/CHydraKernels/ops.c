@@ -61,7 +61,16 @@ void hydra_swiglu(const float *gate, const float *up, float *out, int64_t rows, 
         // ggml_vec_swiglu_f32: whole registers with ggml_v_expf, the tail
         // of each row with the C library's expf.
         const int64_t whole = n - n % HYDRA_LANES;
-        for (int64_t i = 0; i < whole; i++) y[i] = g[i] / (1.0f + ggml_like_expf(0.0f - g[i])) * u[i];
+        int64_t i = 0;
+#if defined(HYDRA_EXP_AVX2)
+        for (; i < whole; i += 8) {
+            const __m256 gv = _mm256_loadu_ps(g + i);
+            const __m256 e = ggml_like_expf8(_mm256_sub_ps(_mm256_setzero_ps(), gv));
+            const __m256 s = _mm256_div_ps(gv, _mm256_add_ps(_mm256_set1_ps(1.0f), e));
+            _mm256_storeu_ps(y + i, _mm256_mul_ps(s, _mm256_loadu_ps(u + i)));
+        }
+#endif
+        for (; i < whole; i++) y[i] = g[i] / (1.0f + ggml_like_expf(0.0f - g[i])) * u[i];
         for (int64_t i = whole; i < n; i++) y[i] = g[i] / (1.0f + expf(-g[i])) * u[i];
     }
 }
@@ -166,4 +175,16 @@ const char *hydra_arithmetic_variant(void) {
 #else
     return "generic";
 #endif
+}
+
+void hydra_exp_lanes(const float *x, float *y, int64_t n, int32_t mode) {
+    int64_t i = 0;
+#if defined(HYDRA_EXP_AVX2)
+    if (mode != HYDRA_KERNELS_PORTABLE) {
+        for (; i + 8 <= n; i += 8) _mm256_storeu_ps(y + i, ggml_like_expf8(_mm256_loadu_ps(x + i)));
+    }
+#else
+    (void)mode;
+#endif
+    for (; i < n; i++) y[i] = ggml_like_expf(x[i]);
 }

@@ -14,7 +14,7 @@ import Testing
         let pool = ThreadPool(threads: 2)
         try bytes.withUnsafeBytes { raw in
             let m = try QuantizedMatrix(type: type, rows: rows, cols: cols, data: raw.baseAddress!)
-            for tokens in [1, 3, 11] {
+            for tokens in [1, 3, 11, 20] {
                 let x = rng.activations(tokens * cols, scale: 4)
                 let portable = m.multiply(x, tokens: tokens, pool: nil, kernels: .portable)
                 let best = m.multiply(x, tokens: tokens, pool: pool, kernels: .best)
@@ -66,6 +66,37 @@ import Testing
             try checkProduct(band, tokens: 3, rng: &rng, label: "\(key) \(tensor.name) \(tensor.type.name)")
         }
         #expect(seen.count >= 2)
+    }
+
+    /// A whole prompt pass gives the same logits, bit for bit, with the SIMD
+    /// kernels as with the portable ones. 21 tokens take the batched paths
+    /// (repacked Q4_K, tiled Q6_K: four-token kernels and leftovers).
+    @Test(arguments: TestModels.keys)
+    func promptLogitsSIMDEqualPortable(key: String) throws {
+        let model = try LanguageModel(file: TestModels.gguf(key), contextLength: 64, pool: ThreadPool(threads: 2))
+        let ids = (0..<21).map { Int32(($0 * 7919 + 11) % 2000 + 10) }
+        defer { hydra_set_kernel_mode(KernelMode.best.rawValue) }
+        var logits: [[UInt32]] = []
+        for mode in [KernelMode.portable, .best] {
+            hydra_set_kernel_mode(mode.rawValue)
+            model.state.reset()
+            logits.append(try model.forward(tokens: ids, startPosition: 0).map(\.bitPattern))
+        }
+        #expect(logits[0] == logits[1], "\(key)")
+    }
+
+    /// The eight-lane exponential (softmax, SwiGLU) equals the one-lane
+    /// emulation of ggml's, bit for bit, over the whole range including the
+    /// slow lanes (|x| past about 87), infinities and NaN.
+    @Test func vectorExpEqualsPortable() {
+        var rng = TestRandom(seed: 0xe4)
+        var x = rng.activations(4096, scale: 110)
+        x += [0, -0.0, 1, -1, 88.7, -87.4, -103, -150, 200, .infinity, -.infinity, .nan, 1e-30, -1e-30, 5, 6]
+        var portable = [Float](repeating: 0, count: x.count), simd = portable
+        hydra_exp_lanes(x, &portable, Int64(x.count), KernelMode.portable.rawValue)
+        hydra_exp_lanes(x, &simd, Int64(x.count), KernelMode.best.rawValue)
+        #expect(portable.map(\.bitPattern) == simd.map(\.bitPattern))
+        #expect(portable.prefix(4096).contains { $0 == 0 } && portable.prefix(4096).contains { $0 > 1e30 })
     }
 
     @Test func matrixRejectsPartialBlocksAndUnsupportedTypes() {

@@ -30,6 +30,9 @@ void hydra_rope(float *x, int64_t ntok, int64_t n_head, int64_t head_dim, int64_
 
 /// out = silu(gate) * up (SwiGLU) for `rows` rows of `n` floats, with
 /// ggml's vectorized exponential (its rows end with a scalar tail).
+/// ggml's vector exponential on n floats (mode 0: one lane at a time, the
+/// portable reference; 1: the SIMD version). For tests.
+void hydra_exp_lanes(const float *x, float *y, int64_t n, int32_t mode);
 void hydra_swiglu(const float *gate, const float *up, float *out, int64_t rows, int64_t n);
 
 /// out[i] = gelu(gate[i]) * up[i] with ggml's tanh GELU looked up in a
