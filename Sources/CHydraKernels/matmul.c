@@ -238,3 +238,61 @@ int32_t hydra_matmul(hydra_pool *pool, int32_t type, const void *W, int64_t rows
                      const float *X, int64_t ntok, float *Y) {
     return hydra_matmul_mode(pool, type, W, rows, cols, X, ntok, Y, hydra_kernel_mode());
 }
+
+// ---- several tokens, each with the one-token arithmetic ---------------------------
+
+/// Thread i of n: every token against a band of rows, with the kernel a
+/// single token would get (rows walked once, so each weight row is read
+/// from memory once for all tokens while it is hot in cache).
+static void multiply_each_part(void *vjob, int32_t i, int32_t n) {
+    const matmul_job *job = vjob;
+    const int64_t tiles = (job->rows + ROW_TILE - 1) / ROW_TILE;
+    const int64_t r_begin = tiles * i / n * ROW_TILE;
+    int64_t r_end = tiles * (i + 1) / n * ROW_TILE;
+    if (r_end > job->rows) r_end = job->rows;
+    const hydra_dot_fn dot = job->kernel->dot;
+    for (int64_t r = r_begin; r < r_end; r++) {
+        const uint8_t *w = job->W + r * job->w_row_bytes;
+        for (int64_t t = 0; t < job->ntok; t++) {
+            job->Y[t * job->rows + r] = dot(job->cols, w, job->XQ + t * job->xq_row_bytes);
+        }
+    }
+}
+
+int32_t hydra_matmul_each(hydra_pool *pool, int32_t type, const void *W, int64_t rows, int64_t cols,
+                          const float *X, int64_t ntok, float *Y, int32_t mode) {
+    // The kernel of a one-token product: several sequences decoded together
+    // must each get the bits they would get alone.
+    const hydra_kernel *kernel = hydra_kernel_for_matrix(type, rows, 1, mode);
+    if (!kernel || rows < 0 || cols <= 0 || ntok < 0) return -1;
+    const int64_t qk = hydra_type_block_elements(type);
+    const int64_t act_qk = hydra_type_block_elements(kernel->act_type);
+    if (cols % qk != 0 || cols % act_qk != 0) return -1;
+    if (rows == 0 || ntok == 0) return 0;
+
+    matmul_job job = {
+        .kernel = kernel,
+        .W = W,
+        .w_row_bytes = (size_t)(cols / qk * hydra_type_block_bytes(type)),
+        .rows = rows,
+        .cols = cols,
+        .X = X,
+        .xq_row_bytes = (size_t)(cols / act_qk * hydra_type_block_bytes(kernel->act_type)),
+        .ntok = ntok,
+        .Y = Y,
+    };
+    hydra_pool_lock(pool);
+    job.XQ = hydra_scratch_reserve(hydra_pool_scratch(pool), job.xq_row_bytes * (size_t)ntok);
+    if (!job.XQ) {
+        hydra_pool_unlock(pool);
+        return -1;
+    }
+    if (ntok > 1) {
+        hydra_pool_run(pool, quantize_part, &job);
+    } else {
+        quantize_part(&job, 0, 1);
+    }
+    hydra_pool_run(pool, multiply_each_part, &job);
+    hydra_pool_unlock(pool);
+    return 0;
+}

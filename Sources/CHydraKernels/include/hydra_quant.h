@@ -73,6 +73,13 @@ const char *hydra_arithmetic_variant(void);
 int32_t hydra_matmul_mode(hydra_pool *pool, int32_t type, const void *W, int64_t rows, int64_t cols,
                           const float *X, int64_t ntok, float *Y, int32_t mode);
 
+/// Y[t][r] = dot(W[r], X[t]) for ntok rows of X, each computed exactly as a
+/// one-token hydra_matmul_mode would (same kernel, same rounding), unlike
+/// hydra_matmul, whose kernels for several rows round differently. For
+/// decoding several sequences at once: the weights are read once for all.
+int32_t hydra_matmul_each(hydra_pool *pool, int32_t type, const void *W, int64_t rows, int64_t cols,
+                          const float *X, int64_t ntok, float *Y, int32_t mode);
+
 /// The activation type ggml's CPU backend quantizes X to for weights of
 /// `type` (its vec_dot_type: Q8_0, Q8_1, Q8_K, F16, BF16 or F32), or -1.
 int32_t hydra_activation_type(int32_t type);

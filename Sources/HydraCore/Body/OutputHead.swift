@@ -34,10 +34,15 @@ public struct OutputHead: @unchecked Sendable {
     }
 
     /// Logits for `count` hidden rows (each `matrix.cols` floats): writes
-    /// count × vocabularySize floats to `logits`.
+    /// count × vocabularySize floats to `logits`. With `eachAsOne`, every
+    /// row gets the bits it would get alone (rows of separate sequences).
     public func logits(hidden: UnsafePointer<Float>, count: Int, into logits: UnsafeMutablePointer<Float>,
-                       pool: ThreadPool?) {
-        matrix.multiply(hidden, tokens: count, into: logits, pool: pool)
+                       pool: ThreadPool?, eachAsOne: Bool = false) {
+        if eachAsOne {
+            matrix.multiplyEach(hidden, tokens: count, into: logits, pool: pool)
+        } else {
+            matrix.multiply(hidden, tokens: count, into: logits, pool: pool)
+        }
         let n = matrix.rows
         for t in 0..<count {
             let row = logits + t * n

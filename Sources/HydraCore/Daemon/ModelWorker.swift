@@ -1,9 +1,13 @@
 import Foundation
 
-/// One model kept warm on a thread of its own. A `LanguageModel` holds one
-/// sequence's state, so translations run one at a time; the worker takes
-/// turns between clients (round-robin, one text piece per turn), so a long
-/// document does not hold up a short request from another client.
+/// One model kept warm on a thread of its own. Each client's requests run
+/// in order; the current request of every client runs at once. Each turn
+/// the worker starts the next text piece of every request that needs one
+/// (running its prompt, one request at a time, in round-robin order), then
+/// advances every piece being decoded by one token in a single batched
+/// pass (`SequenceBatch`): the weights are read once for all of them, a
+/// long document does not hold up a short request, and a cancelled
+/// request stops at the next step.
 final class ModelWorker: @unchecked Sendable {
     /// The model file, as an absolute path.
     let modelPath: String
@@ -32,6 +36,8 @@ final class ModelWorker: @unchecked Sendable {
 
     // Only the worker's thread touches these.
     private var hydra: HydraModel?
+    /// Steps the decoding pieces of all requests together.
+    private var batch: SequenceBatch?
     /// Heads loaded on request, loaded again after an idle unload.
     private var requestedHeads: [String] = []
     private let catalog = HeadCatalog()
@@ -158,6 +164,7 @@ final class ModelWorker: @unchecked Sendable {
                     if !condition.wait(until: deadline), ring.isEmpty, !loadRequested, tasks.isEmpty, Date() >= deadline {
                         // Idle long enough: give the memory back.
                         hydra = nil
+                        batch = nil
                         loaded = false
                         headNames = []
                     }
@@ -186,20 +193,37 @@ final class ModelWorker: @unchecked Sendable {
                 continue
             }
             loadRequested = false
-            let client = ring.removeFirst()
-            let job = queues[client]![0]
-            running = 1
+            // This turn: every client's current request, in turn order, and
+            // the cancelled requests still waiting behind one.
+            let turn = ring.map { queues[$0]![0] }
+            var dropped: [TranslationJob] = []
+            for client in ring {
+                let waiting = queues[client]!.dropFirst()
+                guard waiting.contains(where: \.isCancelled) else { continue }
+                dropped += waiting.filter(\.isCancelled)
+                queues[client] = [queues[client]![0]] + waiting.filter { !$0.isCancelled }
+            }
+            // The next turn starts its prompts with the next client.
+            ring.append(ring.removeFirst())
+            running = turn.count
             condition.unlock()
 
-            let done = step(job)
+            for job in dropped { _ = end(job, .failure(Self.cancelledError)) }
+            var finished = Set<ObjectIdentifier>()
+            for job in turn where job.session == nil && startNextPiece(job) {
+                finished.insert(ObjectIdentifier(job))
+            }
+            for job in stepAll(turn.filter { $0.session != nil }) { finished.insert(ObjectIdentifier(job)) }
 
             condition.lock()
-            running = 0
-            if done {
-                queues[client]!.removeFirst()
-                if queues[client]!.isEmpty { queues[client] = nil }
+            for job in turn where finished.contains(ObjectIdentifier(job)) {
+                queues[job.client]!.removeFirst()
+                if queues[job.client]!.isEmpty {
+                    queues[job.client] = nil
+                    ring.removeAll { $0 == job.client }
+                }
             }
-            if queues[client] != nil { ring.append(client) }
+            running = turn.count - finished.count
             lastUsed = Date()
             condition.unlock()
         }
@@ -241,9 +265,10 @@ final class ModelWorker: @unchecked Sendable {
         return try HydraModel(model: lm, tokenizer: tokenizer)
     }
 
-    /// Advances `job` by one text piece. Returns true when it has finished
-    /// (its reply is sent).
-    private func step(_ job: TranslationJob) -> Bool {
+    /// Copies `job`'s untranslated pieces through up to its next text piece
+    /// and starts that one (runs its prompt and picks its first token).
+    /// Returns true when the job has finished (its reply is sent).
+    private func startNextPiece(_ job: TranslationJob) -> Bool {
         if job.startedMs == nil { job.startedMs = nowMs() }
         if job.isCancelled { return end(job, .failure(Self.cancelledError)) }
         let hydra: HydraModel
@@ -269,36 +294,88 @@ final class ModelWorker: @unchecked Sendable {
             job.translator = translator
             if let e = overBudget(job, translator) { return end(job, .failure(e)) }
         }
-        // Copy through what is not translated, up to the next text piece.
-        while job.next < job.pieces.count, case .verbatim(let v) = job.pieces[job.next] {
-            job.emit(v)
-            job.next += 1
-        }
+        copyVerbatim(job)
         if job.next < job.pieces.count, case .text(let text) = job.pieces[job.next] {
+            job.next += 1
             do {
-                let stats = try translator.translate(text, from: job.source, to: job.target) { piece in
-                    // Checked at every piece of output: a client that went
-                    // away stops its translation within a token.
-                    if job.isCancelled { return false }
-                    job.emit(piece)
-                    return true
-                }
-                job.stats.paragraphs += stats.paragraphs
-                job.stats.promptTokens += stats.promptTokens
-                job.stats.generatedTokens += stats.generatedTokens
-                condition.lock()
-                generatedTokens += stats.generatedTokens
-                condition.unlock()
+                let session = try TranslationSession.start(translator, paragraph: text, from: job.source,
+                                                           to: job.target, sampler: job.sampler,
+                                                           emit: Self.emitter(job))
+                job.session = session
             } catch {
                 return end(job, .failure(RPCError(code: RPCError.translationFailed, message: "\(error)")))
             }
-            job.next += 1
-            if job.isCancelled { return end(job, .failure(Self.cancelledError)) }
+            if job.session!.isFinished { return pieceEnded(job) }
+            return false
         }
+        return end(job, .success(job.result(model: modelPath)))
+    }
+
+    /// Sends a piece of output on, unless the job was cancelled (then
+    /// false: its translation stops at this token).
+    private static func emitter(_ job: TranslationJob) -> (String) -> Bool {
+        { piece in
+            if job.isCancelled { return false }
+            job.emit(piece)
+            return true
+        }
+    }
+
+    private func copyVerbatim(_ job: TranslationJob) {
         while job.next < job.pieces.count, case .verbatim(let v) = job.pieces[job.next] {
             job.emit(v)
             job.next += 1
         }
+    }
+
+    /// Advances every job's piece by one token, all in one batched pass;
+    /// cancelled jobs are dropped first. Returns the jobs that finished.
+    private func stepAll(_ jobs: [TranslationJob]) -> [TranslationJob] {
+        var finished: [TranslationJob] = []
+        var live: [TranslationJob] = []
+        for job in jobs {
+            if job.isCancelled {
+                finished.append(job)
+                _ = end(job, .failure(Self.cancelledError))
+            } else {
+                live.append(job)
+            }
+        }
+        guard !live.isEmpty, let hydra else { return finished }
+        let batch = self.batch ?? SequenceBatch(model: hydra)
+        self.batch = batch
+        var stepped: [TranslationJob] = []
+        var start = 0
+        while start < live.count {
+            let chunk = Array(live[start..<min(start + batch.capacity, live.count)])
+            start += chunk.count
+            do {
+                try batch.step(chunk.map { $0.session!.sequence }, tokens: chunk.map { $0.session!.token! })
+                stepped += chunk
+            } catch {
+                for job in chunk {
+                    job.session = nil
+                    finished.append(job)
+                    _ = end(job, .failure(RPCError(code: RPCError.translationFailed, message: "\(error)")))
+                }
+            }
+        }
+        for job in stepped {
+            let session = job.session!
+            session.advance(emit: Self.emitter(job))
+            if session.isFinished && pieceEnded(job) { finished.append(job) }
+        }
+        return finished
+    }
+
+    /// Books a job's finished piece and copies through what follows it.
+    /// Returns true when the job has finished (its reply is sent).
+    private func pieceEnded(_ job: TranslationJob) -> Bool {
+        guard let session = job.session else { return false }
+        job.session = nil
+        book(session, job)
+        if job.isCancelled { return end(job, .failure(Self.cancelledError)) }
+        copyVerbatim(job)
         guard job.next == job.pieces.count else { return false }
         return end(job, .success(job.result(model: modelPath)))
     }
@@ -338,7 +415,19 @@ final class ModelWorker: @unchecked Sendable {
                         message: "the text may need up to \(worst) generated tokens, more than the limit of \(limits.maxTokens)")
     }
 
+    /// Adds what a piece's session cost to its job and the worker's figures.
+    private func book(_ session: TranslationSession, _ job: TranslationJob) {
+        job.stats.paragraphs += session.stats.paragraphs
+        job.stats.promptTokens += session.stats.promptTokens
+        job.stats.generatedTokens += session.stats.generatedTokens
+        condition.lock()
+        generatedTokens += session.stats.generatedTokens
+        condition.unlock()
+    }
+
     private func end(_ job: TranslationJob, _ result: Result<TranslateResult, RPCError>) -> Bool {
+        if let session = job.session { book(session, job) }
+        job.session = nil
         condition.lock()
         if case .failure(let e) = result, e.code == RPCError.cancelled { cancelledCount += 1 } else { translations += 1 }
         condition.unlock()

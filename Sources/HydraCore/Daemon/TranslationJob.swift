@@ -7,7 +7,8 @@ public typealias ClientID = Int
 func nowMs() -> Double { Double(DispatchTime.now().uptimeNanoseconds) / 1e6 }
 
 /// One `translate` request on its way through a model's queue. The model's
-/// thread advances it one text piece at a time; anyone may cancel it.
+/// thread starts its text pieces one at a time and advances the current
+/// one a token per step, beside other requests; anyone may cancel it.
 final class TranslationJob: @unchecked Sendable {
     let id: RPCID
     let client: ClientID
@@ -34,6 +35,10 @@ final class TranslationJob: @unchecked Sendable {
     var firstOutputMs: Double?
     /// Made at the job's first turn, with its heads.
     var translator: Translator?
+    /// The text piece being decoded, if any.
+    var session: TranslationSession?
+    /// How its tokens are picked (each piece's session starts from it).
+    var sampler = Sampler()
 
     private let lock = NSLock()
     private var cancelled = false
@@ -46,7 +51,12 @@ final class TranslationJob: @unchecked Sendable {
         self.client = client
         self.source = source
         self.target = target
-        self.pieces = Paragraphs(TextNormalization.nfc(text)).pieces
+        // Paragraphs, each cut again as `Translator.translate` cuts the
+        // text it is given, so the daemon translates the same pieces.
+        self.pieces = Paragraphs(TextNormalization.nfc(text)).pieces.flatMap { piece -> [Paragraphs.Piece] in
+            guard case .text(let t) = piece else { return [piece] }
+            return Paragraphs(TextNormalization.nfc(t)).pieces
+        }
         self.stream = stream
         self.heads = heads
         self.nativeHead = nativeHead

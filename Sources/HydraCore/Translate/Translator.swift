@@ -113,6 +113,27 @@ public final class Translator {
 
     private func translateParagraph(_ paragraph: String, prompt: TranslationPrompt, source: Head, target: Head,
                                     stats: inout Statistics, emit: (String) -> Bool) throws -> Bool {
+        let plan = try plan(paragraph, prompt: prompt, source: source, target: target)
+        stats.promptTokens += plan.ids.count
+        var answer = plan.answer
+        var made = 0
+        try hydra.decode(prompt: plan.ids.map { HeadToken(source, $0) }, target: target, maxTokens: plan.budget) { token in
+            made += 1
+            return answer.take(token, emit: emit)
+        }
+        stats.generatedTokens += made
+        return answer.finish(emit: emit)
+    }
+
+    /// What translating one paragraph needs before decoding: the prompt,
+    /// the token budget, and the answer's text filter.
+    struct ParagraphPlan {
+        let ids: [Int32]
+        let budget: Int
+        let answer: AnswerText
+    }
+
+    func plan(_ paragraph: String, prompt: TranslationPrompt, source: Head, target: Head) throws -> ParagraphPlan {
         let ids = promptIds(paragraph, prompt: prompt, tokenizer: source.tokenizer)
         let state = hydra.state
         let textTokens = source.tokenizer.tokenize(paragraph, addSpecial: false, parseSpecial: false).count
@@ -122,37 +143,62 @@ public final class Translator {
             throw HydraError.invalidInput(
                 "a paragraph of \(textTokens) tokens is too long for the model's context of \(state.contextLength)")
         }
-        stats.promptTokens += ids.count
-        var detok = StreamingDetokenizer(tokenizer: target.tokenizer)
-        var output = TrimmedOutput()
-        var stops = StopStrings(stopStrings(target: target))
-        var open = true
-        func show(_ piece: String) -> Bool {
-            let visible = output.take(piece)
-            return visible.isEmpty || emit(visible)
-        }
         // A base model continues the pattern past its answer: stop when it
         // starts a line more than the paragraph has.
         let maxNewlines = format == .completion ? paragraph.filter { $0 == "\n" }.count : Int.max
-        var newlines = 0
-        try hydra.decode(prompt: ids.map { HeadToken(source, $0) }, target: target, maxTokens: budget) { token in
-            stats.generatedTokens += 1
-            if target.vocabulary.isEndOfGeneration(token) { return false }
-            var (piece, stopped) = stops.take(detok.append(token))
-            if maxNewlines != Int.max, output.hasStarted {
-                for (i, ch) in piece.enumerated() where ch == "\n" {
-                    newlines += 1
-                    if newlines > maxNewlines {
-                        piece = String(piece.prefix(i))
-                        _ = show(piece)
-                        return false
-                    }
+        let answer = AnswerText(target: target, stops: stopStrings(target: target), maxNewlines: maxNewlines)
+        return ParagraphPlan(ids: ids, budget: budget, answer: answer)
+    }
+}
+
+/// Turns the target head's tokens into the text of the answer: detokenized
+/// as a stream, cut at the end token, a stop string or one line too many,
+/// without leading and trailing whitespace.
+struct AnswerText {
+    private let target: Head
+    private var detok: StreamingDetokenizer
+    private var output = TrimmedOutput()
+    private var stops: StopStrings
+    private let maxNewlines: Int
+    private var newlines = 0
+    /// False once `emit` has refused a piece (the reader went away).
+    private(set) var open = true
+
+    init(target: Head, stops: [String], maxNewlines: Int) {
+        self.target = target
+        detok = StreamingDetokenizer(tokenizer: target.tokenizer)
+        self.stops = StopStrings(stops)
+        self.maxNewlines = maxNewlines
+    }
+
+    private mutating func show(_ piece: String, _ emit: (String) -> Bool) -> Bool {
+        let visible = output.take(piece)
+        return visible.isEmpty || emit(visible)
+    }
+
+    /// Takes the next generated token, passing on what can be shown;
+    /// returns whether generation should go on.
+    mutating func take(_ token: Int32, emit: (String) -> Bool) -> Bool {
+        if target.vocabulary.isEndOfGeneration(token) { return false }
+        var (piece, stopped) = stops.take(detok.append(token))
+        if maxNewlines != Int.max, output.hasStarted {
+            for (i, ch) in piece.enumerated() where ch == "\n" {
+                newlines += 1
+                if newlines > maxNewlines {
+                    piece = String(piece.prefix(i))
+                    _ = show(piece, emit)
+                    return false
                 }
             }
-            open = show(piece)
-            return open && !stopped
         }
-        if open && !stops.stopped { open = show(stops.finish() + detok.finish()) }
+        open = show(piece, emit)
+        return open && !stopped
+    }
+
+    /// Passes on what is still held back once generation has ended;
+    /// returns whether the reader is still there.
+    mutating func finish(emit: (String) -> Bool) -> Bool {
+        if open && !stops.stopped { open = show(stops.finish() + detok.finish(), emit) }
         return open
     }
 }

@@ -1,0 +1,124 @@
+/// One sequence being generated beside others: its own KV cache, the head
+/// it generates with, and the logits of its latest position.
+public final class HydraSequence {
+    public let state: BodyState
+    /// The head whose output scores the next token and whose embedding
+    /// reads it back.
+    public let target: Head
+    let output: OutputHead
+    /// Logits of the latest position over the target head's vocabulary.
+    public internal(set) var logits: [Float]
+
+    init(state: BodyState, target: Head, output: OutputHead, logits: [Float]) {
+        self.state = state
+        self.target = target
+        self.output = output
+        self.logits = logits
+    }
+
+    /// Positions in the cache (the prompt and the tokens fed back so far).
+    public var length: Int { state.length }
+}
+
+extension HydraModel {
+    /// Runs `prompt` from an empty cache, exactly as `decode` does (in the
+    /// model's own state), and returns a sequence holding a copy of its
+    /// cache, with room to generate `maxTokens` tokens with `target`.
+    public func startSequence(prompt: [HeadToken], target: Head, maxTokens: Int) throws -> HydraSequence {
+        guard let output = target.output else {
+            throw HydraError.invalidInput("head '\(target.name)' is input-only: it has no output matrix to score tokens")
+        }
+        guard maxTokens > 0 else { throw HydraError.invalidInput("a sequence needs room for at least one token") }
+        guard prompt.count + maxTokens <= state.contextLength + 1 else {
+            throw HydraError.invalidInput(
+                "the prompt (\(prompt.count) tokens) and \(maxTokens) new tokens do not fit the context of \(state.contextLength)")
+        }
+        state.reset()
+        let logits = Array(try forwardLast(prompt, startPosition: 0, logitsFrom: target))
+        // The last generated token is never fed back: prompt + maxTokens - 1 positions.
+        let own = BodyState(config: body.config, contextLength: prompt.count + maxTokens - 1, batchCapacity: 1,
+                            threads: pool.threads)
+        try own.copyCache(from: state, count: prompt.count)
+        return HydraSequence(state: own, target: target, output: output, logits: logits)
+    }
+}
+
+/// Steps several sequences of one model together: one token each, one
+/// pass through the body (weights read once), logits from each sequence's
+/// own head. Each sequence gets the same logits as decoding it alone.
+public final class SequenceBatch {
+    public let model: HydraModel
+    /// The most sequences one step takes.
+    public var capacity: Int { model.state.batchCapacity }
+    private var inputs: [Float] = []
+    private var hidden: [Float] = []
+    private var rows: [Float] = []
+    private var logits: [Float] = []
+
+    public init(model: HydraModel) { self.model = model }
+
+    /// Feeds `tokens[i]` (in sequences[i]'s target head) to sequences[i] and
+    /// leaves each one's next logits in its `logits`. Uses the model's own
+    /// state as scratch (its cache is untouched but `startSequence` resets it).
+    public func step(_ sequences: [HydraSequence], tokens: [Int32]) throws {
+        precondition(sequences.count == tokens.count, "one token per sequence")
+        let b = sequences.count
+        guard b > 0 else { return }
+        let body = model.body
+        let e = body.config.embeddingLength
+        if inputs.count < b * e {
+            inputs = [Float](repeating: 0, count: b * e)
+            hidden = [Float](repeating: 0, count: b * e)
+        }
+        try inputs.withUnsafeMutableBufferPointer { inp in
+            for (i, (sequence, token)) in zip(sequences, tokens).enumerated() {
+                try [token].withUnsafeBufferPointer {
+                    try body.embed(tokens: $0, from: sequence.target.embedding, into: inp.baseAddress! + i * e)
+                }
+            }
+        }
+        try inputs.withUnsafeBufferPointer { inp in
+            try hidden.withUnsafeMutableBufferPointer { h in
+                try body.decodeStep(embeddings: inp.baseAddress!, states: sequences.map(\.state), scratch: model.state,
+                                    hidden: h.baseAddress!, pool: model.pool)
+            }
+        }
+        // The output projection once per head, over the rows of its sequences.
+        var groups: [ObjectIdentifier: [Int]] = [:]
+        var order: [ObjectIdentifier] = []
+        for (i, sequence) in sequences.enumerated() {
+            let key = ObjectIdentifier(sequence.target)
+            if groups[key] == nil { order.append(key) }
+            groups[key, default: []].append(i)
+        }
+        for key in order {
+            let members = groups[key]!
+            let output = sequences[members[0]].output
+            let vocabulary = output.vocabularySize
+            if rows.count < members.count * e { rows = [Float](repeating: 0, count: members.count * e) }
+            if logits.count < members.count * vocabulary {
+                logits = [Float](repeating: 0, count: members.count * vocabulary)
+            }
+            for (j, i) in members.enumerated() {
+                for k in 0..<e { rows[j * e + k] = hidden[i * e + k] }
+            }
+            rows.withUnsafeBufferPointer { r in
+                logits.withUnsafeMutableBufferPointer { l in
+                    output.logits(hidden: r.baseAddress!, count: members.count, into: l.baseAddress!, pool: model.pool,
+                                  eachAsOne: true)
+                }
+            }
+            for (j, i) in members.enumerated() {
+                let start = j * vocabulary
+                if sequences[i].logits.count != vocabulary {
+                    sequences[i].logits = [Float](repeating: 0, count: vocabulary)
+                }
+                sequences[i].logits.withUnsafeMutableBufferPointer { dst in
+                    logits.withUnsafeBufferPointer { src in
+                        dst.baseAddress!.update(from: src.baseAddress! + start, count: vocabulary)
+                    }
+                }
+            }
+        }
+    }
+}

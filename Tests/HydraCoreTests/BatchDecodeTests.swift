@@ -1,0 +1,114 @@
+import Foundation
+import Testing
+@testable import HydraCore
+
+/// Sequences decoded together (`SequenceBatch`) against each decoded alone.
+@Suite("Batched decoding")
+struct BatchDecodeTests {
+    static let prompts = [
+        "The quick brown fox jumps over the lazy dog.",
+        "Hello!",
+        "Translate into French: the weather is good today, and tomorrow it will rain in the mountains.",
+        "1, 2, 3, 4,",
+        "Бүген һава яхшы.",
+    ]
+    static let steps = 6
+
+    /// Greedy decoding of one prompt alone, as `HydraModel.decode` runs it:
+    /// the logits before each of `steps` picks.
+    static func alone(_ hydra: HydraModel, _ ids: [Int32], source: Head, target: Head) throws -> [[Float]] {
+        hydra.state.reset()
+        var logits = Array(try hydra.forwardLast(ids.map { HeadToken(source, $0) }, startPosition: 0, logitsFrom: target))
+        var all = [logits]
+        var position = ids.count
+        for _ in 1..<steps {
+            let token = logits.withUnsafeBufferPointer { Sampler().pick($0) }
+            logits = Array(try hydra.forwardLast([HeadToken(target, token)], startPosition: position, logitsFrom: target))
+            position += 1
+            all.append(logits)
+        }
+        return all
+    }
+
+    /// Decodes the prompts together, sequence i joining the batch at step
+    /// i % 3 (so positions and batch sizes vary), and expects each step's
+    /// logits to be exactly those of decoding alone.
+    static func check(_ hydra: HydraModel, targets: [Head]) throws {
+        let ids = prompts.map { hydra.native.tokenizer.tokenize($0, addSpecial: true, parseSpecial: false) }
+        let expected = try ids.indices.map { try alone(hydra, ids[$0], source: hydra.native, target: targets[$0]) }
+        let batch = SequenceBatch(model: hydra)
+        var sequences: [Int: HydraSequence] = [:]
+        var made: [Int: Int] = [:]
+        var round = 0
+        while made.count < prompts.count || made.values.contains(where: { $0 < steps }) {
+            for i in ids.indices where sequences[i] == nil && i % 3 == round {
+                sequences[i] = try hydra.startSequence(prompt: ids[i].map { HeadToken(hydra.native, $0) },
+                                                       target: targets[i], maxTokens: steps)
+                made[i] = 0
+            }
+            var members: [Int] = []
+            var tokens: [Int32] = []
+            for i in ids.indices.sorted() {
+                guard let s = sequences[i], made[i]! < steps else { continue }
+                #expect(s.logits == expected[i][made[i]!], "prompt \(i), step \(made[i]!)")
+                made[i]! += 1
+                if made[i]! < steps {
+                    members.append(i)
+                    tokens.append(s.logits.withUnsafeBufferPointer { Sampler().pick($0) })
+                }
+            }
+            try batch.step(members.map { sequences[$0]! }, tokens: tokens)
+            round += 1
+        }
+    }
+
+    @Test("B sequences decoded together give each the logits of decoding it alone, bit for bit",
+          arguments: ["gemma3-270m", "qwen2.5-0.5b", "smollm2-135m"])
+    func sameAsAlone(_ key: String) throws {
+        let hydra = try HydraModel(model: TestHeads.model(key))
+        try Self.check(hydra, targets: Array(repeating: hydra.native, count: Self.prompts.count))
+    }
+
+    @Test("sequences generating with different heads are scored each by its own head")
+    func mixedHeads() throws {
+        let hydra = try HydraModel(model: TestHeads.model("smollm2-135m"))
+        let path = try TestHeads.denseCopy(hydra.native, "copy", tableType: .f16)
+        defer { try? FileManager.default.removeItem(atPath: path) }
+        let copy = try hydra.heads.load(path: path, catalog: HeadCatalog(directories: []))
+        try Self.check(hydra, targets: Self.prompts.indices.map { $0 % 2 == 0 ? hydra.native : copy })
+    }
+
+    @Test("the row-by-row product equals one-token products for every kernel mode and matrix type in the models")
+    func multiplyEach() throws {
+        let pool = ThreadPool(threads: 2)
+        var rng = SeededGenerator(seed: 7)
+        // The several-row kernels round differently somewhere (else this
+        // test would prove nothing).
+        var severalRowsDiffer = false
+        for key in ["gemma3-270m", "qwen2.5-0.5b", "smollm2-135m"] {
+            let body = try Body(file: TestModels.gguf(key))
+            let layer = body.weights.layers[0]
+            for matrix in [layer.query, layer.key, layer.value, layer.attentionOutput, layer.gate, layer.down] {
+                let tokens = 9 // past the row counts where the several-row kernels take over
+                let x = (0..<tokens * matrix.cols).map { _ in Float.random(in: -2...2, using: &rng) }
+                for mode in KernelMode.allCases {
+                    var each = [Float](repeating: 0, count: tokens * matrix.rows)
+                    x.withUnsafeBufferPointer { xp in
+                        each.withUnsafeMutableBufferPointer {
+                            matrix.multiplyEach(xp.baseAddress!, tokens: tokens, into: $0.baseAddress!, pool: pool,
+                                                kernels: mode)
+                        }
+                    }
+                    if matrix.multiply(x, tokens: tokens, pool: pool, kernels: mode) != each { severalRowsDiffer = true }
+                    for t in 0..<tokens {
+                        let one = matrix.multiply(Array(x[t * matrix.cols..<(t + 1) * matrix.cols]), tokens: 1,
+                                                  pool: pool, kernels: mode)
+                        #expect(Array(each[t * matrix.rows..<(t + 1) * matrix.rows]) == one,
+                                "\(key) \(matrix.type.name) \(matrix.rows)x\(matrix.cols) token \(t) \(mode)")
+                    }
+                }
+            }
+        }
+        #expect(severalRowsDiffer)
+    }
+}
