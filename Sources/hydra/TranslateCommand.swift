@@ -42,6 +42,13 @@ struct TranslateCommand: ParsableCommand {
 
     @OptionGroup var headOptions: HeadsOptions
 
+    @Flag(inversion: .prefixedNo,
+          help: "Never pick tokens with letters of another script than the target's (default: on for head files that declare a script, off for the model's own head).")
+    var scriptLock: Bool?
+
+    /// --script-lock, --no-script-lock, or neither.
+    var scriptLockMode: ScriptLock.Mode { scriptLock.map { $0 ? .on : .off } ?? .auto }
+
     @Argument(help: "The text (default: standard input).")
     var text: [String] = []
 
@@ -64,6 +71,7 @@ struct TranslateCommand: ParsableCommand {
         let lm = try loadModel(gguf, contextLength: 4096, threads: threads)
         let loadMs = clock.lap()
         let translator = try headOptions.translator(model: lm, tokenizer: tokenizer, from: source, to: target)
+        translator.scriptLock = scriptLockMode
         var endsWithNewline = true
         let stats = try translator.translate(input, from: source, to: target) { piece in
             if let last = piece.last { endsWithNewline = last == "\n" }
@@ -104,7 +112,8 @@ struct TranslateCommand: ParsableCommand {
         // Heads by path, as this process would find them.
         let heads = try headOptions.heads.map { URL(fileURLWithPath: try HeadsCommand.resolve($0)).standardizedFileURL.path }
         let params = TranslateParams(text: input, from: from, to: to, model: modelPath,
-                                     heads: heads.isEmpty ? nil : heads, nativeHead: headOptions.nativeOnly ? true : nil)
+                                     heads: heads.isEmpty ? nil : heads, nativeHead: headOptions.nativeOnly ? true : nil,
+                                     scriptLock: scriptLock)
         var endsWithNewline = true
         var readerGone = false
         let result: TranslateResult

@@ -261,6 +261,7 @@ final class ModelWorker: @unchecked Sendable {
         } else {
             do {
                 translator = try makeTranslator(job, hydra)
+                translator.scriptLock = job.scriptLock
             } catch let e as HeadError {
                 return end(job, .failure(RPCError(code: RPCError.unknownHead, message: e.description)))
             } catch {

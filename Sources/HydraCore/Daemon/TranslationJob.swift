@@ -19,6 +19,8 @@ final class TranslationJob: @unchecked Sendable {
     let heads: [String]
     /// Only the model's own head (unless `heads` names others).
     let nativeHead: Bool
+    /// Whether tokens of other scripts are masked out.
+    let scriptLock: ScriptLock.Mode
     /// Sends a piece of output to the client (any thread).
     let partial: @Sendable (String) -> Void
     /// Sends the final reply to the client (any thread).
@@ -39,7 +41,7 @@ final class TranslationJob: @unchecked Sendable {
     private var cancelled = false
 
     init(id: RPCID, client: ClientID, source: Language, target: Language, text: String, stream: Bool,
-         heads: [String] = [], nativeHead: Bool = false,
+         heads: [String] = [], nativeHead: Bool = false, scriptLock: ScriptLock.Mode = .auto,
          partial: @escaping @Sendable (String) -> Void,
          finish: @escaping @Sendable (Result<TranslateResult, RPCError>) -> Void) {
         self.id = id
@@ -50,6 +52,7 @@ final class TranslationJob: @unchecked Sendable {
         self.stream = stream
         self.heads = heads
         self.nativeHead = nativeHead
+        self.scriptLock = scriptLock
         self.partial = partial
         self.finish = finish
     }

@@ -19,6 +19,8 @@ public final class Translator {
     /// (a loaded head of that language, else the native head).
     public let sourceHead: Head?
     public let targetHead: Head?
+    /// Whether tokens of other scripts than the target's are masked out.
+    public var scriptLock: ScriptLock.Mode = .auto
 
     /// Translates with a model's native head only.
     public init(model: LanguageModel, tokenizer: Tokenizer) {
@@ -98,6 +100,13 @@ public final class Translator {
             + tokenizer.tokenize(parts.suffix, addSpecial: false, parseSpecial: true)
     }
 
+    /// The sampler for writing `language` through `target`: with the
+    /// tokens of other scripts banned when the script is locked.
+    public func sampler(target: Head, language: Language) -> Sampler {
+        guard let script = ScriptLock.script(mode: scriptLock, head: target, target: language) else { return Sampler() }
+        return Sampler(banned: target.bannedTokens(keeping: script))
+    }
+
     /// Texts that end the answer when the target head writes them as text
     /// rather than as one end token: the format's end-of-turn marker, for a
     /// head whose vocabulary has no such token.
@@ -135,7 +144,8 @@ public final class Translator {
         // starts a line more than the paragraph has.
         let maxNewlines = format == .completion ? paragraph.filter { $0 == "\n" }.count : Int.max
         var newlines = 0
-        try hydra.decode(prompt: ids.map { HeadToken(source, $0) }, target: target, maxTokens: budget) { token in
+        try hydra.decode(prompt: ids.map { HeadToken(source, $0) }, target: target, maxTokens: budget,
+                         sampler: sampler(target: target, language: prompt.target)) { token in
             stats.generatedTokens += 1
             if target.vocabulary.isEndOfGeneration(token) { return false }
             var (piece, stopped) = stops.take(detok.append(token))
