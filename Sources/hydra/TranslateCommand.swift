@@ -16,7 +16,7 @@ struct TranslateCommand: ParsableCommand {
             warm model: same output, same exit status, no load time.
             """)
 
-    @Option(help: "Source language (BCP-47 code, e.g. en), or 'auto' to guess it from the text's script and letters.")
+    @Option(help: "Source language (BCP-47 code, e.g. en), or 'auto' to guess it from the text's script, letters and the model's heads.")
     var from: String
 
     @Option(help: "Target language (BCP-47 code, e.g. tt).")
@@ -63,7 +63,7 @@ struct TranslateCommand: ParsableCommand {
         if !guessSource { _ = try Language.named(from) }
         let target = try Language.named(to)
         let input = try readInput(arguments: text, file: nil)
-        let source = try Language.named(guessSource ? try Self.guessLanguage(of: input) : from)
+        let source = try Language.named(guessSource ? try guessLanguage(of: input) : from)
         if !noDaemon, try translateThroughDaemon(input, from: source.code) { return }
         var clock = Stopwatch()
         let gguf = try openModel(model)
@@ -86,10 +86,17 @@ struct TranslateCommand: ParsableCommand {
         }
     }
 
-    /// The language `--from auto` picks: from the script of most letters and
-    /// letters only some languages use (ә → Tatar, і → Ukrainian, ...).
-    static func guessLanguage(of text: String) throws -> String {
-        guard let code = LanguageGuess.detect(text).language else {
+    /// The language `--from auto` picks: from the script of most letters,
+    /// letters only some languages use (ә → Tatar, і → Ukrainian, ...), and
+    /// the heads of the model that cover the text best (`LanguageGuess`).
+    func guessLanguage(of text: String) throws -> String {
+        // A model that cannot be read is reported when it is loaded.
+        let coverage: HeadCoverage? = try? {
+            let gguf = try openModel(model)
+            return try HeadCoverage.installed(model: gguf, reference: Tokenizer(gguf: gguf),
+                                              headFiles: headOptions.heads.map { try HeadsCommand.resolve($0) })
+        }()
+        guard let code = LanguageGuess.detect(text, coverage: coverage).language else {
             throw HydraError.invalidInput("cannot guess the source language (the text has no letters); give --from")
         }
         return code
