@@ -6,7 +6,12 @@ import HydraCore
 struct PerplexityCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "perplexity",
-        abstract: "Compute the perplexity of a text file (llama-perplexity's method).")
+        abstract: "Compute the perplexity of a text file (llama-perplexity's method), or its bits per character through a head.",
+        discussion: """
+            With --head, each non-empty line of the file is its own sequence (the head's BOS, then the \
+            line) and the result is bits per character (-sum log2 p / characters), which compares \
+            across heads with different tokenizers; --head native measures the model's own head the same way.
+            """)
 
     @Option(name: [.short, .long], help: "A GGUF file or a known model's name.")
     var model: String?
@@ -16,6 +21,9 @@ struct PerplexityCommand: ParsableCommand {
 
     @Option(name: [.short, .long], help: "Threads (default: all cores).")
     var threads: Int?
+
+    @Option(name: .customLong("head"), help: "Measure through a head (a head file, an installed head's name, or 'native'): bits per character.")
+    var head: String?
 
     @Argument(help: "The text file.")
     var file: String
@@ -28,6 +36,7 @@ struct PerplexityCommand: ParsableCommand {
         let text = try readInput(arguments: [], file: file)
         let gguf = try openModel(model)
         let tokenizer = try Tokenizer(gguf: gguf)
+        if let head { return try bitsPerCharacter(text, gguf: gguf, tokenizer: tokenizer, head: head) }
         let tokens = tokenizer.tokenize(text, addSpecial: true, parseSpecial: false)
         let lm = try loadModel(gguf, contextLength: c, threads: threads)
         let bos = tokenizer.vocabulary.addBOS ? tokenizer.vocabulary.bos : nil
@@ -43,5 +52,21 @@ struct PerplexityCommand: ParsableCommand {
         }
         for (i, p) in result.perChunk.enumerated() { writeOut(String(format: "[%d]%.4f,", i + 1, p)) }
         writeOut(String(format: "\nFinal estimate: PPL = %.4f +/- %.5f\n", result.perplexity, result.standardError))
+    }
+
+    /// `--head`: bits per character of the file's lines through one head.
+    private func bitsPerCharacter(_ text: String, gguf: GGUFFile, tokenizer: Tokenizer, head name: String) throws {
+        let lm = try loadModel(gguf, contextLength: c, threads: threads)
+        let hydra = try HydraModel(model: lm, tokenizer: tokenizer)
+        let head = name == HeadKeys.nativeSource
+            ? hydra.native : try hydra.heads.load(path: HeadsCommand.resolve(name))
+        guard head.canGenerate else {
+            throw HydraError.invalidInput("head '\(head.name)' is input-only: it cannot score text")
+        }
+        let lines = text.split(whereSeparator: \.isNewline).map(String.init).filter { !$0.isEmpty }
+        let score = try HeadEvaluation.bitsPerCharacter(hydra, head: head, lines: lines)
+        writeOut(String(format: "%@: %d lines, %d characters, %d tokens; %.4f bits/char, %.4f bits/token\n",
+                        head.name, score.lines, score.characters, score.tokens,
+                        score.bitsPerCharacter, score.bitsPerToken))
     }
 }

@@ -16,7 +16,7 @@ struct TranslateCommand: ParsableCommand {
             warm model: same output, same exit status, no load time.
             """)
 
-    @Option(help: "Source language (BCP-47 code, e.g. en), or 'auto' to guess it from the text's script and letters.")
+    @Option(help: "Source language (BCP-47 code, e.g. en), or 'auto' to guess it from the text's script, letters and the model's heads.")
     var from: String
 
     @Option(help: "Target language (BCP-47 code, e.g. tt).")
@@ -42,6 +42,13 @@ struct TranslateCommand: ParsableCommand {
 
     @OptionGroup var headOptions: HeadsOptions
 
+    @Flag(inversion: .prefixedNo,
+          help: "Never pick tokens with letters of another script than the target's (default: on for head files that declare a script, off for the model's own head).")
+    var scriptLock: Bool?
+
+    /// --script-lock, --no-script-lock, or neither.
+    var scriptLockMode: ScriptLock.Mode { scriptLock.map { $0 ? .on : .off } ?? .auto }
+
     @Argument(help: "The text (default: standard input).")
     var text: [String] = []
 
@@ -56,7 +63,7 @@ struct TranslateCommand: ParsableCommand {
         if !guessSource { _ = try Language.named(from) }
         let target = try Language.named(to)
         let input = try readInput(arguments: text, file: nil)
-        let source = try Language.named(guessSource ? try Self.guessLanguage(of: input) : from)
+        let source = try Language.named(guessSource ? try guessLanguage(of: input) : from)
         if !noDaemon, try translateThroughDaemon(input, from: source.code) { return }
         var clock = Stopwatch()
         let gguf = try openModel(model)
@@ -64,6 +71,7 @@ struct TranslateCommand: ParsableCommand {
         let lm = try loadModel(gguf, contextLength: 4096, threads: threads)
         let loadMs = clock.lap()
         let translator = try headOptions.translator(model: lm, tokenizer: tokenizer, from: source, to: target)
+        translator.scriptLock = scriptLockMode
         var endsWithNewline = true
         let stats = try translator.translate(input, from: source, to: target) { piece in
             if let last = piece.last { endsWithNewline = last == "\n" }
@@ -78,10 +86,17 @@ struct TranslateCommand: ParsableCommand {
         }
     }
 
-    /// The language `--from auto` picks: from the script of most letters and
-    /// letters only some languages use (ә → Tatar, і → Ukrainian, ...).
-    static func guessLanguage(of text: String) throws -> String {
-        guard let code = LanguageGuess.detect(text).language else {
+    /// The language `--from auto` picks: from the script of most letters,
+    /// letters only some languages use (ә → Tatar, і → Ukrainian, ...), and
+    /// the heads of the model that cover the text best (`LanguageGuess`).
+    func guessLanguage(of text: String) throws -> String {
+        // A model that cannot be read is reported when it is loaded.
+        let coverage: HeadCoverage? = try? {
+            let gguf = try openModel(model)
+            return try HeadCoverage.installed(model: gguf, reference: Tokenizer(gguf: gguf),
+                                              headFiles: headOptions.heads.map { try HeadsCommand.resolve($0) })
+        }()
+        guard let code = LanguageGuess.detect(text, coverage: coverage).language else {
             throw HydraError.invalidInput("cannot guess the source language (the text has no letters); give --from")
         }
         return code
@@ -104,7 +119,8 @@ struct TranslateCommand: ParsableCommand {
         // Heads by path, as this process would find them.
         let heads = try headOptions.heads.map { URL(fileURLWithPath: try HeadsCommand.resolve($0)).standardizedFileURL.path }
         let params = TranslateParams(text: input, from: from, to: to, model: modelPath,
-                                     heads: heads.isEmpty ? nil : heads, nativeHead: headOptions.nativeOnly ? true : nil)
+                                     heads: heads.isEmpty ? nil : heads, nativeHead: headOptions.nativeOnly ? true : nil,
+                                     scriptLock: scriptLock)
         var endsWithNewline = true
         var readerGone = false
         let result: TranslateResult

@@ -22,9 +22,12 @@ public struct TranslateParams: Codable, Sendable {
     public var heads: [String]?
     /// Only the model's own head, even when heads for the languages are installed.
     public var nativeHead: Bool?
+    /// Mask out tokens of other scripts than the target's: true always,
+    /// false never; nil: for head files that declare a script (`ScriptLock.Mode.auto`).
+    public var scriptLock: Bool?
 
     public init(text: String, from: String, to: String, model: String? = nil, stream: Bool? = nil,
-                heads: [String]? = nil, nativeHead: Bool? = nil) {
+                heads: [String]? = nil, nativeHead: Bool? = nil, scriptLock: Bool? = nil) {
         self.text = text
         self.from = from
         self.to = to
@@ -32,6 +35,7 @@ public struct TranslateParams: Codable, Sendable {
         self.stream = stream
         self.heads = heads
         self.nativeHead = nativeHead
+        self.scriptLock = scriptLock
     }
 }
 

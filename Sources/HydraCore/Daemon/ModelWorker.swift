@@ -286,6 +286,7 @@ final class ModelWorker: @unchecked Sendable {
         } else {
             do {
                 translator = try makeTranslator(job, hydra)
+                translator.scriptLock = job.scriptLock
             } catch let e as HeadError {
                 return end(job, .failure(RPCError(code: RPCError.unknownHead, message: e.description)))
             } catch {
@@ -299,7 +300,7 @@ final class ModelWorker: @unchecked Sendable {
             job.next += 1
             do {
                 let session = try TranslationSession.start(translator, paragraph: text, from: job.source,
-                                                           to: job.target, sampler: job.sampler,
+                                                           to: job.target,
                                                            emit: Self.emitter(job))
                 job.session = session
             } catch {

@@ -20,6 +20,8 @@ final class TranslationJob: @unchecked Sendable {
     let heads: [String]
     /// Only the model's own head (unless `heads` names others).
     let nativeHead: Bool
+    /// Whether tokens of other scripts are masked out.
+    let scriptLock: ScriptLock.Mode
     /// Sends a piece of output to the client (any thread).
     let partial: @Sendable (String) -> Void
     /// Sends the final reply to the client (any thread).
@@ -37,14 +39,12 @@ final class TranslationJob: @unchecked Sendable {
     var translator: Translator?
     /// The text piece being decoded, if any.
     var session: TranslationSession?
-    /// How its tokens are picked (each piece's session starts from it).
-    var sampler = Sampler()
 
     private let lock = NSLock()
     private var cancelled = false
 
     init(id: RPCID, client: ClientID, source: Language, target: Language, text: String, stream: Bool,
-         heads: [String] = [], nativeHead: Bool = false,
+         heads: [String] = [], nativeHead: Bool = false, scriptLock: ScriptLock.Mode = .auto,
          partial: @escaping @Sendable (String) -> Void,
          finish: @escaping @Sendable (Result<TranslateResult, RPCError>) -> Void) {
         self.id = id
@@ -60,6 +60,7 @@ final class TranslationJob: @unchecked Sendable {
         self.stream = stream
         self.heads = heads
         self.nativeHead = nativeHead
+        self.scriptLock = scriptLock
         self.partial = partial
         self.finish = finish
     }

@@ -5,6 +5,8 @@ public struct Script: Hashable, Sendable, CustomStringConvertible {
     /// ICU's UScriptCode.
     public let code: Int32
 
+    public init(code: Int32) { self.code = code }
+
     public static let common = Script(code: 0)
     public static let inherited = Script(code: 1)
     public static let cyrillic = Script(code: 8)
@@ -24,6 +26,27 @@ public struct Script: Hashable, Sendable, CustomStringConvertible {
         guard n > 0 else { return "Zyyy" }
         return String(decoding: buf[0..<Int(n)].map { UInt8(bitPattern: $0) }, as: UTF8.self)
     }
+
+    /// The script of an ISO 15924 code ("Cyrl", case-insensitive), or nil
+    /// when ICU knows no such script.
+    public init?(iso15924 name: String) {
+        guard let script = Self.byName[name.lowercased()] else { return nil }
+        self = script
+    }
+
+    /// ICU's scripts by lower-cased short name (ICU numbers them from 0 up;
+    /// a few hundred at most).
+    private static let byName: [String: Script] = {
+        var map: [String: Script] = [:]
+        var buf = [CChar](repeating: 0, count: 16)
+        for code in Int32(0)..<512 {
+            let n = hydra_icu_script_name(code, &buf, 16)
+            guard n > 0 else { continue }
+            let name = String(decoding: buf[0..<Int(n)].map { UInt8(bitPattern: $0) }, as: UTF8.self).lowercased()
+            if map[name] == nil { map[name] = Script(code: code) }
+        }
+        return map
+    }()
 
     /// Whether this script carries no language signal (digits, punctuation,
     /// combining marks).

@@ -28,8 +28,9 @@ public final class TranslationSession {
     /// picks the first token: emitted at once, and fed by the next step
     /// unless the translation is already over.
     public static func start(_ translator: Translator, paragraph: String, from source: Language, to target: Language,
-                             sampler: Sampler = Sampler(), emit: (String) -> Bool) throws -> TranslationSession {
+                             sampler: Sampler? = nil, emit: (String) -> Bool) throws -> TranslationSession {
         let (sh, th) = try translator.heads(from: source, to: target)
+        let sampler = sampler ?? translator.sampler(target: th, language: target)
         let plan = try translator.plan(paragraph, prompt: TranslationPrompt(source: source, target: target),
                                        source: sh, target: th)
         let sequence = try translator.hydra.startSequence(prompt: plan.ids.map { HeadToken(sh, $0) }, target: th,

@@ -19,6 +19,8 @@ public final class Translator {
     /// (a loaded head of that language, else the native head).
     public let sourceHead: Head?
     public let targetHead: Head?
+    /// Whether tokens of other scripts than the target's are masked out.
+    public var scriptLock: ScriptLock.Mode = .auto
 
     /// Translates with a model's native head only.
     public init(model: LanguageModel, tokenizer: Tokenizer) {
@@ -111,13 +113,21 @@ public final class Translator {
         return target.vocabulary.id(of: marker) == nil ? [marker] : []
     }
 
+    /// The sampler for writing `language` through `target`: with the
+    /// tokens of other scripts banned when the script is locked.
+    public func sampler(target: Head, language: Language) -> Sampler {
+        guard let script = ScriptLock.script(mode: scriptLock, head: target, target: language) else { return Sampler() }
+        return Sampler(banned: target.bannedTokens(keeping: script))
+    }
+
     private func translateParagraph(_ paragraph: String, prompt: TranslationPrompt, source: Head, target: Head,
                                     stats: inout Statistics, emit: (String) -> Bool) throws -> Bool {
         let plan = try plan(paragraph, prompt: prompt, source: source, target: target)
         stats.promptTokens += plan.ids.count
         var answer = plan.answer
         var made = 0
-        try hydra.decode(prompt: plan.ids.map { HeadToken(source, $0) }, target: target, maxTokens: plan.budget) { token in
+        try hydra.decode(prompt: plan.ids.map { HeadToken(source, $0) }, target: target, maxTokens: plan.budget,
+                         sampler: sampler(target: target, language: prompt.target)) { token in
             made += 1
             return answer.take(token, emit: emit)
         }

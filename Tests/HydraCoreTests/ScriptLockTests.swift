@@ -1,0 +1,190 @@
+import Foundation
+import Testing
+@testable import HydraCore
+
+/// `--script-lock`: which tokens are banned, the sampler that skips them,
+/// and translations under the lock, on the real Gemma vocabulary and the
+/// shipped Tatar head.
+@Suite("Script lock", .serialized)
+struct ScriptLockTests {
+    static let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+        .deletingLastPathComponent()
+    static let tatarHead = root.appendingPathComponent("heads/tt-gemma3-270m.gguf").path
+    /// An English line that gemma3-270m, through the Tatar head, answers
+    /// with "Әйе, I'm чыннан." when nothing is masked.
+    static let sentence = "Are you sure you want to close all programs and restart the computer?"
+
+    static func hasLatin(_ text: String) -> Bool { text.unicodeScalars.contains { Script.of($0) == .latin } }
+
+    @Test("letters of other scripts, checked by hand")
+    func foreignLetters() {
+        func foreign(_ s: String, _ script: Script = .cyrillic) -> Bool {
+            ScriptLock.hasForeignLetter(Array(s.utf8), keeping: script)
+        }
+        #expect(foreign(" cat"))
+        #expect(!foreign(" кот"))
+        #expect(foreign("котcat"))
+        #expect(!foreign(" 2024, "))
+        #expect(!foreign("«»—…!?"))
+        #expect(!foreign("ә"))                          // Tatar letter: Cyrillic
+        #expect(foreign("é"))                           // Latin-1 letter
+        #expect(!foreign("\u{301}"))                     // a combining mark alone: Inherited
+        #expect(foreign("кот", .latin))
+        #expect(!foreign("cat", .latin))
+        // Bytes that are not a whole character are neutral; ASCII bytes are characters.
+        #expect(!ScriptLock.hasForeignLetter([0xD0], keeping: .cyrillic))          // lead byte of а..п
+        #expect(!ScriptLock.hasForeignLetter([0xB0, 0xD0], keeping: .cyrillic))    // tail of one, lead of another
+        #expect(ScriptLock.hasForeignLetter([0x41], keeping: .cyrillic))           // "A"
+        #expect(ScriptLock.hasForeignLetter([0xD0, 0xB0, 0x61], keeping: .cyrillic))  // "аa"
+        #expect(!ScriptLock.hasForeignLetter([0xD0, 0xB0, 0xC3], keeping: .cyrillic)) // "а" + a cut-off "é"
+    }
+
+    @Test("ISO 15924 codes name ICU's scripts")
+    func scriptNames() {
+        #expect(Script(iso15924: "Cyrl") == .cyrillic)
+        #expect(Script(iso15924: "latn") == .latin)
+        #expect(Script(iso15924: "Hani") == .han)
+        #expect(Script(iso15924: "Nope") == nil)
+    }
+
+    @Test("the sampler never picks a banned token")
+    func sampler() {
+        let logits: [Float] = [1, 5, 3, 5, -2]
+        logits.withUnsafeBufferPointer { l in
+            #expect(Sampler().pick(l) == 1)                               // lowest id of a tie
+            #expect(Sampler(banned: TokenMask([1])).pick(l) == 3)
+            #expect(Sampler(banned: TokenMask([1, 3])).pick(l) == 2)
+            #expect(Sampler(banned: TokenMask([0, 1, 2, 3])).pick(l) == 4)
+        }
+        let dead = [Float](repeating: -.infinity, count: 3)
+        dead.withUnsafeBufferPointer { #expect(Sampler(banned: TokenMask([0])).pick($0) == 1) }
+        var mask = TokenMask([200, 3, 64, 3])
+        #expect(mask.count == 3)
+        #expect(mask.ids == [3, 64, 200])
+        #expect(!mask.contains(63) && !mask.contains(-1) && !mask.contains(100_000))
+        mask.insert(63)
+        #expect(mask.contains(63))
+    }
+
+    @Test("the Tatar head's vocabulary under a Cyrillic lock")
+    func tatarVocabulary() throws {
+        let tok = try Tokenizer(gguf: try GGUFFile(path: Self.tatarHead))
+        let v = tok.vocabulary
+        let banned = ScriptLock.bannedTokens(tok, keeping: .cyrillic)
+        func ids(_ s: String) -> [Int32] { tok.tokenize(s, addSpecial: false, parseSpecial: false) }
+        // Every piece of an English word has Latin letters.
+        let firefox = ids(" Firefox")
+        #expect(!firefox.isEmpty)
+        for id in firefox where tok.piece(id) != Array(" ".utf8) {
+            #expect(banned.contains(id), "'\(v.tokens[Int(id)])'")
+        }
+        for id in ids(" Рәхмәт, бүген һава яхшы.") + ids(" 2024-12-31 (100%) «» !?") {
+            #expect(!banned.contains(id), "'\(v.tokens[Int(id)])'")
+        }
+        // The end tokens stay pickable.
+        for id in [v.eos, v.eot].compactMap({ $0 }) + Array(v.endOfGeneration) {
+            #expect(!banned.contains(id))
+        }
+        let endOfTurn = try #require(v.id(of: "<end_of_turn>"))
+        #expect(!banned.contains(endOfTurn))
+        // Byte tokens: ASCII letters are banned, ASCII punctuation and
+        // non-ASCII bytes (pieces of Cyrillic letters) are not.
+        #expect(banned.contains(try #require(v.id(of: "<0x41>"))))
+        #expect(banned.contains(try #require(v.id(of: "<0x7A>"))))
+        #expect(!banned.contains(try #require(v.id(of: "<0x2E>"))))
+        #expect(!banned.contains(try #require(v.id(of: "<0xD0>"))))
+        #expect(!banned.contains(try #require(v.id(of: "<0xB0>"))))
+        // A Cyrillic vocabulary with a few Latin tokens (from the corpus).
+        #expect(banned.count > 0 && banned.count < v.count / 4, "\(banned.count) of \(v.count)")
+        // Under a Latin lock the Cyrillic word is banned instead.
+        let latin = ScriptLock.bannedTokens(tok, keeping: .latin)
+        #expect(ids(" Рәхмәт").contains { latin.contains($0) })
+    }
+
+    @Test("the 262k Gemma vocabulary takes a fraction of a second, once per head")
+    func gemmaVocabularySpeed() throws {
+        let hydra = try HydraModel(path: TestModels.path("gemma3-270m"), contextLength: 256, batchSize: 64,
+                                   pool: ThreadPool(threads: 1))
+        let head = hydra.native
+        let clock = ContinuousClock()
+        var mask = TokenMask()
+        let first = clock.measure { mask = head.bannedTokens(keeping: .cyrillic) }
+        let again = clock.measure { _ = head.bannedTokens(keeping: .cyrillic) }
+        print("script lock: \(mask.count) of \(head.vocabulary.count) Gemma tokens banned for Cyrl in \(first); cached \(again)")
+        #expect(first < .milliseconds(500), "\(first)")
+        #expect(again < .milliseconds(5), "\(again)")
+        let v = head.vocabulary
+        #expect(mask.contains(try #require(v.id(of: "▁the"))))
+        #expect(!mask.contains(try #require(v.id(of: "▁и"))))
+        #expect(!mask.contains(try #require(v.id(of: "<end_of_turn>"))))
+        #expect(!mask.contains(try #require(v.eos)))
+        #expect(mask.count > 50_000, "\(mask.count)")
+    }
+
+    @Test("modes: auto locks head files that declare a script, not the native head")
+    func modes() throws {
+        let hydra = try HydraModel(path: TestModels.path("gemma3-270m"), contextLength: 256, batchSize: 64,
+                                   pool: ThreadPool(threads: 1))
+        let tt = try hydra.heads.load(path: Self.tatarHead, catalog: HeadCatalog(directories: []))
+        let tatar = try Language.named("tt"), japanese = try Language.named("ja")
+        #expect(ScriptLock.script(mode: .auto, head: tt, target: tatar) == .cyrillic)
+        #expect(ScriptLock.script(mode: .auto, head: hydra.native, target: tatar) == nil)
+        #expect(ScriptLock.script(mode: .on, head: hydra.native, target: tatar) == .cyrillic)
+        #expect(ScriptLock.script(mode: .on, head: hydra.native, target: japanese) == nil)
+        #expect(ScriptLock.script(mode: .off, head: tt, target: tatar) == nil)
+    }
+
+    @Test("through the Tatar head, the lock keeps Latin letters out of the translation")
+    func tatarTranslation() throws {
+        let hydra = try HydraModel(path: TestModels.path("gemma3-270m"), contextLength: 512, batchSize: 128,
+                                   pool: ThreadPool(threads: 2))
+        try hydra.heads.load(path: Self.tatarHead, catalog: HeadCatalog(directories: []))
+        let translator = try Translator(model: hydra)
+        func translate(_ mode: ScriptLock.Mode) throws -> String {
+            translator.scriptLock = mode
+            var out = ""
+            try translator.translate(Self.sentence, from: try Language.named("en"), to: try Language.named("tt")) {
+                out += $0
+                return true
+            }
+            return out
+        }
+        let free = try translate(.off)
+        let locked = try translate(.auto)
+        #expect(Self.hasLatin(free), "\(free)")
+        #expect(!Self.hasLatin(locked), "\(locked)")
+        #expect(Script.dominant(in: locked) == .cyrillic, "\(locked)")
+        #expect(try translate(.on) == locked)
+    }
+
+    @Test("hydra translate --script-lock / --no-script-lock, in process and through the daemon")
+    func commandLine() throws {
+        let model = TestModels.path("gemma3-270m")
+        let common = ["--model", model, "--from", "en", "--to", "tt", "--head", Self.tatarHead]
+        let locked = try CLI.run(["translate", "--no-daemon"] + common + [Self.sentence])
+        let free = try CLI.run(["translate", "--no-daemon", "--no-script-lock"] + common + [Self.sentence])
+        #expect(locked.status == 0 && free.status == 0, "\(locked.stderr) \(free.stderr)")
+        #expect(!Self.hasLatin(locked.stdout) && !locked.stdout.isEmpty, "\(locked.stdout)")
+        #expect(Self.hasLatin(free.stdout), "\(free.stdout)")
+
+        let daemon = try TestDaemon(model: "gemma3-270m")
+        defer { daemon.stop() }
+        let client = try daemon.client()
+        let viaDaemon = try client.translate(TranslateParams(text: Self.sentence, from: "en", to: "tt", heads: [Self.tatarHead]))
+        let freeViaDaemon = try client.translate(TranslateParams(text: Self.sentence, from: "en", to: "tt",
+                                                                 heads: [Self.tatarHead], scriptLock: false))
+        #expect(viaDaemon.text + "\n" == locked.stdout)
+        #expect(freeViaDaemon.text + "\n" == free.stdout)
+        let cli = try CLI.run(["translate", "--no-script-lock"] + common + [Self.sentence], env: daemon.environment)
+        #expect(cli.stdout == free.stdout, "\(cli.stderr)")
+    }
+
+    @Test("the protocol's script_lock parameter")
+    func protocolParameter() throws {
+        let d = RPCCoding.decoder()
+        let off = try d.decode(TranslateParams.self, from: Data(#"{"text":"a","from":"en","to":"tt","script_lock":false}"#.utf8))
+        #expect(off.scriptLock == false)
+        let none = try d.decode(TranslateParams.self, from: Data(#"{"text":"a","from":"en","to":"tt"}"#.utf8))
+        #expect(none.scriptLock == nil)
+    }
+}
