@@ -192,9 +192,10 @@ static void multiply_part(void *vjob, int32_t i, int32_t n) {
     }
 }
 
-int32_t hydra_matmul_slice(hydra_pool *pool, int32_t type, const void *W, int64_t rows, int64_t matrix_rows,
-                           int64_t cols, const float *X, int64_t ntok, float *Y, int32_t mode) {
-    const hydra_kernel *kernel = hydra_kernel_for_matrix(type, matrix_rows, ntok, mode);
+/// Quantizes the ntok activation rows once, then runs `part` over the pool
+/// with `kernel` (shared by the ordinary product and hydra_matmul_each).
+static int32_t run_product(hydra_pool *pool, const hydra_kernel *kernel, void (*part)(void *, int32_t, int32_t), int32_t type,
+                           const void *W, int64_t rows, int64_t cols, const float *X, int64_t ntok, float *Y) {
     if (!kernel || rows < 0 || cols <= 0 || ntok < 0) return -1;
     const int64_t qk = hydra_type_block_elements(type);
     const int64_t act_qk = hydra_type_block_elements(kernel->act_type);
@@ -224,9 +225,15 @@ int32_t hydra_matmul_slice(hydra_pool *pool, int32_t type, const void *W, int64_
     } else {
         quantize_part(&job, 0, 1);
     }
-    hydra_pool_run(pool, multiply_part, &job);
+    hydra_pool_run(pool, part, &job);
     hydra_pool_unlock(pool);
     return 0;
+}
+
+int32_t hydra_matmul_slice(hydra_pool *pool, int32_t type, const void *W, int64_t rows, int64_t matrix_rows,
+                           int64_t cols, const float *X, int64_t ntok, float *Y, int32_t mode) {
+    return run_product(pool, hydra_kernel_for_matrix(type, matrix_rows, ntok, mode), multiply_part, type, W, rows,
+                       cols, X, ntok, Y);
 }
 
 int32_t hydra_matmul_mode(hydra_pool *pool, int32_t type, const void *W, int64_t rows, int64_t cols,
@@ -263,36 +270,6 @@ int32_t hydra_matmul_each(hydra_pool *pool, int32_t type, const void *W, int64_t
                           const float *X, int64_t ntok, float *Y, int32_t mode) {
     // The kernel of a one-token product: several sequences decoded together
     // must each get the bits they would get alone.
-    const hydra_kernel *kernel = hydra_kernel_for_matrix(type, rows, 1, mode);
-    if (!kernel || rows < 0 || cols <= 0 || ntok < 0) return -1;
-    const int64_t qk = hydra_type_block_elements(type);
-    const int64_t act_qk = hydra_type_block_elements(kernel->act_type);
-    if (cols % qk != 0 || cols % act_qk != 0) return -1;
-    if (rows == 0 || ntok == 0) return 0;
-
-    matmul_job job = {
-        .kernel = kernel,
-        .W = W,
-        .w_row_bytes = (size_t)(cols / qk * hydra_type_block_bytes(type)),
-        .rows = rows,
-        .cols = cols,
-        .X = X,
-        .xq_row_bytes = (size_t)(cols / act_qk * hydra_type_block_bytes(kernel->act_type)),
-        .ntok = ntok,
-        .Y = Y,
-    };
-    hydra_pool_lock(pool);
-    job.XQ = hydra_scratch_reserve(hydra_pool_scratch(pool), job.xq_row_bytes * (size_t)ntok);
-    if (!job.XQ) {
-        hydra_pool_unlock(pool);
-        return -1;
-    }
-    if (ntok > 1) {
-        hydra_pool_run(pool, quantize_part, &job);
-    } else {
-        quantize_part(&job, 0, 1);
-    }
-    hydra_pool_run(pool, multiply_each_part, &job);
-    hydra_pool_unlock(pool);
-    return 0;
+    return run_product(pool, hydra_kernel_for_matrix(type, rows, 1, mode), multiply_each_part, type, W, rows, cols,
+                       X, ntok, Y);
 }

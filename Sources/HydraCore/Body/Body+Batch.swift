@@ -53,7 +53,8 @@ extension Body {
         s.x.update(from: embeddings, count: b * e)
         for (index, layer) in weights.layers.enumerated() {
             batchAttention(layer: index, weights: layer, states: states, scratch: s, pool: pool)
-            batchFeedForward(weights: layer, rows: b, scratch: s, pool: pool)
+            outputAndFeedForward(layer: index, weights: layer, x: s.x, attention: s.attention, rows: b,
+                                 state: s, pool: pool, eachAsOne: true)
         }
         hydra_rms_norm(s.x, weights.outputNorm.values, hidden, Int64(b), Int64(e), c.rmsEpsilon)
         for state in states { state.length += 1 }
@@ -70,9 +71,9 @@ extension Body {
         w.query.multiplyEach(s.normed, tokens: b, into: s.q, pool: pool)
         w.key.multiplyEach(s.normed, tokens: b, into: s.k, pool: pool)
         w.value.multiplyEach(s.normed, tokens: b, into: s.v, pool: pool)
-        batchBias(w.queryBias, to: s.q, rows: b)
-        batchBias(w.keyBias, to: s.k, rows: b)
-        batchBias(w.valueBias, to: s.v, rows: b)
+        addBias(w.queryBias, to: s.q, rows: b)
+        addBias(w.keyBias, to: s.k, rows: b)
+        addBias(w.valueBias, to: s.v, rows: b)
         if let qn = w.queryNorm, let kn = w.keyNorm {
             hydra_rms_norm(s.q, qn.values, s.q, Int64(b * c.headCount), d, c.rmsEpsilon)
             hydra_rms_norm(s.k, kn.values, s.k, Int64(b * c.kvHeadCount), d, c.rmsEpsilon)
@@ -99,36 +100,5 @@ extension Body {
                             Int64(c.kvHeadCount), d, Int64(position), Int64(sliding ? c.slidingWindow : 0), scale,
                             s.attentionScratch, s.attention + i * ql)
         }
-    }
-
-    /// Output projection, residual, norm, gated FFN and residual for the
-    /// b rows of s.x (their attention in s.attention).
-    private func batchFeedForward(weights w: LayerWeights, rows b: Int, scratch s: BodyState, pool: ThreadPool?) {
-        let c = config
-        let e = Int64(c.embeddingLength)
-        let count = Int64(b * c.embeddingLength)
-        w.attentionOutput.multiplyEach(s.attention, tokens: b, into: s.projected, pool: pool)
-        batchBias(w.attentionOutputBias, to: s.projected, rows: b)
-        if let post = w.postAttentionNorm {
-            hydra_rms_norm(s.projected, post.values, s.projected, Int64(b), e, c.rmsEpsilon)
-        }
-        hydra_add(s.x, s.projected, count)
-        hydra_rms_norm(s.x, w.feedForwardNorm.values, s.normed, Int64(b), e, c.rmsEpsilon)
-        w.gate.multiplyEach(s.normed, tokens: b, into: s.gate, pool: pool)
-        w.up.multiplyEach(s.normed, tokens: b, into: s.up, pool: pool)
-        switch c.activation {
-        case .swiglu: hydra_swiglu(s.gate, s.up, s.gate, Int64(b), Int64(c.feedForwardLength))
-        case .geglu: hydra_geglu(s.gate, s.up, s.gate, Int64(b * c.feedForwardLength))
-        }
-        w.down.multiplyEach(s.gate, tokens: b, into: s.projected, pool: pool)
-        if let post = w.postFeedForwardNorm {
-            hydra_rms_norm(s.projected, post.values, s.projected, Int64(b), e, c.rmsEpsilon)
-        }
-        hydra_add(s.x, s.projected, count)
-    }
-
-    private func batchBias(_ bias: WeightVector?, to y: UnsafeMutablePointer<Float>, rows: Int) {
-        guard let bias else { return }
-        for r in 0..<rows { hydra_add(y + r * bias.count, bias.values, Int64(bias.count)) }
     }
 }

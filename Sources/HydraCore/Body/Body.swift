@@ -184,15 +184,24 @@ public final class Body: @unchecked Sendable {
     }
 
     /// Output projection, residual, norm, gated FFN, residual for `rows`
-    /// rows starting at `x` (their attention at `attention`).
-    private func outputAndFeedForward(layer: Int, weights w: LayerWeights, x: UnsafeMutablePointer<Float>,
-                                  attention: UnsafeMutablePointer<Float>, rows: Int,
-                                  state s: BodyState, pool: ThreadPool?) {
+    /// rows starting at `x` (their attention at `attention`). `eachAsOne`:
+    /// every row with the one-token arithmetic (rows of different
+    /// sequences decoded together).
+    func outputAndFeedForward(layer: Int, weights w: LayerWeights, x: UnsafeMutablePointer<Float>,
+                              attention: UnsafeMutablePointer<Float>, rows: Int,
+                              state s: BodyState, pool: ThreadPool?, eachAsOne: Bool = false) {
         let c = config
         let e = Int64(c.embeddingLength)
         let count = Int64(rows * c.embeddingLength)
+        func product(_ m: QuantizedMatrix, _ x: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>) {
+            if eachAsOne {
+                m.multiplyEach(x, tokens: rows, into: y, pool: pool)
+            } else {
+                m.multiply(x, tokens: rows, into: y, pool: pool)
+            }
+        }
 
-        w.attentionOutput.multiply(attention, tokens: rows, into: s.projected, pool: pool)
+        product(w.attentionOutput, attention, s.projected)
         addBias(w.attentionOutputBias, to: s.projected, rows: rows)
         if let post = w.postAttentionNorm {
             hydra_rms_norm(s.projected, post.values, s.projected, Int64(rows), e, c.rmsEpsilon)
@@ -205,8 +214,8 @@ public final class Body: @unchecked Sendable {
         if rows == 1 {
             multiplyGroup(x: s.normed, pool: pool, (w.gate, s.gate), (w.up, s.up))
         } else {
-            w.gate.multiply(s.normed, tokens: rows, into: s.gate, pool: pool)
-            w.up.multiply(s.normed, tokens: rows, into: s.up, pool: pool)
+            product(w.gate, s.normed, s.gate)
+            product(w.up, s.normed, s.up)
         }
         let f = Int64(rows * c.feedForwardLength)
         switch c.activation {
@@ -214,7 +223,7 @@ public final class Body: @unchecked Sendable {
         case .geglu: hydra_geglu(s.gate, s.up, s.gate, f)
         }
         record("ffn_swiglu", layer, s.gate, rows * c.feedForwardLength)
-        w.down.multiply(s.gate, tokens: rows, into: s.projected, pool: pool)
+        product(w.down, s.gate, s.projected)
         if let post = w.postFeedForwardNorm {
             hydra_rms_norm(s.projected, post.values, s.projected, Int64(rows), e, c.rmsEpsilon)
         }
@@ -243,7 +252,7 @@ public final class Body: @unchecked Sendable {
         precondition(rc == 0, "grouped matrix product failed")
     }
 
-    private func addBias(_ bias: WeightVector?, to y: UnsafeMutablePointer<Float>, rows: Int) {
+    func addBias(_ bias: WeightVector?, to y: UnsafeMutablePointer<Float>, rows: Int) {
         guard let bias else { return }
         for r in 0..<rows { hydra_add(y + r * bias.count, bias.values, Int64(bias.count)) }
     }
