@@ -44,16 +44,30 @@ static inline void accumulate_block(float acc[8], float d, const int8_t q[32], c
     for (int l = 0; l < 8; l++) acc[l] = fmaf(d, (float)lane_dot(q, y, l), acc[l]);
 }
 
+/// The 32 four-bit values of a Q4_0 block, minus 8.
+static inline void unpack_q4(const uint8_t qs[16], int8_t q[32]) {
+    for (int j = 0; j < 16; j++) {
+        q[j] = (int8_t)((qs[j] & 0x0F) - 8);
+        q[j + 16] = (int8_t)((qs[j] >> 4) - 8);
+    }
+}
+
+void hydra_unpack_q4_0(const void *vw, void *vout, int64_t n) {
+    const block_q4_0 *w = vw;
+    block_q8_0 *out = vout;
+    for (int64_t i = 0; i < n / 32; i++) {
+        out[i].d = w[i].d;
+        unpack_q4(w[i].qs, out[i].qs);
+    }
+}
+
 float hydra_dot_q4_0_scalar(int64_t n, const void *vw, const void *vx) {
     const block_q4_0 *w = vw;
     const block_q8_0 *x = vx;
     float acc[8] = {0};
     for (int64_t i = 0; i < n / 32; i++) {
         int8_t q[32];
-        for (int j = 0; j < 16; j++) {
-            q[j] = (int8_t)((w[i].qs[j] & 0x0F) - 8);
-            q[j + 16] = (int8_t)((w[i].qs[j] >> 4) - 8);
-        }
+        unpack_q4(w[i].qs, q);
         accumulate_block(acc, fp16_to_fp32(w[i].d) * fp16_to_fp32(x[i].d), q, x[i].qs);
     }
     return hsum8(acc);
@@ -95,6 +109,15 @@ float hydra_dot_q5_0_scalar(int64_t n, const void *vw, const void *vx) {
         accumulate_block(acc, fp16_to_fp32(w[i].d) * fp16_to_fp32(x[i].d), q, x[i].qs);
     }
     return hsum8(acc);
+}
+
+void hydra_unpack_q5_0(const void *vw, void *vout, int64_t n) {
+    const block_q5_0 *w = vw;
+    block_q8_0 *out = vout;
+    for (int64_t i = 0; i < n / 32; i++) {
+        out[i].d = w[i].d;
+        unpack_q5(w[i].qs, w[i].qh, 16, out[i].qs);
+    }
 }
 
 float hydra_dot_q5_1_scalar(int64_t n, const void *vw, const void *vx) {

@@ -61,7 +61,13 @@ uint16_t hydra_fp32_to_fp16_portable(float f);
 
 static inline float fp16_to_fp32(hydra_half h) {
 #if defined(__F16C__)
-    return _cvtsh_ss(h);
+    // Not _cvtsh_ss: compilers insert the half into whatever register is
+    // free (often a dot product's accumulator), and that merge ties every
+    // scale to the previous block's sum, a chain that halves the speed of
+    // the dot products. vmovd writes the whole register and breaks it.
+    __m128i v = _mm_cvtsi32_si128(h);
+    __asm__("" : "+x"(v)); // keeps the vmovd: left alone it is folded back into vpinsrw
+    return _mm_cvtss_f32(_mm_cvtph_ps(v));
 #else
     return hydra_fp16_to_fp32_portable(h);
 #endif
@@ -104,11 +110,24 @@ typedef float (*hydra_dot_fn)(int64_t n, const void *w, const void *x);
 /// four-row gemm, whose order differs from its one-row gemv.
 typedef void (*hydra_dot4_fn)(int64_t n, const void *w, const void *x, size_t x_stride, float out[4]);
 
+/// Dot products of two weight rows (`w_stride` bytes apart) with four
+/// activation rows: out[r * 4 + t], each equal to the one-row kernel's.
+typedef void (*hydra_dot2x4_fn)(int64_t n, const void *w, size_t w_stride, const void *x, size_t x_stride,
+                                float out[8]);
+/// Rewrites one weight row of `n` elements as Q8_0 blocks with the same
+/// scales and integer values (exact for Q4_0 and Q5_0).
+typedef void (*hydra_unpack_fn)(const void *w, void *out, int64_t n);
+
 typedef struct {
     int32_t act_type;          // ggml vec_dot_type
     hydra_quantize_fn quantize;
     hydra_dot_fn dot;
     hydra_dot4_fn dot4;        // optional
+    // Optional, for prompts: rows unpacked to Q8_0 once per tile (their
+    // products then run as Q8_0's, which gives the same bits), and a kernel
+    // for two rows by four tokens (on the unpacked rows when unpack is set).
+    hydra_unpack_fn unpack;
+    hydra_dot2x4_fn dot2x4;
 } hydra_kernel;
 
 /// The kernels for `type` in `mode` (0 portable, 1 best), or NULL.
@@ -136,6 +155,10 @@ float hydra_dot_q3_K_scalar(int64_t n, const void *w, const void *x);
 float hydra_dot_q4_K_scalar(int64_t n, const void *w, const void *x);
 float hydra_dot_q5_K_scalar(int64_t n, const void *w, const void *x);
 float hydra_dot_q6_K_scalar(int64_t n, const void *w, const void *x);
+// Weight rows rewritten as Q8_0 blocks (hydra_unpack_fn).
+void hydra_unpack_q4_0(const void *w, void *out, int64_t n);
+void hydra_unpack_q5_0(const void *w, void *out, int64_t n);
+
 /// Q4_K in the order of ggml's 8-row repacked kernels (dot_q4_K_x8.c).
 float hydra_dot_q4_K_x8_scalar(int64_t n, const void *w, const void *x);
 void hydra_dot4_q4_K_x8_scalar(int64_t n, const void *w, const void *x, size_t x_stride, float out[4]);
@@ -174,6 +197,7 @@ void hydra_dot4_q4_K_avx2(int64_t n, const void *w, const void *x, size_t x_stri
 float hydra_dot_q4_K_x8_avx2(int64_t n, const void *w, const void *x);
 void hydra_dot4_q4_K_x8_avx2(int64_t n, const void *w, const void *x, size_t x_stride, float out[4]);
 float hydra_dot_q6_K_tiled_avx2(int64_t n, const void *w, const void *x);
+void hydra_dot2x4_q8_0_avx2(int64_t n, const void *w, size_t w_stride, const void *x, size_t x_stride, float out[8]);
 void hydra_dot4_q6_K_tiled_avx2(int64_t n, const void *w, const void *x, size_t x_stride, float out[4]);
 #endif
 

@@ -3,6 +3,7 @@
 // weight row is reused across several tokens while it is in L1 cache.
 
 #include <stdatomic.h>
+#include <stdbool.h>
 
 #include "kernels.h"
 #include "pool.h"
@@ -22,8 +23,10 @@ int32_t hydra_has_simd_kernels(void) {
 
 // ---- kernel table ---------------------------------------------------------------
 
-#define K(act, q, d) {HYDRA_TYPE_##act, q, d, NULL}
-#define K4(act, q, d, d4) {HYDRA_TYPE_##act, q, d, d4}
+#define K(act, q, d) {HYDRA_TYPE_##act, q, d, NULL, NULL, NULL}
+#define K4(act, q, d, d4) {HYDRA_TYPE_##act, q, d, d4, NULL, NULL}
+// With a two-rows-by-four-tokens kernel for prompts, on rows unpacked to Q8_0 when `unpack` is set.
+#define KT(act, q, d, d4, unpack, d2x4) {HYDRA_TYPE_##act, q, d, d4, unpack, d2x4}
 
 static const hydra_kernel portable_kernels[] = {
     [HYDRA_TYPE_F32] = K(F32, hydra_quantize_f32, hydra_dot_f32_scalar),
@@ -46,11 +49,14 @@ static const hydra_kernel simd_kernels[] = {
     [HYDRA_TYPE_F32] = K(F32, hydra_quantize_f32, hydra_dot_f32_scalar),
     [HYDRA_TYPE_F16] = K(F16, hydra_quantize_f16_scalar, hydra_dot_f16_scalar),
     [HYDRA_TYPE_BF16] = K(BF16, hydra_quantize_bf16_scalar, hydra_dot_bf16_scalar),
-    [HYDRA_TYPE_Q4_0] = K4(Q8_0, hydra_quantize_q8_0_avx2, hydra_dot_q4_0_avx2, hydra_dot4_q4_0_avx2),
+    [HYDRA_TYPE_Q4_0] = KT(Q8_0, hydra_quantize_q8_0_avx2, hydra_dot_q4_0_avx2, hydra_dot4_q4_0_avx2,
+                           hydra_unpack_q4_0, hydra_dot2x4_q8_0_avx2),
     [HYDRA_TYPE_Q4_1] = K4(Q8_1, hydra_quantize_q8_1_avx2, hydra_dot_q4_1_avx2, hydra_dot4_q4_1_avx2),
-    [HYDRA_TYPE_Q5_0] = K4(Q8_0, hydra_quantize_q8_0_avx2, hydra_dot_q5_0_avx2, hydra_dot4_q5_0_avx2),
+    [HYDRA_TYPE_Q5_0] = KT(Q8_0, hydra_quantize_q8_0_avx2, hydra_dot_q5_0_avx2, hydra_dot4_q5_0_avx2,
+                           hydra_unpack_q5_0, hydra_dot2x4_q8_0_avx2),
     [HYDRA_TYPE_Q5_1] = K(Q8_1, hydra_quantize_q8_1_avx2, hydra_dot_q5_1_avx2),
-    [HYDRA_TYPE_Q8_0] = K4(Q8_0, hydra_quantize_q8_0_avx2, hydra_dot_q8_0_avx2, hydra_dot4_q8_0_avx2),
+    [HYDRA_TYPE_Q8_0] = KT(Q8_0, hydra_quantize_q8_0_avx2, hydra_dot_q8_0_avx2, hydra_dot4_q8_0_avx2, NULL,
+                           hydra_dot2x4_q8_0_avx2),
     [HYDRA_TYPE_Q2_K] = K(Q8_K, hydra_quantize_q8_K_scalar, hydra_dot_q2_K_scalar),
     [HYDRA_TYPE_Q3_K] = K(Q8_K, hydra_quantize_q8_K_scalar, hydra_dot_q3_K_scalar),
     [HYDRA_TYPE_Q4_K] = K4(Q8_K, hydra_quantize_q8_K_scalar, hydra_dot_q4_K_avx2, hydra_dot4_q4_K_avx2),
@@ -135,6 +141,7 @@ enum {
 
 typedef struct {
     const hydra_kernel *kernel;
+    const hydra_kernel *q8_0;  // Q8_0's kernels, for rows the kernel unpacks
     const uint8_t *W;
     size_t w_row_bytes;
     int64_t rows, cols;
@@ -143,6 +150,8 @@ typedef struct {
     size_t xq_row_bytes;
     int64_t ntok;
     float *Y;
+    uint8_t *unpacked;         // per thread: one row tile as Q8_0 blocks
+    size_t unpacked_bytes;     // bytes per thread
 } matmul_job;
 
 /// Thread i of n quantizes its share of the activation rows.
@@ -150,6 +159,23 @@ static void quantize_part(void *vjob, int32_t i, int32_t n) {
     const matmul_job *job = vjob;
     for (int64_t t = i; t < job->ntok; t += n) {
         job->kernel->quantize(job->X + t * job->cols, job->XQ + t * job->xq_row_bytes, job->cols);
+    }
+}
+
+/// Rows [r_begin, r_end) for one token. Generation streams every weight
+/// once per token from memory, so the rows two ahead are requested early
+/// (one sequential stream is more than the hardware prefetcher keeps up
+/// with on one core).
+static void multiply_one_token(const matmul_job *job, int64_t r_begin, int64_t r_end) {
+    const hydra_dot_fn dot = job->kernel->dot;
+    const size_t ahead = 2 * job->w_row_bytes;
+    const uint8_t *end = job->W + r_end * job->w_row_bytes;
+    for (int64_t r = r_begin; r < r_end; r++) {
+        const uint8_t *w = job->W + r * job->w_row_bytes;
+        for (const uint8_t *p = w + ahead; p < w + ahead + job->w_row_bytes && p < end; p += 64) {
+            __builtin_prefetch(p);
+        }
+        job->Y[r] = dot(job->cols, w, job->XQ);
     }
 }
 
@@ -162,30 +188,60 @@ static void multiply_part(void *vjob, int32_t i, int32_t n) {
     const int64_t r_begin = tiles * i / n * ROW_TILE;
     int64_t r_end = tiles * (i + 1) / n * ROW_TILE;
     if (r_end > job->rows) r_end = job->rows;
-    const hydra_dot_fn dot = job->kernel->dot;
-
     if (job->ntok == 1) {
-        for (int64_t r = r_begin; r < r_end; r++) {
-            job->Y[r] = dot(job->cols, job->W + r * job->w_row_bytes, job->XQ);
-        }
+        multiply_one_token(job, r_begin, r_end);
         return;
     }
+    // Two-by-four tiles pay off once a token tile is full; rows a kernel
+    // unpacks are unpacked once per row tile and then serve every token.
+    const bool tiled = job->kernel->dot2x4 && job->ntok >= TOKEN_TILE;
+    const bool unpack = tiled && job->kernel->unpack;
+    const hydra_kernel *k = unpack ? job->q8_0 : job->kernel;
+    const size_t xq = job->xq_row_bytes;
+
     for (int64_t r0 = r_begin; r0 < r_end; r0 += ROW_TILE) {
         const int64_t r1 = r0 + ROW_TILE < r_end ? r0 + ROW_TILE : r_end;
+        const uint8_t *rows = job->W + r0 * job->w_row_bytes;
+        size_t row_bytes = job->w_row_bytes;
+        if (unpack) {
+            row_bytes = job->cols / QK8_0 * sizeof(block_q8_0);
+            uint8_t *dst = job->unpacked + (size_t)i * job->unpacked_bytes;
+            for (int64_t r = r0; r < r1; r++) {
+                job->kernel->unpack(job->W + r * job->w_row_bytes, dst + (r - r0) * row_bytes, job->cols);
+            }
+            rows = dst;
+        }
         for (int64_t t0 = 0; t0 < job->ntok; t0 += TOKEN_TILE) {
             const int64_t t1 = t0 + TOKEN_TILE < job->ntok ? t0 + TOKEN_TILE : job->ntok;
-            for (int64_t r = r0; r < r1; r++) {
-                const uint8_t *w = job->W + r * job->w_row_bytes;
+            int64_t r = r0;
+            for (; tiled && r + 2 <= r1; r += 2) {
+                const uint8_t *w = rows + (r - r0) * row_bytes;
                 int64_t t = t0;
-                if (job->kernel->dot4) {
-                    for (; t + 4 <= t1; t += 4) {
-                        float out[4];
-                        job->kernel->dot4(job->cols, w, job->XQ + t * job->xq_row_bytes, job->xq_row_bytes, out);
-                        for (int k = 0; k < 4; k++) job->Y[(t + k) * job->rows + r] = out[k];
+                for (; t + 4 <= t1; t += 4) {
+                    float out[8];
+                    k->dot2x4(job->cols, w, row_bytes, job->XQ + t * xq, xq, out);
+                    for (int j = 0; j < 4; j++) {
+                        job->Y[(t + j) * job->rows + r] = out[j];
+                        job->Y[(t + j) * job->rows + r + 1] = out[4 + j];
                     }
                 }
                 for (; t < t1; t++) {
-                    job->Y[t * job->rows + r] = dot(job->cols, w, job->XQ + t * job->xq_row_bytes);
+                    job->Y[t * job->rows + r] = k->dot(job->cols, w, job->XQ + t * xq);
+                    job->Y[t * job->rows + r + 1] = k->dot(job->cols, w + row_bytes, job->XQ + t * xq);
+                }
+            }
+            for (; r < r1; r++) {
+                const uint8_t *w = rows + (r - r0) * row_bytes;
+                int64_t t = t0;
+                if (k->dot4) {
+                    for (; t + 4 <= t1; t += 4) {
+                        float out[4];
+                        k->dot4(job->cols, w, job->XQ + t * xq, xq, out);
+                        for (int j = 0; j < 4; j++) job->Y[(t + j) * job->rows + r] = out[j];
+                    }
+                }
+                for (; t < t1; t++) {
+                    job->Y[t * job->rows + r] = k->dot(job->cols, w, job->XQ + t * xq);
                 }
             }
         }
@@ -213,12 +269,22 @@ static int32_t run_product(hydra_pool *pool, const hydra_kernel *kernel, void (*
         .ntok = ntok,
         .Y = Y,
     };
+    // Scratch: the quantized activations, then one unpacked row tile per thread.
+    const size_t xq_bytes = (job.xq_row_bytes * (size_t)ntok + 63) & ~(size_t)63;
+    if (kernel->unpack) {
+        // Only the SIMD table unpacks; its Q8_0 kernels then run on the rows.
+        job.q8_0 = hydra_kernel_for(HYDRA_TYPE_Q8_0, HYDRA_KERNELS_BEST);
+        job.unpacked_bytes = (size_t)ROW_TILE * (size_t)(cols / QK8_0) * sizeof(block_q8_0);
+    }
     hydra_pool_lock(pool);
-    job.XQ = hydra_scratch_reserve(hydra_pool_scratch(pool), job.xq_row_bytes * (size_t)ntok);
-    if (!job.XQ) {
+    uint8_t *scratch = hydra_scratch_reserve(hydra_pool_scratch(pool),
+                                             xq_bytes + (size_t)hydra_pool_threads(pool) * job.unpacked_bytes);
+    if (!scratch) {
         hydra_pool_unlock(pool);
         return -1;
     }
+    job.XQ = scratch;
+    job.unpacked = scratch + xq_bytes;
 
     if (ntok > 1) {
         hydra_pool_run(pool, quantize_part, &job);
