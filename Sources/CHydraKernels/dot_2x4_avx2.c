@@ -12,29 +12,15 @@
 // is the same whichever operand comes first).
 
 #include "kernels.h"
+#include "quant_avx2.h"
 
 #ifdef HYDRA_HAVE_AVX2
-
-/// Four half-precision scales as floats, in one conversion.
-static inline __m128 halves4(hydra_half a, hydra_half b, hydra_half c, hydra_half d) {
-    const uint64_t packed = (uint64_t)a | (uint64_t)b << 16 | (uint64_t)c << 32 | (uint64_t)d << 48;
-    return _mm_cvtph_ps(_mm_cvtsi64_si128((long long)packed));
-}
-
-/// ggml's hsum_float_8.
-static inline float hsum8_ps(__m256 x) {
-    __m128 r = _mm_add_ps(_mm256_extractf128_ps(x, 1), _mm256_castps256_ps128(x));
-    r = _mm_add_ps(r, _mm_movehl_ps(r, r));
-    r = _mm_add_ss(r, _mm_movehdup_ps(r));
-    return _mm_cvtss_f32(r);
-}
 
 void hydra_dot2x4_q8_0_avx2(int64_t n, const void *vw, size_t w_stride, const void *vx, size_t x_stride,
                             float out[8]) {
     const block_q8_0 *w[2] = {vw, (const block_q8_0 *)((const uint8_t *)vw + w_stride)};
     const block_q8_0 *x[4];
     for (int t = 0; t < 4; t++) x[t] = (const block_q8_0 *)((const uint8_t *)vx + t * x_stride);
-    const __m256i ones = _mm256_set1_epi16(1);
     __m256 acc[2][4];
     for (int r = 0; r < 2; r++)
         for (int t = 0; t < 4; t++) acc[r][t] = _mm256_setzero_ps();
@@ -53,14 +39,14 @@ void hydra_dot2x4_q8_0_avx2(int64_t n, const void *vw, size_t w_stride, const vo
             const __m256i y = _mm256_loadu_si256((const __m256i *)x[t][i].qs);
             for (int r = 0; r < 2; r++) {
                 // |q| · (y signed like q), summed in fours: ggml's mul_sum_i8_pairs_float.
-                const __m256i p = _mm256_madd_epi16(ones, _mm256_maddubs_epi16(aq[r], _mm256_sign_epi8(y, q[r])));
+                const __m256i p = dot_u8i8(aq[r], _mm256_sign_epi8(y, q[r]));
                 const __m256 scale = _mm256_permutevar_ps(d[r], _mm256_set1_epi32(t));
                 acc[r][t] = _mm256_fmadd_ps(scale, _mm256_cvtepi32_ps(p), acc[r][t]);
             }
         }
     }
     for (int r = 0; r < 2; r++)
-        for (int t = 0; t < 4; t++) out[r * 4 + t] = hsum8_ps(acc[r][t]);
+        for (int t = 0; t < 4; t++) out[r * 4 + t] = hsum_ps(acc[r][t]);
 }
 
 #endif

@@ -3,51 +3,9 @@
 // dot_scalar.c / activation.c; the tests check that on random data.
 
 #include "kernels.h"
+#include "quant_avx2.h"
 
 #ifdef HYDRA_HAVE_AVX2
-
-// ---- helpers --------------------------------------------------------------------
-
-static inline float hsum_ps(__m256 x) {
-    __m128 r = _mm_add_ps(_mm256_extractf128_ps(x, 1), _mm256_castps256_ps128(x));
-    r = _mm_add_ps(r, _mm_movehl_ps(r, r));
-    r = _mm_add_ss(r, _mm_movehdup_ps(r));
-    return _mm_cvtss_f32(r);
-}
-
-/// Eight int32 lanes, lane l = sum of ax[k] * sy[k] for k in 4l..4l+3
-/// (ax unsigned bytes, sy signed bytes).
-static inline __m256i dot_u8i8(__m256i ax, __m256i sy) {
-#if defined(__AVX512VNNI__) && defined(__AVX512VL__)
-    return _mm256_dpbusd_epi32(_mm256_setzero_si256(), ax, sy);
-#elif defined(__AVXVNNI__)
-    return _mm256_dpbusd_avx_epi32(_mm256_setzero_si256(), ax, sy);
-#else
-    return _mm256_madd_epi16(_mm256_set1_epi16(1), _mm256_maddubs_epi16(ax, sy));
-#endif
-}
-
-/// Same for two signed byte vectors.
-static inline __m256i dot_i8i8(__m256i x, __m256i y) {
-    return dot_u8i8(_mm256_sign_epi8(x, x), _mm256_sign_epi8(y, x));
-}
-
-/// 32 nibbles as bytes: low nibbles first (elements 0..15), then high ones.
-static inline __m256i unpack_nibbles(const uint8_t *p) {
-    const __m128i t = _mm_loadu_si128((const __m128i *)p);
-    const __m256i b = _mm256_set_m128i(_mm_srli_epi16(t, 4), t);
-    return _mm256_and_si256(b, _mm256_set1_epi8(0x0F));
-}
-
-/// 32 bits as bytes 0x00 / 0xFF.
-static inline __m256i unpack_bits(const uint8_t *p) {
-    uint32_t x;
-    memcpy(&x, p, 4);
-    const __m256i shuf = _mm256_set_epi64x(0x0303030303030303, 0x0202020202020202, 0x0101010101010101, 0);
-    __m256i bytes = _mm256_shuffle_epi8(_mm256_set1_epi32((int)x), shuf);
-    bytes = _mm256_or_si256(bytes, _mm256_set1_epi64x(0x7fbfdfeff7fbfdfe));
-    return _mm256_cmpeq_epi8(bytes, _mm256_set1_epi64x(-1));
-}
 
 // ---- activation quantization --------------------------------------------------------
 
@@ -105,18 +63,36 @@ void hydra_quantize_q8_1_avx2(const float *x, void *vy, int64_t n) {
 
 // ---- 32-element blocks ----------------------------------------------------------------
 
-float hydra_dot_q4_0_avx2(int64_t n, const void *vw, const void *vx) {
-    const block_q4_0 *w = vw;
-    const block_q8_0 *x = vx;
-    __m256 acc = _mm256_setzero_ps();
-    for (int64_t i = 0; i < n / 32; i++) {
-        const __m256 d = _mm256_set1_ps(fp16_to_fp32(w[i].d) * fp16_to_fp32(x[i].d));
-        const __m256i q = _mm256_sub_epi8(unpack_nibbles(w[i].qs), _mm256_set1_epi8(8));
-        const __m256i y = _mm256_loadu_si256((const __m256i *)x[i].qs);
-        acc = _mm256_fmadd_ps(d, _mm256_cvtepi32_ps(dot_i8i8(q, y)), acc);
+// Q4_0, Q5_0, Q8_0: one fused multiply-add per block into eight lanes, as
+// ggml's vec_dot. Blocks go in pairs only to convert and multiply their four
+// half-precision scales in one vector; the sums run in block order.
+#define DOT_SIGNED(NAME, BLOCK, LOAD)                                                            \
+    float NAME(int64_t n, const void *vw, const void *vx) {                                     \
+        const BLOCK *w = vw;                                                                     \
+        const block_q8_0 *x = vx;                                                                \
+        const int64_t nb = n / 32;                                                               \
+        __m256 acc = _mm256_setzero_ps();                                                        \
+        int64_t i = 0;                                                                           \
+        for (; i + 2 <= nb; i += 2) {                                                            \
+            __m256 da, db;                                                                       \
+            scale_pair(w[i].d, x[i].d, w[i + 1].d, x[i + 1].d, &da, &db);                        \
+            const __m256i ya = _mm256_loadu_si256((const __m256i *)x[i].qs);                     \
+            const __m256i yb = _mm256_loadu_si256((const __m256i *)x[i + 1].qs);                 \
+            acc = _mm256_fmadd_ps(da, _mm256_cvtepi32_ps(dot_i8i8(LOAD(&w[i]), ya)), acc);       \
+            acc = _mm256_fmadd_ps(db, _mm256_cvtepi32_ps(dot_i8i8(LOAD(&w[i + 1]), yb)), acc);   \
+        }                                                                                        \
+        for (; i < nb; i++) {                                                                    \
+            const __m256 d = _mm256_set1_ps(fp16_to_fp32(w[i].d) * fp16_to_fp32(x[i].d));        \
+            const __m256i y = _mm256_loadu_si256((const __m256i *)x[i].qs);                      \
+            acc = _mm256_fmadd_ps(d, _mm256_cvtepi32_ps(dot_i8i8(LOAD(&w[i]), y)), acc);         \
+        }                                                                                        \
+        return hsum_ps(acc);                                                                     \
     }
-    return hsum_ps(acc);
-}
+
+DOT_SIGNED(hydra_dot_q4_0_avx2, block_q4_0, load_q4_0)
+DOT_SIGNED(hydra_dot_q5_0_avx2, block_q5_0, load_q5_0)
+DOT_SIGNED(hydra_dot_q8_0_avx2, block_q8_0, load_q8_0)
+
 
 float hydra_dot_q4_1_avx2(int64_t n, const void *vw, const void *vx) {
     const block_q4_1 *w = vw;
@@ -133,20 +109,6 @@ float hydra_dot_q4_1_avx2(int64_t n, const void *vw, const void *vx) {
     return hsum_ps(acc) + summs;
 }
 
-float hydra_dot_q5_0_avx2(int64_t n, const void *vw, const void *vx) {
-    const block_q5_0 *w = vw;
-    const block_q8_0 *x = vx;
-    __m256 acc = _mm256_setzero_ps();
-    for (int64_t i = 0; i < n / 32; i++) {
-        const __m256 d = _mm256_set1_ps(fp16_to_fp32(w[i].d) * fp16_to_fp32(x[i].d));
-        // value - 16: set the top four bits where the fifth bit is clear.
-        const __m256i hi = _mm256_andnot_si256(unpack_bits(w[i].qh), _mm256_set1_epi8((char)0xF0));
-        const __m256i q = _mm256_or_si256(unpack_nibbles(w[i].qs), hi);
-        const __m256i y = _mm256_loadu_si256((const __m256i *)x[i].qs);
-        acc = _mm256_fmadd_ps(d, _mm256_cvtepi32_ps(dot_i8i8(q, y)), acc);
-    }
-    return hsum_ps(acc);
-}
 
 float hydra_dot_q5_1_avx2(int64_t n, const void *vw, const void *vx) {
     const block_q5_1 *w = vw;
@@ -164,18 +126,6 @@ float hydra_dot_q5_1_avx2(int64_t n, const void *vw, const void *vx) {
     return hsum_ps(acc) + summs;
 }
 
-float hydra_dot_q8_0_avx2(int64_t n, const void *vw, const void *vx) {
-    const block_q8_0 *w = vw;
-    const block_q8_0 *x = vx;
-    __m256 acc = _mm256_setzero_ps();
-    for (int64_t i = 0; i < n / 32; i++) {
-        const __m256 d = _mm256_set1_ps(fp16_to_fp32(w[i].d) * fp16_to_fp32(x[i].d));
-        const __m256i q = _mm256_loadu_si256((const __m256i *)w[i].qs);
-        const __m256i y = _mm256_loadu_si256((const __m256i *)x[i].qs);
-        acc = _mm256_fmadd_ps(d, _mm256_cvtepi32_ps(dot_i8i8(q, y)), acc);
-    }
-    return hsum_ps(acc);
-}
 
 // ---- K-quants ---------------------------------------------------------------------
 
@@ -272,15 +222,6 @@ float hydra_dot_q6_K_avx2(int64_t n, const void *vw, const void *vx) {
 // ---- four tokens at once (prompt processing) -----------------------------------------
 // Each weight block is unpacked once and dotted with four activation rows;
 // per token the arithmetic is exactly that of the one-token kernel above.
-
-static inline __m256i load_q4_0(const block_q4_0 *b) {
-    return _mm256_sub_epi8(unpack_nibbles(b->qs), _mm256_set1_epi8(8));
-}
-static inline __m256i load_q5_0(const block_q5_0 *b) {
-    const __m256i hi = _mm256_andnot_si256(unpack_bits(b->qh), _mm256_set1_epi8((char)0xF0));
-    return _mm256_or_si256(unpack_nibbles(b->qs), hi);
-}
-static inline __m256i load_q8_0(const block_q8_0 *b) { return _mm256_loadu_si256((const __m256i *)b->qs); }
 
 #define DOT4_SIGNED(NAME, BLOCK, LOAD)                                                           \
     void NAME(int64_t n, const void *vw, const void *vx, size_t x_stride, float out[4]) {       \
