@@ -9,6 +9,7 @@
 #include "hydra_ops.h"
 #include "kernels.h"
 #include "ops_simd.h"
+#include "pool.h"
 
 // Both matrix products of attention multiply halves and add in float, in
 // one of two lane layouts, as ggml does:
@@ -71,6 +72,28 @@ static float dot_qk(const float *q, const uint16_t *k, int64_t n, int decode) {
     return (float)sum;
 }
 
+#if defined(HYDRA_EXP_AVX2)
+/// dot_qk's prompt layout for four keys `stride` halves apart. Each key's
+/// sum is still one chain of fused multiply-adds in element order; running
+/// four chains side by side keeps the multiply-add units busy instead of
+/// waiting on one chain's latency.
+static void dot_qk4(const float *q, const uint16_t *k, int64_t stride, int64_t n, float out[4]) {
+    __m256 acc[4] = {_mm256_setzero_ps(), _mm256_setzero_ps(), _mm256_setzero_ps(), _mm256_setzero_ps()};
+    for (int64_t i = 0; i < n; i += HYDRA_LANES) {
+        const __m256 qv = _mm256_loadu_ps(q + i);
+        for (int r = 0; r < 4; r++) {
+            const __m256 kv = _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)(k + r * stride + i)));
+            acc[r] = _mm256_fmadd_ps(kv, qv, acc[r]);
+        }
+    }
+    for (int r = 0; r < 4; r++) {
+        float lanes[HYDRA_LANES];
+        _mm256_storeu_ps(lanes, acc[r]);
+        out[r] = ops_hsum(lanes);
+    }
+}
+#endif
+
 typedef struct {
     const float *q;
     const uint16_t *k_cache, *v_cache;
@@ -78,7 +101,52 @@ typedef struct {
     float scale;
     float *scratch;
     float *out;
+    int fast;               // prompts: four keys at a time and the transposed values
+    const uint16_t *v_rows; // the values transposed (see transpose_values), or NULL
+    int64_t v_row_len;
 } attention_job;
+
+#if defined(HYDRA_EXP_AVX2)
+/// The prompt layout's weighted sum of values from the transposed copy
+/// (job->v_rows: per kv head, one row of positions per output element,
+/// zero past the last position). ggml's tinyBLAS computes each output as a
+/// dot product over positions with eight lanes (lane l: positions
+/// j ≡ l mod 8 in increasing order) and one horizontal sum; so does this,
+/// eight outputs side by side. A masked position (outside [first, pos]) or
+/// a probability of zero adds v·0, which leaves a sum that is never -0
+/// unchanged: the same bits as skipping it.
+static void weigh_values(const attention_job *job, int64_t kv_head, int64_t first, int64_t pos, float inv,
+                         float *p, float *out) {
+    const int64_t d = job->head_dim, stride = job->v_row_len;
+    for (int64_t j = first; j <= pos; j++) p[j] = fp16_to_fp32(fp32_to_fp16(p[j] * inv));
+    // The probabilities of the first and last group of eight positions,
+    // with the masked ones set to zero; the groups between load p directly.
+    const int64_t g_first = first - first % HYDRA_LANES, g_last = pos - pos % HYDRA_LANES;
+    float edge[2][HYDRA_LANES];
+    for (int e = 0; e < 2; e++) {
+        const int64_t g = e == 0 ? g_first : g_last;
+        for (int l = 0; l < HYDRA_LANES; l++) edge[e][l] = g + l >= first && g + l <= pos ? p[g + l] : 0.0f;
+    }
+    const __m256 p_first = _mm256_loadu_ps(edge[0]), p_last = _mm256_loadu_ps(edge[1]);
+    const uint16_t *rows = job->v_rows + kv_head * d * stride;
+    for (int64_t i = 0; i < d; i += 8) {
+        __m256 acc[8];
+        for (int r = 0; r < 8; r++) acc[r] = _mm256_setzero_ps();
+        for (int64_t g = g_first; g <= g_last; g += HYDRA_LANES) {
+            const __m256 pv = g == g_last ? p_last : g == g_first ? p_first : _mm256_loadu_ps(p + g);
+            for (int r = 0; r < 8; r++) {
+                const __m256 v = _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)(rows + (i + r) * stride + g)));
+                acc[r] = _mm256_fmadd_ps(v, pv, acc[r]);
+            }
+        }
+        for (int r = 0; r < 8; r++) {
+            float lanes[HYDRA_LANES];
+            _mm256_storeu_ps(lanes, acc[r]);
+            out[i + r] = ops_hsum(lanes);
+        }
+    }
+}
+#endif
 
 // One (token, head) pair: scores, softmax, weighted sum of values.
 static void attend_one(const attention_job *job, int64_t t, int64_t h, float *qh, float *scores, float *acc) {
@@ -95,7 +163,21 @@ static void attend_one(const attention_job *job, int64_t t, int64_t h, float *qh
 
     // scores[j] for cache positions j in [first, pos]; the rest are masked.
     float max = -INFINITY;
-    for (int64_t j = first; j <= pos; j++) {
+    int64_t j = first;
+#if defined(HYDRA_EXP_AVX2)
+    if (job->fast) {
+        for (; j + 4 <= pos + 1; j += 4) {
+            float dots[4];
+            dot_qk4(qh, job->k_cache + j * kv_dim + kv_head * d, kv_dim, d, dots);
+            for (int r = 0; r < 4; r++) {
+                const float s = dots[r] * job->scale;
+                scores[j + r] = s;
+                if (s > max) max = s;
+            }
+        }
+    }
+#endif
+    for (; j <= pos; j++) {
         const uint16_t *k = job->k_cache + j * kv_dim + kv_head * d;
         const float s = dot_qk(qh, k, d, decode) * job->scale;
         scores[j] = s;
@@ -128,6 +210,12 @@ static void attend_one(const attention_job *job, int64_t t, int64_t h, float *qh
 
     // out[i] = Σ_j p_j · v_j[i] with p_j rounded to half; position j adds
     // into lane j mod lanes of every output (acc holds one row per lane).
+#if defined(HYDRA_EXP_AVX2)
+    if (job->v_rows) {
+        weigh_values(job, kv_head, first, pos, inv, scores, job->out + (t * job->n_head + h) * d);
+        return;
+    }
+#endif
     const int64_t lanes = decode ? STEP_LANES : HYDRA_LANES;
     for (int64_t i = 0; i < d * lanes; i++) acc[i] = 0.0f;
     for (int64_t j = first; j <= pos; j++) {
@@ -158,6 +246,17 @@ static void attention_worker(void *ctx, int32_t ith, int32_t nth) {
     }
 }
 
+/// rows[c * row_len + j] = cache[j * width + c] for the first `positions`
+/// positions, zero after them up to row_len.
+static void transpose_values(const uint16_t *cache, int64_t width, int64_t positions, int64_t row_len,
+                             uint16_t *rows) {
+    for (int64_t c = 0; c < width; c++) {
+        uint16_t *row = rows + c * row_len;
+        for (int64_t j = 0; j < positions; j++) row[j] = cache[j * width + c];
+        for (int64_t j = positions; j < row_len; j++) row[j] = 0;
+    }
+}
+
 int64_t hydra_attention_scratch_floats(int32_t threads, int64_t n_ctx, int64_t head_dim) {
     return (int64_t)(threads < 1 ? 1 : threads) * (n_ctx + head_dim + head_dim * STEP_LANES);
 }
@@ -173,5 +272,27 @@ void hydra_attention(hydra_pool *pool, const float *q, const uint16_t *k_cache, 
         .n_ctx_scratch = start_pos + ntok,
         .scale = scale, .scratch = scratch, .out = out,
     };
+#if defined(HYDRA_EXP_AVX2)
+    // The portable mode keeps the plain loops, so tests can compare the two.
+    if (ntok > 1 && head_dim % HYDRA_LANES == 0 && hydra_kernel_mode() != HYDRA_KERNELS_PORTABLE) {
+        // Prompts: the values of every position so far, transposed once per
+        // call into the pool's scratch, so each output's sum over positions
+        // reads consecutive halves.
+        const int64_t positions = start_pos + ntok;
+        job.v_row_len = (positions + HYDRA_LANES - 1) / HYDRA_LANES * HYDRA_LANES;
+        hydra_pool_lock(pool);
+        uint16_t *rows = hydra_scratch_reserve(hydra_pool_scratch(pool),
+                                               (size_t)(n_kv_head * head_dim * job.v_row_len) * sizeof(uint16_t));
+        if (rows) {
+            job.fast = 1;
+            transpose_values(v_cache, n_kv_head * head_dim, positions, job.v_row_len, rows);
+            job.v_rows = rows;
+            hydra_pool_run(pool, attention_worker, &job);
+            hydra_pool_unlock(pool);
+            return;
+        }
+        hydra_pool_unlock(pool);
+    }
+#endif
     hydra_pool_run(pool, attention_worker, &job);
 }

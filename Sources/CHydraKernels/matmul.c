@@ -152,7 +152,20 @@ typedef struct {
     float *Y;
     uint8_t *unpacked;         // per thread: one row tile as Q8_0 blocks
     size_t unpacked_bytes;     // bytes per thread
+    int64_t chunk_rows;        // rows claimed at a time (whole row tiles)
+    _Atomic int64_t next_chunk;
 } matmul_job;
+
+/// Claims the next chunk of rows, [*begin, *end); false when all are taken.
+/// Threads take chunks as they finish, so one slowed down by other work on
+/// the machine takes fewer instead of holding the others up.
+static bool claim_rows(matmul_job *job, int64_t *begin, int64_t *end) {
+    const int64_t c = atomic_fetch_add_explicit(&job->next_chunk, 1, memory_order_relaxed);
+    *begin = c * job->chunk_rows;
+    if (*begin >= job->rows) return false;
+    *end = *begin + job->chunk_rows < job->rows ? *begin + job->chunk_rows : job->rows;
+    return true;
+}
 
 /// Thread i of n quantizes its share of the activation rows.
 static void quantize_part(void *vjob, int32_t i, int32_t n) {
@@ -169,7 +182,7 @@ static void quantize_part(void *vjob, int32_t i, int32_t n) {
 static void multiply_one_token(const matmul_job *job, int64_t r_begin, int64_t r_end) {
     const hydra_dot_fn dot = job->kernel->dot;
     const size_t ahead = 2 * job->w_row_bytes;
-    const uint8_t *end = job->W + r_end * job->w_row_bytes;
+    const uint8_t *end = job->W + job->rows * job->w_row_bytes;
     for (int64_t r = r_begin; r < r_end; r++) {
         const uint8_t *w = job->W + r * job->w_row_bytes;
         for (const uint8_t *p = w + ahead; p < w + ahead + job->w_row_bytes && p < end; p += 64) {
@@ -179,19 +192,9 @@ static void multiply_one_token(const matmul_job *job, int64_t r_begin, int64_t r
     }
 }
 
-/// Thread i of n computes a contiguous band of output rows for all tokens.
-static void multiply_part(void *vjob, int32_t i, int32_t n) {
-    const matmul_job *job = vjob;
-    // Bands are whole row tiles so threads do not share cache lines of Y
-    // more than needed.
-    const int64_t tiles = (job->rows + ROW_TILE - 1) / ROW_TILE;
-    const int64_t r_begin = tiles * i / n * ROW_TILE;
-    int64_t r_end = tiles * (i + 1) / n * ROW_TILE;
-    if (r_end > job->rows) r_end = job->rows;
-    if (job->ntok == 1) {
-        multiply_one_token(job, r_begin, r_end);
-        return;
-    }
+/// Rows [r_begin, r_end) for all tokens, in tiles of rows and tokens;
+/// thread i unpacks into its own buffer.
+static void multiply_tokens(const matmul_job *job, int32_t i, int64_t r_begin, int64_t r_end) {
     // Two-by-four tiles pay off once a token tile is full; rows a kernel
     // unpacks are unpacked once per row tile and then serve every token.
     const bool tiled = job->kernel->dot2x4 && job->ntok >= TOKEN_TILE;
@@ -269,6 +272,13 @@ static int32_t run_product(hydra_pool *pool, const hydra_kernel *kernel, void (*
         .ntok = ntok,
         .Y = Y,
     };
+    // About four chunks per thread (chunks are whole row tiles so threads
+    // do not share cache lines of Y more than needed).
+    const int32_t threads = hydra_pool_threads(pool);
+    const int64_t tiles = (rows + ROW_TILE - 1) / ROW_TILE;
+    job.chunk_rows = (tiles + 4 * threads - 1) / (4 * threads) * ROW_TILE;
+    atomic_init(&job.next_chunk, 0);
+
     // Scratch: the quantized activations, then one unpacked row tile per thread.
     const size_t xq_bytes = (job.xq_row_bytes * (size_t)ntok + 63) & ~(size_t)63;
     if (kernel->unpack) {
@@ -278,7 +288,7 @@ static int32_t run_product(hydra_pool *pool, const hydra_kernel *kernel, void (*
     }
     hydra_pool_lock(pool);
     uint8_t *scratch = hydra_scratch_reserve(hydra_pool_scratch(pool),
-                                             xq_bytes + (size_t)hydra_pool_threads(pool) * job.unpacked_bytes);
+                                             xq_bytes + (size_t)threads * job.unpacked_bytes);
     if (!scratch) {
         hydra_pool_unlock(pool);
         return -1;
@@ -294,6 +304,20 @@ static int32_t run_product(hydra_pool *pool, const hydra_kernel *kernel, void (*
     hydra_pool_run(pool, part, &job);
     hydra_pool_unlock(pool);
     return 0;
+}
+
+/// Thread i of n: chunks of output rows for all tokens, until none is left.
+static void multiply_part(void *vjob, int32_t i, int32_t n) {
+    (void)n;
+    matmul_job *job = vjob;
+    int64_t begin, end;
+    while (claim_rows(job, &begin, &end)) {
+        if (job->ntok == 1) {
+            multiply_one_token(job, begin, end);
+        } else {
+            multiply_tokens(job, i, begin, end);
+        }
+    }
 }
 
 int32_t hydra_matmul_slice(hydra_pool *pool, int32_t type, const void *W, int64_t rows, int64_t matrix_rows,
@@ -314,20 +338,20 @@ int32_t hydra_matmul(hydra_pool *pool, int32_t type, const void *W, int64_t rows
 
 // ---- several tokens, each with the one-token arithmetic ---------------------------
 
-/// Thread i of n: every token against a band of rows, with the kernel a
+/// Thread i of n: every token against chunks of rows, with the kernel a
 /// single token would get (rows walked once, so each weight row is read
 /// from memory once for all tokens while it is hot in cache).
 static void multiply_each_part(void *vjob, int32_t i, int32_t n) {
-    const matmul_job *job = vjob;
-    const int64_t tiles = (job->rows + ROW_TILE - 1) / ROW_TILE;
-    const int64_t r_begin = tiles * i / n * ROW_TILE;
-    int64_t r_end = tiles * (i + 1) / n * ROW_TILE;
-    if (r_end > job->rows) r_end = job->rows;
+    (void)i, (void)n;
+    matmul_job *job = vjob;
     const hydra_dot_fn dot = job->kernel->dot;
-    for (int64_t r = r_begin; r < r_end; r++) {
-        const uint8_t *w = job->W + r * job->w_row_bytes;
-        for (int64_t t = 0; t < job->ntok; t++) {
-            job->Y[t * job->rows + r] = dot(job->cols, w, job->XQ + t * job->xq_row_bytes);
+    int64_t begin, end;
+    while (claim_rows(job, &begin, &end)) {
+        for (int64_t r = begin; r < end; r++) {
+            const uint8_t *w = job->W + r * job->w_row_bytes;
+            for (int64_t t = 0; t < job->ntok; t++) {
+                job->Y[t * job->rows + r] = dot(job->cols, w, job->XQ + t * job->xq_row_bytes);
+            }
         }
     }
 }

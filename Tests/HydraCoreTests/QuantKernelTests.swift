@@ -85,6 +85,34 @@ import Testing
         #expect(logits[0] == logits[1], "\(key)")
     }
 
+    /// Prompt attention: four keys at a time and the transposed values give
+    /// the same bits as the plain per-position loops, with and without a
+    /// sliding window, from the start of the cache and after earlier tokens
+    /// (group edges that are not multiples of eight, a probability that
+    /// rounds to zero in half precision).
+    @Test(arguments: [(0, 0), (0, 40), (45, 0), (45, 40), (3, 7)])
+    func promptAttentionFastEqualsPlain(startPos: Int, window: Int) {
+        var rng = TestRandom(seed: 0xa77 + UInt64(startPos * 100 + window))
+        let ntok = 37, heads = 4, kvHeads = 2, dim = 64, threads = 2
+        let positions = startPos + ntok
+        let q = rng.activations(ntok * heads * dim, scale: 3)
+        let keys = rng.activations(positions * kvHeads * dim, scale: 2).map(HalfFloat.half(from:))
+        let values = rng.activations(positions * kvHeads * dim, scale: 2).map(HalfFloat.half(from:))
+        let pool = ThreadPool(threads: threads)
+        defer { hydra_set_kernel_mode(KernelMode.best.rawValue) }
+        var outputs: [[UInt32]] = []
+        for mode in [KernelMode.portable, .best] {
+            hydra_set_kernel_mode(mode.rawValue)
+            var scratch = [Float](repeating: 0, count: Int(hydra_attention_scratch_floats(Int32(threads), Int64(positions), Int64(dim))))
+            var out = [Float](repeating: .nan, count: ntok * heads * dim)
+            hydra_attention(pool.raw, q, keys, values, Int64(ntok), Int64(heads), Int64(kvHeads), Int64(dim),
+                            Int64(startPos), Int64(window), 0.125, &scratch, &out)
+            outputs.append(out.map(\.bitPattern))
+        }
+        #expect(outputs[0] == outputs[1])
+        #expect(!outputs[1].contains(Float.nan.bitPattern))
+    }
+
     /// The eight-lane exponential (softmax, SwiGLU) equals the one-lane
     /// emulation of ggml's, bit for bit, over the whole range including the
     /// slow lanes (|x| past about 87), infinities and NaN.
