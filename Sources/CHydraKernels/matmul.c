@@ -1,6 +1,10 @@
-// hydra_matmul: quantize each activation row once, then split the output
-// rows over the pool's threads. Rows and tokens are walked in tiles so a
-// weight row is reused across several tokens while it is in L1 cache.
+// hydra_matmul: quantize each activation row once, then let the pool's
+// threads claim chunks of output rows until none is left. One token streams
+// its rows once (prefetching ahead); several tokens are walked in tiles of
+// rows and tokens so a weight row is reused while it is in L1 cache, where
+// Q4_0/Q5_0 rows are first unpacked to Q8_0 and multiplied two rows by four
+// tokens at a time. Every path gives each output the bits of the type's
+// kernel in ggml's arithmetic (kernels.h).
 
 #include <stdatomic.h>
 #include <stdbool.h>

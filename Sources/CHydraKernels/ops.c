@@ -127,17 +127,16 @@ typedef struct {
     int32_t count;
     int64_t cols, total_rows;
     const float *x;
+    int64_t chunk_rows;        // rows claimed at a time, in the concatenation
+    _Atomic int64_t next_chunk;
     _Atomic int32_t failed;
 } matmul_group_job;
 
-// Rows per share: whole groups of 16 so the kernels' multi-row loops stay full.
+// Chunks are whole groups of 16 rows so the kernels' multi-row loops stay full.
 enum { GROUP_ROW_ALIGN = 16 };
 
-static void matmul_group_worker(void *ctx, int32_t ith, int32_t nth) {
-    matmul_group_job *job = ctx;
-    const int64_t units = (job->total_rows + GROUP_ROW_ALIGN - 1) / GROUP_ROW_ALIGN;
-    const int64_t begin = units * ith / nth * GROUP_ROW_ALIGN;
-    const int64_t end = units * (ith + 1) / nth * GROUP_ROW_ALIGN;
+/// Rows [begin, end) of the parts' concatenation.
+static void matmul_group_rows(matmul_group_job *job, int64_t begin, int64_t end) {
     int64_t offset = 0; // first row of the current part in the concatenation
     for (int32_t p = 0; p < job->count; p++) {
         const hydra_matmul_part *part = &job->parts[p];
@@ -155,6 +154,19 @@ static void matmul_group_worker(void *ctx, int32_t ith, int32_t nth) {
     }
 }
 
+/// Each thread claims chunks of rows until none is left, so a thread slowed
+/// down by other work on the machine does not hold the others up.
+static void matmul_group_worker(void *ctx, int32_t ith, int32_t nth) {
+    (void)ith, (void)nth;
+    matmul_group_job *job = ctx;
+    for (;;) {
+        const int64_t begin = atomic_fetch_add_explicit(&job->next_chunk, 1, memory_order_relaxed) * job->chunk_rows;
+        if (begin >= job->total_rows) return;
+        const int64_t end = begin + job->chunk_rows < job->total_rows ? begin + job->chunk_rows : job->total_rows;
+        matmul_group_rows(job, begin, end);
+    }
+}
+
 int32_t hydra_matmul_group(hydra_pool *pool, const hydra_matmul_part *parts, int32_t count, int64_t cols,
                            const float *x) {
     matmul_group_job job = {.parts = parts, .count = count, .cols = cols, .x = x};
@@ -162,6 +174,11 @@ int32_t hydra_matmul_group(hydra_pool *pool, const hydra_matmul_part *parts, int
         if (hydra_type_block_elements(parts[p].type) <= 0) return -1;
         job.total_rows += parts[p].rows;
     }
+    // About four chunks per thread.
+    const int64_t units = (job.total_rows + GROUP_ROW_ALIGN - 1) / GROUP_ROW_ALIGN;
+    const int64_t chunks = 4 * (int64_t)hydra_pool_threads(pool);
+    job.chunk_rows = (units + chunks - 1) / chunks * GROUP_ROW_ALIGN;
+    atomic_init(&job.next_chunk, 0);
     atomic_init(&job.failed, 0);
     hydra_pool_run(pool, matmul_group_worker, &job);
     return atomic_load(&job.failed) ? -1 : 0;
