@@ -101,8 +101,9 @@ typedef struct {
     float scale;
     float *scratch;
     float *out;
-    int fast;               // prompts: four keys at a time and the transposed values
-    const uint16_t *v_rows; // the values transposed (see transpose_values), or NULL
+    // Prompts on the fast path: the values transposed (see transpose_values),
+    // and scores four keys at a time; NULL for the plain loops.
+    const uint16_t *v_rows;
     int64_t v_row_len;
 } attention_job;
 
@@ -165,7 +166,7 @@ static void attend_one(const attention_job *job, int64_t t, int64_t h, float *qh
     float max = -INFINITY;
     int64_t j = first;
 #if defined(HYDRA_EXP_AVX2)
-    if (job->fast) {
+    if (job->v_rows) {
         for (; j + 4 <= pos + 1; j += 4) {
             float dots[4];
             dot_qk4(qh, job->k_cache + j * kv_dim + kv_head * d, kv_dim, d, dots);
@@ -284,7 +285,6 @@ void hydra_attention(hydra_pool *pool, const float *q, const uint16_t *k_cache, 
         uint16_t *rows = hydra_scratch_reserve(hydra_pool_scratch(pool),
                                                (size_t)(n_kv_head * head_dim * job.v_row_len) * sizeof(uint16_t));
         if (rows) {
-            job.fast = 1;
             transpose_values(v_cache, n_kv_head * head_dim, positions, job.v_row_len, rows);
             job.v_rows = rows;
             hydra_pool_run(pool, attention_worker, &job);

@@ -3,6 +3,8 @@
 // the per-type kernel table used by hydra_matmul.
 
 #include <math.h>
+#include <stdatomic.h>
+#include <stdbool.h>
 #include <stdint.h>
 #include <string.h>
 
@@ -200,6 +202,18 @@ float hydra_dot_q6_K_tiled_avx2(int64_t n, const void *w, const void *x);
 void hydra_dot2x4_q8_0_avx2(int64_t n, const void *w, size_t w_stride, const void *x, size_t x_stride, float out[8]);
 void hydra_dot4_q6_K_tiled_avx2(int64_t n, const void *w, const void *x, size_t x_stride, float out[4]);
 #endif
+
+/// Claims the next chunk of `chunk` items out of `total`, [*begin, *end);
+/// false when all are taken. Threads of a pool run take chunks as they
+/// finish, so one slowed down by other work on the machine takes fewer
+/// instead of holding the others up.
+static inline bool hydra_claim_chunk(_Atomic int64_t *next, int64_t chunk, int64_t total, int64_t *begin,
+                                     int64_t *end) {
+    *begin = atomic_fetch_add_explicit(next, 1, memory_order_relaxed) * chunk;
+    if (*begin >= total) return false;
+    *end = *begin + chunk < total ? *begin + chunk : total;
+    return true;
+}
 
 /// Sums ggml's eight float accumulator lanes in the order hsum_float_8 does.
 static inline float hsum8(const float a[8]) {

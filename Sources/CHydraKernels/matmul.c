@@ -6,9 +6,6 @@
 // tokens at a time. Every path gives each output the bits of the type's
 // kernel in ggml's arithmetic (kernels.h).
 
-#include <stdatomic.h>
-#include <stdbool.h>
-
 #include "kernels.h"
 #include "pool.h"
 
@@ -160,15 +157,9 @@ typedef struct {
     _Atomic int64_t next_chunk;
 } matmul_job;
 
-/// Claims the next chunk of rows, [*begin, *end); false when all are taken.
-/// Threads take chunks as they finish, so one slowed down by other work on
-/// the machine takes fewer instead of holding the others up.
+/// Claims the next chunk of rows (hydra_claim_chunk).
 static bool claim_rows(matmul_job *job, int64_t *begin, int64_t *end) {
-    const int64_t c = atomic_fetch_add_explicit(&job->next_chunk, 1, memory_order_relaxed);
-    *begin = c * job->chunk_rows;
-    if (*begin >= job->rows) return false;
-    *end = *begin + job->chunk_rows < job->rows ? *begin + job->chunk_rows : job->rows;
-    return true;
+    return hydra_claim_chunk(&job->next_chunk, job->chunk_rows, job->rows, begin, end);
 }
 
 /// Thread i of n quantizes its share of the activation rows.

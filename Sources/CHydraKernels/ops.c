@@ -154,15 +154,12 @@ static void matmul_group_rows(matmul_group_job *job, int64_t begin, int64_t end)
     }
 }
 
-/// Each thread claims chunks of rows until none is left, so a thread slowed
-/// down by other work on the machine does not hold the others up.
+/// Each thread claims chunks of rows until none is left (hydra_claim_chunk).
 static void matmul_group_worker(void *ctx, int32_t ith, int32_t nth) {
     (void)ith, (void)nth;
     matmul_group_job *job = ctx;
-    for (;;) {
-        const int64_t begin = atomic_fetch_add_explicit(&job->next_chunk, 1, memory_order_relaxed) * job->chunk_rows;
-        if (begin >= job->total_rows) return;
-        const int64_t end = begin + job->chunk_rows < job->total_rows ? begin + job->chunk_rows : job->total_rows;
+    int64_t begin, end;
+    while (hydra_claim_chunk(&job->next_chunk, job->chunk_rows, job->total_rows, &begin, &end)) {
         matmul_group_rows(job, begin, end);
     }
 }

@@ -68,16 +68,7 @@ extension Body {
         let b = states.count
         let d = Int64(c.headDimension)
         hydra_rms_norm(s.x, w.attentionNorm.values, s.normed, Int64(b), Int64(c.embeddingLength), c.rmsEpsilon)
-        w.query.multiplyEach(s.normed, tokens: b, into: s.q, pool: pool)
-        w.key.multiplyEach(s.normed, tokens: b, into: s.k, pool: pool)
-        w.value.multiplyEach(s.normed, tokens: b, into: s.v, pool: pool)
-        addBias(w.queryBias, to: s.q, rows: b)
-        addBias(w.keyBias, to: s.k, rows: b)
-        addBias(w.valueBias, to: s.v, rows: b)
-        if let qn = w.queryNorm, let kn = w.keyNorm {
-            hydra_rms_norm(s.q, qn.values, s.q, Int64(b * c.headCount), d, c.rmsEpsilon)
-            hydra_rms_norm(s.k, kn.values, s.k, Int64(b * c.kvHeadCount), d, c.rmsEpsilon)
-        }
+        queryKeyValue(weights: w, rows: b, state: s, pool: pool, eachAsOne: true)
         let sliding = c.slidingLayers[il]
         let base = sliding ? c.ropeBaseSliding : c.ropeBase
         // As the one-token pass: the query scaled before attention, or

@@ -143,21 +143,7 @@ public final class Body: @unchecked Sendable {
         hydra_rms_norm(s.x, w.attentionNorm.values, s.normed, Int64(n), e, c.rmsEpsilon)
         record("attn_norm", il, s.normed, n * c.embeddingLength)
 
-        if n == 1 {
-            multiplyGroup(x: s.normed, pool: pool, (w.query, s.q), (w.key, s.k), (w.value, s.v))
-        } else {
-            w.query.multiply(s.normed, tokens: n, into: s.q, pool: pool)
-            w.key.multiply(s.normed, tokens: n, into: s.k, pool: pool)
-            w.value.multiply(s.normed, tokens: n, into: s.v, pool: pool)
-        }
-        addBias(w.queryBias, to: s.q, rows: n)
-        addBias(w.keyBias, to: s.k, rows: n)
-        addBias(w.valueBias, to: s.v, rows: n)
-
-        if let qn = w.queryNorm, let kn = w.keyNorm {
-            hydra_rms_norm(s.q, qn.values, s.q, Int64(n * c.headCount), d, c.rmsEpsilon)
-            hydra_rms_norm(s.k, kn.values, s.k, Int64(n * c.kvHeadCount), d, c.rmsEpsilon)
-        }
+        queryKeyValue(weights: w, rows: n, state: s, pool: pool)
         let sliding = c.slidingLayers[il]
         let base = sliding ? c.ropeBaseSliding : c.ropeBase
         hydra_rope(s.q, Int64(n), Int64(c.headCount), d, Int64(c.ropeDimensions), Int64(start), base,
@@ -181,6 +167,34 @@ public final class Body: @unchecked Sendable {
                         Int64(c.kvHeadCount), d, Int64(start), Int64(sliding ? c.slidingWindow : 0), scale,
                         s.attentionScratch, s.attention)
         record("kqv_out", il, s.attention, n * c.queryLength)
+    }
+
+    /// Q, K and V of the `rows` normed rows in s.normed, into s.q, s.k and
+    /// s.v, with their biases and the per-head Q/K norms. `eachAsOne`:
+    /// every row with the one-token arithmetic (rows of different sequences
+    /// decoded together).
+    func queryKeyValue(weights w: LayerWeights, rows: Int, state s: BodyState, pool: ThreadPool?,
+                       eachAsOne: Bool = false) {
+        let c = config
+        let d = Int64(c.headDimension)
+        if eachAsOne {
+            w.query.multiplyEach(s.normed, tokens: rows, into: s.q, pool: pool)
+            w.key.multiplyEach(s.normed, tokens: rows, into: s.k, pool: pool)
+            w.value.multiplyEach(s.normed, tokens: rows, into: s.v, pool: pool)
+        } else if rows == 1 {
+            multiplyGroup(x: s.normed, pool: pool, (w.query, s.q), (w.key, s.k), (w.value, s.v))
+        } else {
+            w.query.multiply(s.normed, tokens: rows, into: s.q, pool: pool)
+            w.key.multiply(s.normed, tokens: rows, into: s.k, pool: pool)
+            w.value.multiply(s.normed, tokens: rows, into: s.v, pool: pool)
+        }
+        addBias(w.queryBias, to: s.q, rows: rows)
+        addBias(w.keyBias, to: s.k, rows: rows)
+        addBias(w.valueBias, to: s.v, rows: rows)
+        if let qn = w.queryNorm, let kn = w.keyNorm {
+            hydra_rms_norm(s.q, qn.values, s.q, Int64(rows * c.headCount), d, c.rmsEpsilon)
+            hydra_rms_norm(s.k, kn.values, s.k, Int64(rows * c.kvHeadCount), d, c.rmsEpsilon)
+        }
     }
 
     /// Output projection, residual, norm, gated FFN, residual for `rows`
