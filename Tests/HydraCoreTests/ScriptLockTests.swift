@@ -10,9 +10,14 @@ struct ScriptLockTests {
     static let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
         .deletingLastPathComponent()
     static let tatarHead = root.appendingPathComponent("heads/tt-gemma3-270m.gguf").path
-    /// An English line that gemma3-270m, through the Tatar head, answers
-    /// with "Әйе, I'm чыннан." when nothing is masked.
-    static let sentence = "Are you sure you want to close all programs and restart the computer?"
+    /// English lines for gemma3-270m through the Tatar head. Unmasked, the
+    /// first gives "Әйе, I'm чыннан." with AVX2 arithmetic and "Я не зур,
+    /// я не зур." with AVX-512; the second names programs that keep their
+    /// Latin names.
+    static let sentences = [
+        "Are you sure you want to close all programs and restart the computer?",
+        "Open Firefox, then sign in to GitHub with your Google account.",
+    ]
 
     static func hasLatin(_ text: String) -> Bool { text.unicodeScalars.contains { Script.of($0) == .latin } }
 
@@ -134,48 +139,110 @@ struct ScriptLockTests {
         #expect(ScriptLock.script(mode: .off, head: tt, target: tatar) == nil)
     }
 
-    @Test("through the Tatar head, the lock keeps Latin letters out of the translation")
-    func tatarTranslation() throws {
+    /// What the lock must do, whatever arithmetic the CPU gives (the
+    /// unlocked text differs between AVX2 and AVX-512): the locked text has
+    /// no letter of another script, and it is the unlocked text up to the
+    /// piece where the unlocked decoding first wrote a foreign letter
+    /// (greedy decoding under a mask only changes where the best token is
+    /// masked out); with no foreign letter anywhere the two are equal.
+    static func checkLock(free: [String], locked: [String], sourceLocation: SourceLocation = #_sourceLocation) {
+        func foreign(_ s: String) -> Bool { ScriptLock.hasForeignLetter(Array(s.utf8), keeping: .cyrillic) }
+        let freeText = free.joined(), lockedText = locked.joined()
+        #expect(!foreign(lockedText), "locked: \(lockedText)", sourceLocation: sourceLocation)
+        #expect(!lockedText.isEmpty, sourceLocation: sourceLocation)
+        if let first = free.firstIndex(where: foreign) {
+            let agreed = free[..<first].joined()
+            #expect(lockedText.hasPrefix(agreed), "free: \(freeText) locked: \(lockedText)", sourceLocation: sourceLocation)
+            #expect(lockedText != freeText, sourceLocation: sourceLocation)
+        } else {
+            #expect(lockedText == freeText, "free: \(freeText) locked: \(lockedText)", sourceLocation: sourceLocation)
+        }
+    }
+
+    /// In-process translations through the Tatar head, as the pieces that
+    /// were streamed.
+    static func pieces(_ sentence: String, _ mode: ScriptLock.Mode) throws -> [String] {
         let hydra = try HydraModel(path: TestModels.path("gemma3-270m"), contextLength: 512, batchSize: 128,
                                    pool: ThreadPool(threads: 2))
         try hydra.heads.load(path: Self.tatarHead, catalog: HeadCatalog(directories: []))
         let translator = try Translator(model: hydra)
-        func translate(_ mode: ScriptLock.Mode) throws -> String {
-            translator.scriptLock = mode
-            var out = ""
-            try translator.translate(Self.sentence, from: try Language.named("en"), to: try Language.named("tt")) {
-                out += $0
-                return true
-            }
+        translator.scriptLock = mode
+        var out: [String] = []
+        try translator.translate(sentence, from: try Language.named("en"), to: try Language.named("tt")) {
+            out.append($0)
+            return true
+        }
+        return out
+    }
+
+    @Test("through the Tatar head, the lock keeps Latin letters out of the translation")
+    func tatarTranslation() throws {
+        for sentence in Self.sentences {
+            let free = try Self.pieces(sentence, .off)
+            let locked = try Self.pieces(sentence, .auto)
+            print("script lock: \(sentence) → free \(free.joined()) | locked \(locked.joined())")
+            Self.checkLock(free: free, locked: locked)
+            if let script = Script.dominant(in: locked.joined()) { #expect(script == .cyrillic, "\(locked.joined())") }
+            #expect(try Self.pieces(sentence, .on) == locked)
+        }
+    }
+
+    /// The lock put to work whatever the CPU computes: decode freely
+    /// through the Tatar head, take the script of the first letter it
+    /// writes, lock to another script, and decode again. The locked run
+    /// must follow the free one token for token up to that letter's token,
+    /// leave it there, and never pick a banned token.
+    @Test("a lock that bans the free decoding's first letter changes it there and nowhere before")
+    func lockAtFirstLetter() throws {
+        let hydra = try HydraModel(path: TestModels.path("gemma3-270m"), contextLength: 512, batchSize: 128,
+                                   pool: ThreadPool(threads: 2))
+        let tt = try hydra.heads.load(path: Self.tatarHead, catalog: HeadCatalog(directories: []))
+        let translator = try Translator(model: hydra)
+        let prompt = TranslationPrompt(source: try Language.named("en"), target: try Language.named("tt"))
+        let ids = translator.promptIds(Self.sentences[0], prompt: prompt).map { HeadToken(hydra.native, $0) }
+        func run(_ sampler: Sampler) throws -> [Int32] {
+            var out: [Int32] = []
+            try hydra.decode(prompt: ids, target: tt, maxTokens: 24, sampler: sampler) { out.append($0); return true }
             return out
         }
-        let free = try translate(.off)
-        let locked = try translate(.auto)
-        #expect(Self.hasLatin(free), "\(free)")
-        #expect(!Self.hasLatin(locked), "\(locked)")
-        #expect(Script.dominant(in: locked) == .cyrillic, "\(locked)")
-        #expect(try translate(.on) == locked)
+        let free = try run(Sampler())
+        func script(_ id: Int32) -> Script? {
+            String(decoding: tt.tokenizer.piece(id), as: UTF8.self).unicodeScalars.lazy
+                .compactMap { $0.properties.isAlphabetic ? Script.of($0) : nil }
+                .first { $0 != .common && $0 != .inherited }
+        }
+        let first = try #require(free.firstIndex { script($0) != nil }, "no letter in \(free)")
+        let lockTo: Script = script(free[first]) == .latin ? .cyrillic : .latin
+        let banned = tt.bannedTokens(keeping: lockTo)
+        #expect(banned.contains(free[first]))
+        let locked = try run(Sampler(banned: banned))
+        #expect(Array(locked.prefix(first)) == Array(free.prefix(first)))
+        #expect(locked.count > first && locked[first] != free[first])
+        #expect(!locked.contains { banned.contains($0) }, "\(locked)")
     }
 
     @Test("hydra translate --script-lock / --no-script-lock, in process and through the daemon")
     func commandLine() throws {
         let model = TestModels.path("gemma3-270m")
+        let sentence = Self.sentences[0]
         let common = ["--model", model, "--from", "en", "--to", "tt", "--head", Self.tatarHead]
-        let locked = try CLI.run(["translate", "--no-daemon"] + common + [Self.sentence])
-        let free = try CLI.run(["translate", "--no-daemon", "--no-script-lock"] + common + [Self.sentence])
+        let locked = try CLI.run(["translate", "--no-daemon"] + common + [sentence])
+        let free = try CLI.run(["translate", "--no-daemon", "--no-script-lock"] + common + [sentence])
         #expect(locked.status == 0 && free.status == 0, "\(locked.stderr) \(free.stderr)")
+        // The command prints what the library computes, lock or no lock.
+        #expect(locked.stdout == (try Self.pieces(sentence, .auto)).joined() + "\n")
+        #expect(free.stdout == (try Self.pieces(sentence, .off)).joined() + "\n")
         #expect(!Self.hasLatin(locked.stdout) && !locked.stdout.isEmpty, "\(locked.stdout)")
-        #expect(Self.hasLatin(free.stdout), "\(free.stdout)")
 
         let daemon = try TestDaemon(model: "gemma3-270m")
         defer { daemon.stop() }
         let client = try daemon.client()
-        let viaDaemon = try client.translate(TranslateParams(text: Self.sentence, from: "en", to: "tt", heads: [Self.tatarHead]))
-        let freeViaDaemon = try client.translate(TranslateParams(text: Self.sentence, from: "en", to: "tt",
+        let viaDaemon = try client.translate(TranslateParams(text: sentence, from: "en", to: "tt", heads: [Self.tatarHead]))
+        let freeViaDaemon = try client.translate(TranslateParams(text: sentence, from: "en", to: "tt",
                                                                  heads: [Self.tatarHead], scriptLock: false))
         #expect(viaDaemon.text + "\n" == locked.stdout)
         #expect(freeViaDaemon.text + "\n" == free.stdout)
-        let cli = try CLI.run(["translate", "--no-script-lock"] + common + [Self.sentence], env: daemon.environment)
+        let cli = try CLI.run(["translate", "--no-script-lock"] + common + [sentence], env: daemon.environment)
         #expect(cli.stdout == free.stdout, "\(cli.stderr)")
     }
 
