@@ -153,7 +153,7 @@ struct BenchCommand: ParsableCommand {
 /// The model as the benchmark drives it: tokens evaluated at the end of a
 /// KV cache that can be emptied between repetitions.
 struct BenchTarget {
-    let model: LanguageModel
+    let model: HydraModel
     /// Ids the prompt and generated tokens are drawn from.
     let vocabularySize: Int
     /// The BOS id when the model adds one to a prompt (llama-bench's first token).
@@ -162,8 +162,8 @@ struct BenchTarget {
     /// A model with room for `contextLength` positions, processing prompts
     /// in batches of up to 512 tokens (llama-bench's default micro-batch).
     init(gguf: GGUFFile, threads: Int, contextLength: Int) throws {
-        model = try LanguageModel(file: gguf, contextLength: contextLength, batchSize: 512,
-                                  pool: ThreadPool(threads: threads))
+        model = try HydraModel(file: gguf, contextLength: contextLength, batchSize: 512,
+                               pool: ThreadPool(threads: threads))
         vocabularySize = model.vocabularySize
         let addsBOS = gguf.bool("tokenizer.ggml.add_bos_token") ?? false
         bos = addsBOS ? gguf.int("tokenizer.ggml.bos_token_id").map(Int32.init) : nil

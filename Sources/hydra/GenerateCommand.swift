@@ -35,18 +35,18 @@ struct GenerateCommand: ParsableCommand {
     func run() throws {
         let text = try readInput(arguments: prompt, file: nil)
         var clock = Stopwatch()
-        let gguf = try openModel(model)
+        let gguf = try HydraModel.openFile(model)
         let tokenizer = try Tokenizer(gguf: gguf)
         let ids = tokenizer.tokenize(text, addSpecial: true, parseSpecial: true)
         guard !ids.isEmpty else { throw HydraError.invalidInput("the prompt is empty") }
-        let lm = try loadModel(gguf, contextLength: ids.count + n, threads: threads)
+        let hydra = try HydraModel.load(file: gguf, contextLength: ids.count + n, threads: threads)
         let loadMs = clock.lap()
 
         var detok = StreamingDetokenizer(tokenizer: tokenizer)
         let stops = tokenizer.vocabulary.endOfGeneration
         var generated = 0
         var promptMs = 0.0
-        try lm.decode(promptIds: ids, maxTokens: n) { token in
+        try hydra.decode(prompt: ids.map { HeadToken(hydra.native, $0) }, target: hydra.native, maxTokens: n) { token in
             if generated == 0 { promptMs = clock.lap() }
             generated += 1
             if stops.contains(token) { return false }
@@ -59,20 +59,6 @@ struct GenerateCommand: ParsableCommand {
                               loadMs, ids.count, Double(ids.count) / promptMs * 1000,
                               generated, Double(max(generated - 1, 0)) / genMs * 1000))
         }
-    }
-}
-
-/// Builds the runtime for an opened model file.
-func loadModel(_ gguf: GGUFFile, contextLength: Int, threads: Int?) throws -> LanguageModel {
-    let trained = gguf.architecture.flatMap { gguf.int("\($0).context_length") } ?? 4096
-    let ctx = max(16, min(contextLength, max(trained, 16)))
-    let pool = ThreadPool(threads: threads ?? ProcessInfo.processInfo.activeProcessorCount)
-    do {
-        return try LanguageModel(file: gguf, contextLength: ctx, batchSize: min(512, ctx), pool: pool)
-    } catch let e as HydraError {
-        throw e
-    } catch {
-        throw HydraError.invalidModel("\(gguf.path): \(error)")
     }
 }
 

@@ -26,7 +26,7 @@ struct HeadsCommand: ParsableCommand {
         func run() throws {
             var entries = HeadCatalog().entries()
             if let model {
-                let gguf = try openModel(model)
+                let gguf = try HydraModel.openFile(model)
                 let config = try ModelConfig(file: gguf)
                 let fingerprint = BodyFingerprint(file: gguf, config: config)
                 entries = entries.filter { $0.info.body.fingerprint == fingerprint }
@@ -89,7 +89,7 @@ struct HeadsCommand: ParsableCommand {
             }
             lines.append(("file", "\(path) (\(HeadsCommand.megabytes(file.fileSize)))"))
             if let model {
-                let gguf = try openModel(model)
+                let gguf = try HydraModel.openFile(model)
                 let config = try ModelConfig(file: gguf)
                 let fp = BodyFingerprint(file: gguf, config: config)
                 let fits = fp == info.body.fingerprint && config.architecture.rawValue == info.body.architecture
@@ -130,7 +130,7 @@ struct HeadsCommand: ParsableCommand {
             case "q8_0": table = .q8_0
             default: throw ValidationError("--type must be same, f32, f16 or q8_0")
             }
-            let gguf = try openModel(model)
+            let gguf = try HydraModel.openFile(model)
             let body = try Body(file: gguf)
             let native = try Head.native(of: body, language: language)
             var info = native.info
@@ -144,14 +144,7 @@ struct HeadsCommand: ParsableCommand {
     }
 
     /// A path as given, else the installed head of that name.
-    static func resolve(_ head: String) throws -> String {
-        if FileManager.default.fileExists(atPath: head) { return head }
-        let catalog = HeadCatalog()
-        guard let entry = catalog.entry(named: head) else {
-            throw HeadError.notFound("no head file or installed head named '\(head)' (searched \(catalog.directories.joined(separator: ", ")))")
-        }
-        return entry.path
-    }
+    static func resolve(_ head: String) throws -> String { try HeadCatalog().resolve(head) }
 
     static func row(_ fields: [String]) -> String {
         let widths = [4, 28, 7, 20, 36]

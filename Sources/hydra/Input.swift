@@ -15,12 +15,3 @@ func readInput(arguments: [String], file: String?) throws -> String {
     return try UTF8Input.decode([UInt8](data))
 }
 
-/// Opens `--model` (a path or a known model's name; the default model when nil).
-func openModel(_ nameOrPath: String?) throws -> GGUFFile {
-    let path = try KnownModel.resolve(nameOrPath)
-    do {
-        return try GGUFFile(path: path)
-    } catch let e as GGUFError {
-        throw HydraError.invalidModel("invalid model file \(e.description)")
-    }
-}

@@ -34,16 +34,15 @@ struct PerplexityCommand: ParsableCommand {
 
     func run() throws {
         let text = try readInput(arguments: [], file: file)
-        let gguf = try openModel(model)
-        let tokenizer = try Tokenizer(gguf: gguf)
-        if let head { return try bitsPerCharacter(text, gguf: gguf, tokenizer: tokenizer, head: head) }
+        let hydra = try HydraModel.load(model, contextLength: c, threads: threads)
+        if let head { return try bitsPerCharacter(text, hydra: hydra, head: head) }
+        let tokenizer = hydra.native.tokenizer
         let tokens = tokenizer.tokenize(text, addSpecial: true, parseSpecial: false)
-        let lm = try loadModel(gguf, contextLength: c, threads: threads)
         let bos = tokenizer.vocabulary.addBOS ? tokenizer.vocabulary.bos : nil
-        let vocab = lm.vocabularySize
+        let vocab = hydra.vocabularySize
         let result = try Perplexity.compute(tokens: tokens, contextLength: c, bos: bos) { chunk, score in
-            lm.state.reset()
-            let logits = try lm.forward(tokens: chunk, startPosition: 0, allLogits: true)
+            hydra.state.reset()
+            let logits = try hydra.forward(tokens: chunk, startPosition: 0, allLogits: true)
             logits.withUnsafeBufferPointer { all in
                 for p in 0..<chunk.count {
                     score(p, UnsafeBufferPointer(rebasing: all[p * vocab..<(p + 1) * vocab]))
@@ -55,9 +54,7 @@ struct PerplexityCommand: ParsableCommand {
     }
 
     /// `--head`: bits per character of the file's lines through one head.
-    private func bitsPerCharacter(_ text: String, gguf: GGUFFile, tokenizer: Tokenizer, head name: String) throws {
-        let lm = try loadModel(gguf, contextLength: c, threads: threads)
-        let hydra = try HydraModel(model: lm, tokenizer: tokenizer)
+    private func bitsPerCharacter(_ text: String, hydra: HydraModel, head name: String) throws {
         let head = name == HeadKeys.nativeSource
             ? hydra.native : try hydra.heads.load(path: HeadsCommand.resolve(name))
         guard head.canGenerate else {

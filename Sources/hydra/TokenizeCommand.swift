@@ -27,7 +27,7 @@ struct TokenizeCommand: ParsableCommand {
 
     func run() throws {
         let input = try readInput(arguments: text, file: file)
-        let gguf = try openModel(model)
+        let gguf = try HydraModel.openFile(model)
         let tokenizer = try Tokenizer(gguf: gguf)
         let tokens = tokenizer.tokenize(input, addSpecial: !noBOS, parseSpecial: !noParseSpecial)
         if ids {

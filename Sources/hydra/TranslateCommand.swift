@@ -66,11 +66,9 @@ struct TranslateCommand: ParsableCommand {
         let source = try Language.named(guessSource ? try guessLanguage(of: input) : from)
         if !noDaemon, try translateThroughDaemon(input, from: source.code) { return }
         var clock = Stopwatch()
-        let gguf = try openModel(model)
-        let tokenizer = try Tokenizer(gguf: gguf)
-        let lm = try loadModel(gguf, contextLength: 4096, threads: threads)
+        let hydra = try HydraModel.load(model, threads: threads)
         let loadMs = clock.lap()
-        let translator = try headOptions.translator(model: lm, tokenizer: tokenizer, from: source, to: target)
+        let translator = try headOptions.translator(model: hydra, from: source, to: target)
         translator.scriptLock = scriptLockMode
         var endsWithNewline = true
         let stats = try translator.translate(input, from: source, to: target) { piece in
@@ -92,7 +90,7 @@ struct TranslateCommand: ParsableCommand {
     func guessLanguage(of text: String) throws -> String {
         // A model that cannot be read is reported when it is loaded.
         let coverage: HeadCoverage? = try? {
-            let gguf = try openModel(model)
+            let gguf = try HydraModel.openFile(model)
             return try HeadCoverage.installed(model: gguf, reference: Tokenizer(gguf: gguf),
                                               headFiles: headOptions.heads.map { try HeadsCommand.resolve($0) })
         }()

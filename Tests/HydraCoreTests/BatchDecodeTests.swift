@@ -65,13 +65,13 @@ struct BatchDecodeTests {
     @Test("B sequences decoded together give each the logits of decoding it alone, bit for bit",
           arguments: ["gemma3-270m", "qwen2.5-0.5b", "smollm2-135m"])
     func sameAsAlone(_ key: String) throws {
-        let hydra = try HydraModel(model: TestHeads.model(key))
+        let hydra = try TestHeads.model(key)
         try Self.check(hydra, targets: Array(repeating: hydra.native, count: Self.prompts.count))
     }
 
     @Test("sequences generating with different heads are scored each by its own head")
     func mixedHeads() throws {
-        let hydra = try HydraModel(model: TestHeads.model("smollm2-135m"))
+        let hydra = try TestHeads.model("smollm2-135m")
         let path = try TestHeads.denseCopy(hydra.native, "copy", tableType: .f16)
         defer { try? FileManager.default.removeItem(atPath: path) }
         let copy = try hydra.heads.load(path: path, catalog: HeadCatalog(directories: []))

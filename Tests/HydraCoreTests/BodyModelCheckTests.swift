@@ -57,6 +57,15 @@ import Testing
             w.set("\(a).rope.freq_base", .float32(10000))
             w.set("\(a).vocab_size", .uint32(UInt32(vocab)))
             if a == "gemma3" { w.set("gemma3.attention.sliding_window", .uint32(4)) }
+            // A model is run with its native head, which needs a tokenizer:
+            // a SentencePiece vocabulary of one piece per row.
+            w.set("tokenizer.ggml.model", .string("llama"))
+            w.set("tokenizer.ggml.tokens", .array(.strings(["<unk>", "<s>", "</s>"] + (3..<vocab).map { "▁t\($0)" })))
+            w.set("tokenizer.ggml.scores", .array(.floats((0..<vocab).map { -Float($0) })))
+            w.set("tokenizer.ggml.token_type", .array(.int32s([2, 3, 3] + [Int32](repeating: 1, count: vocab - 3))))
+            w.set("tokenizer.ggml.bos_token_id", .uint32(1))
+            w.set("tokenizer.ggml.eos_token_id", .uint32(2))
+            w.set("tokenizer.ggml.unknown_token_id", .uint32(0))
             var seed: UInt64 = 42
             for (name, defaultShape) in tensors() where !drop.contains(name) {
                 let shape = reshape[name] ?? defaultShape
@@ -76,10 +85,10 @@ import Testing
         }
     }
 
-    func load(_ model: TinyModel) throws -> LanguageModel {
+    func load(_ model: TinyModel) throws -> HydraModel {
         let path = try model.write()
         defer { try? FileManager.default.removeItem(atPath: path) }
-        return try LanguageModel(path: path, contextLength: 64, batchSize: 8, pool: ThreadPool(threads: 2))
+        return try HydraModel(path: path, contextLength: 64, batchSize: 8, pool: ThreadPool(threads: 2))
     }
 
     func loadError(_ model: TinyModel) throws -> String {
@@ -135,7 +144,7 @@ import Testing
         // The same rows reached through another table's ids, run through
         // the body and projected by the native head.
         let map = (0..<40).map { (7 * $0 + 3) % 40 }
-        let other = RemappedEmbedding(base: lm.embedding, map: map)
+        let other = RemappedEmbedding(base: try TokenEmbedding(file: lm.file, config: lm.config), map: map)
         let ids = native.map { n in Int32(map.firstIndex(of: Int(n))!) }
         let e = lm.config.embeddingLength
         var inputs = [Float](repeating: 0, count: ids.count * e)
@@ -151,7 +160,7 @@ import Testing
             }
         }
         #expect(state.length == ids.count)
-        #expect(lm.head.logits(hidden: hidden, pool: lm.pool) == want)
+        #expect(try #require(lm.native.output).logits(hidden: hidden, pool: lm.pool) == want)
     }
 
     @Test func missingTensorIsAnError() throws {
@@ -180,7 +189,7 @@ import Testing
         defer { try? FileManager.default.removeItem(atPath: path) }
         let data = try Data(contentsOf: URL(fileURLWithPath: path))
         try data.prefix(data.count - 100).write(to: URL(fileURLWithPath: path))
-        #expect(throws: (any Error).self) { _ = try LanguageModel(path: path, contextLength: 16) }
+        #expect(throws: (any Error).self) { _ = try HydraModel(path: path, contextLength: 16) }
     }
 
     @Test func outOfRangeInputsAreErrors() throws {

@@ -35,15 +35,15 @@ import Testing
     static let tolerance: Float = 1e-4
 
     /// One model per key, shared by the tests of this suite.
-    static func model(_ key: String) throws -> LanguageModel {
+    static func model(_ key: String) throws -> HydraModel {
         try models.withLock { cache in
             if let m = cache[key] { return m }
-            let m = try LanguageModel(file: TestModels.gguf(key), contextLength: 512, pool: ThreadPool(threads: 2))
+            let m = try HydraModel(file: TestModels.gguf(key), contextLength: 512, pool: ThreadPool(threads: 2))
             cache[key] = m
             return m
         }
     }
-    private static let models = Mutex<[String: LanguageModel]>([:])
+    private static let models = Mutex<[String: HydraModel]>([:])
 
     @Test(arguments: TestModels.keys)
     func lastPositionLogitsMatchLlamaCpp(key: String) throws {

@@ -11,8 +11,8 @@ struct DaemonBatchTests {
     func cancelWithinAStep() throws {
         let text = "The history of this city is long and full of remarkable events."
         let gguf = try TestModels.gguf("smollm2-135m")
-        let lm = try LanguageModel(file: gguf, contextLength: 4096, batchSize: 512, pool: ThreadPool(threads: 2))
-        let translator = Translator(model: lm, tokenizer: try Tokenizer(gguf: gguf))
+        let lm = try HydraModel(file: gguf, contextLength: 4096, batchSize: 512, pool: ThreadPool(threads: 2))
+        let translator = try Translator(model: lm)
         let (en, ru) = (try Language.named("en"), try Language.named("ru"))
         // In process: the whole translation, and the tokens it takes until
         // its first visible piece (where a reader that stops there stops it).

@@ -70,8 +70,8 @@ enum InProcess {
         let key = "\(model)|\(from)|\(to)|\(text)"
         if let hit = cache.withLock({ $0[key] }) { return hit }
         let gguf = try TestModels.gguf(model)
-        let lm = try LanguageModel(file: gguf, contextLength: 4096, batchSize: 512, pool: ThreadPool(threads: 2))
-        let translator = Translator(model: lm, tokenizer: try Tokenizer(gguf: gguf))
+        let lm = try HydraModel(file: gguf, contextLength: 4096, batchSize: 512, pool: ThreadPool(threads: 2))
+        let translator = try Translator(model: lm)
         var out = ""
         try translator.translate(text, from: try Language.named(from), to: try Language.named(to)) {
             out += $0

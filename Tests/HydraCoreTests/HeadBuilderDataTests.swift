@@ -147,7 +147,7 @@ struct HeadBuilderDataTests {
     /// A Tatar recipe head for gemma3-270m written, loaded over the body and run.
     @Test func tatarRecipeHeadLoadsOverGemma() throws {
         let lm = try TestHeads.model("gemma3-270m")
-        let hydra = try HydraModel(model: lm)
+        let hydra = lm
         let native = hydra.native
         let corpus = try Self.corpus(text: "data/tt/tt.txt", pairs: "data/tt/en-tt.tsv")
         let trained = try TokenizerTrainer.train(corpus: corpus, options: .init(vocabularySize: 16000, specialsFrom: native.vocabulary))

@@ -5,8 +5,8 @@ import Testing
 /// Heads built from a model's own tables for the tests.
 enum TestHeads {
     /// A runtime for a model (small context; two threads).
-    static func model(_ key: String, context: Int = 256) throws -> LanguageModel {
-        try LanguageModel(file: TestModels.gguf(key), contextLength: context, batchSize: 64, pool: ThreadPool(threads: 2))
+    static func model(_ key: String, context: Int = 256) throws -> HydraModel {
+        try HydraModel(file: TestModels.gguf(key), contextLength: context, batchSize: 64, pool: ThreadPool(threads: 2))
     }
 
     /// The native head's description under another name and method.
@@ -76,7 +76,7 @@ struct HeadTests {
     func denseRoundTrip() throws {
         for key in ["smollm2-135m", "gemma3-270m"] {
             let lm = try TestHeads.model(key)
-            let hydra = try HydraModel(model: lm)
+            let hydra = lm
             let path = try TestHeads.denseCopy(hydra.native, "copy")
             defer { try? FileManager.default.removeItem(atPath: path) }
             let copy = try hydra.heads.load(path: path, catalog: HeadCatalog(directories: []))
@@ -95,7 +95,7 @@ struct HeadTests {
     @Test("a recipe head with the identity map equals its source head")
     func identityRecipe() throws {
         let lm = try TestHeads.model("smollm2-135m")
-        let hydra = try HydraModel(model: lm)
+        let hydra = lm
         let native = hydra.native
         // An exact F32 copy of the native head to compare against.
         let f32Path = try TestHeads.denseCopy(native, "native-f32", tableType: .f32)
@@ -162,7 +162,7 @@ struct HeadTests {
     @Test("mixed sequences: half the prompt through one head, half through another, equals the native logits")
     func mixedSequence() throws {
         let lm = try TestHeads.model("gemma3-270m")
-        let hydra = try HydraModel(model: lm)
+        let hydra = lm
         let pathA = try TestHeads.denseCopy(hydra.native, "copy-a")
         let pathB = try TestHeads.denseCopy(hydra.native, "copy-b")
         defer {
@@ -191,7 +191,7 @@ struct HeadTests {
     @Test("an input-only head embeds but cannot score tokens")
     func inputOnlyHead() throws {
         let lm = try TestHeads.model("smollm2-135m")
-        let hydra = try HydraModel(model: lm)
+        let hydra = lm
         let path = try TestHeads.denseCopy(hydra.native, "input-only", output: HeadInfo.Output.none)
         defer { try? FileManager.default.removeItem(atPath: path) }
         let head = try hydra.heads.load(path: path, catalog: HeadCatalog(directories: []))
@@ -208,7 +208,7 @@ struct HeadTests {
     @Test("a recipe's source head is found by name in the catalog and loaded first")
     func recipeSourceFromCatalog() throws {
         let lm = try TestHeads.model("smollm2-135m")
-        let hydra = try HydraModel(model: lm)
+        let hydra = lm
         let dir = temporaryPath("catalog")
         try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(atPath: dir) }
@@ -266,9 +266,9 @@ struct HeadTranslatorTests {
             return (out, stats)
         }
         let lm = try TestHeads.model("smollm2-135m", context: 512)
-        let single = try run(Translator(model: lm, tokenizer: Tokenizer(gguf: lm.file)))
+        let single = try run(try Translator(model: lm))
 
-        let hydra = try HydraModel(model: lm)
+        let hydra = lm
         let enPath = try TestHeads.denseCopy(hydra.native, "en-copy", language: "en")
         let ruPath = try TestHeads.denseCopy(hydra.native, "ru-copy", language: "ru")
         defer {

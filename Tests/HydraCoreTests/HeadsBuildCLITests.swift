@@ -32,7 +32,7 @@ struct HeadsBuildCLITests {
                                  "--out", tokenizerHead])
         #expect(first.status == 0, "\(first.stderr)")
         let lm = try TestHeads.model("gemma3-270m")
-        let hydra = try HydraModel(model: lm)
+        let hydra = lm
         for method in ["ziptie", "random"] {
             let path = temporaryPath("heads-build-\(method).gguf")
             defer { try? FileManager.default.removeItem(atPath: path) }

@@ -74,7 +74,7 @@ import Testing
     /// (repacked Q4_K, tiled Q6_K: four-token kernels and leftovers).
     @Test(arguments: TestModels.keys)
     func promptLogitsSIMDEqualPortable(key: String) throws {
-        let model = try LanguageModel(file: TestModels.gguf(key), contextLength: 64, pool: ThreadPool(threads: 2))
+        let model = try HydraModel(file: TestModels.gguf(key), contextLength: 64, pool: ThreadPool(threads: 2))
         let ids = (0..<21).map { Int32(($0 * 7919 + 11) % 2000 + 10) }
         defer { hydra_set_kernel_mode(KernelMode.best.rawValue) }
         var logits: [[UInt32]] = []

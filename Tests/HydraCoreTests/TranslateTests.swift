@@ -41,8 +41,8 @@ struct TranslateTests {
     func promptKeepsTextPlain() throws {
         let gguf = try TestModels.gguf("qwen2.5-0.5b")
         let tokenizer = try Tokenizer(gguf: gguf)
-        let lm = try LanguageModel(file: gguf, contextLength: 256, batchSize: 64, pool: ThreadPool(threads: 1))
-        let translator = Translator(model: lm, tokenizer: tokenizer)
+        let lm = try HydraModel(file: gguf, contextLength: 256, batchSize: 64, pool: ThreadPool(threads: 1))
+        let translator = try Translator(model: lm)
         #expect(translator.format == .chatml)
         let prompt = TranslationPrompt(source: try Language.named("en"), target: try Language.named("ru"))
         let ids = translator.promptIds("<|im_end|>", prompt: prompt)
@@ -62,8 +62,8 @@ struct TranslateTests {
     @Test("Qwen translates English into Russian through the whole path")
     func qwenTranslates() throws {
         let gguf = try TestModels.gguf("qwen2.5-0.5b")
-        let lm = try LanguageModel(file: gguf, contextLength: 512, batchSize: 128, pool: ThreadPool(threads: 2))
-        let translator = Translator(model: lm, tokenizer: try Tokenizer(gguf: gguf))
+        let lm = try HydraModel(file: gguf, contextLength: 512, batchSize: 128, pool: ThreadPool(threads: 2))
+        let translator = try Translator(model: lm)
         var out = ""
         let stats = try translator.translate("Good morning.\n\nThank you very much.\n",
                                              from: try Language.named("en"), to: try Language.named("ru")) {

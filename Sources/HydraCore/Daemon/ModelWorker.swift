@@ -98,22 +98,18 @@ final class ModelWorker: @unchecked Sendable {
     /// Loads a head (a file path or an installed head's name) into the
     /// model's set, to be used for its language from now on. Model thread only.
     func loadHead(_ nameOrPath: String, into hydra: HydraModel) throws -> Head {
-        let set = hydra.heads
-        let path: String
-        if FileManager.default.fileExists(atPath: nameOrPath) {
-            path = URL(fileURLWithPath: nameOrPath).standardizedFileURL.path
-        } else if let loaded = set.head(named: nameOrPath) {
-            return loaded
-        } else if let entry = catalog.entry(named: nameOrPath, fitting: set.fingerprint) {
-            path = entry.path
-        } else {
-            throw HeadError.notFound("no head file or installed head named '\(nameOrPath)' fitting \(modelPath)")
-        }
-        if let loaded = set.heads.first(where: { $0.path == path }) { return loaded }
-        let head = try set.load(path: path, catalog: catalog)
-        if !requestedHeads.contains(path) { requestedHeads.append(path) }
-        noteHeads(hydra)
+        let head = try hydra.heads.load(nameOrPath: nameOrPath, catalog: catalog)
+        remember([head], hydra)
         return head
+    }
+
+    /// Notes heads loaded on request, to load them again after an idle
+    /// unload.
+    private func remember(_ loaded: [Head], _ hydra: HydraModel) {
+        for path in loaded.filter({ $0 !== hydra.native }).compactMap(\.path) where !requestedHeads.contains(path) {
+            requestedHeads.append(path)
+        }
+        noteHeads(hydra)
     }
 
     /// Unloads a head by name. Model thread only.
@@ -256,18 +252,13 @@ final class ModelWorker: @unchecked Sendable {
         } catch let e as GGUFError {
             throw HydraError.invalidModel("invalid model file \(e.description)")
         }
-        let tokenizer = try Tokenizer(gguf: gguf)
         // The same context as `hydra translate`, so both give the same output.
-        let trained = gguf.architecture.flatMap { gguf.int("\($0).context_length") } ?? 4096
-        let ctx = max(16, min(4096, max(trained, 16)))
-        let pool = ThreadPool(threads: threads ?? ProcessInfo.processInfo.activeProcessorCount)
-        let lm = try LanguageModel(file: gguf, contextLength: ctx, batchSize: min(512, ctx), pool: pool)
-        return try HydraModel(model: lm, tokenizer: tokenizer)
+        return try HydraModel.load(file: gguf, threads: threads)
     }
 
-    /// Copies `job`'s untranslated pieces through up to its next text piece
-    /// and starts that one (runs its prompt and picks its first token).
-    /// Returns true when the job has finished (its reply is sent).
+    /// Makes `job`'s translation at its first turn, then starts its next
+    /// paragraph (runs its prompt and picks its first token). Returns true
+    /// when the job has finished (its reply is sent).
     private func startNextPiece(_ job: TranslationJob) -> Bool {
         if job.startedMs == nil { job.startedMs = nowMs() }
         if job.isCancelled { return end(job, .failure(Self.cancelledError)) }
@@ -280,35 +271,33 @@ final class ModelWorker: @unchecked Sendable {
         } catch {
             return end(job, .failure(RPCError(code: RPCError.modelError, message: "cannot load \(modelPath): \(error)")))
         }
-        let translator: Translator
-        if let t = job.translator {
-            translator = t
-        } else {
+        if job.translation == nil {
             do {
-                translator = try makeTranslator(job, hydra)
+                let translator = try makeTranslator(job, hydra)
                 translator.scriptLock = job.scriptLock
+                let translation = Translation(translator, text: job.text, from: job.source, to: job.target)
+                job.translation = translation
+                if let e = try overBudget(translation) { return end(job, .failure(e)) }
             } catch let e as HeadError {
                 return end(job, .failure(RPCError(code: RPCError.unknownHead, message: e.description)))
             } catch {
                 return end(job, .failure(RPCError(code: RPCError.translationFailed, message: "\(error)")))
             }
-            job.translator = translator
-            if let e = overBudget(job, translator) { return end(job, .failure(e)) }
         }
-        copyVerbatim(job)
-        if job.next < job.pieces.count, case .text(let text) = job.pieces[job.next] {
-            job.next += 1
-            do {
-                let session = try TranslationSession.start(translator, paragraph: text, from: job.source,
-                                                           to: job.target,
-                                                           emit: Self.emitter(job))
-                job.session = session
-            } catch {
-                return end(job, .failure(RPCError(code: RPCError.translationFailed, message: "\(error)")))
-            }
-            if job.session!.isFinished { return pieceEnded(job) }
-            return false
+        return startOrFinish(job)
+    }
+
+    /// Starts the job's next paragraph, unless the text is done (then
+    /// sends the reply). Returns true when the job has finished.
+    private func startOrFinish(_ job: TranslationJob) -> Bool {
+        guard let translation = job.translation else { return false }
+        do {
+            while job.session == nil, try translation.startNext(emit: Self.emitter(job)) {}
+        } catch {
+            return end(job, .failure(RPCError(code: RPCError.translationFailed, message: "\(error)")))
         }
+        if job.session != nil { return false }
+        if job.isCancelled { return end(job, .failure(Self.cancelledError)) }
         return end(job, .success(job.result(model: modelPath)))
     }
 
@@ -319,13 +308,6 @@ final class ModelWorker: @unchecked Sendable {
             if job.isCancelled { return false }
             job.emit(piece)
             return true
-        }
-    }
-
-    private func copyVerbatim(_ job: TranslationJob) {
-        while job.next < job.pieces.count, case .verbatim(let v) = job.pieces[job.next] {
-            job.emit(v)
-            job.next += 1
         }
     }
 
@@ -355,81 +337,42 @@ final class ModelWorker: @unchecked Sendable {
                 stepped += chunk
             } catch {
                 for job in chunk {
-                    job.session = nil
+                    job.translation?.stop()
                     finished.append(job)
                     _ = end(job, .failure(RPCError(code: RPCError.translationFailed, message: "\(error)")))
                 }
             }
         }
         for job in stepped {
-            let session = job.session!
-            session.advance(emit: Self.emitter(job))
-            if session.isFinished && pieceEnded(job) { finished.append(job) }
+            if !job.translation!.advance(emit: Self.emitter(job)), startOrFinish(job) { finished.append(job) }
         }
         return finished
     }
 
-    /// Books a job's finished piece and copies through what follows it.
-    /// Returns true when the job has finished (its reply is sent).
-    private func pieceEnded(_ job: TranslationJob) -> Bool {
-        guard let session = job.session else { return false }
-        job.session = nil
-        book(session, job)
-        if job.isCancelled { return end(job, .failure(Self.cancelledError)) }
-        copyVerbatim(job)
-        guard job.next == job.pieces.count else { return false }
-        return end(job, .success(job.result(model: modelPath)))
-    }
-
     /// The translator for a job, with the heads `hydra translate` would use
-    /// for the same options: the heads it names, and (unless it asks for the
-    /// native head only) the installed heads of its two languages.
+    /// for the same options.
     private func makeTranslator(_ job: TranslationJob, _ hydra: HydraModel) throws -> Translator {
-        let set = hydra.heads
-        if job.nativeHead && job.heads.isEmpty {
-            return try Translator(model: hydra, source: set.native, target: set.native)
-        }
-        for head in job.heads { _ = try loadHead(head, into: hydra) }
-        if !job.nativeHead {
-            for language in [job.source, job.target] where set.head(for: language.code).map({ $0 === set.native }) ?? true {
-                if let entry = catalog.entries(language: language.code, fitting: set.fingerprint).first {
-                    try set.load(path: entry.path, catalog: catalog)
-                    noteHeads(hydra)
-                }
-            }
-        }
-        return try Translator(model: hydra)
+        let before = hydra.heads.heads.count
+        defer { if hydra.heads.heads.count != before { remember(Array(hydra.heads.heads.dropFirst(before)), hydra) } }
+        return try Translator(model: hydra, heads: job.heads, nativeOnly: job.nativeHead, from: job.source,
+                              to: job.target, catalog: catalog)
     }
 
     static let cancelledError = RPCError(code: RPCError.cancelled, message: "the request was cancelled")
 
-    /// The most tokens `job` could generate (Translator's budget of three
-    /// times each paragraph's tokens plus 32), when over the limit.
-    private func overBudget(_ job: TranslationJob, _ translator: Translator) -> RPCError? {
-        var worst = 0
-        let tokenizer = (try? translator.heads(from: job.source, to: job.target).source.tokenizer) ?? translator.tokenizer
-        for case .text(let t) in job.pieces {
-            worst += 3 * tokenizer.tokenize(t, addSpecial: false, parseSpecial: false).count + 32
-        }
+    /// The error for a translation that could generate more tokens than
+    /// the daemon allows one request, if it could.
+    private func overBudget(_ translation: Translation) throws -> RPCError? {
+        let worst = try translation.worstCaseTokens()
         guard worst > limits.maxTokens else { return nil }
         return RPCError(code: RPCError.tooManyTokens,
                         message: "the text may need up to \(worst) generated tokens, more than the limit of \(limits.maxTokens)")
     }
 
-    /// Adds what a piece's session cost to its job and the worker's figures.
-    private func book(_ session: TranslationSession, _ job: TranslationJob) {
-        job.stats.paragraphs += session.stats.paragraphs
-        job.stats.promptTokens += session.stats.promptTokens
-        job.stats.generatedTokens += session.stats.generatedTokens
-        condition.lock()
-        generatedTokens += session.stats.generatedTokens
-        condition.unlock()
-    }
-
     private func end(_ job: TranslationJob, _ result: Result<TranslateResult, RPCError>) -> Bool {
-        if let session = job.session { book(session, job) }
-        job.session = nil
+        job.translation?.stop()
         condition.lock()
+        generatedTokens += job.translation?.stats.generatedTokens ?? 0
         if case .failure(let e) = result, e.code == RPCError.cancelled { cancelledCount += 1 } else { translations += 1 }
         condition.unlock()
         job.finish(result)

@@ -7,14 +7,14 @@ public typealias ClientID = Int
 func nowMs() -> Double { Double(DispatchTime.now().uptimeNanoseconds) / 1e6 }
 
 /// One `translate` request on its way through a model's queue. The model's
-/// thread starts its text pieces one at a time and advances the current
-/// one a token per step, beside other requests; anyone may cancel it.
+/// thread makes its `Translation` and steps it a token at a time, beside
+/// other requests; anyone may cancel it.
 final class TranslationJob: @unchecked Sendable {
     let id: RPCID
     let client: ClientID
     let source: Language
     let target: Language
-    let pieces: [Paragraphs.Piece]
+    let text: String
     let stream: Bool
     /// Head files or installed head names to translate through.
     let heads: [String]
@@ -29,16 +29,14 @@ final class TranslationJob: @unchecked Sendable {
     let arrivedMs = nowMs()
 
     // Touched only by the model's thread.
-    var next = 0
     var output = ""
-    var stats = Translator.Statistics()
     var startedMs: Double?
     var loadMs = 0.0
     var firstOutputMs: Double?
     /// Made at the job's first turn, with its heads.
-    var translator: Translator?
-    /// The text piece being decoded, if any.
-    var session: TranslationSession?
+    var translation: Translation?
+    /// The paragraph being decoded, if any.
+    var session: TranslationSession? { translation?.session }
 
     private let lock = NSLock()
     private var cancelled = false
@@ -51,12 +49,7 @@ final class TranslationJob: @unchecked Sendable {
         self.client = client
         self.source = source
         self.target = target
-        // Paragraphs, each cut again as `Translator.translate` cuts the
-        // text it is given, so the daemon translates the same pieces.
-        self.pieces = Paragraphs(TextNormalization.nfc(text)).pieces.flatMap { piece -> [Paragraphs.Piece] in
-            guard case .text(let t) = piece else { return [piece] }
-            return Paragraphs(TextNormalization.nfc(t)).pieces
-        }
+        self.text = text
         self.stream = stream
         self.heads = heads
         self.nativeHead = nativeHead
@@ -85,6 +78,7 @@ final class TranslationJob: @unchecked Sendable {
         t.loadMs = loadMs
         t.firstTokenMs = firstOutputMs.map { $0 - arrivedMs }
         t.totalMs = end - arrivedMs
+        let stats = translation?.stats ?? Translator.Statistics()
         return TranslateResult(text: output, model: model, paragraphs: stats.paragraphs,
                                promptTokens: stats.promptTokens, generatedTokens: stats.generatedTokens, timings: t)
     }

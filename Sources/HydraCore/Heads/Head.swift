@@ -49,16 +49,9 @@ public final class Head: @unchecked Sendable {
     ///   - tokenizer: an already-built tokenizer of `body.file` (saves reading it again).
     public static func native(of body: Body, language: String? = nil, name: String = HeadKeys.nativeSource,
                               tokenizer: Tokenizer? = nil) throws -> Head {
-        let embedding = try TokenEmbedding(file: body.file, config: body.config)
-        let output = try OutputHead(file: body.file, config: body.config)
-        return try native(of: body, embedding: embedding, output: output, language: language, name: name,
-                          tokenizer: tokenizer)
-    }
-
-    /// The native head over tables already viewed (a `LanguageModel`'s).
-    public static func native(of body: Body, embedding: TokenEmbedding, output: OutputHead, language: String? = nil,
-                              name: String = HeadKeys.nativeSource, tokenizer: Tokenizer? = nil) throws -> Head {
         let file = body.file
+        let embedding = try TokenEmbedding(file: file, config: body.config)
+        let output = try OutputHead(file: file, config: body.config)
         let tok = try tokenizer ?? Tokenizer(gguf: file)
         let lang = language ?? file.strings("general.languages")?.first ?? "mul"
         let tied = file.tensor(named: HeadKeys.outputTensor) == nil

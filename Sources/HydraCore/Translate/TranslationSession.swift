@@ -1,8 +1,7 @@
-/// One paragraph's translation as a sequence of steps, so that a server
-/// can advance many translations together (`SequenceBatch`): `start` runs
-/// the prompt; then, as long as `token` is set, one batched step feeds it
-/// and `advance` picks the next. Gives the same output as
-/// `Translator.translate` for the same paragraph.
+/// One paragraph's translation as a sequence of steps (`Translation` holds
+/// one per paragraph): `start` runs the prompt; then, as long as `token`
+/// is set, a step of `SequenceBatch` feeds it (alone, or beside other
+/// sessions' tokens) and `advance` picks the next.
 public final class TranslationSession {
     public let sequence: HydraSequence
     /// Picks each token (per session, so its bans are its own).
@@ -11,6 +10,8 @@ public final class TranslationSession {
     /// The token the next step feeds; nil once the session has ended.
     public private(set) var token: Int32?
     public var isFinished: Bool { token == nil }
+    /// Whether `emit` refused a piece: the reader went away.
+    public var readerGone: Bool { !answer.open }
     private var answer: AnswerText
     private let budget: Int
     private var made = 0

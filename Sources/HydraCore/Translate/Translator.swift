@@ -1,38 +1,22 @@
 /// Translates text with a model: builds the prompt in the model's chat
 /// format, decodes greedily and streams the translation piece by piece.
 ///
-/// With heads (`init(model: HydraModel, ...)`), the prompt is written in
-/// the source language's head and the translation generated in the target
-/// language's head, until the target head's end token or a stop string.
+/// The prompt is written in the source language's head and the
+/// translation generated in the target language's head, until the target
+/// head's end token or a stop string.
 /// Paragraphs are translated one at a time, each from a fresh cache, and
 /// the whitespace between them is copied through unchanged.
 public final class Translator {
-    /// The body's runtime with its native tables.
-    public let model: LanguageModel
-    /// The native head's tokenizer (the source head's, when one is fixed).
-    public let tokenizer: Tokenizer
-    /// The chat format the body was tuned with.
-    public let format: ChatFormat
     /// The body and its heads.
     public let hydra: HydraModel
+    /// The chat format the body was tuned with.
+    public let format: ChatFormat
     /// Heads fixed at creation; nil: chosen by language for each call
     /// (a loaded head of that language, else the native head).
     public let sourceHead: Head?
     public let targetHead: Head?
     /// Whether tokens of other scripts than the target's are masked out.
     public var scriptLock: ScriptLock.Mode = .auto
-
-    /// Translates with a model's native head only.
-    public init(model: LanguageModel, tokenizer: Tokenizer) {
-        self.model = model
-        self.tokenizer = tokenizer
-        self.format = ChatFormat.detect(chatTemplate: model.file.string("tokenizer.chat_template"),
-                                        architecture: model.file.architecture)
-        // The native head over the model's own tables cannot fail to fit.
-        hydra = try! HydraModel(model: model, tokenizer: tokenizer)
-        sourceHead = nil
-        targetHead = nil
-    }
 
     /// Translates through heads: the prompt in `source` (default: the head
     /// of the source language), the output in `target` (default: the head
@@ -42,12 +26,10 @@ public final class Translator {
             throw HeadError.invalid("head '\(target.name)' is input-only and cannot be translated into")
         }
         hydra = model
-        self.model = model.model
         sourceHead = source
         targetHead = target
-        tokenizer = (source ?? model.native).tokenizer
-        format = ChatFormat.detect(chatTemplate: model.model.file.string("tokenizer.chat_template"),
-                                   architecture: model.model.file.architecture)
+        format = ChatFormat.detect(chatTemplate: model.file.string("tokenizer.chat_template"),
+                                   architecture: model.file.architecture)
     }
 
     /// What one translation cost.
@@ -67,23 +49,19 @@ public final class Translator {
 
     /// Translates `text`, calling `emit` with each piece of output as soon as
     /// it is known. `emit` returns false to stop (the reader went away).
+    /// Drives a `Translation` to its end, one sequence stepped alone.
     @discardableResult
     public func translate(_ text: String, from source: Language, to target: Language,
                           emit: (String) -> Bool) throws -> Statistics {
-        let prompt = TranslationPrompt(source: source, target: target)
-        let (sh, th) = try heads(from: source, to: target)
-        var stats = Statistics()
-        for piece in Paragraphs(TextNormalization.nfc(text)).pieces {
-            switch piece {
-            case .verbatim(let space):
-                guard emit(space) else { return stats }
-            case .text(let paragraph):
-                stats.paragraphs += 1
-                guard try translateParagraph(paragraph, prompt: prompt, source: sh, target: th, stats: &stats,
-                                             emit: emit) else { return stats }
+        let translation = Translation(self, text: text, from: source, to: target)
+        let batch = SequenceBatch(model: hydra)
+        while try translation.startNext(emit: emit) {
+            while let session = translation.session, let token = session.token {
+                try batch.step([session.sequence], tokens: [token])
+                _ = translation.advance(emit: emit)
             }
         }
-        return stats
+        return translation.stats
     }
 
     /// The token ids of the prompt for one paragraph, in the source head's
@@ -120,21 +98,6 @@ public final class Translator {
         return Sampler(banned: target.bannedTokens(keeping: script))
     }
 
-    private func translateParagraph(_ paragraph: String, prompt: TranslationPrompt, source: Head, target: Head,
-                                    stats: inout Statistics, emit: (String) -> Bool) throws -> Bool {
-        let plan = try plan(paragraph, prompt: prompt, source: source, target: target)
-        stats.promptTokens += plan.ids.count
-        var answer = plan.answer
-        var made = 0
-        try hydra.decode(prompt: plan.ids.map { HeadToken(source, $0) }, target: target, maxTokens: plan.budget,
-                         sampler: sampler(target: target, language: prompt.target)) { token in
-            made += 1
-            return answer.take(token, emit: emit)
-        }
-        stats.generatedTokens += made
-        return answer.finish(emit: emit)
-    }
-
     /// What translating one paragraph needs before decoding: the prompt,
     /// the token budget, and the answer's text filter.
     struct ParagraphPlan {
@@ -143,12 +106,16 @@ public final class Translator {
         let answer: AnswerText
     }
 
+    /// The most tokens the translation of a paragraph of `sourceTokens`
+    /// tokens may take: a translation rarely needs more than three times
+    /// the source's tokens.
+    public static func tokenBudget(sourceTokens: Int) -> Int { 3 * sourceTokens + 32 }
+
     func plan(_ paragraph: String, prompt: TranslationPrompt, source: Head, target: Head) throws -> ParagraphPlan {
         let ids = promptIds(paragraph, prompt: prompt, tokenizer: source.tokenizer)
         let state = hydra.state
         let textTokens = source.tokenizer.tokenize(paragraph, addSpecial: false, parseSpecial: false).count
-        // A translation rarely needs more than three times the source's tokens.
-        let budget = min(3 * textTokens + 32, state.contextLength - ids.count)
+        let budget = min(Self.tokenBudget(sourceTokens: textTokens), state.contextLength - ids.count)
         guard budget > 0 else {
             throw HydraError.invalidInput(
                 "a paragraph of \(textTokens) tokens is too long for the model's context of \(state.contextLength)")

@@ -9,18 +9,22 @@ public struct HeadToken: Sendable {
     }
 }
 
-/// A body with several heads, running one sequence: each position is
-/// embedded by its own head, logits come from the head the caller names,
-/// and all positions share one KV cache. A prompt written with one head
-/// can be continued in another.
+/// hydra's one model runtime: a body with its heads, one sequence's state
+/// (KV cache, scratch) and a thread pool. Each input position is embedded
+/// by its own head, logits come from the head the caller names, and all
+/// positions share one KV cache, so a prompt written with one head can be
+/// continued in another. A plain GGUF model is a Hydra model with only its
+/// native head (the file's own embedding table and output matrix).
 public final class HydraModel {
-    /// The body's runtime (state, pool) with its native tables.
-    public let model: LanguageModel
+    public let file: GGUFFile
+    public let body: Body
     public let heads: HeadSet
-    public var body: Body { model.body }
-    public var state: BodyState { model.state }
-    public var pool: ThreadPool { model.pool }
+    public let state: BodyState
+    public let pool: ThreadPool
+    public var config: ModelConfig { body.config }
     public var native: Head { heads.native }
+    /// The native head's output rows: the width of `forward`'s logits.
+    public var vocabularySize: Int { native.output?.vocabularySize ?? 0 }
 
     // Preallocated: the last position's hidden state and logits (grown to
     // the largest output head used).
@@ -28,33 +32,33 @@ public final class HydraModel {
     private var lastLogits: UnsafeMutablePointer<Float>
     private var logitsCapacity: Int
 
-    /// Runs `model`'s body with `heads` (default: a set holding the model's
-    /// native head, over the tables the model already viewed).
+    /// Opens `file` with its native head, a context of `contextLength`
+    /// positions, processing prompts in batches of up to `batchSize` tokens
+    /// on `pool`.
     /// - Parameters:
-    ///   - nativeLanguage: the native head's language when a set is made here.
-    ///   - tokenizer: the model file's tokenizer, if already built.
-    public init(model: LanguageModel, heads: HeadSet? = nil, nativeLanguage: String? = nil,
-                tokenizer: Tokenizer? = nil) throws {
-        self.model = model
-        if let heads {
-            guard heads.body === model.body || BodyFingerprint(body: model.body) == heads.fingerprint else {
-                throw HeadError.mismatch("the heads were loaded over another body than the model's")
-            }
-            self.heads = heads
-        } else {
-            let native = try Head.native(of: model.body, embedding: model.embedding, output: model.head,
-                                         language: nativeLanguage, tokenizer: tokenizer)
-            self.heads = try HeadSet(body: model.body, native: native)
+    ///   - nativeLanguage: the native head's language (default: the file's).
+    ///   - tokenizer: the file's tokenizer, if already built.
+    public init(file: GGUFFile, contextLength: Int = 4096, batchSize: Int = 512, pool: ThreadPool = ThreadPool(),
+                nativeLanguage: String? = nil, tokenizer: Tokenizer? = nil) throws {
+        guard contextLength > 0, batchSize > 0 else {
+            throw HydraError.invalidInput("the context length and batch size must be positive")
         }
-        lastHidden = .allocate(capacity: model.config.embeddingLength)
-        logitsCapacity = model.vocabularySize
+        self.file = file
+        body = try Body(file: file)
+        let native = try Head.native(of: body, language: nativeLanguage, tokenizer: tokenizer)
+        heads = try HeadSet(body: body, native: native)
+        state = BodyState(config: body.config, contextLength: contextLength, batchCapacity: batchSize,
+                          threads: pool.threads)
+        self.pool = pool
+        lastHidden = .allocate(capacity: body.config.embeddingLength)
+        logitsCapacity = native.output?.vocabularySize ?? 0
         lastLogits = .allocate(capacity: logitsCapacity)
     }
 
     /// Opens a model file with its native head.
     public convenience init(path: String, contextLength: Int = 4096, batchSize: Int = 512,
                             pool: ThreadPool = ThreadPool(), nativeLanguage: String? = nil) throws {
-        try self.init(model: LanguageModel(path: path, contextLength: contextLength, batchSize: batchSize, pool: pool),
+        try self.init(file: GGUFFile(path: path), contextLength: contextLength, batchSize: batchSize, pool: pool,
                       nativeLanguage: nativeLanguage)
     }
 
@@ -82,10 +86,23 @@ public final class HydraModel {
         return logits(output)
     }
 
-    /// `forwardLast` for tokens of one head.
-    public func forwardLast(tokens: [Int32], head: Head, startPosition: Int,
-                            logitsFrom target: Head) throws -> UnsafeBufferPointer<Float> {
-        try forwardLast(tokens.map { HeadToken(head, $0) }, startPosition: startPosition, logitsFrom: target)
+    /// `forwardLast` for tokens of one head (default: the native head),
+    /// scored by `logitsFrom` (default: the same head).
+    public func forwardLast(tokens: [Int32], head: Head? = nil, startPosition: Int,
+                            logitsFrom target: Head? = nil) throws -> UnsafeBufferPointer<Float> {
+        let head = head ?? native
+        return try forwardLast(tokens.map { HeadToken(head, $0) }, startPosition: startPosition,
+                               logitsFrom: target ?? head)
+    }
+
+    /// Runs native tokens and returns the logits of the last position, or
+    /// of every position (tokens.count × the vocabulary) when `allLogits`,
+    /// as llama.cpp's `llama_decode` with `logits_all` does.
+    public func forward(tokens: [Int32], startPosition: Int, allLogits: Bool = false) throws -> [Float] {
+        if allLogits {
+            return try forwardAll(tokens.map { HeadToken(native, $0) }, startPosition: startPosition, logitsFrom: native)
+        }
+        return Array(try forwardLast(tokens: tokens, startPosition: startPosition))
     }
 
     /// Runs `inputs` and returns the logits of every position
@@ -127,6 +144,18 @@ public final class HydraModel {
             logits = try forwardLast([HeadToken(target, token)], startPosition: position, logitsFrom: target)
             position += 1
         }
+    }
+
+    /// Greedy decoding through the native head, as llama.cpp's greedy
+    /// sampler: the tokens made, until `maxTokens` or one in `stopAt` (that
+    /// one included).
+    public func generateGreedy(promptIds: [Int32], maxTokens: Int, stopAt: Set<Int32> = []) throws -> [Int32] {
+        var generated: [Int32] = []
+        try decode(prompt: promptIds.map { HeadToken(native, $0) }, target: native, maxTokens: maxTokens) { token in
+            generated.append(token)
+            return !stopAt.contains(token)
+        }
+        return generated
     }
 
     /// Writes the (scaled) input rows of `inputs` to `out`, each by its own

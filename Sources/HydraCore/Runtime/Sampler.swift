@@ -30,28 +30,3 @@ public struct Sampler: Sendable {
         return Int32(max(best, 0))
     }
 }
-
-extension LanguageModel {
-    /// Runs the prompt from an empty cache, then decodes one token at a
-    /// time, handing each to `onToken` as soon as it is made. Stops after
-    /// `maxTokens`, or when `onToken` returns false.
-    public func decode(promptIds: [Int32], maxTokens: Int, sampler: Sampler = Sampler(),
-                       onToken: (Int32) throws -> Bool) throws {
-        state.reset()
-        guard maxTokens > 0 else { return }
-        guard promptIds.count + maxTokens <= state.contextLength + 1 else {
-            throw HydraError.invalidInput(
-                "the prompt (\(promptIds.count) tokens) and \(maxTokens) new tokens do not fit the context of \(state.contextLength)")
-        }
-        var logits = try forwardLast(tokens: promptIds, startPosition: 0)
-        var position = promptIds.count
-        var made = 0
-        while true {
-            let token = sampler.pick(logits)
-            made += 1
-            guard try onToken(token), made < maxTokens else { return }
-            logits = try forwardLast(tokens: [token], startPosition: position)
-            position += 1
-        }
-    }
-}
