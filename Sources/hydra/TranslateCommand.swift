@@ -49,12 +49,29 @@ struct TranslateCommand: ParsableCommand {
     /// --script-lock, --no-script-lock, or neither.
     var scriptLockMode: ScriptLock.Mode { scriptLock.map { $0 ? .on : .off } ?? .auto }
 
+    @Option(help: "Translate a file of many texts: JSON lines ({\"id\":…,\"text\":…} each) or a gettext catalog (.po/.pot). Needs --out; run again to resume.")
+    var batch: String?
+
+    @Option(help: "With --batch: the output (JSON lines {\"id\":…,\"translation\":…}, or the filled catalog).")
+    var out: String?
+
+    @Option(help: "With --batch: texts translated at once, one batched pass per token.")
+    var parallel = 8
+
     @Argument(help: "The text (default: standard input).")
     var text: [String] = []
 
     func validate() throws {
         if let threads, threads < 1 { throw ValidationError("--threads must be at least 1") }
         if noDaemon && daemon { throw ValidationError("--daemon and --no-daemon exclude each other") }
+        if batch != nil {
+            guard out != nil else { throw ValidationError("--batch needs --out FILE") }
+            guard text.isEmpty else { throw ValidationError("--batch takes no text arguments") }
+            guard from.lowercased() != "auto" else { throw ValidationError("--batch needs a source language, not auto") }
+            guard (1...256).contains(parallel) else { throw ValidationError("--parallel must be between 1 and 256") }
+        } else if out != nil {
+            throw ValidationError("--out is for --batch")
+        }
     }
 
     func run() throws {
@@ -62,6 +79,13 @@ struct TranslateCommand: ParsableCommand {
         let guessSource = from.lowercased() == "auto"
         if !guessSource { _ = try Language.named(from) }
         let target = try Language.named(to)
+        if let batch, let out {
+            let source = try Language.named(from)
+            let translator = try headOptions.translator(model: HydraModel.load(model, threads: threads), from: source,
+                                                        to: target)
+            translator.scriptLock = scriptLockMode
+            return try BatchRun(input: batch, output: out, parallel: parallel).run(translator, from: source, to: target)
+        }
         let input = try readInput(arguments: text, file: nil)
         let source = try Language.named(guessSource ? try guessLanguage(of: input) : from)
         if !noDaemon, try translateThroughDaemon(input, from: source.code) { return }

@@ -49,17 +49,16 @@ public final class Translator {
 
     /// Translates `text`, calling `emit` with each piece of output as soon as
     /// it is known. `emit` returns false to stop (the reader went away).
-    /// Drives a `Translation` to its end, one sequence stepped alone.
+    /// Drives a `Translation` to its end: a `TranslationBatch` of one.
     @discardableResult
     public func translate(_ text: String, from source: Language, to target: Language,
                           emit: (String) -> Bool) throws -> Statistics {
         let translation = Translation(self, text: text, from: source, to: target)
-        let batch = SequenceBatch(model: hydra)
-        while try translation.startNext(emit: emit) {
-            while let session = translation.session, let token = session.token {
-                try batch.step([session.sequence], tokens: [token])
-                _ = translation.advance(emit: emit)
-            }
+        try withoutActuallyEscaping(emit) { emit in
+            let batch = TranslationBatch(model: hydra)
+            var ended = batch.add(translation, emit: emit).map { [$0] } ?? []
+            while ended.isEmpty { ended = batch.step() }
+            if let error = ended[0].error { throw error }
         }
         return translation.stats
     }

@@ -1,0 +1,93 @@
+/// Steps several translations together: each step feeds the running
+/// paragraph of every translation its next token in one batched pass
+/// (`SequenceBatch`: the weights are read once for all of them), then
+/// starts the next paragraph of those whose paragraph ended. Each row keeps
+/// the one-token arithmetic, so every translation gives the same text as
+/// when it is translated alone.
+public final class TranslationBatch {
+    public let model: HydraModel
+    private let batch: SequenceBatch
+    private var running: [Running] = []
+
+    /// A translation being stepped, with where its text goes.
+    private struct Running {
+        let translation: Translation
+        let emit: (String) -> Bool
+    }
+
+    /// A translation that ended: finished, stopped by its reader, or failed.
+    public struct Ended {
+        public let translation: Translation
+        /// Nil when the text was translated (or its reader went away).
+        public let error: Error?
+    }
+
+    public init(model: HydraModel) {
+        self.model = model
+        batch = SequenceBatch(model: model)
+    }
+
+    /// How many translations are running.
+    public var count: Int { running.count }
+    /// The most translations one pass takes.
+    public var capacity: Int { batch.capacity }
+
+    /// Starts `translation` (its first paragraph's prompt runs now) and
+    /// steps it with the others from now on. Returns it when it has already
+    /// ended (a text with nothing to translate, or an error).
+    public func add(_ translation: Translation, emit: @escaping (String) -> Bool) -> Ended? {
+        let entry = Running(translation: translation, emit: emit)
+        if let ended = startNext(entry) { return ended }
+        running.append(entry)
+        return nil
+    }
+
+    /// One token for every running translation (in passes of at most
+    /// `capacity` sequences). Returns the translations that ended.
+    public func step() -> [Ended] {
+        var ended: [Ended] = []
+        var next: [Running] = []
+        var start = 0
+        while start < running.count {
+            let chunk = Array(running[start..<min(start + capacity, running.count)])
+            start += chunk.count
+            let sessions = chunk.map { $0.translation.session! }
+            do {
+                try batch.step(sessions.map(\.sequence), tokens: sessions.map { $0.token! })
+            } catch {
+                for entry in chunk {
+                    entry.translation.stop()
+                    ended.append(Ended(translation: entry.translation, error: error))
+                }
+                continue
+            }
+            for entry in chunk {
+                if entry.translation.advance(emit: entry.emit) {
+                    next.append(entry)
+                } else if let done = startNext(entry) {
+                    ended.append(done)
+                } else {
+                    next.append(entry)
+                }
+            }
+        }
+        running = next
+        return ended
+    }
+
+    /// Starts the entry's next paragraph (those that end at their first
+    /// token are passed over); returns it when its text has ended.
+    private func startNext(_ entry: Running) -> Ended? {
+        do {
+            while entry.translation.session == nil {
+                guard try entry.translation.startNext(emit: entry.emit) else {
+                    return Ended(translation: entry.translation, error: nil)
+                }
+            }
+            return nil
+        } catch {
+            entry.translation.stop()
+            return Ended(translation: entry.translation, error: error)
+        }
+    }
+}
