@@ -102,7 +102,7 @@ def tatar_catalog_packages(offline):
     CACHE.mkdir(parents=True, exist_ok=True)
     if not offline:
         out = run(["apt-file", "search", "--regexp",
-                   r"/locale/tt(_RU[^/]*)?/LC_MESSAGES/.*\.mo$"])
+                   r"/locale/tt(_RU[^/]*|@iqtelif)?/LC_MESSAGES/.*\.mo$"])
         listing.write_text(out)
     names = {line.split(":", 1)[0] for line in listing.read_text().splitlines() if line}
     return sorted(names - DEB_SKIP)
@@ -123,7 +123,7 @@ def fetch_debs(names):
 # The only files read from the packages; everything else stays packed (some
 # packages are hundreds of MB of game data).
 WANTED = re.compile(
-    r"/locale/(?:tt|tt_RU[^/]*|ru)/LC_MESSAGES/[^/]+\.mo$"
+    r"/locale/(?:tt|tt_RU[^/]*|tt@iqtelif|ru)/LC_MESSAGES/[^/]+\.mo$"
     r"|/(?:tt|tt_RU)\.po$"
     r"|^\./usr/share/doc/[^/]+/copyright$"
     r"|^\./usr/share/man/ru/"
@@ -136,7 +136,8 @@ WANTED = re.compile(
     r"|_tt\.qm$"
     r"|\.(?:desktop|directory)$"
     r"|/(?:metainfo|appdata)/[^/]+\.xml$"
-    r"|/polkit-1/actions/[^/]+\.policy$")
+    r"|/polkit-1/actions/[^/]+\.policy$"
+    r"|/gflanguages/data/languages/tt_\w+\.textproto$")
 
 
 def unpack_deb(deb):
@@ -606,6 +607,7 @@ TEXT_PACKAGES = [
     # Main packages of sources whose -data/-common packages have Tatar
     # catalogs; only these of them have Tatar desktop/AppStream entries.
     "libfm-tools", "stardict-gtk", "supertuxkart", "vlc",
+    "python3-gflanguages",            # Google Fonts sample texts (Tatar prose from the UDHR)
 ]
 
 
@@ -854,6 +856,21 @@ def xml_lang_pairs(root):
     return out
 
 
+def gflanguages_text(root):
+    """[(script hint, line)] of the sample texts in gflanguages' Tatar
+    language files (tt_Cyrl, tt_Latn; sample_text fields, one line each)."""
+    out = []
+    for path in sorted(root.rglob("tt_*.textproto")):
+        hint = {"tt_Cyrl.textproto": "cyrl", "tt_Latn.textproto": "latn"}.get(path.name)
+        if hint is None:
+            continue
+        block = re.search(r"sample_text \{(.*?)\n\}", path.read_text(encoding="utf-8"), re.S)
+        for m in re.finditer(r'^\s*\w+: "((?:[^"\\]|\\.)*)"', block.group(1) if block else "", re.M):
+            raw = re.sub(r"\\(.)", lambda e: {"n": "\n"}.get(e.group(1), e.group(1)), m.group(1))
+            out += [(hint, " ".join(line.split())) for line in raw.split("\n") if line.strip()]
+    return out
+
+
 def normal_key(text):
     """Lower-case words without digits, placeholders or punctuation: lines
     with the same key are near-duplicates."""
@@ -871,8 +888,9 @@ def running_text(tr):
 
 
 def other_tatar_text(roots, names):
-    """[(package, what was taken, Cyrillic pairs, Latin-script pairs)] from
-    the sources outside gettext catalogs, cleaned like the catalogs."""
+    """[(package, what was taken, Cyrillic pairs, Latin-script pairs,
+    Tatar lines without an English side)] from the sources outside gettext
+    catalogs, cleaned like the catalogs."""
     out = []
     for name in names:
         root = roots[name]
@@ -919,7 +937,13 @@ def other_tatar_text(roots, names):
                     cyr.append((e, t, f"deb:{name}"))
                 elif script == "latn":
                     lat.append((e, t, f"deb:{name}"))
-            out.append((name, what, cyr, lat))
+            out.append((name, what, cyr, lat, []))
+        gf = gflanguages_text(root)
+        if gf:
+            mono = [unicodedata.normalize("NFC", t) for h, t in gf
+                    if h == "cyrl" and script_of_tatar(t) == "cyrl" and running_text(t)]
+            out.append((name, "Google Fonts sample texts of tt_Cyrl (running text, no English side)",
+                        [], [], sorted(set(mono))))
     return out
 
 
@@ -1135,7 +1159,9 @@ def main():
                 continue
             tt_pairs += cyr
             tt_latn += lat
-            taken.append(f"{Path(cat).name} ({len(cyr)} cyrl" + (f", {len(lat)} latn" if lat else "") + ")")
+            loc = Path(cat).parent.parent.name       # tt, tt_RU..., tt@iqtelif
+            label = Path(cat).name if loc == "tt" or not loc.startswith("tt") else f"{loc}/{Path(cat).name}"
+            taken.append(f"{label} ({len(cyr)} cyrl" + (f", {len(lat)} latn" if lat else "") + ")")
         sources.append((name, versions[name], "Debian",
                         "tt gettext catalogs: " + ", ".join(taken), licences[name]))
 
@@ -1194,11 +1220,13 @@ def main():
     # Kept apart until the held-out split is made: the split is drawn from
     # the catalog/CLDR pairs above only, so these sources cannot move it.
     other = other_tatar_text(roots, sorted(debs))
-    for name, what, cyr, lat in other:
+    for name, what, cyr, lat, mono in other:
         if cyr or lat:
             sources.append((name, versions[name], "Debian",
                             f"{what} ({len(cyr)} cyrl" + (f", {len(lat)} latn" if lat else "") + " pairs)",
                             licences[name]))
+        if mono:
+            sources.append((name, versions[name], "Debian", f"{what} ({len(mono)} lines)", licences[name]))
 
     # ---- Russian ----------------------------------------------------------
     ru_all = []
@@ -1264,12 +1292,15 @@ def main():
     seen_text = {normal_key(l.split("\t")[1]) for l in base_lines if running_text(l.split("\t")[1])}
     adds = [("gettext catalogs, CLDR (before this step)", len(base_lines),
              sum(len(l.split("\t")[1]) for l in base_lines), len(seen_words), len(seen_words), len(seen_text))]
-    latn_other = []
-    for name, what, cyr, lat in other:
+    latn_other, mono_other = [], []
+    for name, what, cyr, lat, mono in other:
         latn_other += lat
         new = [l for l in train_lines(cyr, guard_tt) if l not in seen_lines]
         seen_lines.update(new)
         tt_all += cyr
+        mono = [t for t in mono if not guard_tt.leaks(t) and normal_key(t) not in seen_text]
+        mono_other += mono
+        new += [f"\t{t}" for t in mono]        # counted like the Tatar side of a pair
         words = {w.lower() for l in new for w in re.findall(r"\w+", l.split("\t")[1])}
         text_keys = {normal_key(l.split("\t")[1]) for l in new if running_text(l.split("\t")[1])} - seen_text
         if new or lat:
@@ -1287,7 +1318,7 @@ def main():
 
     # Monolingual Tatar: every distinct Tatar side of the training pairs, and
     # the running text among them with near-duplicates dropped.
-    tt_mono = sorted(set(l.split("\t")[1] for l in tt_lines))
+    tt_mono = sorted(set(l.split("\t")[1] for l in tt_lines) | set(mono_other))
     tt_text, keys = [], set()
     for line in tt_mono:
         key = normal_key(line)
@@ -1377,7 +1408,7 @@ def main():
 
 def collect_tt(root):
     """Tatar catalogs (tt and tt_RU*) of one unpacked package."""
-    dirs = {p.name for p in root.rglob("tt*") if p.is_dir() and re.fullmatch(r"tt(_RU.*)?", p.name)}
+    dirs = {p.name for p in root.rglob("tt*") if p.is_dir() and re.fullmatch(r"tt(_RU.*|@iqtelif)?", p.name)}
     return collect_catalog_pairs(root, dirs | {"tt"}, True)
 
 
@@ -1406,8 +1437,9 @@ def write_sources(path, sources, table, summary, catalog_report, adds, heldout_n
         "  extensions and skins; the largest source of whole sentences), CKEditor",
         "  and TinyMCE language packs, Qt catalogs, desktop entries and AppStream",
         "  metadata. Mostly UI labels and short phrases; see the 4+-word share below.",
-        "- `tt/tt.txt`: every distinct Tatar side of those pairs, one per line.",
-        "- `tt/tt-text.txt`: the running text among them: Tatar lines of at least",
+        "- `tt/tt.txt`: every distinct Tatar side of those pairs, one per line, and",
+        "  the Tatar running text that has no English side (gflanguages' samples).",
+        "- `tt/tt-text.txt`: the running text in tt.txt: Tatar lines of at least",
         "  four words, at least 80 % Cyrillic letters, ending like a sentence (or of",
         "  six words or more); near-duplicates (same words once case, digits,",
         "  placeholders and punctuation are set aside) dropped; capped at",
@@ -1450,7 +1482,8 @@ def write_sources(path, sources, table, summary, catalog_report, adds, heldout_n
               "Cyrillic en–tt training pairs, in the order read: each row counts only what",
               "the rows above did not have (pairs, characters and distinct words of the",
               "Tatar side, words new to the data, running-text lines new to tt-text.txt",
-              "before its cap). Latin-script pairs are counted in the package table.", "",
+              "before its cap); for a source without English sides, \"pairs\" counts its",
+              "Tatar lines. Latin-script pairs are counted in the package table.", "",
               "| source | pairs | chars | distinct words | new words | running-text lines |",
               "|---|---:|---:|---:|---:|---:|"]
     lines += [f"| {r[0]} | {r[1]} | {r[2]} | {r[3]} | {r[4]} | {r[5]} |" for r in adds]
