@@ -57,6 +57,7 @@ PYPI_PINS = {
     "django": "5.2.19",          # newest release installable on Python 3.11
     "babel": "2.18.0",
     "py-tat-morphan": "1.2.10",
+    "pywikibot-scripts": "11.9.0",   # i18n/*/tt.json: Tatar edit summaries (MediaWiki style)
 }
 
 # Debian packages that are searched for Tatar catalogs but not used.
@@ -639,13 +640,24 @@ def wikitext_plain(text):
 def mediawiki_pairs(root):
     """(English, Tatar, script, file) from every i18n/tt-cyrl.json and
     tt-latn.json with an en.json beside it (messages keyed alike)."""
+    files = {str(p.relative_to(root)): p.read_bytes for p in sorted(root.rglob("*.json"))
+             if p.name in ("en.json", "tt-cyrl.json", "tt-latn.json")}
+    return i18n_json_pairs(files, ("tt-cyrl.json", "tt-latn.json"))
+
+
+def i18n_json_pairs(files, names):
+    """(English, Tatar, script, file) from MediaWiki-style i18n files
+    ({message key: text}): each file named in names against the en.json
+    beside it. files: {path: bytes reader}."""
     out = []
-    for path in sorted(root.rglob("tt-*.json")):
-        if path.name not in ("tt-cyrl.json", "tt-latn.json") or not (path.parent / "en.json").exists():
+    for name in sorted(files):
+        base = name.rsplit("/", 1)[-1]
+        en_name = name[:len(name) - len(base)] + "en.json"
+        if base not in names or en_name not in files:
             continue
-        tt = json.loads(path.read_text(encoding="utf-8"))
-        en = json.loads((path.parent / "en.json").read_text(encoding="utf-8"))
-        latin = path.name == "tt-latn.json"
+        tt = json.loads(files[name]().decode("utf-8"))
+        en = json.loads(files[en_name]().decode("utf-8"))
+        latin = base == "tt-latn.json"
         for key in sorted(tt):
             if key.startswith("@") or key not in en or key.endswith((".css", ".js", ".json")):
                 continue
@@ -656,7 +668,7 @@ def mediawiki_pairs(root):
             e, t = wikitext_plain(en[key]), wikitext_plain(tt[key])
             if e is None or t is None:
                 continue
-            out.append((e, t, "latn" if latin else "cyrl", str(path.relative_to(root))))
+            out.append((e, t, "latn" if latin else "cyrl", name))
     return out
 
 
@@ -887,6 +899,29 @@ def running_text(tr):
     return tr.rstrip(" \"»)").endswith((".", "!", "?", "…", ":")) or len(words) >= 6
 
 
+def clean_other(raw, entities, tag):
+    """Cleans [(English, Tatar, script hint)] like the catalogs; returns
+    (Cyrillic pairs, Latin-script pairs) as (en, tr, tag)."""
+    cyr, lat = [], []
+    for e, t, hint in raw:
+        if e.lower().replace("_", "-") == "translator-credits":
+            continue
+        if entities:
+            e, t = html.unescape(e), html.unescape(t)
+        e, t = clean(e), clean(t)
+        if not keep_pair(e, t):
+            continue
+        if hint == "latn":               # MediaWiki's Latin-script Tatar (tt-latn)
+            script = "latn" if latin_share(t) >= 0.9 and not bad_cyrillic(t) else None
+        else:
+            script = script_of_tatar(t)
+        if script == "cyrl":
+            cyr.append((e, t, tag))
+        elif script == "latn":
+            lat.append((e, t, tag))
+    return cyr, lat
+
+
 def other_tatar_text(roots, names):
     """[(package, what was taken, Cyrillic pairs, Latin-script pairs,
     Tatar lines without an English side)] from the sources outside gettext
@@ -920,23 +955,7 @@ def other_tatar_text(roots, names):
             found.append(('AppStream/polkit XML, elements with xml:lang="tt"',
                           [(e, t, None) for e, t, _ in xl], True))
         for what, raw, entities in found:
-            cyr, lat = [], []
-            for e, t, hint in raw:
-                if e.lower().replace("_", "-") == "translator-credits":
-                    continue
-                if entities:
-                    e, t = html.unescape(e), html.unescape(t)
-                e, t = clean(e), clean(t)
-                if not keep_pair(e, t):
-                    continue
-                if hint == "latn":       # MediaWiki's Latin-script Tatar (tt-latn)
-                    script = "latn" if latin_share(t) >= 0.9 and not bad_cyrillic(t) else None
-                else:
-                    script = script_of_tatar(t)
-                if script == "cyrl":
-                    cyr.append((e, t, f"deb:{name}"))
-                elif script == "latn":
-                    lat.append((e, t, f"deb:{name}"))
+            cyr, lat = clean_other(raw, entities, f"deb:{name}")
             out.append((name, what, cyr, lat, []))
         gf = gflanguages_text(root)
         if gf:
@@ -1227,6 +1246,14 @@ def main():
                             licences[name]))
         if mono:
             sources.append((name, versions[name], "Debian", f"{what} ({len(mono)} lines)", licences[name]))
+    pw = fetch_pypi("pywikibot-scripts", PYPI_PINS["pywikibot-scripts"])
+    pw_members = pypi_members(pw)
+    pw_raw = i18n_json_pairs(pw_members, ("tt.json", "tt-cyrl.json", "tt-latn.json"))
+    pw_cyr, pw_lat = clean_other([(e, t, s) for e, t, s, _ in pw_raw], True, "pypi:pywikibot-scripts")
+    what = "Pywikibot edit summaries, i18n/*/tt.json against en.json"
+    other.append(("pywikibot-scripts (PyPI)", what, pw_cyr, pw_lat, []))
+    sources.append(("pywikibot-scripts (PyPI)", PYPI_PINS["pywikibot-scripts"], "PyPI",
+                    f"{what} ({len(pw_cyr)} cyrl pairs)", pypi_licence(pw_members)))
 
     # ---- Russian ----------------------------------------------------------
     ru_all = []
@@ -1434,7 +1461,8 @@ def write_sources(path, sources, table, summary, catalog_report, adds, heldout_n
         "- `tt/en-tt.tsv`: English \\t Tatar (Cyrillic) pairs from gettext catalogs",
         "  (Debian, Django), CLDR names (babel) and CLDR emoji names, and from the",
         "  sources outside gettext: MediaWiki's interface messages (core, bundled",
-        "  extensions and skins; the largest source of whole sentences), CKEditor",
+        "  extensions and skins; the largest source of whole sentences), Pywikibot's",
+        "  edit summaries, CKEditor",
         "  and TinyMCE language packs, Qt catalogs, desktop entries and AppStream",
         "  metadata. Mostly UI labels and short phrases; see the 4+-word share below.",
         "- `tt/tt.txt`: every distinct Tatar side of those pairs, one per line, and",
