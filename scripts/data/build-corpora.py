@@ -1330,12 +1330,19 @@ def main():
         new += [f"\t{t}" for t in mono]        # counted like the Tatar side of a pair
         words = {w.lower() for l in new for w in re.findall(r"\w+", l.split("\t")[1])}
         text_keys = {normal_key(l.split("\t")[1]) for l in new if running_text(l.split("\t")[1])} - seen_text
-        if new or lat:
-            adds.append((f"{name}: {what.split(',')[0]}", len(new), sum(len(l.split("\t")[1]) for l in new),
-                         len(words), len(words - seen_words), len(text_keys)))
+        if new:
+            adds.append((f"{name}: {what.split(',')[0].split(' (')[0]}", len(new),
+                         sum(len(l.split("\t")[1]) for l in new), len(words), len(words - seen_words),
+                         len(text_keys)))
         seen_words |= words
         seen_text |= text_keys
     tt_all = dedupe(tt_all)
+    if len(adds) > 1:
+        added = [l for l in seen_lines - set(base_lines)] + [f"\t{t}" for t in mono_other]
+        words = {w.lower() for l in added for w in re.findall(r"\w+", l.split("\t")[1])}
+        adds.append(("all sources outside gettext/CLDR together", sum(r[1] for r in adds[1:]),
+                     sum(r[2] for r in adds[1:]), len(words), sum(r[4] for r in adds[1:]),
+                     sum(r[5] for r in adds[1:])))
 
     tt_lines = train_lines(tt_all, guard_tt)
     ru_lines_all = train_lines(ru_all, guard_ru)
@@ -1462,9 +1469,9 @@ def write_sources(path, sources, table, summary, catalog_report, adds, heldout_n
         "  (Debian, Django), CLDR names (babel) and CLDR emoji names, and from the",
         "  sources outside gettext: MediaWiki's interface messages (core, bundled",
         "  extensions and skins; the largest source of whole sentences), Pywikibot's",
-        "  edit summaries, CKEditor",
-        "  and TinyMCE language packs, Qt catalogs, desktop entries and AppStream",
-        "  metadata. Mostly UI labels and short phrases; see the 4+-word share below.",
+        "  edit summaries, CKEditor and TinyMCE language packs, Qt catalogs, desktop",
+        "  entries and AppStream metadata. Mostly UI labels and short phrases; see",
+        "  the 4+-word share below.",
         "- `tt/tt.txt`: every distinct Tatar side of those pairs, one per line, and",
         "  the Tatar running text that has no English side (gflanguages' samples).",
         "- `tt/tt-text.txt`: the running text in tt.txt: Tatar lines of at least",
