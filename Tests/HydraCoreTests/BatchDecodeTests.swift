@@ -3,7 +3,7 @@ import Testing
 @testable import HydraCore
 
 /// Sequences decoded together (`SequenceBatch`) against each decoded alone.
-@Suite("Batched decoding")
+@Suite("Batched decoding", .tags(.model), .modelsWanted)
 struct BatchDecodeTests {
     static let prompts = [
         "The quick brown fox jumps over the lazy dog.",

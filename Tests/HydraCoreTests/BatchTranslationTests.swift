@@ -5,7 +5,7 @@ import Testing
 /// `hydra translate --batch`: every text gets the translation it gets
 /// alone, a killed run resumes where it stopped, and a gettext catalog is
 /// filled without losing its placeholders or anything else.
-@Suite("Batch translation", .serialized)
+@Suite("Batch translation", .serialized, .tags(.model), .modelsWanted)
 struct BatchTranslationTests {
     static let texts = [
         "Good morning.", "Open the file.", "The weather is good today.", "Save your work before you close the window.",

@@ -4,7 +4,7 @@ import Testing
 
 /// llama.cpp's logits and greedy continuations (Tests/Fixtures/<key>/),
 /// compared with hydra's forward pass on the real models.
-@Suite(.serialized) struct BodyReferenceTests {
+@Suite(.serialized, .tags(.model), .modelsWanted) struct BodyReferenceTests {
     struct LogitsFile: Decodable {
         struct Case: Decodable {
             let name: String

@@ -54,7 +54,7 @@ enum CLI {
     }
 }
 
-@Suite("hydra command line")
+@Suite("hydra command line", .tags(.model), .modelsWanted)
 struct CLITests {
     struct TokenizerFixture: Decodable {
         struct Case: Decodable { let name: String; let text: String; let add_special: Bool; let parse_special: Bool; let ids: [Int] }

@@ -5,7 +5,7 @@ import Testing
 
 /// The daemon's model worker, driven directly: requests decoded together,
 /// cancellation between two steps.
-@Suite("Daemon batching", .serialized)
+@Suite("Daemon batching", .serialized, .tags(.model), .modelsWanted)
 struct DaemonBatchTests {
     @Test("a cancelled or vanished client's request stops before the next step; the others get the in-process answer")
     func cancelWithinAStep() throws {

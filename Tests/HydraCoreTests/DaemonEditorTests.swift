@@ -4,7 +4,7 @@ import Testing
 
 /// The editor integrations in examples/, driven headless against a real
 /// daemon where the editor is installed.
-@Suite("Daemon editors", .serialized)
+@Suite("Daemon editors", .serialized, .tags(.model), .modelsWanted)
 struct DaemonEditorTests {
     static let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
         .deletingLastPathComponent().path

@@ -6,7 +6,7 @@ import Glibc
 #endif
 
 /// The daemon end to end: a real `hydra serve`, a real socket, a real model.
-@Suite("Daemon", .serialized)
+@Suite("Daemon", .serialized, .tags(.model), .modelsWanted)
 struct DaemonTests {
     /// Short sentences SmolLM2 answers in a few tokens into French, to keep the suite fast.
     static let sentences = ["Hello!", "Yes.", "I am tired.", "Good morning."]

@@ -2,7 +2,7 @@ import Foundation
 import Testing
 @testable import HydraCore
 
-@Suite("GGUF")
+@Suite("GGUF", .tags(.model), .modelsWanted)
 struct GGUFTests {
     @Test("opens the real models with their metadata and tensors", arguments: TestModels.keys)
     func opensRealModels(key: String) throws {

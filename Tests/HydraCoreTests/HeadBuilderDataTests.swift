@@ -6,7 +6,7 @@ import Testing
 /// figures printed. Slow in debug builds, so they run only when
 /// HYDRA_HEAD_DATA=1 (release: scripts/build.sh, then
 /// `HYDRA_HEAD_DATA=1 swift test -c release -Xswiftc -enable-testing --skip-build --filter HeadBuilderDataTests`).
-@Suite(.enabled(if: ProcessInfo.processInfo.environment["HYDRA_HEAD_DATA"] == "1"), .serialized)
+@Suite(.enabled(if: ProcessInfo.processInfo.environment["HYDRA_HEAD_DATA"] == "1"), .serialized, .tags(.model), .modelsWanted)
 struct HeadBuilderDataTests {
     static let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
         .deletingLastPathComponent()

@@ -1,7 +1,7 @@
 import Foundation
 import Testing
 
-@Suite("CLI heads")
+@Suite("CLI heads", .tags(.model), .modelsWanted)
 struct HeadCLITests {
     @Test("heads export, list (language first) and inspect, with the body a head fits")
     func exportListInspect() throws {

@@ -31,7 +31,7 @@ enum TestHeads {
     static let prompt = "The quick brown fox jumps over the lazy dog. Бүген һава яхшы."
 }
 
-@Suite("Heads")
+@Suite("Heads", .tags(.model), .modelsWanted)
 struct HeadTests {
     @Test("the body fingerprint is stable, differs between bodies and round-trips as hex")
     func fingerprint() throws {
@@ -254,7 +254,7 @@ struct HeadTests {
     }
 }
 
-@Suite("Head translation")
+@Suite("Head translation", .tags(.model), .modelsWanted)
 struct HeadTranslatorTests {
     @Test("translating through two heads (copies of the native head) equals the single-head translator")
     func twoHeadsEqualOne() throws {

@@ -5,7 +5,7 @@ import Testing
 /// `hydra heads build` on a tiny corpus over gemma3-270m: each method
 /// writes a head that loads over the body and scores text; held-out data
 /// and heads of another body are refused.
-@Suite(.serialized)
+@Suite(.serialized, .tags(.model), .modelsWanted)
 struct HeadsBuildCLITests {
     /// English–Tatar pairs, one "English<TAB>Tatar" line each.
     static let pairs = """

@@ -5,7 +5,7 @@ import Testing
 /// `--from auto` on real held-out Tatar and Russian lines, with and
 /// without the coverage of the gemma3-270m heads (the shipped Tatar head
 /// against Gemma's own tokenizer).
-@Suite("Language guess with head coverage")
+@Suite("Language guess with head coverage", .tags(.model), .modelsWanted)
 struct LanguageGuessTests {
     static let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
         .deletingLastPathComponent()

@@ -4,7 +4,7 @@ import Testing
 
 /// `hydra perplexity --head`: bits per character through a head, the same
 /// figure as `hydra heads eval`.
-@Suite("CLI perplexity through a head")
+@Suite("CLI perplexity through a head", .tags(.model), .modelsWanted)
 struct PerplexityHeadTests {
     @Test("perplexity --head gives HeadEvaluation's bits per character, for a head file and the native head")
     func bitsPerCharacter() throws {

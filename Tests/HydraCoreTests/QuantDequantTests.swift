@@ -4,7 +4,7 @@ import Testing
 @testable import HydraCore
 
 /// Dequantization of the real models against llama.cpp's values.
-@Suite struct QuantDequantTests {
+@Suite(.tags(.model), .modelsWanted) struct QuantDequantTests {
     struct DequantFixture: Decodable {
         struct Tensor: Decodable { let name: String; let type: String; let count: Int; let values: [Float] }
         let tensors: [Tensor]

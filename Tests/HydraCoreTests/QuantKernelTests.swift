@@ -53,7 +53,7 @@ import Testing
         }
     }
 
-    @Test(arguments: TestModels.keys)
+    @Test(.tags(.model), .modelsWanted, arguments: TestModels.keys)
     func productMatchesDequantizedDotOnModel(key: String) throws {
         let file = try TestModels.gguf(key)
         var rng = TestRandom(seed: 42)
@@ -72,7 +72,7 @@ import Testing
     /// A whole prompt pass gives the same logits, bit for bit, with the SIMD
     /// kernels as with the portable ones. 21 tokens take the batched paths
     /// (repacked Q4_K, tiled Q6_K: four-token kernels and leftovers).
-    @Test(arguments: TestModels.keys)
+    @Test(.tags(.model), .modelsWanted, arguments: TestModels.keys)
     func promptLogitsSIMDEqualPortable(key: String) throws {
         let model = try HydraModel(file: TestModels.gguf(key), contextLength: 64, pool: ThreadPool(threads: 2))
         let ids = (0..<21).map { Int32(($0 * 7919 + 11) % 2000 + 10) }

@@ -5,7 +5,7 @@ import Testing
 /// `--script-lock`: which tokens are banned, the sampler that skips them,
 /// and translations under the lock, on the real Gemma vocabulary and the
 /// shipped Tatar head.
-@Suite("Script lock", .serialized)
+@Suite("Script lock", .serialized, .tags(.model), .modelsWanted)
 struct ScriptLockTests {
     static let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
         .deletingLastPathComponent()

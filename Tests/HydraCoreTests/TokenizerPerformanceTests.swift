@@ -5,7 +5,7 @@ import Testing
 /// Loading and tokenizing must be cheap next to running the model. The
 /// limits hold for release builds (`swift test -c release`); debug builds
 /// only report the timings.
-@Suite("Tokenizer speed", .serialized)
+@Suite("Tokenizer speed", .serialized, .tags(.model), .modelsWanted)
 struct TokenizerPerformanceTests {
     static func seconds(_ body: () throws -> Void) rethrows -> Double {
         let start = DispatchTime.now().uptimeNanoseconds

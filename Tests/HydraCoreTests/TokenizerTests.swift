@@ -62,7 +62,7 @@ func firstDifference(_ a: [Int32], _ b: [Int32]) -> String {
     return "first difference at \(i): got \(Array(a[i..<min(a.count, i + 6)])), want \(Array(b[i..<min(b.count, i + 6)])) (lengths \(a.count), \(b.count))"
 }
 
-@Suite("Tokenizer against llama.cpp")
+@Suite("Tokenizer against llama.cpp", .tags(.model), .modelsWanted)
 struct TokenizerReferenceTests {
     @Test("token ids match llama_tokenize", arguments: TestModels.keys)
     func ids(model: String) throws {
@@ -158,7 +158,7 @@ struct TokenizerReferenceTests {
     }
 }
 
-@Suite("Tokenizer round trips")
+@Suite("Tokenizer round trips", .tags(.model), .modelsWanted)
 struct TokenizerRoundTripTests {
     @Test("decode(tokenize(x)) == x", arguments: TestModels.keys)
     func roundTrip(model: String) throws {

@@ -2,7 +2,7 @@ import Foundation
 import Testing
 @testable import HydraCore
 
-@Suite("Translate")
+@Suite("Translate", .tags(.model), .modelsWanted)
 struct TranslateTests {
     @Test("paragraph pieces join back to the input exactly", arguments: [
         "", "one", "  lead and trail  ", "a\nb", "a\n\nb", "\n\n  x\n\ty\n\n\nz  \n",
