@@ -42,6 +42,8 @@ struct TranslateCommand: ParsableCommand {
 
     @OptionGroup var headOptions: HeadsOptions
 
+    @OptionGroup(title: "Decoding") var decoding: SamplingOptions
+
     @Flag(inversion: .prefixedNo,
           help: "Never pick tokens with letters of another script than the target's (default: on for head files that declare a script, off for the model's own head).")
     var scriptLock: Bool?
@@ -84,16 +86,19 @@ struct TranslateCommand: ParsableCommand {
             let translator = try headOptions.translator(model: HydraModel.load(model, threads: threads), from: source,
                                                         to: target)
             translator.scriptLock = scriptLockMode
+            translator.sampling = decoding.sampling
             return try BatchRun(input: batch, output: out, parallel: parallel).run(translator, from: source, to: target)
         }
         let input = try readInput(arguments: text, file: nil)
         let source = try Language.named(guessSource ? try guessLanguage(of: input) : from)
-        if !noDaemon, try translateThroughDaemon(input, from: source.code) { return }
+        // The daemon decodes greedily; other decoding runs here.
+        if !noDaemon, decoding.sampling == Sampling(), try translateThroughDaemon(input, from: source.code) { return }
         var clock = Stopwatch()
         let hydra = try HydraModel.load(model, threads: threads)
         let loadMs = clock.lap()
         let translator = try headOptions.translator(model: hydra, from: source, to: target)
         translator.scriptLock = scriptLockMode
+        translator.sampling = decoding.sampling
         var endsWithNewline = true
         let stats = try translator.translate(input, from: source, to: target) { piece in
             if let last = piece.last { endsWithNewline = last == "\n" }

@@ -333,7 +333,7 @@ final class ModelWorker: @unchecked Sendable {
             let chunk = Array(live[start..<min(start + batch.capacity, live.count)])
             start += chunk.count
             do {
-                try batch.step(chunk.map { $0.session!.sequence }, tokens: chunk.map { $0.session!.token! })
+                try batch.step(chunk.flatMap { $0.session!.sequences }, tokens: chunk.flatMap { $0.session!.tokens })
                 stepped += chunk
             } catch {
                 for job in chunk {

@@ -18,6 +18,22 @@ public final class HydraSequence {
 
     /// Positions in the cache (the prompt and the tokens fed back so far).
     public var length: Int { state.length }
+
+    /// A new sequence with room for as many positions, holding a copy of
+    /// this one's cache and logits.
+    public func clone() throws -> HydraSequence {
+        let copy = HydraSequence(state: BodyState(config: state.config, contextLength: state.contextLength,
+                                                  batchCapacity: 1, threads: state.threads),
+                                 target: target, output: output, logits: logits)
+        try copy.state.copyCache(from: state, count: state.length)
+        return copy
+    }
+
+    /// Makes this sequence a copy of `other` (cache and logits).
+    public func copy(from other: HydraSequence) throws {
+        try state.copyCache(from: other.state, count: other.state.length)
+        logits = other.logits
+    }
 }
 
 extension HydraModel {

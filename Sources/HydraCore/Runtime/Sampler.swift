@@ -1,15 +1,47 @@
-/// Picks the next token from logits. Greedy for now: the highest logit,
-/// the lowest id among exact ties (as llama.cpp's greedy sampler).
-public struct Sampler: Sendable {
+import Foundation
+
+/// How the next token is chosen, with llama.cpp's names and defaults.
+/// Temperature 0 (the default) is greedy decoding.
+public struct Sampling: Sendable, Equatable, Codable {
+    /// 0: greedy; otherwise logits are divided by it before sampling.
+    public var temperature: Float = 0
+    /// Only the k most likely tokens are kept (0: all).
+    public var topK = 40
+    /// Only the most likely tokens whose probabilities add up to p are kept.
+    public var topP: Float = 0.95
+    /// Seeds the random choices: the same seed gives the same text.
+    public var seed: UInt64 = 0
+    /// Beam search with this many beams (1: none), length-normalized; for
+    /// greedy decoding only.
+    public var beams = 1
+
+    public init() {}
+
+    public var isGreedy: Bool { temperature <= 0 }
+}
+
+/// Picks the next token from logits: the highest logit (the lowest id
+/// among exact ties, as llama.cpp's greedy sampler), or with a temperature,
+/// a random token among the top k, then the top p (llama.cpp's order:
+/// top-k, top-p, temperature, draw). Banned tokens are never picked.
+public final class Sampler {
     /// Tokens that may never be picked (e.g. other scripts, when a target
     /// language's script is locked: `ScriptLock`).
-    public var banned: TokenMask
+    public let banned: TokenMask
+    public let sampling: Sampling
+    private var generator: SeededGenerator
 
-    public init(banned: TokenMask = TokenMask()) {
+    public init(banned: TokenMask = TokenMask(), sampling: Sampling = Sampling()) {
         self.banned = banned
+        self.sampling = sampling
+        generator = SeededGenerator(seed: sampling.seed)
     }
 
     public func pick(_ logits: UnsafeBufferPointer<Float>) -> Int32 {
+        sampling.isGreedy ? greedy(logits) : draw(logits)
+    }
+
+    private func greedy(_ logits: UnsafeBufferPointer<Float>) -> Int32 {
         if banned.isEmpty {
             var best = 0
             var bestValue = -Float.infinity
@@ -28,5 +60,55 @@ public struct Sampler: Sendable {
             bestValue = logits[i]
         }
         return Int32(max(best, 0))
+    }
+
+    /// The allowed tokens with the highest logits, best first (ties: lower
+    /// id first); `k` of them, or all when k is 0.
+    func top(_ logits: UnsafeBufferPointer<Float>, _ k: Int) -> [Int32] {
+        var ids: [Int32] = []
+        ids.reserveCapacity(k > 0 ? k + 1 : logits.count)
+        func better(_ a: Int32, _ b: Int32) -> Bool {
+            logits[Int(a)] > logits[Int(b)] || (logits[Int(a)] == logits[Int(b)] && a < b)
+        }
+        for i in 0..<logits.count where !banned.contains(Int32(i)) && !logits[i].isNaN {
+            let id = Int32(i)
+            if k > 0 && ids.count == k {
+                guard better(id, ids[k - 1]) else { continue }
+                ids.removeLast()
+            }
+            // Insertion keeps the list sorted; k is small.
+            let at = k > 0 ? (ids.firstIndex { better(id, $0) } ?? ids.count) : ids.count
+            ids.insert(id, at: at)
+        }
+        if k <= 0 { ids.sort(by: better) }
+        return ids
+    }
+
+    private func draw(_ logits: UnsafeBufferPointer<Float>) -> Int32 {
+        var ids = top(logits, sampling.topK)
+        guard let first = ids.first else { return greedy(logits) }
+        // Top-p on the untempered distribution of what is left.
+        let maxLogit = logits[Int(first)]
+        var p = ids.map { Double(Foundation.exp(logits[Int($0)] - maxLogit)) }
+        let total = p.reduce(0, +)
+        if sampling.topP < 1 {
+            var sum = 0.0
+            var keep = ids.count
+            for (n, q) in p.enumerated() {
+                sum += q / total
+                if sum >= Double(sampling.topP) { keep = n + 1; break }
+            }
+            ids = Array(ids.prefix(keep))
+            p = Array(p.prefix(keep))
+        }
+        // Temperature, then one draw.
+        let t = Double(sampling.temperature)
+        let weights = ids.map { Foundation.exp(Double(logits[Int($0)] - maxLogit) / t) }
+        var r = generator.nextUnit() * weights.reduce(0, +)
+        for (id, w) in zip(ids, weights) {
+            r -= w
+            if r <= 0 { return id }
+        }
+        return ids[ids.count - 1]
     }
 }

@@ -49,11 +49,18 @@ public final class TranslationBatch {
         var next: [Running] = []
         var start = 0
         while start < running.count {
-            let chunk = Array(running[start..<min(start + capacity, running.count)])
-            start += chunk.count
+            // As many translations as their sequences fit one pass (at least one).
+            var end = start + 1
+            var rows = running[start].translation.session!.tokens.count
+            while end < running.count, rows + running[end].translation.session!.tokens.count <= capacity {
+                rows += running[end].translation.session!.tokens.count
+                end += 1
+            }
+            let chunk = Array(running[start..<end])
+            start = end
             let sessions = chunk.map { $0.translation.session! }
             do {
-                try batch.step(sessions.map(\.sequence), tokens: sessions.map { $0.token! })
+                try batch.step(sessions.flatMap(\.sequences), tokens: sessions.flatMap(\.tokens))
             } catch {
                 for entry in chunk {
                     entry.translation.stop()

@@ -1,23 +1,28 @@
 /// One paragraph's translation as a sequence of steps (`Translation` holds
-/// one per paragraph): `start` runs the prompt; then, as long as `token`
-/// is set, a step of `SequenceBatch` feeds it (alone, or beside other
-/// sessions' tokens) and `advance` picks the next.
+/// one per paragraph): `start` runs the prompt and picks the first token;
+/// then, as long as `tokens` is not empty, a step of `SequenceBatch` feeds
+/// `tokens[i]` to `sequences[i]` (alone, or beside other sessions') and
+/// `advance` picks what comes next. Greedy decoding and sampling run one
+/// sequence and pass each token's text on at once; beam search runs one
+/// sequence per beam and passes the best hypothesis on when it ends.
 public final class TranslationSession {
-    public let sequence: HydraSequence
+    /// The sequences the next step feeds, one per token of `tokens`.
+    public private(set) var sequences: [HydraSequence]
+    /// The tokens the next step feeds; empty once the session has ended.
+    public private(set) var tokens: [Int32] = []
     /// Picks each token (per session, so its bans are its own).
-    public var sampler: Sampler
+    public private(set) var sampler: Sampler
     public private(set) var stats = Translator.Statistics()
-    /// The token the next step feeds; nil once the session has ended.
-    public private(set) var token: Int32?
-    public var isFinished: Bool { token == nil }
+    public var isFinished: Bool { tokens.isEmpty }
     /// Whether `emit` refused a piece: the reader went away.
     public var readerGone: Bool { !answer.open }
     private var answer: AnswerText
+    private var beam: BeamSearch?
     private let budget: Int
     private var made = 0
 
     private init(sequence: HydraSequence, sampler: Sampler, answer: AnswerText, budget: Int, promptTokens: Int) {
-        self.sequence = sequence
+        sequences = [sequence]
         self.sampler = sampler
         self.answer = answer
         self.budget = budget
@@ -26,38 +31,72 @@ public final class TranslationSession {
     }
 
     /// Runs the prompt of `paragraph` (from `source` into `target`) and
-    /// picks the first token: emitted at once, and fed by the next step
-    /// unless the translation is already over.
+    /// picks the first token: emitted at once (beam search: the first
+    /// tokens of the beams), and fed by the next step unless the
+    /// translation is already over.
     public static func start(_ translator: Translator, paragraph: String, from source: Language, to target: Language,
-                             sampler: Sampler? = nil, emit: (String) -> Bool) throws -> TranslationSession {
+                             emit: (String) -> Bool) throws -> TranslationSession {
         let (sh, th) = try translator.heads(from: source, to: target)
-        let sampler = sampler ?? translator.sampler(target: th, language: target)
+        let sampler = translator.sampler(target: th, language: target)
         let plan = try translator.plan(paragraph, prompt: TranslationPrompt(source: source, target: target),
                                        source: sh, target: th)
         let sequence = try translator.hydra.startSequence(prompt: plan.ids.map { HeadToken(sh, $0) }, target: th,
                                                           maxTokens: plan.budget)
         let session = TranslationSession(sequence: sequence, sampler: sampler, answer: plan.answer, budget: plan.budget,
                                          promptTokens: plan.ids.count)
-        session.advance(emit: emit)
+        if sampler.sampling.beams > 1 && sampler.sampling.isGreedy {
+            session.beam = try BeamSearch(first: sequence, width: sampler.sampling.beams, maxTokens: plan.budget,
+                                          banned: sampler.banned, isEnd: th.vocabulary.isEndOfGeneration,
+                                          makeSequence: sequence.clone)
+            session.takeBeams(emit: emit)
+        } else {
+            session.advance(emit: emit)
+        }
         return session
     }
 
-    /// Picks the next token from the sequence's logits (after a step) and
-    /// passes its text on. Afterwards `token` is the one to feed next, or
-    /// nil when the translation has ended (end token, stop, budget, or
+    /// Picks the next token from the sequences' logits (after a step) and
+    /// passes its text on. Afterwards `tokens` holds what to feed next, or
+    /// nothing when the translation has ended (end token, stop, budget, or
     /// `emit` refusing: the reader went away).
     public func advance(emit: (String) -> Bool) {
-        let next = sequence.logits.withUnsafeBufferPointer { sampler.pick($0) }
+        if beam != nil {
+            do {
+                try beam!.advance()
+            } catch {
+                tokens = []
+                return
+            }
+            takeBeams(emit: emit)
+            return
+        }
+        let next = sequences[0].logits.withUnsafeBufferPointer { sampler.pick($0) }
         made += 1
         stats.generatedTokens += 1
         if answer.take(next, emit: emit), made < budget {
-            token = next
+            tokens = [next]
         } else {
-            token = nil
+            tokens = []
             _ = answer.finish(emit: emit)
         }
     }
 
+    /// Beam search: the beams to feed next, or the best hypothesis's text
+    /// once the search is over.
+    private func takeBeams(emit: (String) -> Bool) {
+        guard let beam else { return }
+        stats.generatedTokens += beam.beams.count
+        if beam.isDone {
+            tokens = []
+            sequences = []
+            for token in beam.best where !answer.take(token, emit: emit) { break }
+            _ = answer.finish(emit: emit)
+        } else {
+            sequences = beam.beams.map(\.sequence)
+            tokens = beam.beams.map { $0.tokens.last! }
+        }
+    }
+
     /// Ends the session now (cancelled): nothing more is emitted.
-    public func stop() { token = nil }
+    public func stop() { tokens = [] }
 }

@@ -17,6 +17,8 @@ public final class Translator {
     public let targetHead: Head?
     /// Whether tokens of other scripts than the target's are masked out.
     public var scriptLock: ScriptLock.Mode = .auto
+    /// Greedy (the default), sampling or beam search.
+    public var sampling = Sampling()
 
     /// Translates through heads: the prompt in `source` (default: the head
     /// of the source language), the output in `target` (default: the head
@@ -93,8 +95,10 @@ public final class Translator {
     /// The sampler for writing `language` through `target`: with the
     /// tokens of other scripts banned when the script is locked.
     public func sampler(target: Head, language: Language) -> Sampler {
-        guard let script = ScriptLock.script(mode: scriptLock, head: target, target: language) else { return Sampler() }
-        return Sampler(banned: target.bannedTokens(keeping: script))
+        guard let script = ScriptLock.script(mode: scriptLock, head: target, target: language) else {
+            return Sampler(sampling: sampling)
+        }
+        return Sampler(banned: target.bannedTokens(keeping: script), sampling: sampling)
     }
 
     /// What translating one paragraph needs before decoding: the prompt,

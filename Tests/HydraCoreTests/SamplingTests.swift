@@ -1,0 +1,119 @@
+import Foundation
+import Testing
+@testable import HydraCore
+
+/// Sampling (--temp, --top-k, --top-p, --seed) and beam search (--beam).
+@Suite("Sampling and beam search")
+struct SamplingTests {
+    static func sampler(temp: Float, k: Int = 0, p: Float = 1, seed: UInt64 = 7, banned: [Int32] = []) -> Sampler {
+        var s = Sampling()
+        s.temperature = temp
+        s.topK = k
+        s.topP = p
+        s.seed = seed
+        return Sampler(banned: TokenMask(banned), sampling: s)
+    }
+
+    @Test("draws follow the tempered distribution; top-k 1 is greedy; a seed repeats its draws")
+    func draws() {
+        // Probabilities 1/4 and 3/4 at temperature 1.
+        let logits: [Float] = [0, Float(Foundation.log(3.0)), -.infinity]
+        logits.withUnsafeBufferPointer { l in
+            let s = Self.sampler(temp: 1)
+            var ones = 0
+            for _ in 0..<4000 where s.pick(l) == 1 { ones += 1 }
+            #expect(abs(Double(ones) / 4000 - 0.75) < 0.03, "\(ones)")
+            // Temperature 0.5 squares the odds: 9:1.
+            let cold = Self.sampler(temp: 0.5)
+            ones = 0
+            for _ in 0..<4000 where cold.pick(l) == 1 { ones += 1 }
+            #expect(abs(Double(ones) / 4000 - 0.9) < 0.03, "\(ones)")
+            let topK = Self.sampler(temp: 1, k: 1)
+            #expect((0..<100).allSatisfy { _ in topK.pick(l) == 1 })
+            // Top-p 0.5 keeps only the likelier token.
+            let topP = Self.sampler(temp: 1, p: 0.5)
+            #expect((0..<100).allSatisfy { _ in topP.pick(l) == 1 })
+            let banned = Self.sampler(temp: 1, banned: [1])
+            #expect((0..<100).allSatisfy { _ in banned.pick(l) == 0 })
+            let a = Self.sampler(temp: 1, seed: 3), b = Self.sampler(temp: 1, seed: 3)
+            #expect((0..<50).map { _ in a.pick(l) } == (0..<50).map { _ in b.pick(l) })
+        }
+    }
+
+    /// A prompt through the native head of smollm2-135m.
+    static func prompt(_ hydra: HydraModel) throws -> [HeadToken] {
+        let translator = try Translator(model: hydra)
+        let p = TranslationPrompt(source: try Language.named("en"), target: try Language.named("ru"))
+        return translator.promptIds("The weather is good today.", prompt: p).map { HeadToken(hydra.native, $0) }
+    }
+
+    /// Runs a beam search to its end, stepping its beams together.
+    static func search(_ hydra: HydraModel, _ prompt: [HeadToken], width: Int, maxTokens: Int) throws -> BeamSearch {
+        let first = try hydra.startSequence(prompt: prompt, target: hydra.native, maxTokens: maxTokens)
+        var beam = try BeamSearch(first: first, width: width, maxTokens: maxTokens, banned: TokenMask(),
+                                  isEnd: hydra.native.vocabulary.isEndOfGeneration, makeSequence: first.clone)
+        let batch = SequenceBatch(model: hydra)
+        while !beam.isDone {
+            try batch.step(beam.beams.map(\.sequence), tokens: beam.beams.map { $0.tokens.last! })
+            try beam.advance()
+        }
+        return beam
+    }
+
+    @Test("a beam of one is greedy decoding", .tags(.model), .modelsWanted)
+    func beamOfOne() throws {
+        let hydra = try HydraModel(path: TestModels.path("smollm2-135m"), contextLength: 512, batchSize: 64,
+                                   pool: ThreadPool(threads: 2))
+        let prompt = try Self.prompt(hydra)
+        var greedy: [Int32] = []
+        try hydra.decode(prompt: prompt, target: hydra.native, maxTokens: 24) { token in
+            greedy.append(token)
+            return !hydra.native.vocabulary.isEndOfGeneration(token)
+        }
+        if let last = greedy.last, hydra.native.vocabulary.isEndOfGeneration(last) { greedy.removeLast() }
+        #expect(try Self.search(hydra, prompt, width: 1, maxTokens: 24).best == greedy)
+    }
+
+    /// Each hypothesis's score must be its log-probability computed from
+    /// scratch: the beams' caches were copied right.
+    @Test("every hypothesis of a 4-beam search scores what a fresh pass gives its tokens", .tags(.model), .modelsWanted)
+    func beamScores() throws {
+        let hydra = try HydraModel(path: TestModels.path("smollm2-135m"), contextLength: 512, batchSize: 64,
+                                   pool: ThreadPool(threads: 2))
+        let prompt = try Self.prompt(hydra)
+        let search = try Self.search(hydra, prompt, width: 4, maxTokens: 12)
+        #expect(search.finished.count >= 4)
+        for h in search.finished.prefix(6) {
+            // Ended by an end token unless it ran out of room.
+            let ranOut = h.tokens.count == 12
+            var tokens = h.tokens
+            if !ranOut { tokens.append(try #require(hydra.native.vocabulary.eot ?? hydra.native.vocabulary.eos)) }
+            // Token by token from an empty cache: the arithmetic a lone sequence gets.
+            var logits = Array(try hydra.forwardLast(prompt, startPosition: 0, logitsFrom: hydra.native))
+            var score = 0.0
+            for (k, token) in tokens.enumerated() {
+                let m = Double(logits.max()!)
+                let z = logits.reduce(0.0) { $0 + Foundation.exp(Double($1) - m) }
+                score += Double(logits[Int(token)]) - m - Foundation.log(z)
+                if k + 1 < tokens.count {
+                    logits = Array(try hydra.forwardLast([HeadToken(hydra.native, token)], startPosition: prompt.count + k,
+                                                         logitsFrom: hydra.native))
+                }
+            }
+            #expect(abs(score - h.score) < 1e-6 * max(1, abs(score)), "\(h.tokens): \(score) vs \(h.score)")
+        }
+    }
+
+    @Test("hydra translate --beam and --temp: valid options, repeatable output", .tags(.model), .modelsWanted)
+    func commandLine() throws {
+        let common = ["translate", "--no-daemon", "--model", "smollm2-135m", "--from", "en", "--to", "ru", "Good morning."]
+        let a = try CLI.run(common + ["--temp", "0.8", "--seed", "5"]), b = try CLI.run(common + ["--temp", "0.8", "--seed", "5"])
+        #expect(a.status == 0 && a.stdout == b.stdout && !a.stdout.isEmpty, "\(a.stderr)")
+        let beam = try CLI.run(common + ["--beam", "3"])
+        #expect(beam.status == 0 && !beam.stdout.isEmpty, "\(beam.stderr)")
+        for bad in [["--beam", "0"], ["--beam", "2", "--temp", "1"], ["--top-p", "0"], ["--temp", "-1"]] {
+            let r = try CLI.run(common + bad)
+            #expect(r.status != 0 && r.stderr.contains("Error"), "\(bad): \(r.stderr)")
+        }
+    }
+}
