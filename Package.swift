@@ -31,6 +31,7 @@ let package = Package(
         .target(
             name: "CHydraKernels",
             path: "Sources/CHydraKernels",
+            exclude: ["README.md"],
             cSettings: nativeC,
             linkerSettings: [.linkedLibrary("pthread"), .linkedLibrary("m")]
         ),

@@ -2,14 +2,18 @@
 // of ggml's non-flash path: KQ = mul_mat(K f16, Q) converts Q to f16; the
 // softmax runs in float with a double sum; KQV = mul_mat(V f16, P) converts
 // the probabilities P to f16. Products are accumulated in float, lane by
-// lane as ggml's vector code does, so the sums round the same way.
+// lane as ggml's vector code does, so the sums round the same way. The
+// vector paths are in x86/attention_avx2.h.
 
 #include <math.h>
 
-#include "hydra_ops.h"
 #include "kernels.h"
-#include "ops_simd.h"
+#include "hydra_attention.h"
+#include "lanes.h"
 #include "pool.h"
+#if defined(__AVX2__) || defined(__AVX512F__)
+#include "x86/attention_avx2.h"
+#endif
 
 // Both matrix products of attention multiply halves and add in float, in
 // one of two lane layouts, as ggml does:
@@ -39,20 +43,8 @@ static float reduce_vec_dot(float *acc) {
 // loops do, so the order of operations per lane is the same.
 static inline void fma_halves(float *acc, const uint16_t *h, const float *x, float p, int64_t n) {
     int64_t i = 0;
-#if defined(__AVX512F__)
-    const __m512 vp = _mm512_set1_ps(p);
-    for (; i + 16 <= n; i += 16) {
-        const __m512 hv = _mm512_cvtph_ps(_mm256_loadu_si256((const __m256i *)(h + i)));
-        const __m512 xv = x ? _mm512_loadu_ps(x + i) : vp;
-        _mm512_storeu_ps(acc + i, _mm512_fmadd_ps(hv, xv, _mm512_loadu_ps(acc + i)));
-    }
-#elif defined(__AVX2__) && defined(__FMA__) && defined(__F16C__)
-    const __m256 vp = _mm256_set1_ps(p);
-    for (; i + 8 <= n; i += 8) {
-        const __m256 hv = _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)(h + i)));
-        const __m256 xv = x ? _mm256_loadu_ps(x + i) : vp;
-        _mm256_storeu_ps(acc + i, _mm256_fmadd_ps(hv, xv, _mm256_loadu_ps(acc + i)));
-    }
+#if defined(__AVX2__) || defined(__AVX512F__)
+    i = fma_halves_vector(acc, h, x, p, n);
 #endif
     for (; i < n; i++) acc[i] = fmaf(fp16_to_fp32(h[i]), x ? x[i] : p, acc[i]);
 }
@@ -72,28 +64,6 @@ static float dot_qk(const float *q, const uint16_t *k, int64_t n, int decode) {
     return (float)sum;
 }
 
-#if defined(HYDRA_EXP_AVX2)
-/// dot_qk's prompt layout for four keys `stride` halves apart. Each key's
-/// sum is still one chain of fused multiply-adds in element order; running
-/// four chains side by side keeps the multiply-add units busy instead of
-/// waiting on one chain's latency.
-static void dot_qk4(const float *q, const uint16_t *k, int64_t stride, int64_t n, float out[4]) {
-    __m256 acc[4] = {_mm256_setzero_ps(), _mm256_setzero_ps(), _mm256_setzero_ps(), _mm256_setzero_ps()};
-    for (int64_t i = 0; i < n; i += HYDRA_LANES) {
-        const __m256 qv = _mm256_loadu_ps(q + i);
-        for (int r = 0; r < 4; r++) {
-            const __m256 kv = _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)(k + r * stride + i)));
-            acc[r] = _mm256_fmadd_ps(kv, qv, acc[r]);
-        }
-    }
-    for (int r = 0; r < 4; r++) {
-        float lanes[HYDRA_LANES];
-        _mm256_storeu_ps(lanes, acc[r]);
-        out[r] = ops_hsum(lanes);
-    }
-}
-#endif
-
 typedef struct {
     const float *q;
     const uint16_t *k_cache, *v_cache;
@@ -106,48 +76,6 @@ typedef struct {
     const uint16_t *v_rows;
     int64_t v_row_len;
 } attention_job;
-
-#if defined(HYDRA_EXP_AVX2)
-/// The prompt layout's weighted sum of values from the transposed copy
-/// (job->v_rows: per kv head, one row of positions per output element,
-/// zero past the last position). ggml's tinyBLAS computes each output as a
-/// dot product over positions with eight lanes (lane l: positions
-/// j ≡ l mod 8 in increasing order) and one horizontal sum; so does this,
-/// eight outputs side by side. A masked position (outside [first, pos]) or
-/// a probability of zero adds v·0, which leaves a sum that is never -0
-/// unchanged: the same bits as skipping it.
-static void weigh_values(const attention_job *job, int64_t kv_head, int64_t first, int64_t pos, float inv,
-                         float *p, float *out) {
-    const int64_t d = job->head_dim, stride = job->v_row_len;
-    for (int64_t j = first; j <= pos; j++) p[j] = fp16_to_fp32(fp32_to_fp16(p[j] * inv));
-    // The probabilities of the first and last group of eight positions,
-    // with the masked ones set to zero; the groups between load p directly.
-    const int64_t g_first = first - first % HYDRA_LANES, g_last = pos - pos % HYDRA_LANES;
-    float edge[2][HYDRA_LANES];
-    for (int e = 0; e < 2; e++) {
-        const int64_t g = e == 0 ? g_first : g_last;
-        for (int l = 0; l < HYDRA_LANES; l++) edge[e][l] = g + l >= first && g + l <= pos ? p[g + l] : 0.0f;
-    }
-    const __m256 p_first = _mm256_loadu_ps(edge[0]), p_last = _mm256_loadu_ps(edge[1]);
-    const uint16_t *rows = job->v_rows + kv_head * d * stride;
-    for (int64_t i = 0; i < d; i += 8) {
-        __m256 acc[8];
-        for (int r = 0; r < 8; r++) acc[r] = _mm256_setzero_ps();
-        for (int64_t g = g_first; g <= g_last; g += HYDRA_LANES) {
-            const __m256 pv = g == g_last ? p_last : g == g_first ? p_first : _mm256_loadu_ps(p + g);
-            for (int r = 0; r < 8; r++) {
-                const __m256 v = _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)(rows + (i + r) * stride + g)));
-                acc[r] = _mm256_fmadd_ps(v, pv, acc[r]);
-            }
-        }
-        for (int r = 0; r < 8; r++) {
-            float lanes[HYDRA_LANES];
-            _mm256_storeu_ps(lanes, acc[r]);
-            out[i + r] = ops_hsum(lanes);
-        }
-    }
-}
-#endif
 
 // One (token, head) pair: scores, softmax, weighted sum of values.
 static void attend_one(const attention_job *job, int64_t t, int64_t h, float *qh, float *scores, float *acc) {
@@ -193,9 +121,7 @@ static void attend_one(const attention_job *job, int64_t t, int64_t h, float *qh
         float lanes[HYDRA_LANES];
 #if defined(HYDRA_EXP_AVX2)
         if (c >= first && c + HYDRA_LANES - 1 <= pos) { // a whole register of positions
-            const __m256 e = ggml_like_expf8(_mm256_sub_ps(_mm256_loadu_ps(scores + c), _mm256_set1_ps(max)));
-            _mm256_storeu_ps(lanes, e);
-            _mm256_storeu_ps(scores + c, e);
+            exp_shifted_avx2(scores + c, max, lanes);
             sum += (double)ops_hsum(lanes);
             continue;
         }
@@ -213,7 +139,8 @@ static void attend_one(const attention_job *job, int64_t t, int64_t h, float *qh
     // into lane j mod lanes of every output (acc holds one row per lane).
 #if defined(HYDRA_EXP_AVX2)
     if (job->v_rows) {
-        weigh_values(job, kv_head, first, pos, inv, scores, job->out + (t * job->n_head + h) * d);
+        weigh_values(job->v_rows + kv_head * d * job->v_row_len, job->v_row_len, d, first, pos, inv, scores,
+                     job->out + (t * job->n_head + h) * d);
         return;
     }
 #endif

@@ -4,133 +4,24 @@
 // rows and tokens so a weight row is reused while it is in L1 cache, where
 // Q4_0/Q5_0 rows are first unpacked to Q8_0 and multiplied two rows by four
 // tokens at a time. Every path gives each output the bits of the type's
-// kernel in ggml's arithmetic (kernels.h).
+// kernel in ggml's arithmetic (kernels.c). hydra_matmul_each runs several
+// tokens each with the one-token arithmetic; hydra_matmul_group several
+// matrices on one token in one run of the pool.
 
 #include "kernels.h"
+#include "hydra_matmul.h"
 #include "pool.h"
 
-static _Atomic int32_t kernel_mode = HYDRA_KERNELS_BEST;
-
-void hydra_set_kernel_mode(int32_t mode) { atomic_store(&kernel_mode, mode ? HYDRA_KERNELS_BEST : HYDRA_KERNELS_PORTABLE); }
-int32_t hydra_kernel_mode(void) { return atomic_load(&kernel_mode); }
-
-int32_t hydra_has_simd_kernels(void) {
-#ifdef HYDRA_HAVE_AVX2
-    return 1;
-#else
-    return 0;
-#endif
-}
-
-// ---- kernel table ---------------------------------------------------------------
-
-#define K(act, q, d) {HYDRA_TYPE_##act, q, d, NULL, NULL, NULL}
-#define K4(act, q, d, d4) {HYDRA_TYPE_##act, q, d, d4, NULL, NULL}
-// With a two-rows-by-four-tokens kernel for prompts, on rows unpacked to Q8_0 when `unpack` is set.
-#define KT(act, q, d, d4, unpack, d2x4) {HYDRA_TYPE_##act, q, d, d4, unpack, d2x4}
-
-static const hydra_kernel portable_kernels[] = {
-    [HYDRA_TYPE_F32] = K(F32, hydra_quantize_f32, hydra_dot_f32_scalar),
-    [HYDRA_TYPE_F16] = K(F16, hydra_quantize_f16_scalar, hydra_dot_f16_scalar),
-    [HYDRA_TYPE_BF16] = K(BF16, hydra_quantize_bf16_scalar, hydra_dot_bf16_scalar),
-    [HYDRA_TYPE_Q4_0] = K(Q8_0, hydra_quantize_q8_0_scalar, hydra_dot_q4_0_scalar),
-    [HYDRA_TYPE_Q4_1] = K(Q8_1, hydra_quantize_q8_1_scalar, hydra_dot_q4_1_scalar),
-    [HYDRA_TYPE_Q5_0] = K(Q8_0, hydra_quantize_q8_0_scalar, hydra_dot_q5_0_scalar),
-    [HYDRA_TYPE_Q5_1] = K(Q8_1, hydra_quantize_q8_1_scalar, hydra_dot_q5_1_scalar),
-    [HYDRA_TYPE_Q8_0] = K(Q8_0, hydra_quantize_q8_0_scalar, hydra_dot_q8_0_scalar),
-    [HYDRA_TYPE_Q2_K] = K(Q8_K, hydra_quantize_q8_K_scalar, hydra_dot_q2_K_scalar),
-    [HYDRA_TYPE_Q3_K] = K(Q8_K, hydra_quantize_q8_K_scalar, hydra_dot_q3_K_scalar),
-    [HYDRA_TYPE_Q4_K] = K(Q8_K, hydra_quantize_q8_K_scalar, hydra_dot_q4_K_scalar),
-    [HYDRA_TYPE_Q5_K] = K(Q8_K, hydra_quantize_q8_K_scalar, hydra_dot_q5_K_scalar),
-    [HYDRA_TYPE_Q6_K] = K(Q8_K, hydra_quantize_q8_K_scalar, hydra_dot_q6_K_scalar),
-};
-
-#ifdef HYDRA_HAVE_AVX2
-static const hydra_kernel simd_kernels[] = {
-    [HYDRA_TYPE_F32] = K(F32, hydra_quantize_f32, hydra_dot_f32_scalar),
-    [HYDRA_TYPE_F16] = K(F16, hydra_quantize_f16_scalar, hydra_dot_f16_scalar),
-    [HYDRA_TYPE_BF16] = K(BF16, hydra_quantize_bf16_scalar, hydra_dot_bf16_scalar),
-    [HYDRA_TYPE_Q4_0] = KT(Q8_0, hydra_quantize_q8_0_avx2, hydra_dot_q4_0_avx2, hydra_dot4_q4_0_avx2,
-                           hydra_unpack_q4_0, hydra_dot2x4_q8_0_avx2),
-    [HYDRA_TYPE_Q4_1] = K4(Q8_1, hydra_quantize_q8_1_avx2, hydra_dot_q4_1_avx2, hydra_dot4_q4_1_avx2),
-    [HYDRA_TYPE_Q5_0] = KT(Q8_0, hydra_quantize_q8_0_avx2, hydra_dot_q5_0_avx2, hydra_dot4_q5_0_avx2,
-                           hydra_unpack_q5_0, hydra_dot2x4_q8_0_avx2),
-    [HYDRA_TYPE_Q5_1] = K(Q8_1, hydra_quantize_q8_1_avx2, hydra_dot_q5_1_avx2),
-    [HYDRA_TYPE_Q8_0] = KT(Q8_0, hydra_quantize_q8_0_avx2, hydra_dot_q8_0_avx2, hydra_dot4_q8_0_avx2, NULL,
-                           hydra_dot2x4_q8_0_avx2),
-    [HYDRA_TYPE_Q2_K] = K(Q8_K, hydra_quantize_q8_K_scalar, hydra_dot_q2_K_scalar),
-    [HYDRA_TYPE_Q3_K] = K(Q8_K, hydra_quantize_q8_K_scalar, hydra_dot_q3_K_scalar),
-    [HYDRA_TYPE_Q4_K] = K4(Q8_K, hydra_quantize_q8_K_scalar, hydra_dot_q4_K_avx2, hydra_dot4_q4_K_avx2),
-    [HYDRA_TYPE_Q5_K] = K(Q8_K, hydra_quantize_q8_K_scalar, hydra_dot_q5_K_scalar),
-    [HYDRA_TYPE_Q6_K] = K(Q8_K, hydra_quantize_q8_K_scalar, hydra_dot_q6_K_avx2),
-};
-#endif
-
-const hydra_kernel *hydra_kernel_for(int32_t type, int32_t mode) {
-    const hydra_kernel *table = portable_kernels;
-    size_t count = sizeof portable_kernels / sizeof portable_kernels[0];
-#ifdef HYDRA_HAVE_AVX2
-    if (mode != HYDRA_KERNELS_PORTABLE) table = simd_kernels;
-#else
-    (void)mode;
-#endif
-    if (type < 0 || (size_t)type >= count || table[type].dot == NULL) return NULL;
-    return &table[type];
-}
-
-static const hydra_kernel q4_K_x8_portable = K4(Q8_K, hydra_quantize_q8_K_scalar, hydra_dot_q4_K_x8_scalar,
-                                                hydra_dot4_q4_K_x8_scalar);
-#ifdef HYDRA_HAVE_AVX2
-static const hydra_kernel q4_K_x8_simd = K4(Q8_K, hydra_quantize_q8_K_scalar, hydra_dot_q4_K_x8_avx2,
-                                            hydra_dot4_q4_K_x8_avx2);
-#endif
-
-static const hydra_kernel q6_K_tiled_portable = K(Q8_K, hydra_quantize_q8_K_scalar, hydra_dot_q6_K_tiled);
-#ifdef HYDRA_HAVE_AVX2
-static const hydra_kernel q6_K_tiled_simd = K4(Q8_K, hydra_quantize_q8_K_scalar, hydra_dot_q6_K_tiled_avx2,
-                                               hydra_dot4_q6_K_tiled_avx2);
-#endif
-
-const hydra_kernel *hydra_kernel_for_matrix(int32_t type, int64_t matrix_rows, int64_t ntok, int32_t mode) {
-    // ggml_compute_forward_mul_mat_tiled: K-quants that are not repacked,
-    // with at least 8 activation rows (here only Q6_K occurs).
-    if (type == HYDRA_TYPE_Q6_K && ntok >= 8) {
-#ifdef HYDRA_HAVE_AVX2
-        return mode == HYDRA_KERNELS_PORTABLE ? &q6_K_tiled_portable : &q6_K_tiled_simd;
-#else
-        return &q6_K_tiled_portable;
-#endif
-    }
-    // ggml_repack_get_optimal_repack_type: on AVX2 only Q4_K (8x8, with
-    // Q8_K activations) is repacked, and only when ne[1] % 8 == 0.
-    if (type == HYDRA_TYPE_Q4_K && matrix_rows % 8 == 0) {
-#ifdef HYDRA_HAVE_AVX2
-        return mode == HYDRA_KERNELS_PORTABLE ? &q4_K_x8_portable : &q4_K_x8_simd;
-#else
-        (void)mode;
-        return &q4_K_x8_portable;
-#endif
-    }
-    return hydra_kernel_for(type, mode);
-}
-
-int32_t hydra_activation_type(int32_t type) {
-    const hydra_kernel *k = hydra_kernel_for(type, HYDRA_KERNELS_PORTABLE);
-    return k ? k->act_type : -1;
-}
-
-int32_t hydra_quantize_activation(int32_t type, const float *x, void *dst, int64_t n, int32_t mode) {
-    const hydra_kernel *k = hydra_kernel_for(type, mode);
-    if (!k || n % hydra_type_block_elements(type) != 0) return -1;
-    k->quantize(x, dst, n);
-    return 0;
-}
-
-int32_t hydra_vec_dot(int32_t type, int64_t n, const void *w, const void *xq, float *result, int32_t mode) {
-    const hydra_kernel *k = hydra_kernel_for(type, mode);
-    if (!k || n % hydra_type_block_elements(type) != 0) return -1;
-    *result = k->dot(n, w, xq);
-    return 0;
+/// Claims the next chunk of `chunk` items out of `total`, [*begin, *end);
+/// false when all are taken. Threads of a pool run take chunks as they
+/// finish, so one slowed down by other work on the machine takes fewer
+/// instead of holding the others up.
+static inline bool claim_chunk(_Atomic int64_t *next, int64_t chunk, int64_t total, int64_t *begin,
+                               int64_t *end) {
+    *begin = atomic_fetch_add_explicit(next, 1, memory_order_relaxed) * chunk;
+    if (*begin >= total) return false;
+    *end = *begin + chunk < total ? *begin + chunk : total;
+    return true;
 }
 
 // ---- the product --------------------------------------------------------------
@@ -157,9 +48,9 @@ typedef struct {
     _Atomic int64_t next_chunk;
 } matmul_job;
 
-/// Claims the next chunk of rows (hydra_claim_chunk).
+/// Claims the next chunk of rows (claim_chunk).
 static bool claim_rows(matmul_job *job, int64_t *begin, int64_t *end) {
-    return hydra_claim_chunk(&job->next_chunk, job->chunk_rows, job->rows, begin, end);
+    return claim_chunk(&job->next_chunk, job->chunk_rows, job->rows, begin, end);
 }
 
 /// Thread i of n quantizes its share of the activation rows.
@@ -315,15 +206,17 @@ static void multiply_part(void *vjob, int32_t i, int32_t n) {
     }
 }
 
-int32_t hydra_matmul_slice(hydra_pool *pool, int32_t type, const void *W, int64_t rows, int64_t matrix_rows,
-                           int64_t cols, const float *X, int64_t ntok, float *Y, int32_t mode) {
+/// hydra_matmul over `rows` rows of a matrix of `matrix_rows` rows (a slice
+/// computed with the kernels of the whole matrix).
+static int32_t matmul_slice(hydra_pool *pool, int32_t type, const void *W, int64_t rows, int64_t matrix_rows,
+                            int64_t cols, const float *X, int64_t ntok, float *Y, int32_t mode) {
     return run_product(pool, hydra_kernel_for_matrix(type, matrix_rows, ntok, mode), multiply_part, type, W, rows,
                        cols, X, ntok, Y);
 }
 
 int32_t hydra_matmul_mode(hydra_pool *pool, int32_t type, const void *W, int64_t rows, int64_t cols,
                           const float *X, int64_t ntok, float *Y, int32_t mode) {
-    return hydra_matmul_slice(pool, type, W, rows, rows, cols, X, ntok, Y, mode);
+    return matmul_slice(pool, type, W, rows, rows, cols, X, ntok, Y, mode);
 }
 
 int32_t hydra_matmul(hydra_pool *pool, int32_t type, const void *W, int64_t rows, int64_t cols,
@@ -357,4 +250,65 @@ int32_t hydra_matmul_each(hydra_pool *pool, int32_t type, const void *W, int64_t
     // must each get the bits they would get alone.
     return run_product(pool, hydra_kernel_for_matrix(type, rows, 1, mode), multiply_each_part, type, W, rows, cols,
                        X, ntok, Y);
+}
+
+// ---- grouped matrix-vector products ---------------------------------------
+
+typedef struct {
+    const hydra_matmul_part *parts;
+    int32_t count;
+    int64_t cols, total_rows;
+    const float *x;
+    int64_t chunk_rows;        // rows claimed at a time, in the concatenation
+    _Atomic int64_t next_chunk;
+    _Atomic int32_t failed;
+} matmul_group_job;
+
+// Chunks are whole groups of 16 rows so the kernels' multi-row loops stay full.
+enum { GROUP_ROW_ALIGN = 16 };
+
+/// Rows [begin, end) of the parts' concatenation.
+static void matmul_group_rows(matmul_group_job *job, int64_t begin, int64_t end) {
+    int64_t offset = 0; // first row of the current part in the concatenation
+    for (int32_t p = 0; p < job->count; p++) {
+        const hydra_matmul_part *part = &job->parts[p];
+        const int64_t r0 = begin > offset ? begin - offset : 0;
+        const int64_t r1 = end - offset < part->rows ? end - offset : part->rows;
+        if (r1 > r0) {
+            const int64_t row_bytes =
+                job->cols / hydra_type_block_elements(part->type) * hydra_type_block_bytes(part->type);
+            if (matmul_slice(NULL, part->type, (const char *)part->w + r0 * row_bytes, r1 - r0, part->rows,
+                             job->cols, job->x, 1, part->y + r0, hydra_kernel_mode()) != 0) {
+                atomic_store(&job->failed, 1);
+            }
+        }
+        offset += part->rows;
+    }
+}
+
+/// Each thread claims chunks of rows until none is left (claim_chunk).
+static void matmul_group_worker(void *ctx, int32_t ith, int32_t nth) {
+    (void)ith, (void)nth;
+    matmul_group_job *job = ctx;
+    int64_t begin, end;
+    while (claim_chunk(&job->next_chunk, job->chunk_rows, job->total_rows, &begin, &end)) {
+        matmul_group_rows(job, begin, end);
+    }
+}
+
+int32_t hydra_matmul_group(hydra_pool *pool, const hydra_matmul_part *parts, int32_t count, int64_t cols,
+                           const float *x) {
+    matmul_group_job job = {.parts = parts, .count = count, .cols = cols, .x = x};
+    for (int32_t p = 0; p < count; p++) {
+        if (hydra_type_block_elements(parts[p].type) <= 0) return -1;
+        job.total_rows += parts[p].rows;
+    }
+    // About four chunks per thread.
+    const int64_t units = (job.total_rows + GROUP_ROW_ALIGN - 1) / GROUP_ROW_ALIGN;
+    const int64_t chunks = 4 * (int64_t)hydra_pool_threads(pool);
+    job.chunk_rows = (units + chunks - 1) / chunks * GROUP_ROW_ALIGN;
+    atomic_init(&job.next_chunk, 0);
+    atomic_init(&job.failed, 0);
+    hydra_pool_run(pool, matmul_group_worker, &job);
+    return atomic_load(&job.failed) ? -1 : 0;
 }

@@ -1,14 +1,16 @@
 // Element-wise transformer steps: RMS norm, RoPE, gated activations, each
-// with the arithmetic of ggml's CPU operator of the same name; and grouped
-// matrix-vector products for decoding.
+// with the arithmetic of ggml's CPU operator of the same name (their AVX2
+// loops are in x86/ops_avx2.h).
 
 #include <math.h>
 #include <pthread.h>
-#include <stdatomic.h>
 
-#include "hydra_ops.h"
 #include "kernels.h"
-#include "ops_simd.h"
+#include "hydra_ops.h"
+#include "lanes.h"
+#if defined(HYDRA_EXP_AVX2)
+#include "x86/ops_avx2.h"
+#endif
 
 void hydra_rms_norm(const float *x, const float *weight, float *y, int64_t rows, int64_t n, float eps) {
     for (int64_t r = 0; r < rows; r++) {
@@ -63,12 +65,8 @@ void hydra_swiglu(const float *gate, const float *up, float *out, int64_t rows, 
         const int64_t whole = n - n % HYDRA_LANES;
         int64_t i = 0;
 #if defined(HYDRA_EXP_AVX2)
-        for (; i < whole; i += 8) {
-            const __m256 gv = _mm256_loadu_ps(g + i);
-            const __m256 e = ggml_like_expf8(_mm256_sub_ps(_mm256_setzero_ps(), gv));
-            const __m256 s = _mm256_div_ps(gv, _mm256_add_ps(_mm256_set1_ps(1.0f), e));
-            _mm256_storeu_ps(y + i, _mm256_mul_ps(s, _mm256_loadu_ps(u + i)));
-        }
+        swiglu_avx2(g, u, y, whole);
+        i = whole;
 #endif
         for (; i < whole; i++) y[i] = g[i] / (1.0f + ggml_like_expf(0.0f - g[i])) * u[i];
         for (int64_t i = whole; i < n; i++) y[i] = g[i] / (1.0f + expf(-g[i])) * u[i];
@@ -120,83 +118,10 @@ void hydra_to_half(const float *x, uint16_t *y, int64_t n) {
     for (int64_t i = 0; i < n; i++) y[i] = fp32_to_fp16(x[i]);
 }
 
-// ---- grouped matrix-vector products ---------------------------------------
-
-typedef struct {
-    const hydra_matmul_part *parts;
-    int32_t count;
-    int64_t cols, total_rows;
-    const float *x;
-    int64_t chunk_rows;        // rows claimed at a time, in the concatenation
-    _Atomic int64_t next_chunk;
-    _Atomic int32_t failed;
-} matmul_group_job;
-
-// Chunks are whole groups of 16 rows so the kernels' multi-row loops stay full.
-enum { GROUP_ROW_ALIGN = 16 };
-
-/// Rows [begin, end) of the parts' concatenation.
-static void matmul_group_rows(matmul_group_job *job, int64_t begin, int64_t end) {
-    int64_t offset = 0; // first row of the current part in the concatenation
-    for (int32_t p = 0; p < job->count; p++) {
-        const hydra_matmul_part *part = &job->parts[p];
-        const int64_t r0 = begin > offset ? begin - offset : 0;
-        const int64_t r1 = end - offset < part->rows ? end - offset : part->rows;
-        if (r1 > r0) {
-            const int64_t row_bytes =
-                job->cols / hydra_type_block_elements(part->type) * hydra_type_block_bytes(part->type);
-            if (hydra_matmul_slice(NULL, part->type, (const char *)part->w + r0 * row_bytes, r1 - r0, part->rows,
-                                   job->cols, job->x, 1, part->y + r0, hydra_kernel_mode()) != 0) {
-                atomic_store(&job->failed, 1);
-            }
-        }
-        offset += part->rows;
-    }
-}
-
-/// Each thread claims chunks of rows until none is left (hydra_claim_chunk).
-static void matmul_group_worker(void *ctx, int32_t ith, int32_t nth) {
-    (void)ith, (void)nth;
-    matmul_group_job *job = ctx;
-    int64_t begin, end;
-    while (hydra_claim_chunk(&job->next_chunk, job->chunk_rows, job->total_rows, &begin, &end)) {
-        matmul_group_rows(job, begin, end);
-    }
-}
-
-int32_t hydra_matmul_group(hydra_pool *pool, const hydra_matmul_part *parts, int32_t count, int64_t cols,
-                           const float *x) {
-    matmul_group_job job = {.parts = parts, .count = count, .cols = cols, .x = x};
-    for (int32_t p = 0; p < count; p++) {
-        if (hydra_type_block_elements(parts[p].type) <= 0) return -1;
-        job.total_rows += parts[p].rows;
-    }
-    // About four chunks per thread.
-    const int64_t units = (job.total_rows + GROUP_ROW_ALIGN - 1) / GROUP_ROW_ALIGN;
-    const int64_t chunks = 4 * (int64_t)hydra_pool_threads(pool);
-    job.chunk_rows = (units + chunks - 1) / chunks * GROUP_ROW_ALIGN;
-    atomic_init(&job.next_chunk, 0);
-    atomic_init(&job.failed, 0);
-    hydra_pool_run(pool, matmul_group_worker, &job);
-    return atomic_load(&job.failed) ? -1 : 0;
-}
-
-const char *hydra_arithmetic_variant(void) {
-#if defined(HYDRA_EXP_AVX512)
-    return "avx512";
-#elif defined(HYDRA_EXP_AVX2)
-    return "avx2";
-#else
-    return "generic";
-#endif
-}
-
 void hydra_exp_lanes(const float *x, float *y, int64_t n, int32_t mode) {
     int64_t i = 0;
 #if defined(HYDRA_EXP_AVX2)
-    if (mode != HYDRA_KERNELS_PORTABLE) {
-        for (; i + 8 <= n; i += 8) _mm256_storeu_ps(y + i, ggml_like_expf8(_mm256_loadu_ps(x + i)));
-    }
+    if (mode != HYDRA_KERNELS_PORTABLE) i = exp_avx2(x, y, n);
 #else
     (void)mode;
 #endif

@@ -3,7 +3,7 @@
 
 #include <stddef.h>
 
-#include "hydra_quant.h"
+#include "hydra_pool.h"
 
 /// A buffer that only grows: hydra_matmul keeps its quantized activations
 /// here so the hot path does not allocate.

@@ -6,7 +6,7 @@
 #include <string.h>
 #include <time.h>
 
-#include "hydra_quant.h"
+#include "hydra_pool.h"
 #include "hydra_stream.h"
 
 enum { KERNEL_INIT, KERNEL_READ, KERNEL_COPY, KERNEL_TRIAD };

@@ -2,10 +2,11 @@ import CHydraKernels
 
 // Decoding several sequences at once. Generation reads every weight once
 // per token and is bound by memory bandwidth; with B sequences stepping
-// together, each weight row is read once for all B tokens. The products
-// use the one-token arithmetic for each row (`multiplyEach`), and
-// attention runs per sequence against its own cache, so every sequence
-// gets exactly the bits it would get decoded alone.
+// together, each weight row is read once for all B tokens. The step is the
+// prompt's pass (Body.pass) with one row per sequence: the products use
+// the one-token arithmetic for each row (`multiplyEach`), and attention
+// runs per sequence against its own cache, so every sequence gets exactly
+// the bits it would get decoded alone.
 
 extension BodyState {
     /// Copies the cached keys and values of positions 0..<count from
@@ -47,49 +48,12 @@ extension Body {
         if let pool, pool.threads > scratch.threads {
             throw HydraError.invalidInput("the state was made for \(scratch.threads) threads, the pool has \(pool.threads)")
         }
-        let c = config
-        let e = c.embeddingLength
-        let s = scratch
-        s.x.update(from: embeddings, count: b * e)
-        for (index, layer) in weights.layers.enumerated() {
-            batchAttention(layer: index, weights: layer, states: states, scratch: s, pool: pool)
-            outputAndFeedForward(layer: index, weights: layer, x: s.x, attention: s.attention, rows: b,
-                                 state: s, pool: pool, eachAsOne: true)
+        // Row i is sequence i's next position, in its own cache.
+        let sequences = states.indices.lazy.map { i in
+            SequenceRows(cache: states[i].cache, position: states[i].length, rows: i..<i + 1)
         }
-        hydra_rms_norm(s.x, weights.outputNorm.values, hidden, Int64(b), Int64(e), c.rmsEpsilon)
+        scratch.x.update(from: embeddings, count: b * config.embeddingLength)
+        pass(sequences, rows: b, state: scratch, output: .all, hidden: hidden, pool: pool)
         for state in states { state.length += 1 }
-    }
-
-    /// Norm, Q/K/V, RoPE at each sequence's position, cache write and
-    /// attention per sequence; leaves the attention rows in s.attention.
-    private func batchAttention(layer il: Int, weights w: LayerWeights, states: [BodyState], scratch s: BodyState,
-                                pool: ThreadPool?) {
-        let c = config
-        let b = states.count
-        let d = Int64(c.headDimension)
-        hydra_rms_norm(s.x, w.attentionNorm.values, s.normed, Int64(b), Int64(c.embeddingLength), c.rmsEpsilon)
-        queryKeyValue(weights: w, rows: b, state: s, pool: pool, eachAsOne: true)
-        let sliding = c.slidingLayers[il]
-        let base = sliding ? c.ropeBaseSliding : c.ropeBase
-        // As the one-token pass: the query scaled before attention, or
-        // the scale applied inside it.
-        let scale = c.scalesQueryFirst ? 1 : c.attentionScale
-        let ql = c.queryLength
-        let kv = c.kvLength
-        for (i, state) in states.enumerated() {
-            let position = state.length
-            let q = s.q + i * ql
-            let k = s.k + i * kv
-            hydra_rope(q, 1, Int64(c.headCount), d, Int64(c.ropeDimensions), Int64(position), base,
-                       c.ropeStyle.rawValue, s.ropeScratch)
-            hydra_rope(k, 1, Int64(c.kvHeadCount), d, Int64(c.ropeDimensions), Int64(position), base,
-                       c.ropeStyle.rawValue, s.ropeScratch)
-            if c.scalesQueryFirst { hydra_scale(q, c.attentionScale, Int64(ql)) }
-            hydra_to_half(k, state.cache.keys[il] + position * kv, Int64(kv))
-            hydra_to_half(s.v + i * kv, state.cache.values[il] + position * kv, Int64(kv))
-            hydra_attention(pool?.raw, q, state.cache.keys[il], state.cache.values[il], 1, Int64(c.headCount),
-                            Int64(c.kvHeadCount), d, Int64(position), Int64(sliding ? c.slidingWindow : 0), scale,
-                            s.attentionScratch, s.attention + i * ql)
-        }
     }
 }

@@ -10,6 +10,14 @@ public enum OutputRows: Sendable {
     case all
 }
 
+/// Rows of a pass that belong to one sequence: the pass's rows `rows` are
+/// its positions position, position + 1, ... in `cache`.
+struct SequenceRows {
+    let cache: KVCache
+    let position: Int
+    let rows: Range<Int>
+}
+
 /// A transformer body: the blocks and the final norm of a GGUF model,
 /// viewed in place in the mapped file. It maps a batch of input embeddings
 /// to final-normed hidden states; embedding lookup and the output
@@ -90,17 +98,25 @@ public final class Body: @unchecked Sendable {
             let chunkOutput: OutputRows = output == .all ? .all : (isLast ? output : .none)
             let out = hidden.map { output == .all ? $0 + done * width : $0 }
             state.x.update(from: embeddings + done * width, count: n * width)
-            pass(n: n, start: startPosition + done, state: state, output: chunkOutput, hidden: out, pool: pool)
+            let rows = SequenceRows(cache: state.cache, position: startPosition + done, rows: 0..<n)
+            pass(CollectionOfOne(rows), rows: n, state: state, output: chunkOutput, hidden: out, pool: pool)
             done += n
         }
         state.length = startPosition + count
     }
 
-    /// One pass of n ≤ batchCapacity tokens whose inputs are in state.x.
-    private func pass(n: Int, start: Int, state s: BodyState, output: OutputRows,
-                      hidden: UnsafeMutablePointer<Float>?, pool: ThreadPool?) {
+    /// One pass through every block of the n ≤ batchCapacity rows in s.x,
+    /// each row one position of one sequence: a prompt is one sequence of
+    /// many rows, batched decoding one row of each of several sequences.
+    /// `s` lends its work buffers; keys and values go to each sequence's
+    /// cache. Writes the final-normed `output` rows to `hidden`.
+    func pass(_ sequences: some Collection<SequenceRows>, rows n: Int, state s: BodyState, output: OutputRows,
+              hidden: UnsafeMutablePointer<Float>?, pool: ThreadPool?) {
         let c = config
         let e = c.embeddingLength
+        // Rows of different sequences each get the one-token arithmetic, so
+        // every sequence gets the bits it would get alone.
+        let eachAsOne = sequences.count > 1
         for (index, layer) in weights.layers.enumerated() {
             // In the last block only the output rows need the FFN (as
             // llama.cpp's inp_out_ids); every row still fills the cache.
@@ -113,10 +129,12 @@ public final class Body: @unchecked Sendable {
                 case .none: rows = 0; first = n
                 }
             }
-            attentionBlock(layer: index, weights: layer, n: n, start: start, state: s, pool: pool)
+            attention(layer: index, weights: layer, sequences: sequences, rows: n, state: s, pool: pool,
+                      eachAsOne: eachAsOne)
             if rows > 0 {
                 outputAndFeedForward(layer: index, weights: layer, x: s.x + first * e,
-                                     attention: s.attention + first * c.queryLength, rows: rows, state: s, pool: pool)
+                                     attention: s.attention + first * c.queryLength, rows: rows, state: s,
+                                     pool: pool, eachAsOne: eachAsOne)
             }
         }
         guard let hidden else { return }
@@ -133,40 +151,50 @@ public final class Body: @unchecked Sendable {
     // llama.cpp drops rows after attention, and its products round
     // differently for one row than for several.
 
-    /// Norm, Q/K/V, RoPE, cache write and attention: leaves the attention
-    /// of all n rows (before the output projection) in state.attention.
-    private func attentionBlock(layer il: Int, weights w: LayerWeights, n: Int, start: Int,
-                                state s: BodyState, pool: ThreadPool?) {
+    /// Norm, Q/K/V, RoPE, cache write and attention of the n rows in s.x,
+    /// each at its sequence's position in its sequence's cache: leaves the
+    /// attention of every row (before the output projection) in
+    /// s.attention. The rows of one sequence are attended in one call.
+    private func attention(layer il: Int, weights w: LayerWeights, sequences: some Collection<SequenceRows>,
+                           rows n: Int, state s: BodyState, pool: ThreadPool?, eachAsOne: Bool) {
         let c = config
-        let e = Int64(c.embeddingLength)
         let d = Int64(c.headDimension)
-        hydra_rms_norm(s.x, w.attentionNorm.values, s.normed, Int64(n), e, c.rmsEpsilon)
+        let ql = c.queryLength
+        let kv = c.kvLength
+        hydra_rms_norm(s.x, w.attentionNorm.values, s.normed, Int64(n), Int64(c.embeddingLength), c.rmsEpsilon)
         record("attn_norm", il, s.normed, n * c.embeddingLength)
 
-        queryKeyValue(weights: w, rows: n, state: s, pool: pool)
+        queryKeyValue(weights: w, rows: n, state: s, pool: pool, eachAsOne: eachAsOne)
         let sliding = c.slidingLayers[il]
         let base = sliding ? c.ropeBaseSliding : c.ropeBase
-        hydra_rope(s.q, Int64(n), Int64(c.headCount), d, Int64(c.ropeDimensions), Int64(start), base,
-                   c.ropeStyle.rawValue, s.ropeScratch)
-        hydra_rope(s.k, Int64(n), Int64(c.kvHeadCount), d, Int64(c.ropeDimensions), Int64(start), base,
-                   c.ropeStyle.rawValue, s.ropeScratch)
-        record("Qcur", il, s.q, n * c.queryLength)
-        record("Kcur", il, s.k, n * c.kvLength)
-        record("Vcur", il, s.v, n * c.kvLength)
+        for seq in sequences {
+            let first = seq.rows.lowerBound, count = Int64(seq.rows.count), position = Int64(seq.position)
+            hydra_rope(s.q + first * ql, count, Int64(c.headCount), d, Int64(c.ropeDimensions), position, base,
+                       c.ropeStyle.rawValue, s.ropeScratch)
+            hydra_rope(s.k + first * kv, count, Int64(c.kvHeadCount), d, Int64(c.ropeDimensions), position, base,
+                       c.ropeStyle.rawValue, s.ropeScratch)
+        }
+        record("Qcur", il, s.q, n * ql)
+        record("Kcur", il, s.k, n * kv)
+        record("Vcur", il, s.v, n * kv)
+        // The query scaled before attention (Gemma), or the scale applied inside it.
         var scale = c.attentionScale
         if c.scalesQueryFirst {
-            hydra_scale(s.q, scale, Int64(n * c.queryLength))
+            hydra_scale(s.q, scale, Int64(n * ql))
             scale = 1
         }
 
-        let kv = c.kvLength
-        hydra_to_half(s.k, s.cache.keys[il] + start * kv, Int64(n * kv))
-        hydra_to_half(s.v, s.cache.values[il] + start * kv, Int64(n * kv))
-
-        hydra_attention(pool?.raw, s.q, s.cache.keys[il], s.cache.values[il], Int64(n), Int64(c.headCount),
-                        Int64(c.kvHeadCount), d, Int64(start), Int64(sliding ? c.slidingWindow : 0), scale,
-                        s.attentionScratch, s.attention)
-        record("kqv_out", il, s.attention, n * c.queryLength)
+        let window = Int64(sliding ? c.slidingWindow : 0)
+        for seq in sequences {
+            let first = seq.rows.lowerBound, count = seq.rows.count
+            let keys = seq.cache.keys[il], values = seq.cache.values[il]
+            hydra_to_half(s.k + first * kv, keys + seq.position * kv, Int64(count * kv))
+            hydra_to_half(s.v + first * kv, values + seq.position * kv, Int64(count * kv))
+            hydra_attention(pool?.raw, s.q + first * ql, keys, values, Int64(count), Int64(c.headCount),
+                            Int64(c.kvHeadCount), d, Int64(seq.position), window, scale, s.attentionScratch,
+                            s.attention + first * ql)
+        }
+        record("kqv_out", il, s.attention, n * ql)
     }
 
     /// Q, K and V of the `rows` normed rows in s.normed, into s.q, s.k and

@@ -1,6 +1,7 @@
-// Activation quantization, bit-identical to ggml's x86 CPU backend:
-// Q8_0/Q8_1 use scale 127/amax and round half to even (_mm256_round_ps);
-// Q8_K is ggml's reference quantize_row_q8_K_ref (nearest_int).
+// Activation quantization, bit-identical to ggml's x86 CPU backend (the
+// AVX2 twins are in x86/quantize_avx2.c): Q8_0/Q8_1 use scale 127/amax and
+// round half to even (_mm256_round_ps); Q8_K is ggml's reference
+// quantize_row_q8_K_ref (nearest_int).
 
 #include "kernels.h"
 

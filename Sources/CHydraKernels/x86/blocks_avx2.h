@@ -1,8 +1,8 @@
 #pragma once
-// Private to CHydraKernels: AVX2 building blocks shared by the SIMD dot
-// products (dot_avx2.c, dot_2x4_avx2.c).
+// Private: AVX2 building blocks of the block dot products and activation
+// quantizers (x86/dot_q_avx2.c, x86/dot_k_avx2.c, x86/quantize_avx2.c).
 
-#include "kernels.h"
+#include "../kernels.h"
 
 #ifdef HYDRA_HAVE_AVX2
 

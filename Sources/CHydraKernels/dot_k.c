@@ -1,149 +1,15 @@
-// Portable block dot products. Each one reproduces the arithmetic of
-// ggml's x86 AVX2 kernel (ggml-cpu/arch/x86/quants.c) exactly: integer
-// sums per group of four elements land in eight float lanes, each scaled
-// and accumulated with a fused multiply-add, then the lanes are summed in
-// hsum_float_8's order. The SIMD kernels in dot_avx2.c give identical bits.
+// Portable dot products of K-quant super-blocks (Q2_K, Q3_K, Q4_K, Q5_K,
+// Q6_K weights; Q8_K activations), in each order ggml computes them in:
+// its vec_dot, its repacked Q4_K kernels and its tiled Q6_K matmul. The
+// AVX2 twins are in x86/dot_k_avx2.c and give identical bits.
 
 #include "kernels.h"
+#include "dot_k.h"
 
-// ---- float types ------------------------------------------------------------
-
-/// Float dot product over 16 accumulator lanes (plain C the compiler
-/// vectorizes), used for F32, F16 and BF16 rows.
-#define FLOAT_DOT(name, W_T, X_T, LOADW, LOADX)                                  \
-    float name(int64_t n, const void *vw, const void *vx) {                      \
-        const W_T *w = vw;                                                       \
-        const X_T *x = vx;                                                       \
-        float acc[16] = {0};                                                     \
-        int64_t i = 0;                                                           \
-        for (; i + 16 <= n; i += 16)                                             \
-            for (int l = 0; l < 16; l++) acc[l] = fmaf(LOADW(w[i + l]), LOADX(x[i + l]), acc[l]); \
-        for (int l = 0; l < 8; l++) acc[l] += acc[l + 8];                        \
-        float sum = hsum8(acc);                                                  \
-        for (; i < n; i++) sum = fmaf(LOADW(w[i]), LOADX(x[i]), sum);            \
-        return sum;                                                              \
-    }
-
-#define ID(v) (v)
-FLOAT_DOT(hydra_dot_f32_scalar, float, float, ID, ID)
-FLOAT_DOT(hydra_dot_f16_scalar, uint16_t, uint16_t, fp16_to_fp32, fp16_to_fp32)
-FLOAT_DOT(hydra_dot_bf16_scalar, uint16_t, uint16_t, bf16_to_fp32, bf16_to_fp32)
-
-// ---- 32-element blocks ------------------------------------------------------
-
-/// Integer dot product of elements 4l..4l+3 (one AVX2 int32 lane).
-static inline int lane_dot(const int8_t *a, const int8_t *b, int l) {
-    int s = 0;
-    for (int k = 4 * l; k < 4 * l + 4; k++) s += a[k] * b[k];
-    return s;
-}
-
-/// Accumulates d * (per-lane integer dot of q and y) into acc, as
-/// _mm256_fmadd_ps(d, mul_sum_i8_pairs_float(q, y), acc).
-static inline void accumulate_block(float acc[8], float d, const int8_t q[32], const int8_t y[32]) {
-    for (int l = 0; l < 8; l++) acc[l] = fmaf(d, (float)lane_dot(q, y, l), acc[l]);
-}
-
-/// The 32 four-bit values of a Q4_0 block, minus 8.
-static inline void unpack_q4(const uint8_t qs[16], int8_t q[32]) {
-    for (int j = 0; j < 16; j++) {
-        q[j] = (int8_t)((qs[j] & 0x0F) - 8);
-        q[j + 16] = (int8_t)((qs[j] >> 4) - 8);
-    }
-}
-
-void hydra_unpack_q4_0(const void *vw, void *vout, int64_t n) {
-    const block_q4_0 *w = vw;
-    block_q8_0 *out = vout;
-    for (int64_t i = 0; i < n / 32; i++) {
-        out[i].d = w[i].d;
-        unpack_q4(w[i].qs, out[i].qs);
-    }
-}
-
-float hydra_dot_q4_0_scalar(int64_t n, const void *vw, const void *vx) {
-    const block_q4_0 *w = vw;
-    const block_q8_0 *x = vx;
-    float acc[8] = {0};
-    for (int64_t i = 0; i < n / 32; i++) {
-        int8_t q[32];
-        unpack_q4(w[i].qs, q);
-        accumulate_block(acc, fp16_to_fp32(w[i].d) * fp16_to_fp32(x[i].d), q, x[i].qs);
-    }
-    return hsum8(acc);
-}
-
-float hydra_dot_q4_1_scalar(int64_t n, const void *vw, const void *vx) {
-    const block_q4_1 *w = vw;
-    const block_q8_1 *x = vx;
-    float acc[8] = {0}, summs = 0;
-    for (int64_t i = 0; i < n / 32; i++) {
-        summs = fmaf(fp16_to_fp32(w[i].m), fp16_to_fp32(x[i].s), summs);
-        int8_t q[32];
-        for (int j = 0; j < 16; j++) {
-            q[j] = (int8_t)(w[i].qs[j] & 0x0F);
-            q[j + 16] = (int8_t)(w[i].qs[j] >> 4);
-        }
-        accumulate_block(acc, fp16_to_fp32(w[i].d) * fp16_to_fp32(x[i].d), q, x[i].qs);
-    }
-    return hsum8(acc) + summs;
-}
-
-/// The 32 five-bit values of a Q5 block, minus `offset`.
-static inline void unpack_q5(const uint8_t qs[16], const uint8_t qh4[4], int offset, int8_t q[32]) {
-    uint32_t qh;
-    memcpy(&qh, qh4, 4);
-    for (int j = 0; j < 16; j++) {
-        q[j] = (int8_t)((((qs[j] & 0x0F)) | (((qh >> j) & 1) << 4)) - offset);
-        q[j + 16] = (int8_t)(((qs[j] >> 4) | (((qh >> (j + 16)) & 1) << 4)) - offset);
-    }
-}
-
-float hydra_dot_q5_0_scalar(int64_t n, const void *vw, const void *vx) {
-    const block_q5_0 *w = vw;
-    const block_q8_0 *x = vx;
-    float acc[8] = {0};
-    for (int64_t i = 0; i < n / 32; i++) {
-        int8_t q[32];
-        unpack_q5(w[i].qs, w[i].qh, 16, q);
-        accumulate_block(acc, fp16_to_fp32(w[i].d) * fp16_to_fp32(x[i].d), q, x[i].qs);
-    }
-    return hsum8(acc);
-}
-
-void hydra_unpack_q5_0(const void *vw, void *vout, int64_t n) {
-    const block_q5_0 *w = vw;
-    block_q8_0 *out = vout;
-    for (int64_t i = 0; i < n / 32; i++) {
-        out[i].d = w[i].d;
-        unpack_q5(w[i].qs, w[i].qh, 16, out[i].qs);
-    }
-}
-
-float hydra_dot_q5_1_scalar(int64_t n, const void *vw, const void *vx) {
-    const block_q5_1 *w = vw;
-    const block_q8_1 *x = vx;
-    float acc[8] = {0}, summs = 0;
-    for (int64_t i = 0; i < n / 32; i++) {
-        summs = fmaf(fp16_to_fp32(w[i].m), fp16_to_fp32(x[i].s), summs);
-        int8_t q[32];
-        unpack_q5(w[i].qs, w[i].qh, 0, q);
-        accumulate_block(acc, fp16_to_fp32(w[i].d) * fp16_to_fp32(x[i].d), q, x[i].qs);
-    }
-    return hsum8(acc) + summs;
-}
-
-float hydra_dot_q8_0_scalar(int64_t n, const void *vw, const void *vx) {
-    const block_q8_0 *w = vw;
-    const block_q8_0 *x = vx;
-    float acc[8] = {0};
-    for (int64_t i = 0; i < n / 32; i++) {
-        accumulate_block(acc, fp16_to_fp32(w[i].d) * fp16_to_fp32(x[i].d), w[i].qs, x[i].qs);
-    }
-    return hsum8(acc);
-}
-
-// ---- K-quants (256-element super-blocks, Q8_K activations) -------------------
+// ---- ggml's vec_dot -----------------------------------------------------------
+// As in dot_q.c: the arithmetic of ggml's x86 AVX2 vec_dot kernels
+// (ggml-cpu/arch/x86/quants.c), eight float lanes summed in hsum_float_8's
+// order.
 
 /// The eight 6-bit scales and mins of a Q4_K/Q5_K block.
 static inline void unpack_scales_mins_k4(const uint8_t packed[12], uint8_t scales[8], uint8_t mins[8]) {
@@ -324,4 +190,119 @@ float hydra_dot_q3_K_scalar(int64_t n, const void *vw, const void *vx) {
         sumf += x[i].d * fp16_to_fp32(w[i].d) * isum;
     }
     return sumf;
+}
+
+// ---- Q4_K repacked ------------------------------------------------------------
+// On AVX2 machines llama.cpp stores every Q4_K matrix whose row count is a
+// multiple of 8 as 8-row interleaved blocks (ggml-cpu/repack.cpp,
+// block_q4_Kx8). A batch of activation rows goes through
+// ggml_gemm_q4_K_8x8_q8_K four rows at a time, the remaining rows (and a
+// single token) through ggml_gemv_q4_K_8x8_q8_K. Both keep, per output
+// value, two float accumulators fed with exact integer sums:
+//     acc  = fma((float)sum,  d_w · d_x,    acc)
+//     accm = fma((float)mins, dmin_w · d_x, accm)
+//     result = acc − accm
+// gemv adds one sum per 256-element super-block, gemm one per 64 elements
+// (two sub-blocks). Both round differently from the plain vec_dot (eight
+// lanes, hsum). The functions here follow that order: the one-row kernels
+// are gemv's, the four-row kernels gemm's. The SIMD ones compute the same
+// integer sums faster, so portable and SIMD give identical bits.
+
+/// Unpacks the 6-bit scales and mins of a Q4_K block.
+static inline void q4_K_scales_mins(const uint8_t *s, uint8_t scales[8], uint8_t mins[8]) {
+    for (int j = 0; j < 4; j++) {
+        scales[j] = s[j] & 63;
+        mins[j] = s[j + 4] & 63;
+    }
+    for (int j = 4; j < 8; j++) {
+        scales[j] = (s[j + 4] & 0xF) | ((s[j - 4] >> 6) << 4);
+        mins[j] = (s[j + 4] >> 4) | ((s[j] >> 6) << 4);
+    }
+}
+
+/// The exact integer sums of each 64-element chunk j of one super-block:
+/// Σ scale·(q·x) over sub-blocks 2j, 2j+1, and Σ min·(Σx) over the same.
+static inline void q4_K_chunk_sums(const block_q4_K *w, const block_q8_K *x, int32_t sum[4], int32_t msum[4]) {
+    uint8_t scales[8], mins[8];
+    q4_K_scales_mins(w->scales, scales, mins);
+    for (int j = 0; j < 4; j++) {
+        const uint8_t *q = w->qs + 32 * j;
+        const int8_t *y = x->qs + 64 * j;
+        int32_t lo = 0, hi = 0;
+        for (int k = 0; k < 32; k++) {
+            lo += (q[k] & 0xF) * y[k];
+            hi += (q[k] >> 4) * y[k + 32];
+        }
+        sum[j] = scales[2 * j] * lo + scales[2 * j + 1] * hi;
+        msum[j] = mins[2 * j] * (x->bsums[4 * j] + x->bsums[4 * j + 1]) +
+                  mins[2 * j + 1] * (x->bsums[4 * j + 2] + x->bsums[4 * j + 3]);
+    }
+}
+
+float hydra_dot_q4_K_x8_scalar(int64_t n, const void *vw, const void *vx) {
+    const block_q4_K *w = vw;
+    const block_q8_K *x = vx;
+    float acc = 0, accm = 0;
+    for (int64_t i = 0; i < n / QK_K; i++) {
+        int32_t sum[4], msum[4];
+        q4_K_chunk_sums(&w[i], &x[i], sum, msum);
+        q4_K_x8_accumulate(&w[i], &x[i], sum[0] + sum[1] + sum[2] + sum[3], msum[0] + msum[1] + msum[2] + msum[3],
+                           &acc, &accm);
+    }
+    return acc - accm;
+}
+
+void hydra_dot4_q4_K_x8_scalar(int64_t n, const void *vw, const void *vx, size_t x_stride, float out[4]) {
+    const block_q4_K *w = vw;
+    for (int t = 0; t < 4; t++) {
+        const block_q8_K *x = (const block_q8_K *)((const uint8_t *)vx + t * x_stride);
+        float acc = 0, accm = 0;
+        for (int64_t i = 0; i < n / QK_K; i++) {
+            int32_t sum[4], msum[4];
+            q4_K_chunk_sums(&w[i], &x[i], sum, msum);
+            for (int j = 0; j < 4; j++) q4_K_x8_accumulate(&w[i], &x[i], sum[j], msum[j], &acc, &accm);
+        }
+        out[t] = acc - accm;
+    }
+}
+
+// ---- Q6_K tiled ---------------------------------------------------------------
+// For a batch of 8 or more activation rows ggml (ggml-cpu/tiled) multiplies
+// Q6_K matrices tile by tile: per output value and per 256-element
+// super-block it forms one exact integer sum Σ scale·(q − 32)·x, converts
+// it to float, multiplies by the weight scale and adds the product with the
+// activation scale to the running value with one fused multiply-add:
+//     y = fma((float)sum · d_w, d_x, y)
+// (checked bit for bit against ggml's mul_mat for 8 to 64 rows on AVX-512).
+
+float hydra_dot_q6_K_tiled(int64_t n, const void *vw, const void *vx) {
+    const block_q6_K *w = vw;
+    const block_q8_K *x = vx;
+    float y = 0;
+    for (int64_t i = 0; i < n / QK_K; i++) {
+        const uint8_t *ql = w[i].ql, *qh = w[i].qh;
+        const int8_t *q8 = x[i].qs;
+        int32_t sum = 0;
+        // Two halves of 128 values, each as four groups of 32 (ggml's layout).
+        for (int half = 0; half < 2; half++, ql += 64, qh += 32, q8 += 128) {
+            int8_t q[128];
+            for (int l = 0; l < 32; l++) {
+                q[l] = (int8_t)((ql[l] & 0xF) | ((qh[l] & 3) << 4));
+                q[l + 32] = (int8_t)((ql[l + 32] & 0xF) | (((qh[l] >> 2) & 3) << 4));
+                q[l + 64] = (int8_t)((ql[l] >> 4) | (((qh[l] >> 4) & 3) << 4));
+                q[l + 96] = (int8_t)((ql[l + 32] >> 4) | (((qh[l] >> 6) & 3) << 4));
+            }
+            for (int s = 0; s < 8; s++) {
+                int32_t raw = 0, xs = 0;
+                for (int k = 16 * s; k < 16 * s + 16; k++) {
+                    raw += q[k] * q8[k];
+                    xs += q8[k];
+                }
+                sum += w[i].scales[8 * half + s] * (raw - 32 * xs);
+            }
+        }
+        const float scaled = (float)sum * fp16_to_fp32(w[i].d);
+        y = fmaf(scaled, x[i].d, y);
+    }
+    return y;
 }

@@ -1,5 +1,6 @@
-// Block sizes and dequantization, matching ggml's reference dequantizers
-// (ggml-quants.c) bit for bit: multiplies and subtractions are not fused.
+// ggml's types: block sizes, and dequantization matching ggml's reference
+// dequantizers (ggml-quants.c) bit for bit: multiplies and subtractions are
+// not fused.
 
 #include "kernels.h"
 

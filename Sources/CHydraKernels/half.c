@@ -1,4 +1,6 @@
-// Half-precision and bfloat16 conversions.
+// Half-precision and bfloat16 conversions: the portable C (the F16C
+// versions the kernels inline are in x86/half_f16c.h) and the exported
+// entry points.
 
 #include "kernels.h"
 

@@ -1,0 +1,38 @@
+#pragma once
+#include <stdint.h>
+
+#include "hydra_pool.h"
+
+// Attention over a half-precision KV cache, computed as ggml's CPU backend
+// computes it (same roundings to half precision, same order of operations
+// where it changes the result) so hydra's logits match llama.cpp.
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/// Causal attention over a half-precision KV cache, as ggml's non-flash path
+/// computes it: q is rounded to half, scores = q·k in float, softmax of
+/// scores*scale over the visible positions (sum in double), probabilities
+/// rounded to half, out = Σ p·v in float.
+///
+/// q: ntok × n_head × head_dim floats (token t at position start_pos + t).
+/// k_cache, v_cache: position-major, each position n_kv_head × head_dim
+/// halves; positions 0 ..< start_pos + ntok must be filled.
+/// Query head h reads KV head h / (n_head / n_kv_head).
+/// window: 0 for none; else position p sees key position j only when
+/// p - j < window (sliding-window attention).
+/// scratch: hydra_attention_scratch_floats(...) floats.
+/// out: ntok × n_head × head_dim floats.
+/// Runs on `pool` (may be NULL), split over (token, head) pairs.
+void hydra_attention(hydra_pool *pool, const float *q, const uint16_t *k_cache, const uint16_t *v_cache,
+                     int64_t ntok, int64_t n_head, int64_t n_kv_head, int64_t head_dim,
+                     int64_t start_pos, int64_t window, float scale, float *scratch, float *out);
+
+/// Floats of scratch hydra_attention needs for `threads` threads and a cache
+/// of `n_ctx` positions.
+int64_t hydra_attention_scratch_floats(int32_t threads, int64_t n_ctx, int64_t head_dim);
+
+#ifdef __cplusplus
+}
+#endif

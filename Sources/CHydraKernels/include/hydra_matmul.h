@@ -1,0 +1,49 @@
+#pragma once
+#include <stdint.h>
+
+#include "hydra_pool.h"
+
+// Matrix products on quantized blocks: the activations are quantized on
+// the fly and every output gets the bits of ggml's kernel for the type.
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/// Y[t][r] = dot(W[r], X[t]) for t < ntok, r < rows.
+/// W: `rows` rows of `cols` elements of `type` (row-major, as a GGUF tensor
+/// with ne0 = cols, ne1 = rows). X: ntok × cols floats. Y: ntok × rows.
+/// `pool` may be NULL (single thread). Returns 0, or -1 on a bad type/shape.
+int32_t hydra_matmul(hydra_pool *pool, int32_t type, const void *W, int64_t rows, int64_t cols,
+                     const float *X, int64_t ntok, float *Y);
+
+/// hydra_matmul with an explicit kernel mode (for tests and benchmarks).
+int32_t hydra_matmul_mode(hydra_pool *pool, int32_t type, const void *W, int64_t rows, int64_t cols,
+                          const float *X, int64_t ntok, float *Y, int32_t mode);
+
+/// Y[t][r] = dot(W[r], X[t]) for ntok rows of X, each computed exactly as a
+/// one-token hydra_matmul_mode would (same kernel, same rounding), unlike
+/// hydra_matmul, whose kernels for several rows round differently. For
+/// decoding several sequences at once: the weights are read once for all.
+int32_t hydra_matmul_each(hydra_pool *pool, int32_t type, const void *W, int64_t rows, int64_t cols,
+                          const float *X, int64_t ntok, float *Y, int32_t mode);
+
+/// One matrix of a hydra_matmul_group: `rows` rows of W (of the group's
+/// `cols` elements of `type`), writing `rows` floats to y.
+typedef struct {
+    int32_t type;
+    const void *w;
+    int64_t rows;
+    float *y;
+} hydra_matmul_part;
+
+/// Several matrix-vector products on the same x (one token) in one run of
+/// the pool: the rows of all parts are shared out among the threads, so a
+/// decoding step waits on the threads once instead of once per matrix.
+/// Each row's result is the same as hydra_matmul's. Returns 0, or -1.
+int32_t hydra_matmul_group(hydra_pool *pool, const hydra_matmul_part *parts, int32_t count, int64_t cols,
+                           const float *x);
+
+#ifdef __cplusplus
+}
+#endif

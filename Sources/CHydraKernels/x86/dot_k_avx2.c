@@ -1,0 +1,378 @@
+// AVX2 dot products of K-quant super-blocks (Q4_K, Q6_K; the other
+// K-quants have only their portable kernels), in each order ggml computes
+// them in: its vec_dot (one token, four tokens), its repacked Q4_K kernels
+// and its tiled Q6_K matmul. Each gives the same bits as its portable twin
+// in dot_k.c; the tests check that on random data.
+
+#include "blocks_avx2.h"
+#include "../dot_k.h"
+
+#ifdef HYDRA_HAVE_AVX2
+
+// ---- ggml's vec_dot -------------------------------------------------------------------
+
+float hydra_dot_q4_K_avx2(int64_t n, const void *vw, const void *vx) {
+    const block_q4_K *w = vw;
+    const block_q8_K *x = vx;
+    const uint32_t kmask1 = 0x3f3f3f3f, kmask2 = 0x0f0f0f0f, kmask3 = 0x03030303;
+    const __m256i m4 = _mm256_set1_epi8(0xF);
+    __m256 acc = _mm256_setzero_ps();
+    __m128 acc_m = _mm_setzero_ps();
+    for (int64_t i = 0; i < n / QK_K; i++) {
+        const float d = x[i].d * fp16_to_fp32(w[i].d);
+        const float dmin = -x[i].d * fp16_to_fp32(w[i].dmin);
+        // 8 scales then 8 mins, 6 bits each, unpacked into 16 bytes.
+        uint32_t u[4];
+        memcpy(u, w[i].scales, 12);
+        u[3] = ((u[2] >> 4) & kmask2) | (((u[1] >> 6) & kmask3) << 4);
+        const uint32_t mins_lo = u[1] & kmask1;
+        u[1] = (u[2] & kmask2) | (((u[0] >> 6) & kmask3) << 4);
+        u[2] = mins_lo;
+        u[0] &= kmask1;
+        const __m256i scales_mins = _mm256_cvtepu8_epi16(_mm_set_epi32((int)u[3], (int)u[2], (int)u[1], (int)u[0]));
+
+        // Mins: min[j] * (sum of the 32 activations of sub-block j).
+        const __m256i bsums = _mm256_loadu_si256((const __m256i *)x[i].bsums);
+        const __m128i sums32 = _mm_hadd_epi16(_mm256_castsi256_si128(bsums), _mm256_extracti128_si256(bsums, 1));
+        const __m128i mins_prod = _mm_madd_epi16(_mm256_extracti128_si256(scales_mins, 1), sums32);
+        acc_m = _mm_fmadd_ps(_mm_set1_ps(dmin), _mm_cvtepi32_ps(mins_prod), acc_m);
+
+        const __m128i sc128 = _mm256_castsi256_si128(scales_mins);
+        const __m256i scales = _mm256_set_m128i(sc128, sc128);
+        const uint8_t *q4 = w[i].qs;
+        const int8_t *q8 = x[i].qs;
+        __m256i sumi = _mm256_setzero_si256();
+        for (int j = 0; j < 4; j++, q4 += 32, q8 += 64) {
+            // Broadcast scale 2j to every int16 lane, and scale 2j+1.
+            const __m256i scale_l = _mm256_shuffle_epi8(scales, _mm256_set1_epi16((short)((4 * j + 1) << 8 | (4 * j))));
+            const __m256i scale_h = _mm256_shuffle_epi8(scales, _mm256_set1_epi16((short)((4 * j + 3) << 8 | (4 * j + 2))));
+            const __m256i bits = _mm256_loadu_si256((const __m256i *)q4);
+            const __m256i lo = _mm256_and_si256(bits, m4);
+            const __m256i hi = _mm256_and_si256(_mm256_srli_epi16(bits, 4), m4);
+            const __m256i pl = _mm256_madd_epi16(scale_l, _mm256_maddubs_epi16(lo, _mm256_loadu_si256((const __m256i *)q8)));
+            const __m256i ph = _mm256_madd_epi16(scale_h, _mm256_maddubs_epi16(hi, _mm256_loadu_si256((const __m256i *)(q8 + 32))));
+            sumi = _mm256_add_epi32(sumi, _mm256_add_epi32(pl, ph));
+        }
+        acc = _mm256_fmadd_ps(_mm256_set1_ps(d), _mm256_cvtepi32_ps(sumi), acc);
+    }
+    acc_m = _mm_add_ps(acc_m, _mm_movehl_ps(acc_m, acc_m));
+    acc_m = _mm_add_ss(acc_m, _mm_movehdup_ps(acc_m));
+    return hsum_ps(acc) + _mm_cvtss_f32(acc_m);
+}
+
+float hydra_dot_q6_K_avx2(int64_t n, const void *vw, const void *vx) {
+    const block_q6_K *w = vw;
+    const block_q8_K *x = vx;
+    const __m256i m3 = _mm256_set1_epi8(3), m15 = _mm256_set1_epi8(15);
+    __m256 acc = _mm256_setzero_ps();
+    for (int64_t i = 0; i < n / QK_K; i++) {
+        const float d = x[i].d * fp16_to_fp32(w[i].d);
+        const uint8_t *ql = w[i].ql, *qh = w[i].qh;
+        const int8_t *q8 = x[i].qs;
+        const __m128i scales = _mm_loadu_si128((const __m128i *)w[i].scales);
+        // The -32 offset of every value, through the activation block sums.
+        const __m256i bsums = _mm256_loadu_si256((const __m256i *)x[i].bsums);
+        const __m256i offset = _mm256_slli_epi32(_mm256_madd_epi16(bsums, _mm256_cvtepi8_epi16(scales)), 5);
+        __m256i sumi = _mm256_setzero_si256();
+        for (int j = 0; j < 2; j++, ql += 64, qh += 32, q8 += 128) {
+            const __m256i b1 = _mm256_loadu_si256((const __m256i *)ql);
+            const __m256i b2 = _mm256_loadu_si256((const __m256i *)(ql + 32));
+            const __m256i bh = _mm256_loadu_si256((const __m256i *)qh);
+            __m256i q[4];
+            q[0] = _mm256_or_si256(_mm256_and_si256(b1, m15), _mm256_slli_epi16(_mm256_and_si256(bh, m3), 4));
+            q[1] = _mm256_or_si256(_mm256_and_si256(b2, m15), _mm256_slli_epi16(_mm256_and_si256(bh, _mm256_set1_epi8(12)), 2));
+            q[2] = _mm256_or_si256(_mm256_and_si256(_mm256_srli_epi16(b1, 4), m15), _mm256_and_si256(bh, _mm256_set1_epi8(48)));
+            q[3] = _mm256_or_si256(_mm256_and_si256(_mm256_srli_epi16(b2, 4), m15),
+                                   _mm256_srli_epi16(_mm256_and_si256(bh, _mm256_set1_epi8((char)0xC0)), 2));
+            for (int c = 0; c < 4; c++) {
+                // Scale of elements 0..15 of this chunk in the low half, 16..31 in the high half.
+                const uint64_t s = (uint64_t)(2 * (4 * j + c));
+                const __m128i pick = _mm_set_epi64x((long long)(0x0101010101010101ULL * (s + 1)),
+                                                    (long long)(0x0101010101010101ULL * s));
+                const __m256i sc = _mm256_cvtepi8_epi16(_mm_shuffle_epi8(scales, pick));
+                const __m256i p = _mm256_maddubs_epi16(q[c], _mm256_loadu_si256((const __m256i *)(q8 + 32 * c)));
+                sumi = _mm256_add_epi32(sumi, _mm256_madd_epi16(sc, p));
+            }
+        }
+        sumi = _mm256_sub_epi32(sumi, offset);
+        acc = _mm256_fmadd_ps(_mm256_set1_ps(d), _mm256_cvtepi32_ps(sumi), acc);
+    }
+    return hsum_ps(acc);
+}
+
+/// Q4_K for four tokens: per token exactly hydra_dot_q4_K_avx2.
+void hydra_dot4_q4_K_avx2(int64_t n, const void *vw, const void *vx, size_t x_stride, float out[4]) {
+    const block_q4_K *w = vw;
+    const block_q8_K *x[4];
+    for (int t = 0; t < 4; t++) x[t] = (const block_q8_K *)((const uint8_t *)vx + t * x_stride);
+    const uint32_t kmask1 = 0x3f3f3f3f, kmask2 = 0x0f0f0f0f, kmask3 = 0x03030303;
+    const __m256i m4 = _mm256_set1_epi8(0xF);
+    __m256 acc[4];
+    __m128 acc_m[4];
+    for (int t = 0; t < 4; t++) {
+        acc[t] = _mm256_setzero_ps();
+        acc_m[t] = _mm_setzero_ps();
+    }
+    for (int64_t i = 0; i < n / QK_K; i++) {
+        const float wd = fp16_to_fp32(w[i].d), wdmin = fp16_to_fp32(w[i].dmin);
+        uint32_t u[4];
+        memcpy(u, w[i].scales, 12);
+        u[3] = ((u[2] >> 4) & kmask2) | (((u[1] >> 6) & kmask3) << 4);
+        const uint32_t mins_lo = u[1] & kmask1;
+        u[1] = (u[2] & kmask2) | (((u[0] >> 6) & kmask3) << 4);
+        u[2] = mins_lo;
+        u[0] &= kmask1;
+        const __m256i scales_mins = _mm256_cvtepu8_epi16(_mm_set_epi32((int)u[3], (int)u[2], (int)u[1], (int)u[0]));
+        const __m128i mins = _mm256_extracti128_si256(scales_mins, 1);
+        const __m128i sc128 = _mm256_castsi256_si128(scales_mins);
+        const __m256i scales = _mm256_set_m128i(sc128, sc128);
+        __m256i lo[4], hi[4], scale_l[4], scale_h[4];
+        for (int j = 0; j < 4; j++) {
+            const __m256i bits = _mm256_loadu_si256((const __m256i *)(w[i].qs + 32 * j));
+            lo[j] = _mm256_and_si256(bits, m4);
+            hi[j] = _mm256_and_si256(_mm256_srli_epi16(bits, 4), m4);
+            scale_l[j] = _mm256_shuffle_epi8(scales, _mm256_set1_epi16((short)((4 * j + 1) << 8 | (4 * j))));
+            scale_h[j] = _mm256_shuffle_epi8(scales, _mm256_set1_epi16((short)((4 * j + 3) << 8 | (4 * j + 2))));
+        }
+        for (int t = 0; t < 4; t++) {
+            const block_q8_K *y = &x[t][i];
+            const float d = y->d * wd, dmin = -y->d * wdmin;
+            const __m256i bsums = _mm256_loadu_si256((const __m256i *)y->bsums);
+            const __m128i sums32 = _mm_hadd_epi16(_mm256_castsi256_si128(bsums), _mm256_extracti128_si256(bsums, 1));
+            acc_m[t] = _mm_fmadd_ps(_mm_set1_ps(dmin), _mm_cvtepi32_ps(_mm_madd_epi16(mins, sums32)), acc_m[t]);
+            __m256i sumi = _mm256_setzero_si256();
+            for (int j = 0; j < 4; j++) {
+                const __m256i pl = _mm256_madd_epi16(scale_l[j], _mm256_maddubs_epi16(lo[j], _mm256_loadu_si256((const __m256i *)(y->qs + 64 * j))));
+                const __m256i ph = _mm256_madd_epi16(scale_h[j], _mm256_maddubs_epi16(hi[j], _mm256_loadu_si256((const __m256i *)(y->qs + 64 * j + 32))));
+                sumi = _mm256_add_epi32(sumi, _mm256_add_epi32(pl, ph));
+            }
+            acc[t] = _mm256_fmadd_ps(_mm256_set1_ps(d), _mm256_cvtepi32_ps(sumi), acc[t]);
+        }
+    }
+    for (int t = 0; t < 4; t++) {
+        __m128 m = _mm_add_ps(acc_m[t], _mm_movehl_ps(acc_m[t], acc_m[t]));
+        m = _mm_add_ss(m, _mm_movehdup_ps(m));
+        out[t] = hsum_ps(acc[t]) + _mm_cvtss_f32(m);
+    }
+}
+
+// ---- Q4_K repacked --------------------------------------------------------------------
+// ggml's gemv (one token) and gemm (four tokens) on 8-row repacked Q4_K
+// (see dot_k.c): the same integer sums, computed with AVX2.
+
+static inline int32_t hsum_epi32(__m256i v) {
+    __m128i s = _mm_add_epi32(_mm256_castsi256_si128(v), _mm256_extracti128_si256(v, 1));
+    s = _mm_add_epi32(s, _mm_shuffle_epi32(s, 0x4E));
+    s = _mm_add_epi32(s, _mm_shuffle_epi32(s, 0xB1));
+    return _mm_cvtsi128_si32(s);
+}
+
+/// Scales (low 128 bits) and mins (high 128 bits) of a Q4_K block as int16.
+static inline __m256i q4_K_scales_mins_avx2(const uint8_t *scales) {
+    const uint32_t kmask1 = 0x3f3f3f3f, kmask2 = 0x0f0f0f0f, kmask3 = 0x03030303;
+    uint32_t u[4];
+    memcpy(u, scales, 12);
+    u[3] = ((u[2] >> 4) & kmask2) | (((u[1] >> 6) & kmask3) << 4);
+    const uint32_t mins_lo = u[1] & kmask1;
+    u[1] = (u[2] & kmask2) | (((u[0] >> 6) & kmask3) << 4);
+    u[2] = mins_lo;
+    u[0] &= kmask1;
+    return _mm256_cvtepu8_epi16(_mm_set_epi32((int)u[3], (int)u[2], (int)u[1], (int)u[0]));
+}
+
+/// The unpacked weights of one Q4_K block, reused across activation rows.
+typedef struct {
+    __m256i lo[4], hi[4], scale_l[4], scale_h[4];
+    __m128i mins;
+} q4_K_unpacked;
+
+static inline void q4_K_unpack_avx2(const block_q4_K *w, q4_K_unpacked *u) {
+    const __m256i m4 = _mm256_set1_epi8(0xF);
+    const __m256i scales_mins = q4_K_scales_mins_avx2(w->scales);
+    u->mins = _mm256_extracti128_si256(scales_mins, 1);
+    const __m128i sc128 = _mm256_castsi256_si128(scales_mins);
+    const __m256i scales = _mm256_set_m128i(sc128, sc128);
+    for (int j = 0; j < 4; j++) {
+        const __m256i bits = _mm256_loadu_si256((const __m256i *)(w->qs + 32 * j));
+        u->lo[j] = _mm256_and_si256(bits, m4);
+        u->hi[j] = _mm256_and_si256(_mm256_srli_epi16(bits, 4), m4);
+        u->scale_l[j] = _mm256_shuffle_epi8(scales, _mm256_set1_epi16((short)((4 * j + 1) << 8 | (4 * j))));
+        u->scale_h[j] = _mm256_shuffle_epi8(scales, _mm256_set1_epi16((short)((4 * j + 3) << 8 | (4 * j + 2))));
+    }
+}
+
+static inline void q4_K_block_sums_avx2(const q4_K_unpacked *u, const block_q8_K *x, int32_t *sum, int32_t *msum) {
+    __m256i sumi = _mm256_setzero_si256();
+    for (int j = 0; j < 4; j++) {
+        const __m256i yl = _mm256_loadu_si256((const __m256i *)(x->qs + 64 * j));
+        const __m256i yh = _mm256_loadu_si256((const __m256i *)(x->qs + 64 * j + 32));
+        const __m256i pl = _mm256_madd_epi16(u->scale_l[j], _mm256_maddubs_epi16(u->lo[j], yl));
+        const __m256i ph = _mm256_madd_epi16(u->scale_h[j], _mm256_maddubs_epi16(u->hi[j], yh));
+        sumi = _mm256_add_epi32(sumi, _mm256_add_epi32(pl, ph));
+    }
+    const __m256i bsums = _mm256_loadu_si256((const __m256i *)x->bsums);
+    const __m128i sums32 = _mm_hadd_epi16(_mm256_castsi256_si128(bsums), _mm256_extracti128_si256(bsums, 1));
+    __m128i m = _mm_madd_epi16(u->mins, sums32);
+    m = _mm_add_epi32(m, _mm_shuffle_epi32(m, 0x4E));
+    m = _mm_add_epi32(m, _mm_shuffle_epi32(m, 0xB1));
+    *sum = hsum_epi32(sumi);
+    *msum = _mm_cvtsi128_si32(m);
+}
+
+float hydra_dot_q4_K_x8_avx2(int64_t n, const void *vw, const void *vx) {
+    const block_q4_K *w = vw;
+    const block_q8_K *x = vx;
+    float acc = 0, accm = 0;
+    for (int64_t i = 0; i < n / QK_K; i++) {
+        q4_K_unpacked u;
+        q4_K_unpack_avx2(&w[i], &u);
+        int32_t sum, msum;
+        q4_K_block_sums_avx2(&u, &x[i], &sum, &msum);
+        q4_K_x8_accumulate(&w[i], &x[i], sum, msum, &acc, &accm);
+    }
+    return acc - accm;
+}
+
+/// The four 64-value chunk sums of one token's block: Σ scale·q·x (lane j of
+/// *sum) and Σ min·Σx (lane j of *msum), both exact integers.
+static inline void q4_K_chunk_sums4_avx2(const q4_K_unpacked *u, const block_q8_K *x, __m128i *sum, __m128i *msum) {
+    __m256i c[4];
+    for (int j = 0; j < 4; j++) {
+        const __m256i yl = _mm256_loadu_si256((const __m256i *)(x->qs + 64 * j));
+        const __m256i yh = _mm256_loadu_si256((const __m256i *)(x->qs + 64 * j + 32));
+        const __m256i pl = _mm256_madd_epi16(u->scale_l[j], _mm256_maddubs_epi16(u->lo[j], yl));
+        const __m256i ph = _mm256_madd_epi16(u->scale_h[j], _mm256_maddubs_epi16(u->hi[j], yh));
+        c[j] = _mm256_add_epi32(pl, ph);
+    }
+    // Lane sums of c[0..3] as one vector.
+    const __m256i c01 = _mm256_hadd_epi32(c[0], c[1]), c23 = _mm256_hadd_epi32(c[2], c[3]);
+    const __m256i c0123 = _mm256_hadd_epi32(c01, c23);
+    *sum = _mm_add_epi32(_mm256_castsi256_si128(c0123), _mm256_extracti128_si256(c0123, 1));
+    const __m256i bsums = _mm256_loadu_si256((const __m256i *)x->bsums);
+    const __m128i sums32 = _mm_hadd_epi16(_mm256_castsi256_si128(bsums), _mm256_extracti128_si256(bsums, 1));
+    *msum = _mm_madd_epi16(u->mins, sums32);
+}
+
+void hydra_dot4_q4_K_x8_avx2(int64_t n, const void *vw, const void *vx, size_t x_stride, float out[4]) {
+    const block_q4_K *w = vw;
+    const block_q8_K *x[4];
+    for (int t = 0; t < 4; t++) x[t] = (const block_q8_K *)((const uint8_t *)vx + t * x_stride);
+    // Lane t of acc / accm is token t's accumulator; the chunks of a block
+    // are added one after the other, as in the portable kernel.
+    __m128 acc = _mm_setzero_ps(), accm = _mm_setzero_ps();
+    for (int64_t i = 0; i < n / QK_K; i++) {
+        q4_K_unpacked u;
+        q4_K_unpack_avx2(&w[i], &u);
+        __m128 s[4], m[4]; // token t's chunk sums
+        for (int t = 0; t < 4; t++) {
+            __m128i sum, msum;
+            q4_K_chunk_sums4_avx2(&u, &x[t][i], &sum, &msum);
+            s[t] = _mm_cvtepi32_ps(sum);
+            m[t] = _mm_cvtepi32_ps(msum);
+        }
+        _MM_TRANSPOSE4_PS(s[0], s[1], s[2], s[3]); // now s[j]: chunk j of every token
+        _MM_TRANSPOSE4_PS(m[0], m[1], m[2], m[3]);
+        const __m128 dx = _mm_setr_ps(x[0][i].d, x[1][i].d, x[2][i].d, x[3][i].d);
+        const __m128 d = _mm_mul_ps(_mm_set1_ps(fp16_to_fp32(w[i].d)), dx);
+        const __m128 dmin = _mm_mul_ps(_mm_set1_ps(fp16_to_fp32(w[i].dmin)), dx);
+        for (int j = 0; j < 4; j++) {
+            acc = _mm_fmadd_ps(s[j], d, acc);
+            accm = _mm_fmadd_ps(m[j], dmin, accm);
+        }
+    }
+    _mm_storeu_ps(out, _mm_sub_ps(acc, accm));
+}
+
+// ---- Q6_K tiled -----------------------------------------------------------------------
+// The same arithmetic with AVX2: the integer sum of a super-block is exact
+// whatever order its products are added in, so only the float steps (one
+// multiply and one fused multiply-add per super-block) must stay as in
+// hydra_dot_q6_K_tiled (dot_k.c).
+
+/// The 6-bit values of one half (128 values) of a Q6_K block as 4 × 32 bytes
+/// and the scales of its eight 16-value groups as int16 pairs per 32 bytes.
+static inline void q6_K_unpack_half(const block_q6_K *w, int half, __m256i q[4], __m256i sc[4]) {
+    const __m256i m3 = _mm256_set1_epi8(3), m15 = _mm256_set1_epi8(15);
+    const uint8_t *ql = w->ql + 64 * half, *qh = w->qh + 32 * half;
+    const __m256i b1 = _mm256_loadu_si256((const __m256i *)ql);
+    const __m256i b2 = _mm256_loadu_si256((const __m256i *)(ql + 32));
+    const __m256i bh = _mm256_loadu_si256((const __m256i *)qh);
+    q[0] = _mm256_or_si256(_mm256_and_si256(b1, m15), _mm256_slli_epi16(_mm256_and_si256(bh, m3), 4));
+    q[1] = _mm256_or_si256(_mm256_and_si256(b2, m15), _mm256_slli_epi16(_mm256_and_si256(bh, _mm256_set1_epi8(12)), 2));
+    q[2] = _mm256_or_si256(_mm256_and_si256(_mm256_srli_epi16(b1, 4), m15), _mm256_and_si256(bh, _mm256_set1_epi8(48)));
+    q[3] = _mm256_or_si256(_mm256_and_si256(_mm256_srli_epi16(b2, 4), m15),
+                           _mm256_srli_epi16(_mm256_and_si256(bh, _mm256_set1_epi8((char)0xC0)), 2));
+    const __m128i scales = _mm_loadu_si128((const __m128i *)w->scales);
+    for (int c = 0; c < 4; c++) {
+        // Scale of values 0..15 of this chunk in the low half, 16..31 in the high half.
+        const uint64_t s = (uint64_t)(8 * half + 2 * c);
+        const __m128i pick = _mm_set_epi64x((long long)(0x0101010101010101ULL * (s + 1)),
+                                            (long long)(0x0101010101010101ULL * s));
+        sc[c] = _mm256_cvtepi8_epi16(_mm_shuffle_epi8(scales, pick));
+    }
+}
+
+/// Σ scale·q·x over one half of a block, added to acc as eight int32 lanes.
+static inline __m256i q6_K_half_dot(const __m256i q[4], const __m256i sc[4], const int8_t *x, __m256i acc) {
+    for (int c = 0; c < 4; c++) {
+        const __m256i p = _mm256_maddubs_epi16(q[c], _mm256_loadu_si256((const __m256i *)(x + 32 * c)));
+        acc = _mm256_add_epi32(acc, _mm256_madd_epi16(sc[c], p));
+    }
+    return acc;
+}
+
+/// 32·Σ scale·(Σx of the group): the −32 offset of every value, as int32 lanes.
+static inline __m256i q6_K_offset(const block_q6_K *w, const block_q8_K *x) {
+    const __m256i scales = _mm256_cvtepi8_epi16(_mm_loadu_si128((const __m128i *)w->scales));
+    const __m256i bsums = _mm256_loadu_si256((const __m256i *)x->bsums);
+    return _mm256_slli_epi32(_mm256_madd_epi16(bsums, scales), 5);
+}
+
+/// The four lane sums of a, b, c, d (each eight int32 lanes) as one vector.
+static inline __m128i hsum4_epi32(__m256i a, __m256i b, __m256i c, __m256i d) {
+    const __m256i ab = _mm256_hadd_epi32(a, b), cd = _mm256_hadd_epi32(c, d);
+    const __m256i abcd = _mm256_hadd_epi32(ab, cd);
+    return _mm_add_epi32(_mm256_castsi256_si128(abcd), _mm256_extracti128_si256(abcd, 1));
+}
+
+float hydra_dot_q6_K_tiled_avx2(int64_t n, const void *vw, const void *vx) {
+    const block_q6_K *w = vw;
+    const block_q8_K *x = vx;
+    float y = 0;
+    for (int64_t i = 0; i < n / QK_K; i++) {
+        __m256i acc = _mm256_sub_epi32(_mm256_setzero_si256(), q6_K_offset(&w[i], &x[i]));
+        for (int half = 0; half < 2; half++) {
+            __m256i q[4], sc[4];
+            q6_K_unpack_half(&w[i], half, q, sc);
+            acc = q6_K_half_dot(q, sc, x[i].qs + 128 * half, acc);
+        }
+        const int32_t sum = _mm_cvtsi128_si32(hsum4_epi32(acc, acc, acc, acc));
+        const float scaled = (float)sum * fp16_to_fp32(w[i].d);
+        y = fmaf(scaled, x[i].d, y);
+    }
+    return y;
+}
+
+void hydra_dot4_q6_K_tiled_avx2(int64_t n, const void *vw, const void *vx, size_t x_stride, float out[4]) {
+    const block_q6_K *w = vw;
+    const block_q8_K *x[4];
+    for (int t = 0; t < 4; t++) x[t] = (const block_q8_K *)((const uint8_t *)vx + t * x_stride);
+    __m128 y = _mm_setzero_ps();
+    for (int64_t i = 0; i < n / QK_K; i++) {
+        __m256i acc[4];
+        for (int t = 0; t < 4; t++) acc[t] = _mm256_sub_epi32(_mm256_setzero_si256(), q6_K_offset(&w[i], &x[t][i]));
+        for (int half = 0; half < 2; half++) {
+            __m256i q[4], sc[4];
+            q6_K_unpack_half(&w[i], half, q, sc);
+            for (int t = 0; t < 4; t++) acc[t] = q6_K_half_dot(q, sc, x[t][i].qs + 128 * half, acc[t]);
+        }
+        // Lane t: fma((float)sum_t · d_w, d_x[t], y_t), as the one-row kernel.
+        const __m128 sums = _mm_cvtepi32_ps(hsum4_epi32(acc[0], acc[1], acc[2], acc[3]));
+        const __m128 scaled = _mm_mul_ps(sums, _mm_set1_ps(fp16_to_fp32(w[i].d)));
+        const __m128 dx = _mm_setr_ps(x[0][i].d, x[1][i].d, x[2][i].d, x[3][i].d);
+        y = _mm_fmadd_ps(scaled, dx, y);
+    }
+    _mm_storeu_ps(out, y);
+}
+
+#endif

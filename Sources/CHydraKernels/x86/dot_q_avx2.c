@@ -1,0 +1,184 @@
+// AVX2 dot products of 32-element blocks (Q4_0, Q4_1, Q5_0, Q5_1, Q8_0),
+// with AVX-VNNI / AVX512-VNNI dot instructions when the CPU has them: one
+// token, four tokens, and two rows by four tokens. Each gives the same
+// bits as its portable twin in dot_q.c; the tests check that on random
+// data.
+
+#include "blocks_avx2.h"
+
+#ifdef HYDRA_HAVE_AVX2
+
+// ---- one token ------------------------------------------------------------------------
+
+// Q4_0, Q5_0, Q8_0: one fused multiply-add per block into eight lanes, as
+// ggml's vec_dot. Blocks go in pairs only to convert and multiply their four
+// half-precision scales in one vector; the sums run in block order.
+#define DOT_SIGNED(NAME, BLOCK, LOAD)                                                            \
+    float NAME(int64_t n, const void *vw, const void *vx) {                                     \
+        const BLOCK *w = vw;                                                                     \
+        const block_q8_0 *x = vx;                                                                \
+        const int64_t nb = n / 32;                                                               \
+        __m256 acc = _mm256_setzero_ps();                                                        \
+        int64_t i = 0;                                                                           \
+        for (; i + 2 <= nb; i += 2) {                                                            \
+            __m256 da, db;                                                                       \
+            scale_pair(w[i].d, x[i].d, w[i + 1].d, x[i + 1].d, &da, &db);                        \
+            const __m256i ya = _mm256_loadu_si256((const __m256i *)x[i].qs);                     \
+            const __m256i yb = _mm256_loadu_si256((const __m256i *)x[i + 1].qs);                 \
+            acc = _mm256_fmadd_ps(da, _mm256_cvtepi32_ps(dot_i8i8(LOAD(&w[i]), ya)), acc);       \
+            acc = _mm256_fmadd_ps(db, _mm256_cvtepi32_ps(dot_i8i8(LOAD(&w[i + 1]), yb)), acc);   \
+        }                                                                                        \
+        for (; i < nb; i++) {                                                                    \
+            const __m256 d = _mm256_set1_ps(fp16_to_fp32(w[i].d) * fp16_to_fp32(x[i].d));        \
+            const __m256i y = _mm256_loadu_si256((const __m256i *)x[i].qs);                      \
+            acc = _mm256_fmadd_ps(d, _mm256_cvtepi32_ps(dot_i8i8(LOAD(&w[i]), y)), acc);         \
+        }                                                                                        \
+        return hsum_ps(acc);                                                                     \
+    }
+
+DOT_SIGNED(hydra_dot_q4_0_avx2, block_q4_0, load_q4_0)
+DOT_SIGNED(hydra_dot_q5_0_avx2, block_q5_0, load_q5_0)
+DOT_SIGNED(hydra_dot_q8_0_avx2, block_q8_0, load_q8_0)
+
+float hydra_dot_q4_1_avx2(int64_t n, const void *vw, const void *vx) {
+    const block_q4_1 *w = vw;
+    const block_q8_1 *x = vx;
+    const int64_t nb = n / 32;
+    __m256 acc = _mm256_setzero_ps();
+    float summs = 0;
+    int64_t i = 0;
+    // Two blocks at a time: their four scales and four offset terms each
+    // converted in one instruction; the sums still run block by block.
+    for (; i + 2 <= nb; i += 2) {
+        __m256 da, db;
+        scale_pair(w[i].d, x[i].d, w[i + 1].d, x[i + 1].d, &da, &db);
+        const __m128 ms = halves4(w[i].m, x[i].s, w[i + 1].m, x[i + 1].s);
+        const __m128 ms_b = _mm_movehl_ps(ms, ms);
+        summs = fmaf(_mm_cvtss_f32(ms), _mm_cvtss_f32(_mm_movehdup_ps(ms)), summs);
+        summs = fmaf(_mm_cvtss_f32(ms_b), _mm_cvtss_f32(_mm_movehdup_ps(ms_b)), summs);
+        const __m256i ya = _mm256_loadu_si256((const __m256i *)x[i].qs);
+        const __m256i yb = _mm256_loadu_si256((const __m256i *)x[i + 1].qs);
+        acc = _mm256_fmadd_ps(da, _mm256_cvtepi32_ps(dot_u8i8(unpack_nibbles(w[i].qs), ya)), acc);
+        acc = _mm256_fmadd_ps(db, _mm256_cvtepi32_ps(dot_u8i8(unpack_nibbles(w[i + 1].qs), yb)), acc);
+    }
+    for (; i < nb; i++) {
+        summs = fmaf(fp16_to_fp32(w[i].m), fp16_to_fp32(x[i].s), summs);
+        const __m256 d = _mm256_set1_ps(fp16_to_fp32(w[i].d) * fp16_to_fp32(x[i].d));
+        const __m256i y = _mm256_loadu_si256((const __m256i *)x[i].qs);
+        acc = _mm256_fmadd_ps(d, _mm256_cvtepi32_ps(dot_u8i8(unpack_nibbles(w[i].qs), y)), acc);
+    }
+    return hsum_ps(acc) + summs;
+}
+
+float hydra_dot_q5_1_avx2(int64_t n, const void *vw, const void *vx) {
+    const block_q5_1 *w = vw;
+    const block_q8_1 *x = vx;
+    __m256 acc = _mm256_setzero_ps();
+    float summs = 0;
+    for (int64_t i = 0; i < n / 32; i++) {
+        summs = fmaf(fp16_to_fp32(w[i].m), fp16_to_fp32(x[i].s), summs);
+        const __m256 d = _mm256_set1_ps(fp16_to_fp32(w[i].d) * fp16_to_fp32(x[i].d));
+        const __m256i hi = _mm256_and_si256(unpack_bits(w[i].qh), _mm256_set1_epi8(0x10));
+        const __m256i q = _mm256_or_si256(unpack_nibbles(w[i].qs), hi);
+        const __m256i y = _mm256_loadu_si256((const __m256i *)x[i].qs);
+        acc = _mm256_fmadd_ps(d, _mm256_cvtepi32_ps(dot_u8i8(q, y)), acc);
+    }
+    return hsum_ps(acc) + summs;
+}
+
+// ---- four tokens at once (prompt processing) -----------------------------------------
+// Each weight block is unpacked once and dotted with four activation rows;
+// per token the arithmetic is exactly that of the one-token kernel above.
+
+#define DOT4_SIGNED(NAME, BLOCK, LOAD)                                                           \
+    void NAME(int64_t n, const void *vw, const void *vx, size_t x_stride, float out[4]) {       \
+        const BLOCK *w = vw;                                                                      \
+        const block_q8_0 *x[4];                                                                   \
+        for (int t = 0; t < 4; t++) x[t] = (const block_q8_0 *)((const uint8_t *)vx + t * x_stride); \
+        __m256 acc[4] = {_mm256_setzero_ps(), _mm256_setzero_ps(), _mm256_setzero_ps(), _mm256_setzero_ps()}; \
+        for (int64_t i = 0; i < n / 32; i++) {                                                    \
+            const float dw = fp16_to_fp32(w[i].d);                                                \
+            const __m256i q = LOAD(&w[i]);                                                        \
+            const __m256i aq = _mm256_sign_epi8(q, q);                                            \
+            for (int t = 0; t < 4; t++) {                                                         \
+                const __m256 d = _mm256_set1_ps(dw * fp16_to_fp32(x[t][i].d));                    \
+                const __m256i y = _mm256_loadu_si256((const __m256i *)x[t][i].qs);                \
+                acc[t] = _mm256_fmadd_ps(d, _mm256_cvtepi32_ps(dot_u8i8(aq, _mm256_sign_epi8(y, q))), acc[t]); \
+            }                                                                                     \
+        }                                                                                         \
+        for (int t = 0; t < 4; t++) out[t] = hsum_ps(acc[t]);                                     \
+    }
+
+DOT4_SIGNED(hydra_dot4_q4_0_avx2, block_q4_0, load_q4_0)
+DOT4_SIGNED(hydra_dot4_q5_0_avx2, block_q5_0, load_q5_0)
+DOT4_SIGNED(hydra_dot4_q8_0_avx2, block_q8_0, load_q8_0)
+
+/// Q4_1 for four tokens: per token exactly hydra_dot_q4_1_avx2.
+void hydra_dot4_q4_1_avx2(int64_t n, const void *vw, const void *vx, size_t x_stride, float out[4]) {
+    const block_q4_1 *w = vw;
+    const block_q8_1 *x[4];
+    for (int t = 0; t < 4; t++) x[t] = (const block_q8_1 *)((const uint8_t *)vx + t * x_stride);
+    __m256 acc[4] = {_mm256_setzero_ps(), _mm256_setzero_ps(), _mm256_setzero_ps(), _mm256_setzero_ps()};
+    float summs[4] = {0, 0, 0, 0};
+    for (int64_t i = 0; i < n / 32; i++) {
+        const float wd = fp16_to_fp32(w[i].d), wm = fp16_to_fp32(w[i].m);
+        const __m256i q = unpack_nibbles(w[i].qs);
+        for (int t = 0; t < 4; t++) {
+            const block_q8_1 *y = &x[t][i];
+            summs[t] = fmaf(wm, fp16_to_fp32(y->s), summs[t]);
+            const __m256 d = _mm256_set1_ps(wd * fp16_to_fp32(y->d));
+            const __m256i yq = _mm256_loadu_si256((const __m256i *)y->qs);
+            acc[t] = _mm256_fmadd_ps(d, _mm256_cvtepi32_ps(dot_u8i8(q, yq)), acc[t]);
+        }
+    }
+    for (int t = 0; t < 4; t++) out[t] = hsum_ps(acc[t]) + summs[t];
+}
+
+// ---- two rows by four tokens ----------------------------------------------------------
+// Q8_0 products for two weight rows by four tokens at once: the inner
+// kernel of prompt processing for Q8_0 and, once their rows are unpacked to
+// Q8_0 blocks (hydra_unpack_q4_0 / _q5_0), for Q4_0 and Q5_0.
+//
+// ggml computes these types as one fused multiply-add per block into eight
+// float lanes (tinyBLAS / vec_dot). Every output here keeps its own
+// accumulator and sees its blocks in order, so each result equals
+// hydra_dot_q8_0_avx2 for that row and token bit for bit. What the tile
+// saves is the work around the products: each activation block is loaded
+// once for two rows, each weight block once for four tokens, and the four
+// tokens' scales are converted and multiplied in one vector (a float product
+// is the same whichever operand comes first).
+
+void hydra_dot2x4_q8_0_avx2(int64_t n, const void *vw, size_t w_stride, const void *vx, size_t x_stride,
+                            float out[8]) {
+    const block_q8_0 *w[2] = {vw, (const block_q8_0 *)((const uint8_t *)vw + w_stride)};
+    const block_q8_0 *x[4];
+    for (int t = 0; t < 4; t++) x[t] = (const block_q8_0 *)((const uint8_t *)vx + t * x_stride);
+    __m256 acc[2][4];
+    for (int r = 0; r < 2; r++)
+        for (int t = 0; t < 4; t++) acc[r][t] = _mm256_setzero_ps();
+
+    for (int64_t i = 0; i < n / 32; i++) {
+        const __m128 dx = halves4(x[0][i].d, x[1][i].d, x[2][i].d, x[3][i].d);
+        const __m128 dw = halves4(w[0][i].d, w[1][i].d, 0, 0);
+        // d[r], lane t (in both 128-bit halves): dw[r] · dx[t].
+        const __m128 d0 = _mm_mul_ps(_mm_shuffle_ps(dw, dw, 0x00), dx);
+        const __m128 d1 = _mm_mul_ps(_mm_shuffle_ps(dw, dw, 0x55), dx);
+        const __m256 d[2] = {_mm256_set_m128(d0, d0), _mm256_set_m128(d1, d1)};
+        const __m256i q[2] = {_mm256_loadu_si256((const __m256i *)w[0][i].qs),
+                              _mm256_loadu_si256((const __m256i *)w[1][i].qs)};
+        const __m256i aq[2] = {_mm256_sign_epi8(q[0], q[0]), _mm256_sign_epi8(q[1], q[1])};
+        for (int t = 0; t < 4; t++) {
+            const __m256i y = _mm256_loadu_si256((const __m256i *)x[t][i].qs);
+            for (int r = 0; r < 2; r++) {
+                // |q| · (y signed like q), summed in fours: ggml's mul_sum_i8_pairs_float.
+                const __m256i p = dot_u8i8(aq[r], _mm256_sign_epi8(y, q[r]));
+                const __m256 scale = _mm256_permutevar_ps(d[r], _mm256_set1_epi32(t));
+                acc[r][t] = _mm256_fmadd_ps(scale, _mm256_cvtepi32_ps(p), acc[r][t]);
+            }
+        }
+    }
+    for (int r = 0; r < 2; r++)
+        for (int t = 0; t < 4; t++) out[r * 4 + t] = hsum_ps(acc[r][t]);
+}
+
+#endif
