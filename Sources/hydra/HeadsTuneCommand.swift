@@ -43,13 +43,13 @@ extension HeadsCommand {
         var lr: Float = 5e-4
 
         @Option(help: "λ of the L2 pull of the rows towards their built values.")
-        var l2: Float = 1e-3
+        var l2: Float = 1e-2
 
         @Option(help: "Positions per minibatch.")
         var batch = 256
 
         @Option(help: "Passes over the cached positions.")
-        var epochs = 2
+        var epochs = 1
 
         @Option(help: "Seed of the minibatch order.")
         var seed: UInt64 = 1
@@ -141,9 +141,15 @@ extension HeadsCommand {
                 printError("stopped after step \(result.steps); the checkpoint is in \(folder)")
                 return
             }
-            printError(String(format: "wrote %@: head '%@' in %.1f s; %d sequences, %d training / %d validation positions, %d steps; validation loss %.4f -> %.4f nats/token",
+            var loss = ""
+            if !result.validationAfter.isNaN {
+                loss = result.validationBefore.isNaN
+                    ? String(format: "; validation loss %.4f nats/token", result.validationAfter)
+                    : String(format: "; validation loss %.4f -> %.4f nats/token", result.validationBefore, result.validationAfter)
+            }
+            printError(String(format: "wrote %@: head '%@' in %.1f s; %d sequences, %d training / %d validation positions, %d steps",
                               out, name ?? tuned.name, seconds, result.sequences, result.trainRows, result.validationRows,
-                              result.steps, result.validationBefore, result.validationAfter))
+                              result.steps) + loss)
             if !keepWork { try? FileManager.default.removeItem(atPath: folder) }
         }
     }

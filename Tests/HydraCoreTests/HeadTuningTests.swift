@@ -3,12 +3,12 @@ import Testing
 @testable import HydraCore
 
 /// `hydra heads tune`: output rows fitted on cached hidden states with the
-/// body frozen (gemma3-270m and the shipped Tatar head, a small corpus).
+/// body frozen (gemma3-270m and the built Tatar head, a small corpus).
 @Suite("Head tuning", .serialized)
 struct HeadTuningTests {
     static let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
         .deletingLastPathComponent()
-    static var headPath: String { root.appendingPathComponent("heads/tt-gemma3-270m.gguf").path }
+    static var headPath: String { root.appendingPathComponent("heads/tt-gemma3-270m-transtok.gguf").path }
 
     /// A temporary folder with 24 lines of Tatar text and 8 en–tt pairs from the training data.
     static func corpus() throws -> (folder: String, text: String, pairs: String) {

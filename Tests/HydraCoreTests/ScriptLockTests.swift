@@ -9,7 +9,7 @@ import Testing
 struct ScriptLockTests {
     static let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
         .deletingLastPathComponent()
-    static let tatarHead = root.appendingPathComponent("heads/tt-gemma3-270m.gguf").path
+    static let tatarHead = root.appendingPathComponent("heads/tt-gemma3-270m-transtok.gguf").path
     /// An English line that gemma3-270m, through the Tatar head, answers
     /// with "Әйе, I'm чыннан." when nothing is masked.
     static let sentence = "Are you sure you want to close all programs and restart the computer?"

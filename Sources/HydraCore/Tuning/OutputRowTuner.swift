@@ -19,9 +19,9 @@ public final class OutputRowTuner {
     public struct Options: Sendable, Equatable {
         public var learningRate: Float = 5e-4
         /// λ of the L2 pull towards the initial rows.
-        public var l2: Float = 1e-3
+        public var l2: Float = 1e-2
         public var batchSize = 256
-        public var epochs = 2
+        public var epochs = 1
         public var seed: UInt64 = 1
         /// Steps between checkpoints (and the end of every epoch).
         public var checkpointEvery = 100
