@@ -9,7 +9,9 @@ import Testing
 struct ScriptLockTests {
     static let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
         .deletingLastPathComponent()
-    static let tatarHead = root.appendingPathComponent("heads/tt-gemma3-270m.gguf").path
+    /// The trans-tokenized Tatar head (the shipped head's start, which
+    /// declares the Cyrillic script).
+    static let tatarHead = root.appendingPathComponent("heads/tt-gemma3-270m-transtok.gguf").path
     /// English lines for gemma3-270m through the Tatar head. Unmasked, the
     /// first gives "Әйе, I'm чыннан." with AVX2 arithmetic and "Я не зур,
     /// я не зур." with AVX-512; the second names programs that keep their

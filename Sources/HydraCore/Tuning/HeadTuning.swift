@@ -1,0 +1,214 @@
+import COpenBLAS
+import Foundation
+
+/// `hydra heads tune`: improves a head's output rows with the body frozen.
+/// The body runs once over the tuning text (through the head's own input
+/// rows, as decoding feeds generated tokens back), each trained position's
+/// final normed hidden state is cached, and the output rows are fitted to
+/// them by `OutputRowTuner`. The input rows are kept (rounded to the type
+/// the head is written in, before the body sees them, so the written head
+/// is the one that was tuned). A tied head comes out untied.
+///
+/// Everything lives in a work folder (default: next to the output, `OUT.tune`):
+/// the hidden-state cache, a checkpoint, and what they were made from; a
+/// second run with the same inputs continues where the first stopped.
+public enum HeadTuning {
+    public struct Options: Sendable {
+        public var tuner = OutputRowTuner.Options()
+        /// How the written tables are stored: q8_0 (default), f16 or f32.
+        public var tableType: GGMLType = HeadFileWriter.defaultTableType
+        /// Longest sequence run through the body (longer lines are cut,
+        /// longer pairs skipped).
+        public var maxLength = 512
+        /// Lines of text files are packed into sequences of up to this many
+        /// tokens (0: one line a sequence).
+        public var pack = 256
+        /// Use at most this many pairs of each pair file (0: all).
+        public var maxPairs = 0
+        /// Use at most this many sequences (0: all), in file order.
+        public var maxSequences = 0
+        /// The written head's name (default: the tuned head's).
+        public var name: String?
+        public init() {}
+    }
+
+    /// What a run reports as it goes.
+    public enum Event: Sendable {
+        /// The tuning sequences are ready: how many, and trained positions.
+        case corpus(sequences: Int, positions: Int)
+        /// Body pass: sequences done of total, input tokens run in the last one.
+        case hidden(done: Int, total: Int, tokens: Int)
+        /// Taking up a previous run: cached sequences, checkpoint step.
+        case resumed(sequences: Int, step: Int)
+        case tuner(OutputRowTuner.Event)
+    }
+
+    public struct Result: Sendable {
+        public var sequences = 0
+        public var trainRows = 0
+        public var validationRows = 0
+        public var steps = 0
+        /// Validation loss (nats/token) before and after.
+        public var validationBefore = Double.nan
+        public var validationAfter = Double.nan
+        /// True when `stopAfter` ended the run before the last epoch (no head written).
+        public var stopped = false
+    }
+
+    /// Tunes `head` on the lines of `textFiles` (a .tsv gives its second
+    /// column) and on the translation pairs of `pairFiles` (source → the
+    /// head's language, prompt through `model`'s native head), writes the
+    /// tuned head to `out`. `stopAfter` stops after that many optimizer
+    /// steps, leaving the checkpoint (tests).
+    @discardableResult
+    public static func run(model: HydraModel, head: Head, textFiles: [String], pairFiles: [String],
+                           pairSource: Language, options: Options, work: String, out: String,
+                           stopAfter: Int? = nil, events: (Event) -> Void = { _ in }) throws -> Result {
+        try TuningCorpus.checkNotHeldOut(textFiles + pairFiles + [out, work])
+        guard !textFiles.isEmpty || !pairFiles.isEmpty else {
+            throw HydraError.invalidInput("no tuning text: give text files or pair files")
+        }
+        guard let output = head.output else {
+            throw HydraError.invalidInput("head '\(head.name)' is input-only: it has no output rows to tune")
+        }
+        guard output.bias == nil else {
+            throw HydraError.invalidInput("head '\(head.name)' has an output bias, which tuning does not handle yet")
+        }
+        try head.checkFits(model.body)
+        guard options.maxLength >= 2 else { throw HydraError.invalidInput("the longest sequence must be at least 2 tokens") }
+        let width = model.body.config.embeddingLength
+        let type = width % options.tableType.blockElements == 0 ? options.tableType : .f16
+
+        // The input rows as they will be written (rounded), seen by the body.
+        let inputFloats = rows(of: head.embedding)
+        let rounded = try OwnedMatrix(floats: inputFloats, rows: head.embedding.rowCount, cols: width, type: type)
+        let proxy = Head(info: head.info, tokenizer: head.tokenizer, tokenizerMetadata: head.tokenizerMetadata,
+                         embedding: TokenEmbedding(matrix: rounded.matrix), output: output, kind: head.kind,
+                         owners: [rounded, head])
+        let initial = rows(of: TokenEmbedding(matrix: output.matrix))
+
+        // The sequences.
+        let limit = min(options.maxLength, model.state.contextLength)
+        var sequences: [TuningSequence] = []
+        for f in textFiles {
+            let lines = try readLines(f)
+            sequences += try TuningCorpus.textSequences(lines, head: proxy, maxLength: limit,
+                                                      pack: options.pack)
+        }
+        for f in pairFiles {
+            var pairs = try ParallelText.read(path: f)
+            if options.maxPairs > 0 { pairs = Array(pairs.prefix(options.maxPairs)) }
+            let target = try Language.named(head.language)
+            sequences += try TuningCorpus.pairSequences(pairs, model: model, source: model.native, head: proxy,
+                                                        from: pairSource, to: target, maxLength: limit)
+        }
+        if options.maxSequences > 0 { sequences = Array(sequences.prefix(options.maxSequences)) }
+        let positions = sequences.reduce(0) { $0 + $1.targets.count }
+        guard positions > 0 else {
+            throw HydraError.invalidInput("the tuning text is empty: no line or pair gave a token to train on")
+        }
+        events(.corpus(sequences: sequences.count, positions: positions))
+
+        // What the cache and the checkpoint were made from.
+        var h = FNV1a()
+        h.add("hydra-tune-v1")
+        h.add(BodyFingerprint(body: model.body).description)
+        h.add(UInt64(limit)); h.add(UInt64(options.pack))
+        inputFloats.withUnsafeBytes { h.add($0.bindMemory(to: UInt8.self)) }
+        UnsafeRawBufferPointer(start: rounded.matrix.data, count: rounded.matrix.byteCount)
+            .withMemoryRebound(to: UInt8.self) { h.add($0) }
+        initial.withUnsafeBytes { h.add($0.bindMemory(to: UInt8.self)) }
+        for s in sequences {
+            h.add(UInt64(s.inputs.count)); h.add(UInt64(s.sharedPrefix))
+            for t in s.inputs { h.add(t.head === proxy ? "t" : "s"); h.add(UInt64(UInt32(bitPattern: t.token))) }
+            for (p, t) in zip(s.positions, s.targets) { h.add(UInt64(UInt32(bitPattern: p)) << 32 | UInt64(UInt32(bitPattern: t))) }
+        }
+        let hiddenIdentity = BodyFingerprint(value: h.value).description
+        var th = FNV1a()
+        th.add(hiddenIdentity); th.add(options.tuner.identity)
+        let tuneIdentity = BodyFingerprint(value: th.value).description
+
+        try FileManager.default.createDirectory(atPath: work, withIntermediateDirectories: true)
+        let identityPath = work + "/identity"
+        let checkpoint = work + "/checkpoint.bin"
+        if let text = try? String(contentsOfFile: identityPath, encoding: .utf8) {
+            let lines = text.split(separator: "\n").map(String.init)
+            if lines.first != "hidden \(hiddenIdentity)" {
+                throw HydraError.invalidInput(
+                    "the work folder \(work) holds a run over other text, head or body: remove it or give another --work")
+            }
+            if lines.count < 2 || lines[1] != "tune \(tuneIdentity)" {
+                try? FileManager.default.removeItem(atPath: checkpoint)  // other optimizer settings: start over
+            }
+        }
+        try "hidden \(hiddenIdentity)\ntune \(tuneIdentity)\n".write(toFile: identityPath, atomically: true, encoding: .utf8)
+
+        let cache = try HiddenStateCache(folder: work, width: width)
+        let tuner = OutputRowTuner(initial: initial, rows: output.vocabularySize, width: width,
+                                   softcap: model.body.config.finalLogitSoftcap, options: options.tuner)
+        try tuner.restore(from: checkpoint)
+        if cache.sequencesDone > 0 || tuner.step > 0 {
+            events(.resumed(sequences: cache.sequencesDone, step: tuner.step))
+        }
+        try cache.fill(sequences, model: model) { done, tokens in
+            events(.hidden(done: done, total: sequences.count, tokens: tokens))
+        }
+
+        // Fixed threads: sgemm's sums are the same on every run.
+        openblas_set_num_threads(Int32(model.pool.threads))
+        var result = Result()
+        result.sequences = sequences.count
+        let (train, validation) = tuner.split(cache)
+        result.trainRows = train.count
+        result.validationRows = validation.count
+        try tuner.train(cache, checkpoint: checkpoint, stopAfter: stopAfter) { e in
+            if case .validation(let step, let loss) = e {
+                if step == 0 { result.validationBefore = loss }
+                result.validationAfter = loss
+            }
+            events(.tuner(e))
+        }
+        result.steps = tuner.step
+        let total = tuner.stepsPerEpoch(trainRows: train.count) * options.tuner.epochs
+        if tuner.step < total {
+            result.stopped = true
+            return result
+        }
+        if result.validationBefore.isNaN, !validation.isEmpty {
+            result.validationAfter = tuner.validationLoss(cache, rows: validation)
+        }
+
+        var info = head.info
+        info.name = options.name ?? head.info.name
+        info.output = .separate
+        let o = options.tuner
+        let corpusNote = (textFiles + pairFiles).map { URL(fileURLWithPath: $0).lastPathComponent }.joined(separator: ", ")
+        let note = String(format: "output rows tuned with the body frozen on %@ (%d sequences, %d positions): Adam lr %g, L2 %g towards the built rows, batch %d, %d epochs, seed %llu",
+                          corpusNote, sequences.count, positions, Double(o.learningRate), Double(o.l2), o.batchSize,
+                          o.epochs, o.seed)
+        info.provenance = .init(method: "\(head.info.provenance.method) + tuned output rows",
+                                source: head.info.provenance.source,
+                                notes: [head.info.provenance.notes, note].compactMap { $0 }.joined(separator: "; "))
+        try HeadFileWriter.writeDense(info: info, tokenizer: head.tokenizerMetadata, embedding: inputFloats,
+                                      output: tuner.weights, width: width, tableType: type, to: out)
+        return result
+    }
+
+    /// Every row of `source` as floats (rows × width).
+    static func rows(of source: any EmbeddingSource) -> [Float] {
+        var floats = [Float](repeating: 0, count: source.rowCount * source.width)
+        floats.withUnsafeMutableBufferPointer { f in
+            for r in 0..<source.rowCount { source.row(r, into: f.baseAddress! + r * source.width) }
+        }
+        return floats
+    }
+
+    /// Lines of a text file; a .tsv gives its second column.
+    static func readLines(_ path: String) throws -> [String] {
+        if path.hasSuffix(".tsv") { return try ParallelText.read(path: path).map(\.target) }
+        guard let data = FileManager.default.contents(atPath: path) else {
+            throw HydraError.invalidInput("cannot read \(path)")
+        }
+        return try UTF8Input.decode([UInt8](data)).split(whereSeparator: \.isNewline).map(String.init)
+    }
+}

@@ -1,0 +1,274 @@
+import ArgumentParser
+import Foundation
+import HydraCore
+
+extension HeadsCommand {
+    /// `hydra heads tune`: a head's output rows fitted with the body frozen.
+    struct Tune: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Tune a head's output rows on target-language text with the body frozen.",
+            discussion: """
+                The body runs once over the text through the head's input rows; the final normed hidden \
+                state of every position is cached (F16), and the head's output rows W are fitted to predict \
+                each next token: mean cross-entropy + L2 * |W - W_built|^2, Adam over shuffled minibatches \
+                (OpenBLAS sgemm). --text files give one sequence a line (the head's BOS, then the line; a \
+                .tsv gives its second column); --pairs files give translation pairs 'source<TAB>target', run \
+                as hydra's translation prompt (native head) followed by the target through the head, as \
+                decoding sees them. Input rows are kept; a tied head comes out untied (Q8_0 tables by default).
+                The hidden states, a checkpoint and what they were made from are kept in --work (default: \
+                OUT.tune): a second run with the same arguments continues where the first stopped and gives \
+                the same head, bit for bit; a larger --epochs continues a finished run. The folder is removed \
+                after the head is written unless --keep-work. Files under a 'heldout' folder are refused.
+                Example:
+                  hydra heads tune --model gemma3-270m --head heads/tt-gemma3-270m.gguf \\
+                    --text data/tt/tt.txt --pairs data/tt/en-tt.tsv --out tt-tuned.gguf
+                """)
+
+        @Option(name: [.short, .long], help: "A GGUF file or a known model's name (default: \(KnownModel.defaultName)).")
+        var model: String?
+
+        @Option(help: "The head to tune: a head file or installed head's name.")
+        var head: String
+
+        @Option(parsing: .upToNextOption, help: "Target-language text files (one sequence a line; .tsv: the second column).")
+        var text: [String] = []
+
+        @Option(parsing: .upToNextOption, help: "Translation pairs 'source<TAB>target' (target in the head's language).")
+        var pairs: [String] = []
+
+        @Option(help: "The source language of --pairs.")
+        var from = "en"
+
+        @Option(help: "Adam's learning rate.")
+        var lr: Float = 5e-4
+
+        @Option(help: "λ of the L2 pull of the rows towards their built values.")
+        var l2: Float = 1e-2
+
+        @Option(help: "Positions per minibatch.")
+        var batch = 256
+
+        @Option(help: "Passes over the cached positions.")
+        var epochs = 1
+
+        @Option(help: "Seed of the minibatch order.")
+        var seed: UInt64 = 1
+
+        @Option(help: "Every n-th sequence is kept apart to report a validation loss (0: none).")
+        var validationEvery = 50
+
+        @Option(help: "Steps between checkpoints.")
+        var checkpointEvery = 100
+
+        @Option(help: "Use only the first N pairs of each --pairs file (0: all).")
+        var maxPairs = 0
+
+        @Option(help: "Use only the first N sequences (0: all).")
+        var maxSequences = 0
+
+        @Option(help: "Longest sequence in tokens (longer lines are cut, longer pairs skipped).")
+        var maxLength = 512
+
+        @Option(help: "Pack lines of --text into sequences of up to N tokens, joined by new lines (0: one line a sequence).")
+        var pack = 256
+
+        @Option(help: "Table type of the written head: q8_0, f16 or f32.")
+        var type = "q8_0"
+
+        @Option(help: "The written head's name (default: the tuned head's).")
+        var name: String?
+
+        @Option(help: "Folder for the hidden-state cache and checkpoints (default: OUT.tune).")
+        var work: String?
+
+        @Flag(help: "Keep the work folder after writing the head (to extend the run later).")
+        var keepWork = false
+
+        @Option(help: "Stop after this many optimizer steps in all, leaving the checkpoint (no head written).")
+        var stopAfter: Int?
+
+        @Option(name: [.short, .long], help: "Threads (default: all cores).")
+        var threads: Int?
+
+        @Option(help: "The head file to write.")
+        var out: String
+
+        func validate() throws {
+            if text.isEmpty && pairs.isEmpty { throw ValidationError("give --text FILE... and/or --pairs FILE.tsv...") }
+            for f in text + pairs + [out] + (work.map { [$0] } ?? [])
+            where URL(fileURLWithPath: f).standardizedFileURL.pathComponents.contains("heldout") {
+                throw ValidationError("\(f) is held-out data: it must not be used to tune heads")
+            }
+            guard lr > 0, lr.isFinite else { throw ValidationError("--lr must be a positive number") }
+            guard l2 >= 0, l2.isFinite else { throw ValidationError("--l2 must be zero or more") }
+            guard batch > 0 else { throw ValidationError("--batch must be at least 1") }
+            guard epochs > 0 else { throw ValidationError("--epochs must be at least 1") }
+            guard checkpointEvery > 0 else { throw ValidationError("--checkpoint-every must be at least 1") }
+            guard validationEvery >= 0, maxSequences >= 0, maxPairs >= 0, pack >= 0 else { throw ValidationError("counts cannot be negative") }
+            guard maxLength >= 2 else { throw ValidationError("--max-length must be at least 2") }
+            guard ["q8_0", "f16", "f32"].contains(type.lowercased()) else { throw ValidationError("--type must be q8_0, f16 or f32") }
+        }
+
+        func run() throws {
+            var options = HeadTuning.Options()
+            options.tuner.learningRate = lr
+            options.tuner.l2 = l2
+            options.tuner.batchSize = batch
+            options.tuner.epochs = epochs
+            options.tuner.seed = seed
+            options.tuner.validationEvery = validationEvery
+            options.tuner.checkpointEvery = checkpointEvery
+            options.maxSequences = maxSequences
+            options.maxLength = maxLength
+            options.pack = pack
+            options.maxPairs = maxPairs
+            options.name = name
+            options.tableType = ["f16": .f16, "f32": .f32][type.lowercased()] ?? .q8_0
+            let source = try Language.named(from)
+            let gguf = try openModel(model)
+            let lm = try loadModel(gguf, contextLength: max(maxLength, 16), threads: threads)
+            let hydra = try HydraModel(model: lm)
+            let tuned = try hydra.heads.load(path: HeadsCommand.resolve(head))
+            let folder = work ?? out + ".tune"
+
+            var clock = Stopwatch()
+            var report = ProgressReport()
+            let result = try HeadTuning.run(model: hydra, head: tuned, textFiles: text, pairFiles: pairs,
+                                            pairSource: source, options: options, work: folder, out: out,
+                                            stopAfter: stopAfter) { report.show($0) }
+            let seconds = clock.lap() / 1000
+            if result.stopped {
+                printError("stopped after step \(result.steps); the checkpoint is in \(folder)")
+                return
+            }
+            var loss = ""
+            if !result.validationAfter.isNaN {
+                loss = result.validationBefore.isNaN
+                    ? String(format: "; validation loss %.4f nats/token", result.validationAfter)
+                    : String(format: "; validation loss %.4f -> %.4f nats/token", result.validationBefore, result.validationAfter)
+            }
+            printError(String(format: "wrote %@: head '%@' in %.1f s; %d sequences, %d training / %d validation positions, %d steps",
+                              out, name ?? tuned.name, seconds, result.sequences, result.trainRows, result.validationRows,
+                              result.steps) + loss)
+            if !keepWork { try? FileManager.default.removeItem(atPath: folder) }
+        }
+    }
+}
+
+/// Progress lines of a tuning run on standard error: at most one every
+/// few seconds, with counts, loss, speed and the time left.
+struct ProgressReport {
+    private var start = DispatchTime.now().uptimeNanoseconds
+    private var lastShown: UInt64 = 0
+    private var phaseStart = DispatchTime.now().uptimeNanoseconds
+    private var phaseItems = 0
+    private var phaseFirst = -1
+    private var tokens = 0
+    private var lossSum = 0.0, lossRows = 0
+    private var phase = ""
+
+    private mutating func enter(_ name: String, at done: Int) {
+        if phase != name {
+            phase = name
+            phaseStart = DispatchTime.now().uptimeNanoseconds
+            phaseFirst = done - 1
+            tokens = 0
+        }
+    }
+
+    private mutating func due(force: Bool) -> Bool {
+        let now = DispatchTime.now().uptimeNanoseconds
+        guard force || now - lastShown > 5_000_000_000 else { return false }
+        lastShown = now
+        return true
+    }
+
+    private func eta(done: Int, total: Int, seconds: Double) -> String {
+        let made = done - phaseFirst
+        guard made > 0, done < total else { return "0:00" }
+        let left = Int(seconds / Double(made) * Double(total - done))
+        return String(format: "%d:%02d", left / 60, left % 60)
+    }
+
+    private var seconds: Double { Double(DispatchTime.now().uptimeNanoseconds - phaseStart) / 1e9 }
+
+    mutating func show(_ event: HeadTuning.Event) {
+        switch event {
+        case .corpus(let sequences, let positions):
+            printError("tuning text: \(sequences) sequences, \(positions) positions to train on")
+        case .resumed(let sequences, let step):
+            printError("resuming: \(sequences) sequences cached, optimizer at step \(step)")
+        case .hidden(let done, let total, let n):
+            enter("hidden", at: done)
+            tokens += n
+            guard due(force: done == total) else { return }
+            let s = seconds
+            printError(String(format: "body pass: %d/%d sequences, %d tokens, %.0f tokens/s, ETA %@",
+                              done, total, tokens, Double(tokens) / max(s, 1e-9), eta(done: done, total: total, seconds: s)))
+        case .tuner(.step(let done, let total, let loss, let rows)):
+            enter("tune", at: done)
+            tokens += rows
+            lossSum += loss * Double(rows); lossRows += rows
+            guard due(force: done == total) else { return }
+            let s = seconds
+            printError(String(format: "tuning: step %d/%d, %d positions, loss %.4f, %.0f positions/s, ETA %@",
+                              done, total, tokens, lossSum / Double(max(lossRows, 1)), Double(tokens) / max(s, 1e-9),
+                              eta(done: done, total: total, seconds: s)))
+            lossSum = 0; lossRows = 0
+        case .tuner(.validation(let step, let loss)):
+            printError(String(format: "validation loss after step %d: %.4f nats/token", step, loss))
+        case .tuner(.checkpoint):
+            break
+        }
+    }
+}
+
+extension HeadsCommand {
+    /// `hydra heads mask`: the native head limited to a language's tokens (a baseline).
+    struct Mask: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Write the native head with its output limited to the tokens that occur in a language's text (a baseline).",
+            discussion: """
+                Every native token that the text's lines tokenize into is kept (with the control tokens and the \
+                new line); every other token gets an output bias of -1e9, so it is never generated and scores \
+                zero probability. The tables are the native ones, so the file is as large as the native head.
+                """)
+
+        @Option(name: [.short, .long], help: "A GGUF file or a known model's name (default: \(KnownModel.defaultName)).")
+        var model: String?
+
+        @Option(parsing: .upToNextOption, help: "Text of the language (one line a sentence; .tsv: the second column).")
+        var text: [String]
+
+        @Option(help: "The head's language (BCP-47 code).")
+        var language: String
+
+        @Option(help: "The head's name (default: <language>-<model file>-masked).")
+        var name: String?
+
+        @Option(help: "The head file to write.")
+        var out: String
+
+        func validate() throws {
+            for f in text where URL(fileURLWithPath: f).standardizedFileURL.pathComponents.contains("heldout") {
+                throw ValidationError("\(f) is held-out data: it must not be used to build heads")
+            }
+        }
+
+        func run() throws {
+            let gguf = try openModel(model)
+            let body = try Body(file: gguf)
+            let native = try Head.native(of: body)
+            let lang = try Language.named(language)
+            var lines: [String] = []
+            for f in text { lines += try HeadsCommand.Build.trainingText(f).split(whereSeparator: \.isNewline).map(String.init) }
+            let allowed = MaskedHead.allowedTokens(native, lines: lines)
+            let stem = URL(fileURLWithPath: gguf.path).deletingPathExtension().lastPathComponent
+            let headName = name ?? "\(lang.code)-\(stem)-masked"
+            try MaskedHead.write(native, allowed: allowed, language: lang, name: headName,
+                                 notes: "tokens of " + text.map { URL(fileURLWithPath: $0).lastPathComponent }.joined(separator: ", "),
+                                 to: out)
+            printError("wrote \(out): head '\(headName)', \(allowed.count) of \(native.vocabulary.count) tokens allowed")
+        }
+    }
+}

@@ -1,0 +1,132 @@
+import Foundation
+import Testing
+@testable import HydraCore
+
+/// `hydra heads tune`: output rows fitted on cached hidden states with the
+/// body frozen (gemma3-270m and the built Tatar head, a small corpus).
+@Suite("Head tuning", .serialized)
+struct HeadTuningTests {
+    static let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+        .deletingLastPathComponent()
+    static var headPath: String { root.appendingPathComponent("heads/tt-gemma3-270m-transtok.gguf").path }
+
+    /// A temporary folder with 24 lines of Tatar text and 8 en–tt pairs from the training data.
+    static func corpus() throws -> (folder: String, text: String, pairs: String) {
+        let folder = NSTemporaryDirectory() + "tune-\(UUID().uuidString)"
+        try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
+        let text = try String(contentsOf: root.appendingPathComponent("data/tt/tt.txt"), encoding: .utf8)
+            .split(separator: "\n").dropFirst(100).prefix(24).joined(separator: "\n")
+        let pairs = try String(contentsOf: root.appendingPathComponent("data/tt/en-tt.tsv"), encoding: .utf8)
+            .split(separator: "\n").dropFirst(200).prefix(8).joined(separator: "\n")
+        try (text + "\n").write(toFile: folder + "/tt.txt", atomically: true, encoding: .utf8)
+        try (pairs + "\n").write(toFile: folder + "/en-tt.tsv", atomically: true, encoding: .utf8)
+        return (folder, folder + "/tt.txt", folder + "/en-tt.tsv")
+    }
+
+    static func options() -> HeadTuning.Options {
+        var o = HeadTuning.Options()
+        o.tuner.batchSize = 64
+        o.tuner.epochs = 3
+        o.tuner.learningRate = 1e-3
+        o.tuner.checkpointEvery = 2
+        o.tuner.validationEvery = 0
+        o.tableType = .f32
+        o.maxLength = 96
+        return o
+    }
+
+    static func outputRows(_ path: String) throws -> [UInt8] {
+        let file = try GGUFFile(path: path)
+        let t = try #require(file.tensor(named: HeadKeys.outputTensor))
+        return Array(UnsafeRawBufferPointer(start: t.data, count: t.byteCount))
+    }
+
+    @Test("the loss falls, and a run stopped after k steps and resumed writes the same head as one straight through")
+    func lossFallsAndResumeIsExact() throws {
+        let (folder, text, pairs) = try Self.corpus()
+        defer { try? FileManager.default.removeItem(atPath: folder) }
+        let hydra = try HydraModel(path: TestModels.path("gemma3-270m"), contextLength: 128, batchSize: 128,
+                                   pool: ThreadPool(threads: 2))
+        let head = try hydra.heads.load(path: Self.headPath, catalog: HeadCatalog(directories: []))
+        let english = try Language.named("en")
+
+        var losses: [Double] = []
+        var named = Self.options()
+        named.name = "tt-tuned-test"
+        let a = try HeadTuning.run(model: hydra, head: head, textFiles: [text], pairFiles: [pairs], pairSource: english,
+                                   options: named, work: folder + "/a.work", out: folder + "/a.gguf") { e in
+            if case .tuner(.step(_, _, let loss, _)) = e { losses.append(loss) }
+        }
+        #expect(!a.stopped && a.steps == losses.count && a.steps >= 6, "\(a)")
+        let third = max(losses.count / 3, 1)
+        let early = losses.prefix(third).reduce(0, +) / Double(third)
+        let late = losses.suffix(third).reduce(0, +) / Double(third)
+        #expect(late < early - 0.1, "training loss \(losses)")
+
+        // The tuned head loads over the body, untied, with the input rows of the built head.
+        let tuned = try hydra.heads.load(path: folder + "/a.gguf", catalog: HeadCatalog(directories: []))
+        #expect(tuned.info.output == .separate)
+        #expect(tuned.vocabulary.count == head.vocabulary.count)
+        var x = [Float](repeating: 0, count: 640), y = x
+        head.embedding.row(500, into: &x)
+        tuned.embedding.row(500, into: &y)
+        #expect(x == y)
+        hydra.heads.remove(named: tuned.name)
+
+        let work = folder + "/b.work"
+        let stopped = try HeadTuning.run(model: hydra, head: head, textFiles: [text], pairFiles: [pairs],
+                                         pairSource: english, options: Self.options(), work: work,
+                                         out: folder + "/b.gguf", stopAfter: 3)
+        #expect(stopped.stopped && stopped.steps == 3)
+        #expect(!FileManager.default.fileExists(atPath: folder + "/b.gguf"))
+        var resumedAt = -1
+        _ = try HeadTuning.run(model: hydra, head: head, textFiles: [text], pairFiles: [pairs], pairSource: english,
+                               options: Self.options(), work: work, out: folder + "/b.gguf") { e in
+            if case .resumed(_, let step) = e { resumedAt = step }
+        }
+        #expect(resumedAt == 3)
+        #expect(try Self.outputRows(folder + "/a.gguf") == Self.outputRows(folder + "/b.gguf"))
+    }
+
+    @Test("bad input is refused with a clear error")
+    func badInput() throws {
+        let (folder, text, pairs) = try Self.corpus()
+        defer { try? FileManager.default.removeItem(atPath: folder) }
+        let hydra = try HydraModel(path: TestModels.path("gemma3-270m"), contextLength: 128, batchSize: 128,
+                                   pool: ThreadPool(threads: 2))
+        let head = try hydra.heads.load(path: Self.headPath, catalog: HeadCatalog(directories: []))
+        let english = try Language.named("en")
+        func message(_ text: [String], _ pairs: [String] = []) -> String {
+            do {
+                try HeadTuning.run(model: hydra, head: head, textFiles: text, pairFiles: pairs, pairSource: english,
+                                   options: Self.options(), work: folder + "/w", out: folder + "/o.gguf")
+                return ""
+            } catch { return "\(error)" }
+        }
+        let empty = folder + "/empty.txt"
+        try "\n  \n".write(toFile: empty, atomically: true, encoding: .utf8)
+        #expect(message([empty]).contains("empty"))
+        #expect(message([]).contains("no tuning text"))
+        #expect(message([Self.root.appendingPathComponent("data/heldout/en-tt.tsv").path]).contains("held-out"))
+        #expect(message([], [Self.root.appendingPathComponent("data/heldout/en-tt.tsv").path]).contains("held-out"))
+
+        // A work folder from another corpus is not mixed with this one.
+        try HeadTuning.run(model: hydra, head: head, textFiles: [text], pairFiles: [], pairSource: english,
+                           options: Self.options(), work: folder + "/w2", out: folder + "/o2.gguf", stopAfter: 1)
+        #expect(throws: HydraError.self) {
+            try HeadTuning.run(model: hydra, head: head, textFiles: [text], pairFiles: [pairs], pairSource: english,
+                               options: Self.options(), work: folder + "/w2", out: folder + "/o2.gguf")
+        }
+
+        // The CLI: a head built for another body, bad numbers, held-out files.
+        let smol = try CLI.run(["heads", "tune", "--model", TestModels.path("smollm2-135m"), "--head", Self.headPath,
+                                "--text", text, "--out", folder + "/x.gguf"])
+        #expect(smol.status != 0 && smol.stderr.contains("was built for body"), "\(smol.stderr)")
+        let lr = try CLI.run(["heads", "tune", "--head", Self.headPath, "--text", text, "--lr", "-1",
+                              "--out", folder + "/x.gguf"])
+        #expect(lr.status != 0 && lr.stderr.contains("--lr"), "\(lr.stderr)")
+        let held = try CLI.run(["heads", "tune", "--head", Self.headPath, "--pairs", "data/heldout/en-tt.tsv",
+                                "--out", folder + "/x.gguf"])
+        #expect(held.status != 0 && held.stderr.contains("held-out"), "\(held.stderr)")
+    }
+}
