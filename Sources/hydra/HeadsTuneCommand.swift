@@ -125,9 +125,7 @@ extension HeadsCommand {
             options.name = name
             options.tableType = ["f16": .f16, "f32": .f32][type.lowercased()] ?? .q8_0
             let source = try Language.named(from)
-            let gguf = try openModel(model)
-            let lm = try loadModel(gguf, contextLength: max(maxLength, 16), threads: threads)
-            let hydra = try HydraModel(model: lm)
+            let hydra = try HydraModel.load(model, contextLength: max(maxLength, 16), threads: threads)
             let tuned = try hydra.heads.load(path: HeadsCommand.resolve(head))
             let folder = work ?? out + ".tune"
 
@@ -256,12 +254,12 @@ extension HeadsCommand {
         }
 
         func run() throws {
-            let gguf = try openModel(model)
+            let gguf = try HydraModel.openFile(model)
             let body = try Body(file: gguf)
             let native = try Head.native(of: body)
             let lang = try Language.named(language)
             var lines: [String] = []
-            for f in text { lines += try HeadsCommand.Build.trainingText(f).split(whereSeparator: \.isNewline).map(String.init) }
+            for f in text { lines += try HeadBuild.trainingText(f).split(whereSeparator: \.isNewline).map(String.init) }
             let allowed = MaskedHead.allowedTokens(native, lines: lines)
             let stem = URL(fileURLWithPath: gguf.path).deletingPathExtension().lastPathComponent
             let headName = name ?? "\(lang.code)-\(stem)-masked"
