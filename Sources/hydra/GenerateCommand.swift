@@ -29,7 +29,7 @@ struct GenerateCommand: ParsableCommand {
 
     func validate() throws {
         guard n >= 0 else { throw ValidationError("-n must not be negative") }
-        if let threads, threads < 1 { throw ValidationError("--threads must be at least 1") }
+        if let threads, let problem = ThreadPool.problem(with: threads) { throw ValidationError(problem) }
     }
 
     func run() throws {
@@ -66,6 +66,8 @@ struct GenerateCommand: ParsableCommand {
 func loadModel(_ gguf: GGUFFile, contextLength: Int, threads: Int?) throws -> LanguageModel {
     let trained = gguf.architecture.flatMap { gguf.int("\($0).context_length") } ?? 4096
     let ctx = max(16, min(contextLength, max(trained, 16)))
+    // Every command's --threads passes here (perplexity and heads build check nowhere else).
+    if let threads, let problem = ThreadPool.problem(with: threads) { throw ValidationError(problem) }
     let pool = ThreadPool(threads: threads ?? ProcessInfo.processInfo.activeProcessorCount)
     do {
         return try LanguageModel(file: gguf, contextLength: ctx, batchSize: min(512, ctx), pool: pool)
