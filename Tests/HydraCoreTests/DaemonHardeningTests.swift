@@ -257,4 +257,83 @@ struct DaemonHardeningTests {
         let t = try client.translate(TranslateParams(text: "Hello!", from: "en", to: "ru"))
         #expect(t.text == (try InProcess.translate("Hello!")))
     }
+
+    // MARK: - All at once
+
+    @Test("16 honest clients × 10 requests while attackers run: every answer as in process, none lost, RSS bounded")
+    func honestClientsUnderAttack() throws {
+        let dir = try scratchDirectory()
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        mkfifo(dir + "/fifo.gguf", 0o600)
+        FileManager.default.createFile(atPath: dir + "/junk.gguf", contents: Data("junk".utf8))
+        let daemon = try TestDaemon(arguments: ["--idle-timeout", "2"])
+        defer { daemon.stop() }
+        let pid = daemon.process.processIdentifier
+        let sentences = DaemonTests.sentences
+        let expected = try sentences.map { try InProcess.translate($0, to: DaemonTests.target) }
+        let socket = daemon.paths.socket
+        let stop = Mutex(false)
+        // Attackers: a client that never reads, half-lines, malformed lines, a FIFO head, junk models.
+        let attackers = DispatchGroup()
+        let attacks = Mutex(0)
+        for kind in 0..<5 {
+            attackers.enter()
+            Thread {
+                defer { attackers.leave() }
+                try? Self.attack(kind, socket: socket, dir: dir, stop: stop, count: attacks)
+            }.start()
+        }
+        let honest = onThreads(16) { i -> [String] in
+            let client = try DaemonClient(socket: socket)
+            return try (0..<10).map { k in
+                try client.translate(TranslateParams(text: sentences[(i + k) % 4], from: "en", to: DaemonTests.target)).text
+            }
+        }
+        stop.withLock { $0 = true }
+        attackers.wait()
+        #expect(daemon.process.isRunning, "the daemon died")
+        for (i, r) in honest.enumerated() {
+            switch r {
+            case .success(let texts):
+                #expect(texts.count == 10, "client \(i)")
+                for (k, text) in texts.enumerated() { #expect(text == expected[(i + k) % 4], "client \(i) request \(k)") }
+            case .failure(let e):
+                Issue.record("client \(i): \(e)")
+            }
+        }
+        let peak = procStatus(pid, "VmHWM") / 1024
+        print("16 × 10 honest requests under \(attacks.withLock { $0 }) attacks: all answered; daemon peak RSS \(peak) MB")
+        #expect(peak < 1024)
+        #expect(daemon.process.isRunning)
+    }
+
+    /// One attacker, repeating its attack until `stop`.
+    static func attack(_ kind: Int, socket: String, dir: String, stop: Mutex<Bool>, count: Mutex<Int>) throws {
+        var mutator = RequestMutator(rng: SeededGenerator(seed: UInt64(kind)), fifo: dir + "/fifo.gguf")
+        while !stop.withLock({ $0 }) {
+            count.withLock { $0 += 1 }
+            switch kind {
+            case 0:
+                let raw = try RawSocket(socket)
+                raw.timeouts(send: 1)
+                let line = Array(#"{"jsonrpc":"2.0","id":1,"method":"status"}"#.utf8) + [0x0A]
+                raw.send(Array(Array(repeating: line, count: 20_000).joined()))
+                raw.close()
+            case 1:
+                let raws = try (0..<16).map { _ in try RawSocket(socket) }
+                for r in raws { r.send(Array(#"{"jsonrpc":"2.0","#.utf8)) }
+                usleep(500_000)
+                for r in raws { r.close() }
+            case 2:
+                let c = try DaemonClient(socket: socket)
+                for _ in 0..<200 { try? c.send(bytes: mutator.line() + [0x0A]) }
+            case 3:
+                _ = try? DaemonClient(socket: socket).call(DaemonMethod.heads, HeadsParams(action: "load", head: dir + "/fifo.gguf"),
+                                                          as: HeadsResult.self)
+            default:
+                _ = try? DaemonClient(socket: socket).translate(TranslateParams(text: "Hi", from: "en", to: "fr",
+                                                                                model: dir + "/junk.gguf"))
+            }
+        }
+    }
 }

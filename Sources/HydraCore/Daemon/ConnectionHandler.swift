@@ -40,8 +40,9 @@ final class ConnectionHandler: ChannelInboundHandler {
     func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
         if let idle = event as? IdleStateHandler.IdleStateEvent, idle == .read {
             // Silent (or stuck in the middle of a line) with nothing under
-            // way: a slot of the connection cap held for nothing.
-            if client?.isBusy != true { context.close(promise: nil) }
+            // way: a slot of the connection cap held for nothing. (Silent
+            // since its last answer: its next request may be on its way.)
+            if client?.isIdle(for: service.limits.idleTimeoutSeconds) == true { context.close(promise: nil) }
             return
         }
         if let e = event as? ChannelEvent, e == .inputClosed {

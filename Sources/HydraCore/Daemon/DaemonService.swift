@@ -35,6 +35,9 @@ public final class DaemonService: @unchecked Sendable {
         private var outbound = 0
         /// Translations accepted and not yet answered.
         private var inFlight: [RPCID] = []
+        /// When the last of them was answered (a client waiting for one is
+        /// not idle, and its idle time starts from its answer).
+        private var answered = Date()
         /// The client half-closed: close once its last request is answered.
         private var inputClosed = false
         private var lastWrite: EventLoopFuture<Void>?
@@ -68,6 +71,11 @@ public final class DaemonService: @unchecked Sendable {
         /// Whether a translation of this client is under way.
         var isBusy: Bool { lock.withLock { !inFlight.isEmpty } }
 
+        /// Whether the client has had nothing under way for `seconds`.
+        func isIdle(for seconds: Double) -> Bool {
+            lock.withLock { inFlight.isEmpty && Date().timeIntervalSince(answered) >= seconds }
+        }
+
         /// The ids of the translations under way.
         var requestsInFlight: [RPCID] { lock.withLock { inFlight } }
 
@@ -78,6 +86,7 @@ public final class DaemonService: @unchecked Sendable {
         func ended(_ id: RPCID) {
             let close = lock.withLock {
                 if let i = inFlight.firstIndex(of: id) { inFlight.remove(at: i) }
+                answered = Date()
                 return inFlight.isEmpty && inputClosed
             }
             if close { closeWhenWritten() }
