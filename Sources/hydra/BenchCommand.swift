@@ -43,7 +43,7 @@ struct BenchCommand: ParsableCommand {
     var streamMB = 512
 
     func validate() throws {
-        guard threads >= 1 else { throw ValidationError("--threads must be at least 1") }
+        if let problem = ThreadPool.problem(with: threads) { throw ValidationError(problem) }
         guard repetitions >= 1 else { throw ValidationError("--repetitions must be at least 1") }
         guard promptTokens >= 0, generatedTokens >= 0 else { throw ValidationError("-p and -n must not be negative") }
         guard streamMB >= 1 else { throw ValidationError("--stream-mb must be at least 1") }

@@ -51,7 +51,10 @@ struct DaemonCommand: ParsableCommand {
 
         func run() throws {
             let paths = DaemonPaths(socket: socket)
-            guard let client = try? DaemonClient(socket: paths.socket) else {
+            let client: DaemonClient
+            do {
+                client = try DaemonClient(socket: paths.socket)
+            } catch is DaemonClient.NotRunning {
                 print("hydra daemon is not running (\(paths.socket))")
                 throw ExitCode(3)
             }
@@ -83,6 +86,13 @@ enum DaemonLauncher {
         }
         _ = try options.configuration()  // a bad --model fails here, not in the log
         try paths.prepareDirectory()
+        // One start at a time; the second then finds the first's daemon.
+        let startLock = try DaemonLock(path: paths.startLock, wait: true)
+        defer { withExtendedLifetime(startLock) {} }
+        if DaemonClient.isRunning(socket: paths.socket) {
+            let pid = paths.readPid().map { " (pid \($0))" } ?? ""
+            throw HydraError.invalidInput("a hydra daemon is already running on \(paths.socket)\(pid)")
+        }
         _ = FileManager.default.createFile(atPath: paths.log, contents: nil, attributes: [.posixPermissions: 0o600])
         guard let log = FileHandle(forWritingAtPath: paths.log) else {
             throw HydraError.invalidInput("cannot write \(paths.log)")
@@ -117,11 +127,14 @@ enum DaemonLauncher {
     }
 
     /// Asks the daemon to stop and waits until it has. False when none ran.
+    /// A signal goes only to the pid of the pid file while the daemon's lock
+    /// is held: a pid file left by a daemon that died may name an unrelated
+    /// process by now.
     static func stop(_ paths: DaemonPaths, timeout: Double = 10) throws -> Bool {
         let pid = paths.readPid()
         if let client = try? DaemonClient(socket: paths.socket) {
             _ = try? client.call(DaemonMethod.shutdown, Empty(), as: ShutdownResult.self)
-        } else if let pid, isAlive(pid), isHydra(pid) {
+        } else if let pid, DaemonLock.isHeld(path: paths.lock), isAlive(pid), isHydra(pid) {
             kill(pid, SIGTERM)  // alive but not answering
         } else {
             return false
@@ -132,7 +145,7 @@ enum DaemonLauncher {
             if gone && !DaemonClient.isRunning(socket: paths.socket) { return true }
             usleep(20_000)
         }
-        if let pid, isHydra(pid) { kill(pid, SIGKILL) }
+        if let pid, DaemonLock.isHeld(path: paths.lock), isAlive(pid), isHydra(pid) { kill(pid, SIGKILL) }
         return true
     }
 

@@ -29,7 +29,7 @@ struct GenerateCommand: ParsableCommand {
 
     func validate() throws {
         guard n >= 0 else { throw ValidationError("-n must not be negative") }
-        if let threads, threads < 1 { throw ValidationError("--threads must be at least 1") }
+        if let threads, let problem = ThreadPool.problem(with: threads) { throw ValidationError(problem) }
     }
 
     func run() throws {

@@ -26,13 +26,19 @@ struct DaemonOptions: ParsableArguments {
     @Option(help: "The most tokens one translation may generate.")
     var maxTokens = DaemonLimits().maxTokens
 
+    @Option(help: "The most models loaded at once (a request for another unloads the least recently used idle one).")
+    var maxModels = DaemonLimits().maxModels
+
+    @Option(help: "Close a connection silent for this many seconds with no request under way (0: never).")
+    var idleTimeout = DaemonLimits().idleTimeoutSeconds
+
     @Flag(help: "Load the model on the first request rather than at start.")
     var lazy = false
 
     func validate() throws {
-        if let threads, threads < 1 { throw ValidationError("--threads must be at least 1") }
+        if let threads, let problem = ThreadPool.problem(with: threads) { throw ValidationError(problem) }
         if idleUnload < 0 { throw ValidationError("--idle-unload must not be negative") }
-        if maxMessageBytes < 1024 || maxTextBytes < 1 || maxTokens < 1 {
+        if maxMessageBytes < 1024 || maxTextBytes < 1 || maxTokens < 1 || maxModels < 1 || idleTimeout < 0 {
             throw ValidationError("limits must be positive (--max-message-bytes at least 1024)")
         }
     }
@@ -46,7 +52,8 @@ struct DaemonOptions: ParsableArguments {
         if let model { a += ["--model", model] }
         if let threads { a += ["--threads", String(threads)] }
         a += ["--idle-unload", String(idleUnload), "--max-message-bytes", String(maxMessageBytes),
-              "--max-text-bytes", String(maxTextBytes), "--max-tokens", String(maxTokens)]
+              "--max-text-bytes", String(maxTextBytes), "--max-tokens", String(maxTokens),
+              "--max-models", String(maxModels), "--idle-timeout", String(idleTimeout)]
         if lazy { a.append("--lazy") }
         return a
     }
@@ -59,6 +66,8 @@ struct DaemonOptions: ParsableArguments {
         c.limits.maxMessageBytes = maxMessageBytes
         c.limits.maxTextBytes = maxTextBytes
         c.limits.maxTokens = maxTokens
+        c.limits.maxModels = maxModels
+        c.limits.idleTimeoutSeconds = idleTimeout
         return c
     }
 }

@@ -64,7 +64,7 @@ struct TranslateCommand: ParsableCommand {
     var text: [String] = []
 
     func validate() throws {
-        if let threads, threads < 1 { throw ValidationError("--threads must be at least 1") }
+        if let threads, let problem = ThreadPool.problem(with: threads) { throw ValidationError(problem) }
         if noDaemon && daemon { throw ValidationError("--daemon and --no-daemon exclude each other") }
         if batch != nil {
             guard out != nil else { throw ValidationError("--batch needs --out FILE") }
@@ -142,7 +142,12 @@ struct TranslateCommand: ParsableCommand {
             options.threads = threads
             _ = try DaemonLauncher.start(options)
         }
-        guard let client = try? DaemonClient(socket: paths.socket) else { return false }
+        let client: DaemonClient
+        do {
+            client = try DaemonClient(socket: paths.socket)
+        } catch is DaemonClient.NotRunning {
+            return false
+        }
         // Heads by path, as this process would find them.
         let heads = try headOptions.heads.map { URL(fileURLWithPath: try HeadsCommand.resolve($0)).standardizedFileURL.path }
         let params = TranslateParams(text: input, from: from, to: to, model: modelPath,
@@ -152,7 +157,7 @@ struct TranslateCommand: ParsableCommand {
         var readerGone = false
         let result: TranslateResult
         do {
-            result = try client.translate(params) { piece in
+            result = try client.translateDocument(params) { piece in
                 if let last = piece.last { endsWithNewline = last == "\n" }
                 readerGone = !writeOut(piece)
                 return !readerGone

@@ -136,7 +136,7 @@ struct DaemonTests {
         func line(_ s: String) -> [UInt8] { Array((s + "\n").utf8) }
         let cases: [(String, [UInt8], Int)] = [
             ("malformed JSON", line("{\"jsonrpc\": \"2.0\", \"id\": 1, \"method\""), RPCError.parseError),
-            ("not an object", line("[1, 2, 3]"), RPCError.parseError),
+            ("not an object", line("[1, 2, 3]"), RPCError.invalidRequest),
             ("unknown method", line(#"{"jsonrpc":"2.0","id":2,"method":"frobnicate"}"#), RPCError.methodNotFound),
             ("invalid UTF-8", Array(#"{"jsonrpc":"2.0","id":3,"method":"detect","params":{"text":""#.utf8) + [0xC3, 0x28]
                 + Array("\"}}\n".utf8), RPCError.parseError),

@@ -29,6 +29,31 @@ final class ConnectionHandler: ChannelInboundHandler {
         }
     }
 
+    /// A client that does not read its replies is not read from either
+    /// (above the high watermark of its outbound buffer): its requests wait
+    /// in the kernel's socket buffer, not in the daemon's memory.
+    func channelWritabilityChanged(context: ChannelHandlerContext) {
+        context.channel.setOption(ChannelOptions.autoRead, value: context.channel.isWritable).whenFailure { _ in }
+        context.fireChannelWritabilityChanged()
+    }
+
+    func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
+        if let idle = event as? IdleStateHandler.IdleStateEvent, idle == .read {
+            // Silent (or stuck in the middle of a line) with nothing under
+            // way: a slot of the connection cap held for nothing. (Silent
+            // since its last answer: its next request may be on its way.)
+            if client?.isIdle(for: service.limits.idleTimeoutSeconds) == true { context.close(promise: nil) }
+            return
+        }
+        if let e = event as? ChannelEvent, e == .inputClosed {
+            // A half-close: the last line (with or without its newline) has
+            // been handled; answer what was asked, then close.
+            client?.inputDidClose()
+            return
+        }
+        context.fireUserInboundEventTriggered(event)
+    }
+
     func channelInactive(context: ChannelHandlerContext) {
         if let client { service.disconnect(client) }
         client = nil

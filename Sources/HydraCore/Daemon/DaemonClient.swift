@@ -20,9 +20,18 @@ public final class DaemonClient {
     private let decoder = RPCCoding.decoder()
 
     /// Connects to `socket`; throws `DaemonClient.NotRunning` when no
-    /// daemon listens there.
+    /// daemon listens there, and `SocketTrust.Refused` (having sent
+    /// nothing) when the socket or the process serving it is not the user's.
     public init(socket path: String) throws {
-        fd = try Self.connect(path)
+        try SocketTrust.checkPath(path)
+        let fd = try Self.connect(path)
+        do {
+            try SocketTrust.checkPeer(fd, socket: path)
+        } catch {
+            close(fd)
+            throw error
+        }
+        self.fd = fd
     }
 
     deinit { close(fd) }
@@ -128,9 +137,13 @@ public final class DaemonClient {
     }
 
     /// Calls `method` and waits for its result (skipping notifications).
+    /// An error with a null id (a request the daemon could not read, such as
+    /// one over its size limit) ends the call too: this client sends one
+    /// request at a time, so it can only be about that one.
     public func call<P: Encodable, R: Decodable>(_ method: String, _ params: P, as: R.Type = R.self) throws -> R {
         let id = try send(method: method, params: params)
         while let (m, data) = try readMessage() {
+            if m.id == nil, let e = m.error { throw e }
             guard m.id == id else { continue }
             if let e = m.error { throw e }
             return try decoder.decode(ResultOnly<R>.self, from: data).result
@@ -151,10 +164,53 @@ public final class DaemonClient {
                 }
                 continue
             }
+            if m.id == nil, let e = m.error { throw e }
             guard m.id == id else { continue }
             if let e = m.error { throw e }
             return try decoder.decode(ResultOnly<TranslateResult>.self, from: data).result
         }
         throw HydraError.invalidInput("the daemon closed the connection before the translation ended")
     }
+
+    /// Translates a text of any length through the daemon, as `hydra
+    /// translate` does in process: the text is cut where `Paragraphs.parts`
+    /// may cut it (so the parts translate exactly as the whole) into requests
+    /// that fit the daemon's limits, sent one after the other; a part the
+    /// daemon still finds too long (its token budget) is cut again.
+    public func translateDocument(_ params: TranslateParams, onPartial: (String) -> Bool = { _ in true }) throws -> TranslateResult {
+        let limits = try call(DaemonMethod.status, Empty(), as: StatusResult.self).limits
+        let text = TextNormalization.nfc(params.text)
+        // Worst case, JSON writes each byte as six ("\u001f"); 4 KiB for the rest.
+        let budget = max(1, min(limits.maxTextBytes, (limits.maxMessageBytes - 4096) / 6, Self.partBytes))
+        var total: TranslateResult?
+        var queue = Paragraphs.parts(text, maxBytes: budget).map { ($0, budget) }
+        while !queue.isEmpty {
+            let (part, size) = queue.removeFirst()
+            if Paragraphs(part).texts.isEmpty {
+                // Nothing to translate (code, rules, blank lines): copied
+                // through here as the daemon would, whatever its size.
+                guard onPartial(part) else { throw RPCError(code: RPCError.cancelled, message: "the request was cancelled") }
+                let copied = TranslateResult(text: part, model: params.model ?? "", paragraphs: 0, promptTokens: 0,
+                                             generatedTokens: 0, timings: TranslateTimings())
+                total = total.map { $0.adding(copied) } ?? copied
+                continue
+            }
+            var p = params
+            p.text = part
+            do {
+                let r = try translate(p, onPartial: onPartial)
+                total = total.map { $0.adding(r) } ?? r
+            } catch let e as RPCError where (e.code == RPCError.tooManyTokens || e.code == RPCError.textTooLong) && size > 1 {
+                let smaller = Paragraphs.parts(part, maxBytes: size / 2)
+                guard smaller.count > 1 else { throw e }
+                queue.insert(contentsOf: smaller.map { ($0, size / 2) }, at: 0)
+            }
+        }
+        return total ?? TranslateResult(text: "", model: params.model ?? "", paragraphs: 0, promptTokens: 0,
+                                        generatedTokens: 0, timings: TranslateTimings())
+    }
+
+    /// The most text one request of `translateDocument` carries: a few
+    /// thousand tokens, well within the daemon's default token budget.
+    static let partBytes = 8 << 10
 }

@@ -65,6 +65,27 @@ public struct TranslateResult: Codable, Sendable {
     public let promptTokens: Int
     public let generatedTokens: Int
     public let timings: TranslateTimings
+
+    public init(text: String, model: String, paragraphs: Int, promptTokens: Int, generatedTokens: Int,
+                timings: TranslateTimings) {
+        self.text = text
+        self.model = model
+        self.paragraphs = paragraphs
+        self.promptTokens = promptTokens
+        self.generatedTokens = generatedTokens
+        self.timings = timings
+    }
+
+    /// This result followed by `next`, the result of the next part of the
+    /// same document: texts joined, counts and times added (the queueing,
+    /// loading and first output are the first part's).
+    func adding(_ next: TranslateResult) -> TranslateResult {
+        var t = timings
+        t.totalMs += next.timings.totalMs
+        return TranslateResult(text: text + next.text, model: model, paragraphs: paragraphs + next.paragraphs,
+                               promptTokens: promptTokens + next.promptTokens,
+                               generatedTokens: generatedTokens + next.generatedTokens, timings: t)
+    }
 }
 
 /// `detect` parameters and result.

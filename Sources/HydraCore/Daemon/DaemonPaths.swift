@@ -18,6 +18,9 @@ public struct DaemonPaths: Sendable, Equatable {
     public var lock: String { socket + ".lock" }
     public var pid: String { socket + ".pid" }
     public var log: String { socket + ".log" }
+    /// Held by `hydra daemon start` while it starts one: two at once do not
+    /// both start a daemon (and truncate each other's log).
+    public var startLock: String { socket + ".start" }
 
     /// The socket at `socket` (`--socket`), else `$HYDRA_SOCKET`, else the
     /// default directory's `hydra.sock`.
@@ -83,16 +86,19 @@ public struct DaemonPaths: Sendable, Equatable {
 /// An exclusive lock on a file, held as long as the process lives (the
 /// kernel drops it when the process dies, even by kill -9): at most one
 /// daemon per socket.
-final class DaemonLock {
+public final class DaemonLock {
     private let fd: Int32
 
-    /// Takes the lock, or returns nil when another process holds it.
-    init?(path: String) throws {
-        let fd = open(path, O_CREAT | O_RDWR | O_CLOEXEC, 0o600)
+    /// Takes the lock, or returns nil when another process holds it (with
+    /// `wait`, waits for it instead).
+    public init?(path: String, wait: Bool = false) throws {
+        let fd = open(path, O_CREAT | O_RDWR | O_CLOEXEC | O_NOFOLLOW, 0o600)
         guard fd >= 0 else {
             throw HydraError.invalidInput("cannot open \(path): \(String(cString: strerror(errno)))")
         }
-        guard flock(fd, LOCK_EX | LOCK_NB) == 0 else {
+        var taken = flock(fd, wait ? LOCK_EX : LOCK_EX | LOCK_NB) == 0
+        while !taken && wait && errno == EINTR { taken = flock(fd, LOCK_EX) == 0 }
+        guard taken else {
             close(fd)
             return nil
         }
@@ -100,4 +106,14 @@ final class DaemonLock {
     }
 
     deinit { close(fd) }
+
+    /// Whether a process (a live daemon) holds the lock at `path` now.
+    public static func isHeld(path: String) -> Bool {
+        let fd = open(path, O_RDWR | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK)
+        guard fd >= 0 else { return false }
+        defer { close(fd) }
+        guard flock(fd, LOCK_EX | LOCK_NB) == 0 else { return errno == EWOULDBLOCK }
+        flock(fd, LOCK_UN)
+        return false
+    }
 }

@@ -37,28 +37,41 @@ public final class DaemonServer: @unchecked Sendable {
         try removeStaleSocket()
 
         let service = self.service
-        let maxBytes = service.limits.maxMessageBytes
+        let limits = service.limits
+        let maxBytes = limits.maxMessageBytes
+        let idle = limits.idleTimeoutSeconds > 0 ? TimeAmount.milliseconds(Int64(limits.idleTimeoutSeconds * 1000)) : nil
         let bootstrap = ServerBootstrap(group: group)
             .serverChannelOption(ChannelOptions.backlog, value: 256)
+            .childChannelOption(ChannelOptions.allowRemoteHalfClosure, value: true)
+            .childChannelOption(ChannelOptions.writeBufferWaterMark,
+                                value: .init(low: limits.outboundHighBytes / 2, high: limits.outboundHighBytes))
             .childChannelInitializer { channel in
                 channel.eventLoop.makeCompletedFuture {
+                    if let idle { try channel.pipeline.syncOperations.addHandler(IdleStateHandler(readTimeout: idle)) }
                     try channel.pipeline.syncOperations.addHandler(ByteToMessageHandler(LineDecoder(maxBytes: maxBytes)))
                     try channel.pipeline.syncOperations.addHandler(ConnectionHandler(service: service))
                 }
             }
         // The socket is created 0600 (umask), then checked by chmod: no
         // moment where another user could connect.
+        // The pid file first: a daemon that `hydra daemon stop` could not
+        // find (disk full) must not start.
+        do {
+            try "\(getpid())\n".write(toFile: paths.pid, atomically: true, encoding: .utf8)
+        } catch {
+            throw HydraError.invalidInput("cannot write the pid file \(paths.pid): \(error.localizedDescription)")
+        }
         let oldMask = umask(0o177)
         defer { umask(oldMask) }
         do {
-            channel = try bootstrap.bind(unixDomainSocketPath: paths.socket).wait()
+            channel = try bootstrap.bind(to: try Self.address(paths.socket)).wait()
         } catch {
+            unlink(paths.pid)
             throw HydraError.invalidInput("cannot listen on \(paths.socket): \(error)")
         }
         chmod(paths.socket, 0o600)
-        try? "\(getpid())\n".write(toFile: paths.pid, atomically: true, encoding: .utf8)
         service.onShutdown = { [weak self] in self?.stop() }
-        if preload { service.worker(for: service.configuration.defaultModel).preload() }
+        if preload { try service.worker(for: service.configuration.defaultModel).preload() }
     }
 
     /// Blocks until the server stops.
@@ -75,7 +88,25 @@ public final class DaemonServer: @unchecked Sendable {
         guard first else { return }
         unlink(paths.socket)
         unlink(paths.pid)
+        service.stopping()
         try? channel?.close().wait()
+    }
+
+    /// The socket's address. NIO's own refuses paths over 103 bytes (the
+    /// size on macOS); Linux's `sun_path` holds 107 and the NUL.
+    static func address(_ path: String) throws -> SocketAddress {
+        var addr = sockaddr_un()
+        addr.sun_family = sa_family_t(AF_UNIX)
+        let bytes = Array(path.utf8)
+        let capacity = MemoryLayout.size(ofValue: addr.sun_path)
+        guard bytes.count < capacity else {
+            throw HydraError.invalidInput("socket path too long (\(bytes.count) bytes, at most \(capacity - 1)): \(path)")
+        }
+        withUnsafeMutableBytes(of: &addr.sun_path) { raw in
+            raw.copyBytes(from: bytes)
+            raw[bytes.count] = 0
+        }
+        return SocketAddress(addr)
     }
 
     /// With the lock held, a socket file left there belongs to a dead

@@ -23,17 +23,95 @@ public final class DaemonService: @unchecked Sendable {
     }
 
     /// A connected client; `send` may be called from any thread.
-    final class Client: Sendable {
+    final class Client: @unchecked Sendable {
         let id: ClientID
         let channel: Channel
+        /// Bytes of replies not yet taken by the client past which it is dropped.
+        private let maxOutbound: Int
 
-        init(id: ClientID, channel: Channel) {
+        // Guarded by `lock`.
+        private let lock = NSLock()
+        /// Bytes written but not yet handed to the kernel.
+        private var outbound = 0
+        /// Translations accepted and not yet answered.
+        private var inFlight: [RPCID] = []
+        /// When the last of them was answered (a client waiting for one is
+        /// not idle, and its idle time starts from its answer).
+        private var answered = Date()
+        /// The client half-closed: close once its last request is answered.
+        private var inputClosed = false
+        private var lastWrite: EventLoopFuture<Void>?
+
+        init(id: ClientID, channel: Channel, maxOutbound: Int = .max) {
             self.id = id
             self.channel = channel
+            self.maxOutbound = maxOutbound
         }
 
+        /// Writes one message. A client that lets more than `maxOutbound`
+        /// bytes of replies pile up (it does not read them) is disconnected
+        /// rather than grow the daemon without bound.
         func send<T: Encodable>(_ message: T) {
-            channel.writeAndFlush(ByteBuffer(string: RPCCoding.line(message)), promise: nil)
+            let buffer = ByteBuffer(string: RPCCoding.line(message))
+            let n = buffer.readableBytes
+            let over = lock.withLock {
+                guard outbound + n <= maxOutbound else { return true }
+                outbound += n
+                return false
+            }
+            if over {
+                channel.close(promise: nil)
+                return
+            }
+            let done = channel.writeAndFlush(buffer)
+            lock.withLock { lastWrite = done }
+            done.whenComplete { _ in self.lock.withLock { self.outbound -= n } }
+        }
+
+        /// Whether a translation of this client is under way.
+        var isBusy: Bool { lock.withLock { !inFlight.isEmpty } }
+
+        /// Whether the client has had nothing under way for `seconds`.
+        func isIdle(for seconds: Double) -> Bool {
+            lock.withLock { inFlight.isEmpty && Date().timeIntervalSince(answered) >= seconds }
+        }
+
+        /// The ids of the translations under way.
+        var requestsInFlight: [RPCID] { lock.withLock { inFlight } }
+
+        func began(_ id: RPCID) { lock.withLock { inFlight.append(id) } }
+
+        /// `id` was answered; after the last answer to a client that
+        /// half-closed, the connection is closed.
+        func ended(_ id: RPCID) {
+            let close = lock.withLock {
+                if let i = inFlight.firstIndex(of: id) { inFlight.remove(at: i) }
+                answered = Date()
+                return inFlight.isEmpty && inputClosed
+            }
+            if close { closeWhenWritten() }
+        }
+
+        /// The client will send nothing more (a half-close): close once
+        /// everything asked for is answered and written.
+        func inputDidClose() {
+            let idle = lock.withLock {
+                inputClosed = true
+                return inFlight.isEmpty
+            }
+            if idle { closeWhenWritten() }
+        }
+
+        /// Closes the connection once what was written has gone out, then
+        /// calls `closed`.
+        func closeWhenWritten(_ closed: @escaping @Sendable () -> Void = {}) {
+            let channel = self.channel
+            let close = { channel.close().whenComplete { _ in closed() } }
+            if let last = lock.withLock({ lastWrite }) {
+                last.whenComplete { _ in close() }
+            } else {
+                close()
+            }
         }
     }
 
@@ -43,8 +121,10 @@ public final class DaemonService: @unchecked Sendable {
     var onShutdown: (@Sendable () -> Void)?
 
     private let lock = NSLock()
+    /// The models' workers, by the identity of their file (`fileIdentity`).
     private var workers: [String: ModelWorker] = [:]
     private var clients = 0
+    private var connected: [ClientID: Client] = [:]
     private var lastClientID = 0
     private let startedMs = nowMs()
     private let decoder = RPCCoding.decoder()
@@ -53,22 +133,57 @@ public final class DaemonService: @unchecked Sendable {
         self.configuration = configuration
     }
 
-    /// The worker of a model, started on first use.
-    func worker(for path: String) -> ModelWorker {
-        lock.withLock {
-            if let w = workers[path] { return w }
+    /// The worker of a model, started on first use. Two spellings of one
+    /// file (a symlink, `/proc/self/root/…`) share one worker. With
+    /// `limits.maxModels` workers already, the least recently used idle one
+    /// (never the default model's) is reclaimed; when all are busy the
+    /// request is refused (-32008).
+    func worker(for path: String) throws -> ModelWorker {
+        try lock.withLock {
+            let key = Self.fileIdentity(path)
+            if let w = workers[key] { return w }
+            if workers.count >= limits.maxModels {
+                let defaultKey = Self.fileIdentity(configuration.defaultModel)
+                let idle = workers.filter { $0.key != defaultKey }.sorted { $0.value.lastUsedDate < $1.value.lastUsedDate }
+                guard let victim = idle.first(where: { $0.value.retireIfIdle() }) else {
+                    throw RPCError(code: RPCError.busy, message: "too many models in use (limit \(limits.maxModels))")
+                }
+                workers[victim.key] = nil
+            }
             let w = ModelWorker(modelPath: path, threads: configuration.threads,
                                 idleUnloadSeconds: configuration.idleUnloadSeconds, limits: limits)
-            workers[path] = w
+            workers[key] = w
             return w
         }
+    }
+
+    /// Gives `work` the worker of `path`, looking it up again should it
+    /// have been reclaimed in between.
+    private func onWorker(_ path: String, _ work: (ModelWorker) throws -> Void) throws {
+        while true {
+            do {
+                return try work(try worker(for: path))
+            } catch is ModelWorker.Retired {
+                continue
+            }
+        }
+    }
+
+    /// What identifies a model file whatever the path's spelling: its
+    /// device and inode, else (no such file) the path.
+    static func fileIdentity(_ path: String) -> String {
+        var st = stat()
+        guard stat(path, &st) == 0 else { return path }
+        return "\(st.st_dev):\(st.st_ino)"
     }
 
     func connect(channel: Channel) -> Client {
         let client = lock.withLock {
             lastClientID += 1
             clients += 1
-            return Client(id: lastClientID, channel: channel)
+            let client = Client(id: lastClientID, channel: channel, maxOutbound: limits.outboundMaxBytes)
+            connected[client.id] = client
+            return client
         }
         if lock.withLock({ clients }) > limits.maxClients {
             client.send(RPCErrorReply(id: nil, error: RPCError(
@@ -82,9 +197,27 @@ public final class DaemonService: @unchecked Sendable {
     func disconnect(_ client: Client) {
         let all = lock.withLock {
             clients -= 1
+            connected[client.id] = nil
             return Array(workers.values)
         }
         for w in all { w.cancelAll(client: client.id) }
+    }
+
+    /// The daemon is stopping (SIGTERM, `shutdown`): each client with a
+    /// translation under way is told so (-32010), as PostgreSQL's fast
+    /// shutdown does, rather than see a bare end of file; waits (at most
+    /// `timeout` seconds) until those errors are written.
+    func stopping(timeout: Double = 2) {
+        let busy = lock.withLock { connected.values.filter(\.isBusy) }
+        let done = DispatchSemaphore(value: 0)
+        for client in busy {
+            for id in client.requestsInFlight {
+                client.send(RPCErrorReply(id: id, error: RPCError(code: RPCError.stopping, message: "the daemon is stopping")))
+            }
+            client.closeWhenWritten { done.signal() }
+        }
+        let deadline = DispatchTime.now() + timeout
+        for _ in busy where done.wait(timeout: deadline) == .timedOut { break }
     }
 
     // MARK: - Requests
@@ -97,15 +230,22 @@ public final class DaemonService: @unchecked Sendable {
                                                                       message: "the message is not valid UTF-8")))
         }
         let data = Data(bytes)
-        guard let envelope = try? decoder.decode(RPCEnvelope.self, from: data) else {
+        let envelope: RPCEnvelope
+        do {
+            envelope = try decoder.decode(RPCEnvelope.self, from: data)
+        } catch DecodingError.dataCorrupted {
             return client.send(RPCErrorReply(id: nil, error: RPCError(code: RPCError.parseError,
+                                                                      message: "the message is not JSON")))
+        } catch {
+            // JSON, but an array, a string, a number...: not a request.
+            return client.send(RPCErrorReply(id: nil, error: RPCError(code: RPCError.invalidRequest,
                                                                       message: "the message is not a JSON object")))
         }
         let id = envelope.id
         func fail(_ code: Int, _ message: String) {
             client.send(RPCErrorReply(id: id, error: RPCError(code: code, message: message)))
         }
-        if let v = envelope.jsonrpc, v != "2.0" { return fail(RPCError.invalidRequest, "jsonrpc must be \"2.0\"") }
+        if let why = envelope.invalid { return fail(RPCError.invalidRequest, why) }
         guard let method = envelope.method else { return fail(RPCError.invalidRequest, "the request has no method") }
         do {
             switch method {
@@ -167,8 +307,15 @@ public final class DaemonService: @unchecked Sendable {
                 case .success(let r): client.send(RPCResult(id: id, result: r))
                 case .failure(let e): client.send(RPCErrorReply(id: id, error: e))
                 }
+                client.ended(id)
             })
-        try worker(for: model).submit(job)
+        client.began(id)
+        do {
+            try onWorker(model) { try $0.submit(job) }
+        } catch {
+            client.ended(id)
+            throw error
+        }
     }
 
     /// The model a request names, as an absolute path (the daemon's by default).
@@ -191,31 +338,32 @@ public final class DaemonService: @unchecked Sendable {
             throw RPCError(code: RPCError.invalidParams, message: "missing parameter 'head'")
         }
         let model = try resolveModel(p.model)
-        let worker = worker(for: model)
         func send(_ error: RPCError) { if let id { client.send(RPCErrorReply(id: id, error: error)) } }
-        worker.perform({ hydra in
-            do {
-                switch p.action {
-                case "load": _ = try worker.loadHead(p.head!, into: hydra)
-                case "unload": try worker.unloadHead(p.head!, from: hydra)
-                default: break
+        try onWorker(model) { worker in
+            try worker.perform({ hydra in
+                do {
+                    switch p.action {
+                    case "load": _ = try worker.loadHead(p.head!, into: hydra)
+                    case "unload": try worker.unloadHead(p.head!, from: hydra)
+                    default: break
+                    }
+                    let heads = hydra.heads.heads.map {
+                        HeadDescription(name: $0.name, language: $0.language, kind: $0.kind, path: $0.path, canGenerate: $0.canGenerate)
+                    }
+                    if let id { client.send(RPCResult(id: id, result: HeadsResult(model: model, heads: heads))) }
+                } catch let e as HeadError {
+                    if case .notFound = e {
+                        send(RPCError(code: RPCError.unknownHead, message: e.description))
+                    } else {
+                        send(RPCError(code: RPCError.invalidParams, message: e.description))
+                    }
+                } catch {
+                    send(RPCError(code: RPCError.invalidParams, message: "\(error)"))
                 }
-                let heads = hydra.heads.heads.map {
-                    HeadDescription(name: $0.name, language: $0.language, kind: $0.kind, path: $0.path, canGenerate: $0.canGenerate)
-                }
-                if let id { client.send(RPCResult(id: id, result: HeadsResult(model: model, heads: heads))) }
-            } catch let e as HeadError {
-                if case .notFound = e {
-                    send(RPCError(code: RPCError.unknownHead, message: e.description))
-                } else {
-                    send(RPCError(code: RPCError.invalidParams, message: e.description))
-                }
-            } catch {
-                send(RPCError(code: RPCError.invalidParams, message: "\(error)"))
-            }
-        }, failed: { error in
-            send(RPCError(code: RPCError.modelError, message: "cannot load \(model): \(error)"))
-        })
+            }, failed: { error in
+                send(RPCError(code: RPCError.modelError, message: "cannot load \(model): \(error)"))
+            })
+        }
     }
 
     private func checkTextLength(_ text: String) throws {

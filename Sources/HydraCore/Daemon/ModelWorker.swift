@@ -33,6 +33,9 @@ final class ModelWorker: @unchecked Sendable {
     /// (heads to list, load or unload).
     private var tasks: [(HydraModel) -> Void] = []
     private var failedTasks: [(Error) -> Void] = []
+    /// Set once the daemon has reclaimed this worker: its thread ends and
+    /// it takes no more work.
+    private var retired = false
 
     // Only the worker's thread touches these.
     private var hydra: HydraModel?
@@ -52,10 +55,15 @@ final class ModelWorker: @unchecked Sendable {
         thread.start()
     }
 
+    /// The worker was reclaimed between being looked up and being given
+    /// work: look it up again.
+    struct Retired: Error {}
+
     /// Queues a translation; throws when the client has too many pending.
     func submit(_ job: TranslationJob) throws {
         condition.lock()
         defer { condition.unlock() }
+        if retired { throw Retired() }
         let pending = queues[job.client, default: []]
         guard pending.count < limits.maxPendingPerClient else {
             throw RPCError(code: RPCError.busy,
@@ -87,13 +95,28 @@ final class ModelWorker: @unchecked Sendable {
     /// Runs `work` on the model's thread with the loaded model (loading it
     /// first), between translation turns; `failed` is called instead when
     /// the model cannot be loaded.
-    func perform(_ work: @escaping (HydraModel) -> Void, failed: @escaping (Error) -> Void) {
+    func perform(_ work: @escaping (HydraModel) -> Void, failed: @escaping (Error) -> Void) throws {
         condition.lock()
+        defer { condition.unlock() }
+        if retired { throw Retired() }
         tasks.append(work)
         failedTasks.append(failed)
         condition.signal()
-        condition.unlock()
     }
+
+    /// When the model has no work queued or under way, ends its thread and
+    /// gives its memory back, and returns true; the daemon then forgets it.
+    func retireIfIdle() -> Bool {
+        condition.lock()
+        defer { condition.unlock() }
+        guard ring.isEmpty, tasks.isEmpty, running == 0 else { return false }
+        retired = true
+        condition.signal()
+        return true
+    }
+
+    /// When the model was last used (to reclaim the least recently used).
+    var lastUsedDate: Date { condition.withLock { lastUsed } }
 
     /// Loads a head (a file path or an installed head's name) into the
     /// model's set, to be used for its language from now on. Model thread only.
@@ -154,7 +177,7 @@ final class ModelWorker: @unchecked Sendable {
     private func loop() {
         while true {
             condition.lock()
-            while ring.isEmpty && !loadRequested && tasks.isEmpty {
+            while ring.isEmpty && !loadRequested && tasks.isEmpty && !retired {
                 if hydra != nil && idleUnloadSeconds > 0 {
                     let deadline = lastUsed.addingTimeInterval(idleUnloadSeconds)
                     if !condition.wait(until: deadline), ring.isEmpty, !loadRequested, tasks.isEmpty, Date() >= deadline {
@@ -167,6 +190,13 @@ final class ModelWorker: @unchecked Sendable {
                 } else {
                     condition.wait()
                 }
+            }
+            if retired && ring.isEmpty && tasks.isEmpty {
+                hydra = nil
+                batch = nil
+                loaded = false
+                condition.unlock()
+                return
             }
             if !tasks.isEmpty {
                 let work = tasks.removeFirst()

@@ -58,6 +58,7 @@ public struct RPCError: Error, Codable, Sendable, Equatable, CustomStringConvert
     public static let modelError = -32007
     public static let busy = -32008
     public static let translationFailed = -32009
+    public static let stopping = -32010
 }
 
 /// The one JSON encoder and decoder of the protocol: snake_case keys, one
@@ -85,10 +86,47 @@ public enum RPCCoding {
 }
 
 /// The fields every incoming request has; `params` is decoded per method.
+/// Fields of the wrong type do not fail the decoding (that is for JSON
+/// that is not JSON, -32700): they make the request invalid (-32600), as
+/// JSON-RPC 2.0 asks, and an id that cannot be used is answered with null.
 public struct RPCEnvelope: Decodable, Sendable {
     public let jsonrpc: String?
     public let id: RPCID?
     public let method: String?
+    /// Why the object is not a valid request, nil when it is one.
+    public let invalid: String?
+
+    private enum CodingKeys: String, CodingKey { case jsonrpc, id, method }
+
+    public init(from decoder: Decoder) throws {
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        var problems: [String] = []
+        var id: RPCID?
+        if c.contains(.id), !(try c.decodeNil(forKey: .id)) {
+            // A number must be an integer that fits 64 bits; no booleans, objects or arrays.
+            if let n = try? c.decode(Int.self, forKey: .id) {
+                id = .number(n)
+            } else if let s = try? c.decode(String.self, forKey: .id) {
+                id = .string(s)
+            } else {
+                problems.append("the id must be a string or an integer")
+            }
+        }
+        var version: String?
+        if c.contains(.jsonrpc) {
+            version = try? c.decode(String.self, forKey: .jsonrpc)
+            if version != "2.0" { problems.append("jsonrpc must be \"2.0\"") }
+        }
+        var method: String?
+        if c.contains(.method), !(try c.decodeNil(forKey: .method)) {
+            method = try? c.decode(String.self, forKey: .method)
+            if method == nil { problems.append("the method must be a string") }
+        }
+        self.id = id
+        self.jsonrpc = version
+        self.method = method
+        self.invalid = problems.first
+    }
 }
 
 /// Reads only the `params` of a request.

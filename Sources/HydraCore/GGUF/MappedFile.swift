@@ -11,7 +11,9 @@ final class MappedFile: @unchecked Sendable {
     let size: Int
 
     init(path: String) throws {
-        let fd = open(path, O_RDONLY | O_CLOEXEC)
+        // O_NONBLOCK: opening a FIFO (or a device) must not wait for a
+        // writer; it is then refused below as not a regular file.
+        let fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOCTTY)
         guard fd >= 0 else {
             throw GGUFError(path: path, "cannot open: \(String(cString: strerror(errno)))")
         }
@@ -21,7 +23,7 @@ final class MappedFile: @unchecked Sendable {
             throw GGUFError(path: path, "cannot stat: \(String(cString: strerror(errno)))")
         }
         guard (st.st_mode & S_IFMT) == S_IFREG else {
-            throw GGUFError(path: path, "not a regular file")
+            throw GGUFError(path: path, "not a regular file (a FIFO, device, socket or directory)")
         }
         let size = Int(st.st_size)
         guard size > 0 else { throw GGUFError(path: path, "empty file") }

@@ -22,6 +22,8 @@ extension HydraModel {
                             threads: Int? = nil) throws -> HydraModel {
         let trained = file.architecture.flatMap { file.int("\($0).context_length") } ?? translationContext
         let context = max(16, min(contextLength, max(trained, 16)))
+        // Every command's --threads passes here.
+        if let threads, let problem = ThreadPool.problem(with: threads) { throw HydraError.invalidInput(problem) }
         let pool = ThreadPool(threads: threads ?? ThreadPool.defaultThreadCount)
         do {
             return try HydraModel(file: file, contextLength: context, batchSize: min(512, context), pool: pool)

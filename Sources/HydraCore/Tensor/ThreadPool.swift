@@ -9,9 +9,10 @@ public final class ThreadPool: @unchecked Sendable {
     /// Threads taking part in each run, the caller included.
     public let threads: Int
 
-    /// Starts `threads - 1` workers (at least one thread in all).
+    /// Starts `threads - 1` workers (at least one thread, at most
+    /// `maxThreads`, in all).
     public init(threads: Int = ThreadPool.defaultThreadCount) {
-        raw = hydra_pool_create(Int32(clamping: max(1, threads)))!
+        raw = hydra_pool_create(Int32(min(max(1, threads), Self.maxThreads)))!
         self.threads = Int(hydra_pool_threads(raw))
     }
 
@@ -19,4 +20,18 @@ public final class ThreadPool: @unchecked Sendable {
 
     /// The machine's active processor count.
     public static var defaultThreadCount: Int { ProcessInfo.processInfo.activeProcessorCount }
+
+    /// The most threads a pool may have: ggml's cap of 512, and eight per
+    /// core (more than one per core rarely helps; without a cap, a mistyped
+    /// count would create threads until the machine's pid space is gone).
+    public static var maxThreads: Int { min(512, 8 * max(1, defaultThreadCount)) }
+
+    /// Checks a thread count given by a user: nil when it is fine, else why not.
+    public static func problem(with threads: Int) -> String? {
+        guard threads >= 1 else { return "--threads must be at least 1" }
+        guard threads <= maxThreads else {
+            return "--threads must be at most \(maxThreads) (512, and 8 per core on this machine's \(defaultThreadCount))"
+        }
+        return nil
+    }
 }
