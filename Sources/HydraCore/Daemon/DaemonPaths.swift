@@ -117,3 +117,23 @@ public final class DaemonLock {
         return false
     }
 }
+
+extension DaemonPaths {
+    /// The Unix address of a socket path: Linux's `sun_path` holds 107
+    /// bytes and the NUL (NIO's own address refuses paths over 103, the
+    /// size on macOS).
+    static func unixAddress(_ path: String) throws -> sockaddr_un {
+        var addr = sockaddr_un()
+        addr.sun_family = sa_family_t(AF_UNIX)
+        let bytes = Array(path.utf8)
+        let capacity = MemoryLayout.size(ofValue: addr.sun_path)
+        guard bytes.count < capacity else {
+            throw HydraError.invalidInput("socket path too long (\(bytes.count) bytes, at most \(capacity - 1)): \(path)")
+        }
+        withUnsafeMutableBytes(of: &addr.sun_path) { raw in
+            raw.copyBytes(from: bytes)
+            raw[bytes.count] = 0
+        }
+        return addr
+    }
+}

@@ -92,20 +92,9 @@ public final class DaemonServer: @unchecked Sendable {
         try? channel?.close().wait()
     }
 
-    /// The socket's address. NIO's own refuses paths over 103 bytes (the
-    /// size on macOS); Linux's `sun_path` holds 107 and the NUL.
+    /// The socket's address (107-byte paths included).
     static func address(_ path: String) throws -> SocketAddress {
-        var addr = sockaddr_un()
-        addr.sun_family = sa_family_t(AF_UNIX)
-        let bytes = Array(path.utf8)
-        let capacity = MemoryLayout.size(ofValue: addr.sun_path)
-        guard bytes.count < capacity else {
-            throw HydraError.invalidInput("socket path too long (\(bytes.count) bytes, at most \(capacity - 1)): \(path)")
-        }
-        withUnsafeMutableBytes(of: &addr.sun_path) { raw in
-            raw.copyBytes(from: bytes)
-            raw[bytes.count] = 0
-        }
+        let addr = try DaemonPaths.unixAddress(path)
         return SocketAddress(addr)
     }
 
