@@ -20,37 +20,9 @@ enum CLI {
         return dir.appendingPathComponent("hydra").path
     }
 
+    /// Runs the built `hydra` with `args` (see `runProgram`).
     static func run(_ args: [String], stdin: Data? = nil, env: [String: String] = [:]) throws -> Result {
-        let p = Process()
-        p.executableURL = URL(fileURLWithPath: binary)
-        p.arguments = args
-        var environment = ProcessInfo.processInfo.environment
-        environment["HYDRA_MODELS"] = TestModels.directory
-        for (k, v) in env { environment[k] = v }
-        p.environment = environment
-        let out = Pipe(), err = Pipe(), input = Pipe()
-        p.standardOutput = out
-        p.standardError = err
-        p.standardInput = input
-        try p.run()
-        if let stdin { input.fileHandleForWriting.write(stdin) }
-        try input.fileHandleForWriting.close()
-        // Read both pipes concurrently so neither fills up.
-        let errBox = Mutex(Data())
-        let done = DispatchSemaphore(value: 0)
-        let errHandle = err.fileHandleForReading
-        DispatchQueue.global().async {
-            let d = errHandle.readDataToEndOfFile()
-            errBox.withLock { $0 = d }
-            done.signal()
-        }
-        let outData = out.fileHandleForReading.readDataToEndOfFile()
-        done.wait()
-        let errData = errBox.withLock { $0 }
-        p.waitUntilExit()
-        return Result(status: p.terminationStatus,
-                      stdout: String(decoding: outData, as: UTF8.self),
-                      stderr: String(decoding: errData, as: UTF8.self))
+        try runProgram(binary, args, stdin: stdin, env: env)
     }
 }
 
