@@ -12,7 +12,10 @@ extension HeadsCommand {
                 as its own sequence (the head's BOS, then the line), -sum log2 p / characters. With \
                 --translate N, the first N pairs are translated source -> target through each head \
                 (prompt in the native head) and written to --hypotheses DIR/<head>.txt, one line a pair, \
-                with the references in DIR/ref.txt (score them with sacrebleu).
+                with the references in DIR/ref.txt (score them with sacrebleu). With --native-input, each \
+                head is also measured with its output rows only: the text written so far reaches the body \
+                through the native tokenizer and rows (row '<head>+native-input'), which tells a head's \
+                input side from its output side.
                 """)
 
         @Option(name: [.short, .long], help: "A GGUF file or a known model's name (default: \(KnownModel.defaultName)).")
@@ -41,6 +44,9 @@ extension HeadsCommand {
 
         @Option(help: "Type a recipe head's tables are materialized in: f32 (exact) or q8_0 (a quarter of the memory traffic).")
         var materialize = "f32"
+
+        @Flag(help: "Also measure each head's output rows with the text fed through the native tokenizer.")
+        var nativeInput = false
 
         @Option(name: [.short, .long], help: "Threads (default: all cores).")
         var threads: Int?
@@ -73,24 +79,39 @@ extension HeadsCommand {
                    "translate s", "generated"].joined(separator: "\t"))
             let decodePrompt = hydra.native.tokenizer.tokenize("The weather is good today.", addSpecial: true, parseSpecial: false)
             for head in all {
+                try measure(head, nativeInput: false)
+                if nativeInput, head !== hydra.native, head.canGenerate { try measure(head, nativeInput: true) }
+            }
+
+            /// One row of the table: `head` as it is, or its output rows behind the native input side.
+            func measure(_ head: Head, nativeInput: Bool) throws {
+                let name = nativeInput ? head.name + "+native-input" : head.name
                 let tpc = HeadEvaluation.tokensPerCharacter(head.tokenizer, lines: texts)
-                var bar = ProgressBar("bits/char through \(head.name)")
-                let score = try HeadEvaluation.bitsPerCharacter(hydra, head: head, lines: texts) {
-                    bar.update(Double($0) / Double(max(texts.count, 1)))
-                }
+                var bar = ProgressBar("bits/char through \(name)")
+                let progress = { (done: Int) in bar.update(Double(done) / Double(max(texts.count, 1))) }
+                let score = nativeInput
+                    ? try NativeInput.bitsPerCharacter(hydra, head: head, lines: texts, progress: progress)
+                    : try HeadEvaluation.bitsPerCharacter(hydra, head: head, lines: texts, progress: progress)
                 bar.finish()
-                let speed = try HeadEvaluation.decodeTokensPerSecond(
+                let speed = nativeInput ? 0 : try HeadEvaluation.decodeTokensPerSecond(
                     hydra, prompt: decodePrompt.map { HeadToken(hydra.native, $0) }, target: head)
                 var translateSeconds = 0.0, generated = 0
                 if !sample.isEmpty {
                     let translator = try Translator(model: hydra, source: hydra.native, target: head)
                     var outputs: [String] = []
-                    var tbar = ProgressBar("translating through \(head.name)")
+                    var tbar = ProgressBar("translating through \(name)")
                     var clock = Stopwatch()
                     for (k, pair) in sample.enumerated() {
                         var text = ""
-                        let stats = try translator.translate(pair.source, from: source, to: target) { text += $0; return true }
-                        generated += stats.generatedTokens
+                        if nativeInput {
+                            let made = try NativeInput.translate(pair.source, translator: translator, head: head,
+                                                                 from: source, to: target)
+                            text = made.text
+                            generated += made.tokens
+                        } else {
+                            let stats = try translator.translate(pair.source, from: source, to: target) { text += $0; return true }
+                            generated += stats.generatedTokens
+                        }
                         outputs.append(text.split(whereSeparator: \.isNewline).joined(separator: " "))
                         tbar.update(Double(k + 1) / Double(sample.count))
                     }
@@ -98,10 +119,10 @@ extension HeadsCommand {
                     tbar.finish()
                     if let hypotheses {
                         try (outputs.joined(separator: "\n") + "\n")
-                            .write(toFile: "\(hypotheses)/\(head.name).txt", atomically: true, encoding: .utf8)
+                            .write(toFile: "\(hypotheses)/\(name).txt", atomically: true, encoding: .utf8)
                     }
                 }
-                print([head.name, head.info.provenance.method, "\(head.vocabulary.count)", String(format: "%.4f", tpc),
+                print([name, head.info.provenance.method, "\(head.vocabulary.count)", String(format: "%.4f", tpc),
                        String(format: "%.4f", score.bitsPerCharacter), String(format: "%.3f", score.bitsPerToken),
                        String(format: "%.1f", speed), String(format: "%.1f", translateSeconds), "\(generated)"]
                     .joined(separator: "\t"))

@@ -157,7 +157,7 @@ extension HeadsCommand {
 /// few seconds, with counts, loss, speed and the time left.
 struct ProgressReport {
     private var start = DispatchTime.now().uptimeNanoseconds
-    private var lastShown: UInt64 = 0
+    private var lastShown = DispatchTime.now().uptimeNanoseconds
     private var phaseStart = DispatchTime.now().uptimeNanoseconds
     private var phaseItems = 0
     private var phaseFirst = -1

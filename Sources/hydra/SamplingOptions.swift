@@ -19,12 +19,11 @@ struct SamplingOptions: ParsableArguments {
     @Option(help: "Beam search with N beams (length-normalized; 1: none). Not with --temp.")
     var beam = 1
 
+    @Option(help: "Never repeat an n-gram of N tokens within a translation (0: off; greedy and sampling).")
+    var noRepeatNgram = 0
+
     func validate() throws {
-        guard temperature >= 0, temperature.isFinite else { throw ValidationError("--temp must be 0 or more") }
-        guard topK >= 0 else { throw ValidationError("--top-k must be 0 or more") }
-        guard topP > 0, topP <= 1 else { throw ValidationError("--top-p must be in (0, 1]") }
-        guard (1...16).contains(beam) else { throw ValidationError("--beam must be between 1 and 16") }
-        if beam > 1 && temperature > 0 { throw ValidationError("--beam and --temp exclude each other") }
+        if let problem = sampling.problem { throw ValidationError(problem) }
     }
 
     var sampling: Sampling {
@@ -34,6 +33,7 @@ struct SamplingOptions: ParsableArguments {
         s.topP = topP
         s.seed = seed
         s.beams = beam
+        s.noRepeatNgram = noRepeatNgram
         return s
     }
 }

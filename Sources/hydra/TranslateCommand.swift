@@ -92,7 +92,7 @@ struct TranslateCommand: ParsableCommand {
         let input = try readInput(arguments: text, file: nil)
         let source = try Language.named(guessSource ? try guessLanguage(of: input) : from)
         // The daemon decodes greedily; other decoding runs here.
-        if !noDaemon, decoding.sampling == Sampling(), try translateThroughDaemon(input, from: source.code) { return }
+        if !noDaemon, try translateThroughDaemon(input, from: source.code) { return }
         var clock = Stopwatch()
         let hydra = try HydraModel.load(model, threads: threads)
         let loadMs = clock.lap()
@@ -152,7 +152,8 @@ struct TranslateCommand: ParsableCommand {
         let heads = try headOptions.heads.map { URL(fileURLWithPath: try HeadsCommand.resolve($0)).standardizedFileURL.path }
         let params = TranslateParams(text: input, from: from, to: to, model: modelPath,
                                      heads: heads.isEmpty ? nil : heads, nativeHead: headOptions.nativeOnly ? true : nil,
-                                     scriptLock: scriptLock)
+                                     scriptLock: scriptLock,
+                                     sampling: decoding.sampling == Sampling() ? nil : decoding.sampling)
         var endsWithNewline = true
         var readerGone = false
         let result: TranslateResult

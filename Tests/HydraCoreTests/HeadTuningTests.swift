@@ -63,9 +63,17 @@ struct HeadTuningTests {
         let late = losses.suffix(third).reduce(0, +) / Double(third)
         #expect(late < early - 0.1, "training loss \(losses)")
 
-        // The tuned head loads over the body, untied, with the input rows of the built head.
+        // The tuned head loads over the body, untied, with the input rows of the built head:
+        // a recipe head stays a recipe, with the tuned output rows stored beside its map.
         let tuned = try hydra.heads.load(path: folder + "/a.gguf", catalog: HeadCatalog(directories: []))
         #expect(tuned.info.output == .separate)
+        #expect(head.kind == "recipe" && tuned.kind == "recipe")
+        let stored = try Self.outputRows(folder + "/a.gguf").withUnsafeBytes { Array($0.bindMemory(to: Float.self)) }
+        var tunedRow = [Float](repeating: 0, count: 640), builtRow = tunedRow
+        TokenEmbedding(matrix: try #require(tuned.output).matrix).row(500, into: &tunedRow)
+        TokenEmbedding(matrix: try #require(head.output).matrix).row(500, into: &builtRow)
+        #expect(tunedRow == Array(stored[500 * 640..<501 * 640]))
+        #expect(tunedRow != builtRow)
         #expect(tuned.vocabulary.count == head.vocabulary.count)
         var x = [Float](repeating: 0, count: 640), y = x
         head.embedding.row(500, into: &x)

@@ -40,6 +40,50 @@ struct SamplingTests {
         }
     }
 
+    @Test("--no-repeat-ngram bans exactly the tokens that would repeat an n-gram already written")
+    func noRepeatNgram() {
+        // History a b c a b: with n = 3 the next token may not be c ("a b c" again);
+        // with n = 2, not c (after "b") ; with n = 1 none of a, b, c.
+        let h: [Int32] = [0, 1, 2, 0, 1]
+        #expect(Sampler.repeatingTokens(h, n: 3) == [2])
+        #expect(Sampler.repeatingTokens(h, n: 2) == [2])
+        #expect(Sampler.repeatingTokens(h, n: 1) == [0, 1, 2])
+        #expect(Sampler.repeatingTokens(h, n: 4) == [])
+        #expect(Sampler.repeatingTokens(h, n: 0) == [])
+        #expect(Sampler.repeatingTokens([5, 5, 5], n: 2) == [5])
+        #expect(Sampler.repeatingTokens([0, 1], n: 3) == [])
+        // Greedy picks the best token that does not repeat; without history, the best.
+        var s = Sampling()
+        s.noRepeatNgram = 3
+        let sampler = Sampler(sampling: s)
+        let logits: [Float] = [0.1, 0.2, 3, 1, -.infinity]
+        logits.withUnsafeBufferPointer { l in
+            #expect(sampler.pick(l, after: []) == 2)
+            #expect(sampler.pick(l, after: h) == 3)
+            #expect(Sampler(sampling: Sampling()).pick(l, after: h) == 2)
+        }
+    }
+
+    @Test("decoding settings: daemon keys decode with defaults for what is absent; bad ones are named")
+    func samplingSettings() throws {
+        let d = JSONDecoder()
+        d.keyDecodingStrategy = .convertFromSnakeCase
+        let s = try d.decode(Sampling.self, from: Data(#"{"top_k": 5, "no_repeat_ngram": 4}"#.utf8))
+        var expected = Sampling()
+        expected.topK = 5
+        expected.noRepeatNgram = 4
+        #expect(s == expected)
+        #expect(try d.decode(Sampling.self, from: Data("{}".utf8)) == Sampling())
+        #expect(Sampling().problem == nil)
+        var bad = Sampling()
+        bad.beams = 2
+        bad.temperature = 1
+        #expect(bad.problem?.contains("--beam") == true)
+        bad = Sampling()
+        bad.noRepeatNgram = -1
+        #expect(bad.problem?.contains("no-repeat-ngram") == true)
+    }
+
     /// A prompt through the native head of smollm2-135m.
     static func prompt(_ hydra: HydraModel) throws -> [HeadToken] {
         let translator = try Translator(model: hydra)
@@ -111,7 +155,10 @@ struct SamplingTests {
         #expect(a.status == 0 && a.stdout == b.stdout && !a.stdout.isEmpty, "\(a.stderr)")
         let beam = try CLI.run(common + ["--beam", "3"])
         #expect(beam.status == 0 && !beam.stdout.isEmpty, "\(beam.stderr)")
-        for bad in [["--beam", "0"], ["--beam", "2", "--temp", "1"], ["--top-p", "0"], ["--temp", "-1"]] {
+        let blocked = try CLI.run(common + ["--no-repeat-ngram", "2"])
+        #expect(blocked.status == 0 && !blocked.stdout.isEmpty, "\(blocked.stderr)")
+        for bad in [["--beam", "0"], ["--beam", "2", "--temp", "1"], ["--top-p", "0"], ["--temp", "-1"],
+                    ["--no-repeat-ngram", "-2"]] {
             let r = try CLI.run(common + bad)
             #expect(r.status != 0 && r.stderr.contains("Error"), "\(bad): \(r.stderr)")
         }

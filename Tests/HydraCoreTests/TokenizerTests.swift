@@ -215,5 +215,9 @@ struct TokenizerRoundTripTests {
         _ = cut.append(ids[0])
         _ = cut.append(ids[1])
         #expect(cut.finish() == "\u{FFFD}")
+        // A translation cut at its token limit leaves the unfinished character out.
+        var dropped = StreamingDetokenizer(tokenizer: tokenizer)
+        _ = dropped.append(ids[0])
+        #expect(dropped.finish(dropUnfinished: true) == "")
     }
 }

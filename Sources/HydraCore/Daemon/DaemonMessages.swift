@@ -25,9 +25,11 @@ public struct TranslateParams: Codable, Sendable {
     /// Mask out tokens of other scripts than the target's: true always,
     /// false never; nil: for head files that declare a script (`ScriptLock.Mode.auto`).
     public var scriptLock: Bool?
+    /// How tokens are picked (absent keys: greedy decoding's defaults).
+    public var sampling: Sampling?
 
     public init(text: String, from: String, to: String, model: String? = nil, stream: Bool? = nil,
-                heads: [String]? = nil, nativeHead: Bool? = nil, scriptLock: Bool? = nil) {
+                heads: [String]? = nil, nativeHead: Bool? = nil, scriptLock: Bool? = nil, sampling: Sampling? = nil) {
         self.text = text
         self.from = from
         self.to = to
@@ -36,6 +38,7 @@ public struct TranslateParams: Codable, Sendable {
         self.heads = heads
         self.nativeHead = nativeHead
         self.scriptLock = scriptLock
+        self.sampling = sampling
     }
 }
 

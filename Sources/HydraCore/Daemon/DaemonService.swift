@@ -296,11 +296,12 @@ public final class DaemonService: @unchecked Sendable {
         } catch {
             throw RPCError(code: RPCError.invalidParams, message: "\(error)")
         }
+        if let problem = p.sampling?.problem { throw RPCError(code: RPCError.invalidParams, message: problem) }
         let model = try resolveModel(p.model)
         let job = TranslationJob(
             id: id, client: client.id, source: source, target: target, text: p.text, stream: p.stream ?? true,
             heads: p.heads ?? [], nativeHead: p.nativeHead ?? false,
-            scriptLock: p.scriptLock.map { $0 ? .on : .off } ?? .auto,
+            scriptLock: p.scriptLock.map { $0 ? .on : .off } ?? .auto, sampling: p.sampling ?? Sampling(),
             partial: { piece in client.send(RPCNotification(method: DaemonMethod.partial, params: PartialParams(id: id, text: piece))) },
             finish: { result in
                 switch result {

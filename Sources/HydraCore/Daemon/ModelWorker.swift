@@ -305,6 +305,7 @@ final class ModelWorker: @unchecked Sendable {
             do {
                 let translator = try makeTranslator(job, hydra)
                 translator.scriptLock = job.scriptLock
+                translator.sampling = job.sampling
                 let translation = Translation(translator, text: job.text, from: job.source, to: job.target)
                 job.translation = translation
                 if let e = try overBudget(translation) { return end(job, .failure(e)) }
@@ -358,10 +359,8 @@ final class ModelWorker: @unchecked Sendable {
         let batch = self.batch ?? SequenceBatch(model: hydra)
         self.batch = batch
         var stepped: [TranslationJob] = []
-        var start = 0
-        while start < live.count {
-            let chunk = Array(live[start..<min(start + batch.capacity, live.count)])
-            start += chunk.count
+        for pass in TranslationBatch.passes(rows: live.map { $0.session!.tokens.count }, capacity: batch.capacity) {
+            let chunk = Array(live[pass])
             do {
                 try batch.step(chunk.flatMap { $0.session!.sequences }, tokens: chunk.flatMap { $0.session!.tokens })
                 stepped += chunk

@@ -22,6 +22,8 @@ final class TranslationJob: @unchecked Sendable {
     let nativeHead: Bool
     /// Whether tokens of other scripts are masked out.
     let scriptLock: ScriptLock.Mode
+    /// Greedy (default), sampling or beam search.
+    let sampling: Sampling
     /// Sends a piece of output to the client (any thread).
     let partial: @Sendable (String) -> Void
     /// Sends the final reply to the client (any thread).
@@ -43,7 +45,7 @@ final class TranslationJob: @unchecked Sendable {
 
     init(id: RPCID, client: ClientID, source: Language, target: Language, text: String, stream: Bool,
          heads: [String] = [], nativeHead: Bool = false, scriptLock: ScriptLock.Mode = .auto,
-         partial: @escaping @Sendable (String) -> Void,
+         sampling: Sampling = Sampling(), partial: @escaping @Sendable (String) -> Void,
          finish: @escaping @Sendable (Result<TranslateResult, RPCError>) -> Void) {
         self.id = id
         self.client = client
@@ -54,6 +56,7 @@ final class TranslationJob: @unchecked Sendable {
         self.heads = heads
         self.nativeHead = nativeHead
         self.scriptLock = scriptLock
+        self.sampling = sampling
         self.partial = partial
         self.finish = finish
     }

@@ -3,7 +3,9 @@ import Foundation
 /// Reads head files: GGUF files with `hydra.head.*` metadata, a tokenizer
 /// (`tokenizer.ggml.*`) and either tables (`token_embd.weight`, optional
 /// `output.weight`: a dense head) or a sparse map onto another head's rows
-/// (`hydra.recipe.*`: a recipe head). heads/README.md documents the layout.
+/// (`hydra.recipe.*`: a recipe head, which may also store its own
+/// `output.weight`: output rows tuned after building). heads/README.md
+/// documents the layout.
 public enum HeadFile {
     /// Whether `file` is a head file (rather than a model).
     public static func isHead(_ file: GGUFFile) -> Bool { file.int(HeadKeys.formatVersion) != nil }
@@ -145,7 +147,10 @@ public enum HeadFile {
             }
             // A tied source gives a tied target: its output rows are the new embedding rows.
             var matrix = embedding.matrix
-            if info.output == .separate || from.info.output != .tied {
+            if info.output == .separate, let tuned = file.tensor(named: HeadKeys.outputTensor) {
+                // Output rows stored beside the map (tuned after building).
+                matrix = try TensorLookup(file: file).matrix(tuned, rows: map.rowCount, cols: width)
+            } else if info.output == .separate || from.info.output != .tied {
                 let owned = try OwnedMatrix(floats: map.materialize(from: TokenEmbedding(matrix: sourceOutput.matrix)),
                                             rows: map.rowCount, cols: width, type: materializeAs)
                 owners.append(owned)
@@ -164,6 +169,25 @@ public enum HeadFile {
         return Head(info: info, tokenizer: tokenizer, tokenizerMetadata: metadata,
                     embedding: TokenEmbedding(matrix: embedding.matrix), output: output, kind: "recipe",
                     path: file.path, owners: owners)
+    }
+
+    /// The map of a recipe head file and what it maps onto, without
+    /// materializing anything (tuning writes it back beside new output rows).
+    public static func recipe(of path: String) throws -> (recipe: HeadRecipe, source: RecipeSource) {
+        let file: GGUFFile
+        do {
+            file = try GGUFFile(path: path)
+        } catch let e as GGUFError {
+            throw HeadError.invalid("invalid head file \(e.description)")
+        }
+        guard kind(of: file) == "recipe", let name = file.string(HeadKeys.recipeSource),
+              let rows = file.int(HeadKeys.recipeSourceRows), let tokens = file.string(HeadKeys.recipeSourceTokens)
+        else {
+            throw HeadError.invalid("\(path) is not a recipe head (or lacks its source's name, rows or token hash)")
+        }
+        let map = try HeadRecipe(offsets: int32s(file, HeadKeys.recipeOffsets), indices: int32s(file, HeadKeys.recipeIndices),
+                                 weights: floats(file, HeadKeys.recipeWeights), sourceRows: rows)
+        return (map, RecipeSource(name: name, rows: rows, tokensHash: tokens))
     }
 
     /// A 1-D tensor of I32 values.

@@ -65,14 +65,24 @@ public enum HeadFileWriter {
     /// `info.output` says whether the map also builds output rows.
     public static func writeRecipe(info: HeadInfo, tokenizer: TokenizerMetadata, recipe: HeadRecipe, source: Head,
                                    to path: String) throws {
-        guard recipe.indices.allSatisfy({ Int($0) < source.embedding.rowCount }) else {
-            throw HeadError.invalid("the recipe points past the \(source.embedding.rowCount) rows of head '\(source.name)'")
+        try writeRecipe(info: info, tokenizer: tokenizer, recipe: recipe, source: RecipeSource(source), to: path)
+    }
+
+    /// Writes a recipe head; with `output` (rows × width floats, `info.output`
+    /// separate) the file also stores these output rows, which replace the
+    /// mapped ones when it is loaded: a tuned head whose input rows are
+    /// still the map.
+    public static func writeRecipe(info: HeadInfo, tokenizer: TokenizerMetadata, recipe: HeadRecipe, source: RecipeSource,
+                                   output: [Float]? = nil, width: Int = 0, tableType: GGMLType = defaultTableType,
+                                   to path: String) throws {
+        guard recipe.indices.allSatisfy({ Int($0) < source.rows }) else {
+            throw HeadError.invalid("the recipe points past the \(source.rows) rows of head '\(source.name)'")
         }
         var w = GGUFWriter()
         setMetadata(&w, info: info, kind: "recipe", tokenizer: tokenizer)
         w.set(HeadKeys.recipeSource, .string(source.name))
-        w.set(HeadKeys.recipeSourceRows, .uint32(UInt32(source.embedding.rowCount)))
-        w.set(HeadKeys.recipeSourceTokens, .string(HeadFile.tokensHash(source.vocabulary)))
+        w.set(HeadKeys.recipeSourceRows, .uint32(UInt32(source.rows)))
+        w.set(HeadKeys.recipeSourceTokens, .string(source.tokensHash))
         try w.addTensor(name: HeadKeys.recipeOffsets, type: .i32, shape: [recipe.offsets.count],
                         bytes: recipe.offsets.withUnsafeBytes { Array($0) })
         // GGUF tensors have at least one element: an empty map stores one unused entry.
@@ -81,6 +91,14 @@ public enum HeadFileWriter {
         try w.addTensor(name: HeadKeys.recipeIndices, type: .i32, shape: [indices.count],
                         bytes: indices.withUnsafeBytes { Array($0) })
         try w.addTensor(name: HeadKeys.recipeWeights, shape: [weights.count], floats: weights)
+        if let output {
+            guard info.output == .separate, width > 0, output.count == recipe.rowCount * width else {
+                throw HeadError.invalid("head '\(info.name)': output rows need a separate output and \(recipe.rowCount) rows of \(width)")
+            }
+            let type = width % tableType.blockElements == 0 ? tableType : .f16
+            try w.addTensor(name: HeadKeys.outputTensor, type: type, shape: [width, recipe.rowCount],
+                            bytes: OwnedMatrix.encoded(output, as: type))
+        }
         try w.write(to: path)
     }
 

@@ -97,3 +97,21 @@ public struct HeadRecipe: Sendable, Equatable {
         }
     }
 }
+
+/// What a recipe maps onto: a head named in the file (`native` for the
+/// body's own), its row count and the hash of its tokens.
+public struct RecipeSource: Sendable, Equatable {
+    public var name: String
+    public var rows: Int
+    public var tokensHash: String
+
+    public init(name: String, rows: Int, tokensHash: String) {
+        self.name = name
+        self.rows = rows
+        self.tokensHash = tokensHash
+    }
+
+    public init(_ head: Head) {
+        self.init(name: head.name, rows: head.embedding.rowCount, tokensHash: HeadFile.tokensHash(head.vocabulary))
+    }
+}

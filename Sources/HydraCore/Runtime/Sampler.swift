@@ -14,8 +14,39 @@ public struct Sampling: Sendable, Equatable, Codable {
     /// Beam search with this many beams (1: none), length-normalized; for
     /// greedy decoding only.
     public var beams = 1
+    /// A token that would repeat an n-gram of this many tokens already
+    /// generated is never picked (0: off). Stops the loops greedy decoding
+    /// falls into ("мин мин мин …"); not applied within beam search.
+    public var noRepeatNgram = 0
 
     public init() {}
+
+    private enum CodingKeys: String, CodingKey {
+        case temperature, topK, topP, seed, beams, noRepeatNgram
+    }
+
+    /// Missing keys keep their defaults: a request names only what it changes.
+    public init(from decoder: any Decoder) throws {
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        temperature = try c.decodeIfPresent(Float.self, forKey: .temperature) ?? temperature
+        topK = try c.decodeIfPresent(Int.self, forKey: .topK) ?? topK
+        topP = try c.decodeIfPresent(Float.self, forKey: .topP) ?? topP
+        seed = try c.decodeIfPresent(UInt64.self, forKey: .seed) ?? seed
+        beams = try c.decodeIfPresent(Int.self, forKey: .beams) ?? beams
+        noRepeatNgram = try c.decodeIfPresent(Int.self, forKey: .noRepeatNgram) ?? noRepeatNgram
+    }
+
+    /// Why these settings cannot be used, or nil when they can (named as
+    /// the command-line options and the daemon's keys name them).
+    public var problem: String? {
+        if !(temperature >= 0 && temperature.isFinite) { return "--temp (temperature) must be 0 or more" }
+        if topK < 0 { return "--top-k (top_k) must be 0 or more" }
+        if !(topP > 0 && topP <= 1) { return "--top-p (top_p) must be in (0, 1]" }
+        if !(1...16).contains(beams) { return "--beam (beams) must be between 1 and 16" }
+        if beams > 1 && temperature > 0 { return "--beam and --temp exclude each other" }
+        if !(0...64).contains(noRepeatNgram) { return "--no-repeat-ngram (no_repeat_ngram) must be between 0 and 64" }
+        return nil
+    }
 
     public var isGreedy: Bool { temperature <= 0 }
 }
@@ -39,6 +70,29 @@ public final class Sampler {
 
     public func pick(_ logits: UnsafeBufferPointer<Float>) -> Int32 {
         sampling.isGreedy ? greedy(logits) : draw(logits)
+    }
+
+    /// Picks the next token after `history` (the tokens generated so far):
+    /// as `pick`, never completing an n-gram that `history` already holds
+    /// when `sampling.noRepeatNgram` is n > 0.
+    public func pick(_ logits: UnsafeBufferPointer<Float>, after history: [Int32]) -> Int32 {
+        let repeats = Self.repeatingTokens(history, n: sampling.noRepeatNgram)
+        guard !repeats.isEmpty else { return pick(logits) }
+        var masked = Array(logits)
+        for t in repeats where Int(t) < masked.count { masked[Int(t)] = -.infinity }
+        return masked.withUnsafeBufferPointer { pick($0) }
+    }
+
+    /// The tokens that would end an n-gram already in `history` if they came
+    /// next: those that followed an earlier occurrence of its last n − 1 tokens.
+    static func repeatingTokens(_ history: [Int32], n: Int) -> Set<Int32> {
+        guard n > 0, history.count >= n else { return [] }
+        let tail = history[(history.count - n + 1)...]
+        var out: Set<Int32> = []
+        for start in 0...(history.count - n) where history[start..<(start + n - 1)].elementsEqual(tail) {
+            out.insert(history[start + n - 1])
+        }
+        return out
     }
 
     private func greedy(_ logits: UnsafeBufferPointer<Float>) -> Int32 {

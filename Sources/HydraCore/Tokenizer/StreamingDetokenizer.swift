@@ -32,9 +32,11 @@ public struct StreamingDetokenizer: Sendable {
         return text
     }
 
-    /// Ends the stream: an unfinished character left over becomes U+FFFD.
-    public mutating func finish() -> String {
+    /// Ends the stream: an unfinished character left over becomes U+FFFD,
+    /// or with `dropUnfinished`, nothing (text cut at a token limit, where
+    /// the character's last bytes were never generated).
+    public mutating func finish(dropUnfinished: Bool = false) -> String {
         defer { pending.removeAll() }
-        return pending.isEmpty ? "" : String(decoding: pending, as: UTF8.self)
+        return pending.isEmpty || dropUnfinished ? "" : String(decoding: pending, as: UTF8.self)
     }
 }

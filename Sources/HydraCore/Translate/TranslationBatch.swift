@@ -47,17 +47,8 @@ public final class TranslationBatch {
     public func step() -> [Ended] {
         var ended: [Ended] = []
         var next: [Running] = []
-        var start = 0
-        while start < running.count {
-            // As many translations as their sequences fit one pass (at least one).
-            var end = start + 1
-            var rows = running[start].translation.session!.tokens.count
-            while end < running.count, rows + running[end].translation.session!.tokens.count <= capacity {
-                rows += running[end].translation.session!.tokens.count
-                end += 1
-            }
-            let chunk = Array(running[start..<end])
-            start = end
+        for pass in Self.passes(rows: running.map { $0.translation.session!.tokens.count }, capacity: capacity) {
+            let chunk = Array(running[pass])
             let sessions = chunk.map { $0.translation.session! }
             do {
                 try batch.step(sessions.flatMap(\.sequences), tokens: sessions.flatMap(\.tokens))
@@ -80,6 +71,24 @@ public final class TranslationBatch {
         }
         running = next
         return ended
+    }
+
+    /// Cuts items of `rows` sequences each (in order) into passes of at most
+    /// `capacity` sequences; an item larger than that gets a pass alone.
+    static func passes(rows: [Int], capacity: Int) -> [Range<Int>] {
+        var out: [Range<Int>] = []
+        var start = 0
+        while start < rows.count {
+            var end = start + 1
+            var total = rows[start]
+            while end < rows.count, total + rows[end] <= capacity {
+                total += rows[end]
+                end += 1
+            }
+            out.append(start..<end)
+            start = end
+        }
+        return out
     }
 
     /// Starts the entry's next paragraph (those that end at their first

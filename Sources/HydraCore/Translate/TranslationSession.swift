@@ -19,7 +19,8 @@ public final class TranslationSession {
     private var answer: AnswerText
     private var beam: BeamSearch?
     private let budget: Int
-    private var made = 0
+    /// The tokens picked so far (greedy decoding and sampling).
+    private var made: [Int32] = []
 
     private init(sequence: HydraSequence, sampler: Sampler, answer: AnswerText, budget: Int, promptTokens: Int) {
         sequences = [sequence]
@@ -70,10 +71,10 @@ public final class TranslationSession {
             takeBeams(emit: emit)
             return
         }
-        let next = sequences[0].logits.withUnsafeBufferPointer { sampler.pick($0) }
-        made += 1
+        let next = sequences[0].logits.withUnsafeBufferPointer { sampler.pick($0, after: made) }
+        made.append(next)
         stats.generatedTokens += 1
-        if answer.take(next, emit: emit), made < budget {
+        if answer.take(next, emit: emit), made.count < budget {
             tokens = [next]
         } else {
             tokens = []

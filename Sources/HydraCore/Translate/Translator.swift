@@ -178,7 +178,8 @@ struct AnswerText {
     /// Passes on what is still held back once generation has ended;
     /// returns whether the reader is still there.
     mutating func finish(emit: (String) -> Bool) -> Bool {
-        if open && !stops.stopped { open = show(stops.finish() + detok.finish(), emit) }
+        // A character whose last bytes never came is left out, not shown as U+FFFD.
+        if open && !stops.stopped { open = show(stops.finish() + detok.finish(dropUnfinished: true), emit) }
         return open
     }
 }

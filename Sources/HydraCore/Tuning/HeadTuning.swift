@@ -5,9 +5,11 @@ import Foundation
 /// The body runs once over the tuning text (through the head's own input
 /// rows, as decoding feeds generated tokens back), each trained position's
 /// final normed hidden state is cached, and the output rows are fitted to
-/// them by `OutputRowTuner`. The input rows are kept (rounded to the type
-/// the head is written in, before the body sees them, so the written head
-/// is the one that was tuned). A tied head comes out untied.
+/// them by `OutputRowTuner`. The input rows are kept: a recipe head stays a
+/// recipe (its map, plus the tuned output rows stored beside it); a dense
+/// head's rows are rounded to the type it is written in before the body
+/// sees them, so the written head is the one that was tuned. A tied head
+/// comes out untied.
 ///
 /// Everything lives in a work folder (default: next to the output, `OUT.tune`):
 /// the hidden-state cache, a checkpoint, and what they were made from; a
@@ -79,9 +81,13 @@ public enum HeadTuning {
         let width = model.body.config.embeddingLength
         let type = width % options.tableType.blockElements == 0 ? options.tableType : .f16
 
-        // The input rows as they will be written (rounded), seen by the body.
+        // The input rows as they will be written, seen by the body: a recipe
+        // head keeps its map (materialized in F32 when loaded), a dense head
+        // its rows rounded to the table type.
+        let recipe = try head.kind == "recipe" ? head.path.map { try HeadFile.recipe(of: $0) } : nil
         let inputFloats = rows(of: head.embedding)
-        let rounded = try OwnedMatrix(floats: inputFloats, rows: head.embedding.rowCount, cols: width, type: type)
+        let rounded = try OwnedMatrix(floats: inputFloats, rows: head.embedding.rowCount, cols: width,
+                                      type: recipe == nil ? type : .f32)
         let proxy = Head(info: head.info, tokenizer: head.tokenizer, tokenizerMetadata: head.tokenizerMetadata,
                          embedding: TokenEmbedding(matrix: rounded.matrix), output: output, kind: head.kind,
                          owners: [rounded, head])
@@ -189,8 +195,14 @@ public enum HeadTuning {
         info.provenance = .init(method: "\(head.info.provenance.method) + tuned output rows",
                                 source: head.info.provenance.source,
                                 notes: [head.info.provenance.notes, note].compactMap { $0 }.joined(separator: "; "))
-        try HeadFileWriter.writeDense(info: info, tokenizer: head.tokenizerMetadata, embedding: inputFloats,
-                                      output: tuner.weights, width: width, tableType: type, to: out)
+        if let recipe {
+            try HeadFileWriter.writeRecipe(info: info, tokenizer: head.tokenizerMetadata, recipe: recipe.recipe,
+                                           source: recipe.source, output: tuner.weights, width: width,
+                                           tableType: type, to: out)
+        } else {
+            try HeadFileWriter.writeDense(info: info, tokenizer: head.tokenizerMetadata, embedding: inputFloats,
+                                          output: tuner.weights, width: width, tableType: type, to: out)
+        }
         return result
     }
 
