@@ -1,8 +1,9 @@
 import ArgumentParser
 import HydraCore
 
-/// How `hydra translate` picks tokens: greedy by default; sampling with
-/// llama.cpp's option names; or beam search.
+/// How `hydra translate` prompts and picks tokens: the model's prompt
+/// format unless another is named; greedy by default, sampling with
+/// llama.cpp's option names, or beam search.
 struct SamplingOptions: ParsableArguments {
     @Option(name: .customLong("temp"), help: "Sampling temperature (0: greedy, the default).")
     var temperature: Float = 0
@@ -22,8 +23,23 @@ struct SamplingOptions: ParsableArguments {
     @Option(help: "Never repeat an n-gram of N tokens within a translation (0: off; greedy and sampling).")
     var noRepeatNgram = 0
 
+    @Option(help: "The prompt's format: auto (from the model's metadata), \(ChatFormat.allCases.map(\.rawValue).joined(separator: ", ")).")
+    var promptFormat = "auto"
+
     func validate() throws {
         if let problem = sampling.problem { throw ValidationError(problem) }
+        if promptFormat != "auto" && ChatFormat(rawValue: promptFormat) == nil {
+            throw ValidationError("--prompt-format must be auto or one of \(ChatFormat.allCases.map(\.rawValue).joined(separator: ", "))")
+        }
+    }
+
+    /// The prompt format asked for; nil: the model's own.
+    var format: ChatFormat? { ChatFormat(rawValue: promptFormat) }
+
+    /// Sets how `translator` prompts and picks tokens.
+    func apply(to translator: Translator) {
+        translator.sampling = sampling
+        if let format { translator.format = format }
     }
 
     var sampling: Sampling {

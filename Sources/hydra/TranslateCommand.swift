@@ -86,19 +86,18 @@ struct TranslateCommand: ParsableCommand {
             let translator = try headOptions.translator(model: HydraModel.load(model, threads: threads), from: source,
                                                         to: target)
             translator.scriptLock = scriptLockMode
-            translator.sampling = decoding.sampling
+            decoding.apply(to: translator)
             return try BatchRun(input: batch, output: out, parallel: parallel).run(translator, from: source, to: target)
         }
         let input = try readInput(arguments: text, file: nil)
         let source = try Language.named(guessSource ? try guessLanguage(of: input) : from)
-        // The daemon decodes greedily; other decoding runs here.
         if !noDaemon, try translateThroughDaemon(input, from: source.code) { return }
         var clock = Stopwatch()
         let hydra = try HydraModel.load(model, threads: threads)
         let loadMs = clock.lap()
         let translator = try headOptions.translator(model: hydra, from: source, to: target)
         translator.scriptLock = scriptLockMode
-        translator.sampling = decoding.sampling
+        decoding.apply(to: translator)
         var endsWithNewline = true
         let stats = try translator.translate(input, from: source, to: target) { piece in
             if let last = piece.last { endsWithNewline = last == "\n" }
@@ -153,7 +152,8 @@ struct TranslateCommand: ParsableCommand {
         let params = TranslateParams(text: input, from: from, to: to, model: modelPath,
                                      heads: heads.isEmpty ? nil : heads, nativeHead: headOptions.nativeOnly ? true : nil,
                                      scriptLock: scriptLock,
-                                     sampling: decoding.sampling == Sampling() ? nil : decoding.sampling)
+                                     sampling: decoding.sampling == Sampling() ? nil : decoding.sampling,
+                                     promptFormat: decoding.format)
         var endsWithNewline = true
         var readerGone = false
         let result: TranslateResult

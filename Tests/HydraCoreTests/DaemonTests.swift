@@ -57,20 +57,21 @@ struct DaemonTests {
         #expect(bad1.stderr == bad2.stderr)
     }
 
-    @Test("the daemon takes hydra translate's decoding options: sampling, beams, n-gram blocking")
+    @Test("the daemon takes hydra translate's decoding options: sampling, beams, n-gram blocking, prompt format")
     func decodingOptions() throws {
         let daemon = try TestDaemon()
         defer { daemon.stop() }
         let model = TestModels.path("smollm2-135m")
         let text = "I am tired.\n\nGood morning."
-        for options in [["--temp", "0.9", "--seed", "11"], ["--beam", "3"], ["--no-repeat-ngram", "2"]] {
+        for options in [["--temp", "0.9", "--seed", "11"], ["--beam", "3"], ["--no-repeat-ngram", "2"],
+                        ["--prompt-format", "completion"]] {
             let common = ["translate", "--from", "en", "--to", "fr", "--model", model] + options
             let viaDaemon = try CLI.run(common, stdin: Data(text.utf8), env: daemon.environment)
             let inProcess = try CLI.run(common + ["--no-daemon"], stdin: Data(text.utf8), env: daemon.environment)
             #expect(viaDaemon.status == 0 && inProcess.status == 0, "\(options): \(viaDaemon.stderr) \(inProcess.stderr)")
             #expect(viaDaemon.stdout == inProcess.stdout, "\(options)")
         }
-        #expect(try daemon.status().models.first?.translations == 3, "the daemon did all three")
+        #expect(try daemon.status().models.first?.translations == 4, "the daemon did all four")
         // Settings the daemon cannot use: invalid params.
         let client = try DaemonClient(socket: daemon.paths.socket)
         var bad = Sampling()

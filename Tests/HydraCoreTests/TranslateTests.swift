@@ -52,6 +52,34 @@ struct TranslateTests {
         #expect(ids.filter { $0 == imEnd }.count == 2)
     }
 
+    @Test("prompt formats: TowerInstruct's request, chosen by the model's name or --prompt-format")
+    func promptFormats() throws {
+        let prompt = TranslationPrompt(source: try Language.named("en"), target: try Language.named("tt"))
+        let tower = prompt.parts("The weather is good today.", format: .tower)
+        #expect(tower.prefix == "<|im_start|>user\nTranslate the following text from English into Tatar.\nEnglish: ")
+        #expect(tower.text == "The weather is good today.")
+        #expect(tower.suffix == "\nTatar:<|im_end|>\n<|im_start|>assistant\n")
+        let chatml = "{% for m in messages %}<|im_start|>{{ m.role }}\n{{ m.content }}<|im_end|>\n{% endfor %}"
+        #expect(ChatFormat.detect(chatTemplate: chatml, architecture: "llama", name: "TowerInstruct 7B v0.2") == .tower)
+        #expect(ChatFormat.detect(chatTemplate: chatml, architecture: "qwen2", name: "Qwen2.5 1.5B") == .chatml)
+        #expect(ChatFormat.detect(chatTemplate: nil, architecture: "llama", name: "TowerInstruct") == .completion)
+        for format in ChatFormat.allCases {
+            let p = prompt.parts("x", format: format)
+            #expect(p.text == "x" && !(p.prefix + p.suffix).contains("\u{0}"), "\(format)")
+        }
+    }
+
+    @Test("hydra translate --prompt-format: a named format is used, an unknown one refused", .tags(.model), .modelsWanted)
+    func promptFormatOption() throws {
+        let common = ["translate", "--no-daemon", "--model", "smollm2-135m", "--from", "en", "--to", "fr", "Good morning."]
+        let auto = try CLI.run(common), chatml = try CLI.run(common + ["--prompt-format", "chatml"])
+        #expect(auto.status == 0 && auto.stdout == chatml.stdout, "\(auto.stderr)")
+        let plain = try CLI.run(common + ["--prompt-format", "completion"])
+        #expect(plain.status == 0, "\(plain.stderr)")
+        let bad = try CLI.run(common + ["--prompt-format", "jinja"])
+        #expect(bad.status != 0 && bad.stderr.contains("--prompt-format"), "\(bad.stderr)")
+    }
+
     @Test("languages resolve by code, case and region; unknown ones are errors")
     func languages() throws {
         #expect(try Language.named("TT").name == "Tatar")

@@ -27,9 +27,12 @@ public struct TranslateParams: Codable, Sendable {
     public var scriptLock: Bool?
     /// How tokens are picked (absent keys: greedy decoding's defaults).
     public var sampling: Sampling?
+    /// The prompt's format (default: the model's own).
+    public var promptFormat: ChatFormat?
 
     public init(text: String, from: String, to: String, model: String? = nil, stream: Bool? = nil,
-                heads: [String]? = nil, nativeHead: Bool? = nil, scriptLock: Bool? = nil, sampling: Sampling? = nil) {
+                heads: [String]? = nil, nativeHead: Bool? = nil, scriptLock: Bool? = nil, sampling: Sampling? = nil,
+                promptFormat: ChatFormat? = nil) {
         self.text = text
         self.from = from
         self.to = to
@@ -39,6 +42,7 @@ public struct TranslateParams: Codable, Sendable {
         self.nativeHead = nativeHead
         self.scriptLock = scriptLock
         self.sampling = sampling
+        self.promptFormat = promptFormat
     }
 }
 

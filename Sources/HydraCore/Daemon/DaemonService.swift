@@ -302,6 +302,7 @@ public final class DaemonService: @unchecked Sendable {
             id: id, client: client.id, source: source, target: target, text: p.text, stream: p.stream ?? true,
             heads: p.heads ?? [], nativeHead: p.nativeHead ?? false,
             scriptLock: p.scriptLock.map { $0 ? .on : .off } ?? .auto, sampling: p.sampling ?? Sampling(),
+            promptFormat: p.promptFormat,
             partial: { piece in client.send(RPCNotification(method: DaemonMethod.partial, params: PartialParams(id: id, text: piece))) },
             finish: { result in
                 switch result {

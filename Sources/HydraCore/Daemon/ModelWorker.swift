@@ -306,6 +306,7 @@ final class ModelWorker: @unchecked Sendable {
                 let translator = try makeTranslator(job, hydra)
                 translator.scriptLock = job.scriptLock
                 translator.sampling = job.sampling
+                if let format = job.promptFormat { translator.format = format }
                 let translation = Translation(translator, text: job.text, from: job.source, to: job.target)
                 job.translation = translation
                 if let e = try overBudget(translation) { return end(job, .failure(e)) }

@@ -24,6 +24,8 @@ final class TranslationJob: @unchecked Sendable {
     let scriptLock: ScriptLock.Mode
     /// Greedy (default), sampling or beam search.
     let sampling: Sampling
+    /// The prompt's format; nil: the model's own.
+    let promptFormat: ChatFormat?
     /// Sends a piece of output to the client (any thread).
     let partial: @Sendable (String) -> Void
     /// Sends the final reply to the client (any thread).
@@ -45,7 +47,7 @@ final class TranslationJob: @unchecked Sendable {
 
     init(id: RPCID, client: ClientID, source: Language, target: Language, text: String, stream: Bool,
          heads: [String] = [], nativeHead: Bool = false, scriptLock: ScriptLock.Mode = .auto,
-         sampling: Sampling = Sampling(), partial: @escaping @Sendable (String) -> Void,
+         sampling: Sampling = Sampling(), promptFormat: ChatFormat? = nil, partial: @escaping @Sendable (String) -> Void,
          finish: @escaping @Sendable (Result<TranslateResult, RPCError>) -> Void) {
         self.id = id
         self.client = client
@@ -57,6 +59,7 @@ final class TranslationJob: @unchecked Sendable {
         self.nativeHead = nativeHead
         self.scriptLock = scriptLock
         self.sampling = sampling
+        self.promptFormat = promptFormat
         self.partial = partial
         self.finish = finish
     }

@@ -2,9 +2,12 @@ import Foundation
 
 /// The chat format a model was tuned with, rendered without a template
 /// engine: the known models use one of a few fixed formats.
-public enum ChatFormat: String, Sendable {
+public enum ChatFormat: String, Sendable, CaseIterable, Codable {
     /// `<|im_start|>role\n...<|im_end|>` (Qwen, SmolLM).
     case chatml
+    /// ChatML with TowerInstruct's own request and no system turn:
+    /// "Translate the following text from English into Tatar.\nEnglish: …\nTatar:".
+    case tower
     /// `<start_of_turn>user\n...<end_of_turn>` (Gemma).
     case gemma
     /// No chat markup: the instruction and text as plain lines.
@@ -13,9 +16,12 @@ public enum ChatFormat: String, Sendable {
     case completion
 
     /// The format of a model, from its GGUF chat template or architecture.
-    public static func detect(chatTemplate: String?, architecture: String?) -> ChatFormat {
+    public static func detect(chatTemplate: String?, architecture: String?, name: String? = nil) -> ChatFormat {
         if let t = chatTemplate {
-            if t.contains("<|im_start|>") { return .chatml }
+            if t.contains("<|im_start|>") {
+                // TowerInstruct (and the Hydra models built on it) were tuned on their own request.
+                return name?.lowercased().contains("tower") == true ? .tower : .chatml
+            }
             if t.contains("<start_of_turn>") { return .gemma }
         }
         // No template: a base model, best prompted to complete a line.
@@ -26,7 +32,7 @@ public enum ChatFormat: String, Sendable {
     /// Special tokens are written as text; tokenize with special parsing on.
     public func render(system: String?, user: String) -> String {
         switch self {
-        case .chatml:
+        case .chatml, .tower:
             var s = ""
             if let system { s += "<|im_start|>system\n\(system)<|im_end|>\n" }
             return s + "<|im_start|>user\n\(user)<|im_end|>\n<|im_start|>assistant\n"
@@ -87,7 +93,10 @@ public struct TranslationPrompt: Sendable {
             return PromptParts(prefix: prefix + "\(source.name): ", text: text, suffix: "\n\(target.name):")
         }
         let marker = "\u{0}HYDRA-TEXT\u{0}"
-        let whole = format.render(system: system, user: instruction + marker)
+        let whole = format == .tower
+            ? format.render(system: nil, user: "Translate the following text from \(source.name) into \(target.name).\n"
+                                + "\(source.name): \(marker)\n\(target.name):")
+            : format.render(system: system, user: instruction + marker)
         let split = whole.components(separatedBy: marker)
         return PromptParts(prefix: split[0], text: text, suffix: split.count > 1 ? split[1] : "")
     }

@@ -9,8 +9,9 @@
 public final class Translator {
     /// The body and its heads.
     public let hydra: HydraModel
-    /// The chat format the body was tuned with.
-    public let format: ChatFormat
+    /// The chat format of the prompt: the one the body was tuned with
+    /// (from its metadata), unless set otherwise (`--prompt-format`).
+    public var format: ChatFormat
     /// Heads fixed at creation; nil: chosen by language for each call
     /// (a loaded head of that language, else the native head).
     public let sourceHead: Head?
@@ -31,7 +32,7 @@ public final class Translator {
         sourceHead = source
         targetHead = target
         format = ChatFormat.detect(chatTemplate: model.file.string("tokenizer.chat_template"),
-                                   architecture: model.file.architecture)
+                                   architecture: model.file.architecture, name: model.file.string("general.name"))
     }
 
     /// What one translation cost.
@@ -85,7 +86,7 @@ public final class Translator {
     func stopStrings(target: Head) -> [String] {
         let marker: String
         switch format {
-        case .chatml: marker = "<|im_end|>"
+        case .chatml, .tower: marker = "<|im_end|>"
         case .gemma: marker = "<end_of_turn>"
         case .plain, .completion: return []
         }

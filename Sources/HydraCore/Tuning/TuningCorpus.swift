@@ -94,7 +94,7 @@ public enum TuningCorpus {
     static func endOfAnswer(format: ChatFormat, head: Head) -> Int32? {
         let v = head.vocabulary
         switch format {
-        case .chatml: return v.id(of: "<|im_end|>") ?? v.eot ?? v.eos
+        case .chatml, .tower: return v.id(of: "<|im_end|>") ?? v.eot ?? v.eos
         case .gemma: return v.id(of: "<end_of_turn>") ?? v.eot ?? v.eos
         case .plain: return v.eos
         case .completion: return head.tokenizer.tokenize("\n", addSpecial: false, parseSpecial: false).first
