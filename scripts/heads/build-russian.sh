@@ -15,8 +15,8 @@ CACHE=${1:-$HOME/.cache/hydra/heads-build}
 MODEL=${MODEL:-qwen2.5-1.5b}
 mkdir -p "$CACHE"
 "$HYDRA" heads build --method transtok --model "$MODEL" --language ru \
-    --name ru-qwen2.5-1.5b \
+    --name ru-qwen2.5-1.5b-transtok \
     --train-tokenizer --vocab-size 32000 --corpus data/ru/ru.txt data/ru/en-ru.tsv \
     --pairs data/ru/en-ru.tsv --min-count 1 \
-    --out "$CACHE/ru-qwen2.5-1.5b.gguf"
-"$HYDRA" heads inspect "$CACHE/ru-qwen2.5-1.5b.gguf" --model "$MODEL"
+    --out "$CACHE/ru-qwen2.5-1.5b-transtok.gguf"
+"$HYDRA" heads inspect "$CACHE/ru-qwen2.5-1.5b-transtok.gguf" --model "$MODEL"

@@ -20,11 +20,11 @@ MODEL=${MODEL:-qwen2.5-1.5b}
 OUT=${OUT:-heads/ru-qwen2.5-1.5b.gguf}
 mkdir -p "$CACHE" "$(dirname "$OUT")"
 
-[ -f "$CACHE/ru-qwen2.5-1.5b.gguf" ] || scripts/heads/build-russian.sh "$CACHE"
+[ -f "$CACHE/ru-qwen2.5-1.5b-transtok.gguf" ] || scripts/heads/build-russian.sh "$CACHE"
 awk 'NR % 10 == 5' data/ru/en-ru.tsv > "$CACHE/ru-tune-text.tsv"
 awk 'NR % 40 == 1' data/ru/en-ru.tsv > "$CACHE/ru-tune-pairs.tsv"
 
-"$HYDRA" heads tune --model "$MODEL" --head "$CACHE/ru-qwen2.5-1.5b.gguf" \
+"$HYDRA" heads tune --model "$MODEL" --head "$CACHE/ru-qwen2.5-1.5b-transtok.gguf" \
     --text "$CACHE/ru-tune-text.tsv" --pairs "$CACHE/ru-tune-pairs.tsv" \
     --lr "${LR:-5e-4}" --l2 "${L2:-1e-2}" --epochs "${EPOCHS:-1}" --seed 1 \
     --name ru-qwen2.5-1.5b --work "$CACHE/ru-qwen2.5-1.5b.tune" --keep-work --out "$OUT.part"

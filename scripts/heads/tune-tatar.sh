@@ -1,38 +1,49 @@
 #!/usr/bin/env bash
-# Builds the shipped Tatar head for gemma3-270m (heads/tt-gemma3-270m.gguf)
-# from scratch, unattended:
-#   1. the trans-tokenized recipe head heads/tt-gemma3-270m-transtok.gguf
-#      (as build-tatar.sh: a 16k BPE tokenizer on data/tt, rows from word
-#      alignment of the en–tt pairs);
-#   2. its output rows tuned with the body frozen (hydra heads tune) on the
-#      Tatar text of data/tt and the first 1,500 en–tt pairs.
-# Interrupted, it resumes: a finished step is skipped, and the tuning step
-# continues from its hidden-state cache and checkpoint in the cache folder.
-# The same inputs give the same head (the build date aside). Held-out data
-# (data/heldout) is never read.
+# Builds a Tatar head for a model from scratch, unattended:
+#   1. the trans-tokenized recipe head (as build-tatar.sh: a 16k BPE
+#      tokenizer on data/tt, rows from word alignment of the en–tt pairs);
+#   2. its output rows tuned with the body frozen (hydra heads tune) on
+#      Tatar text of data/tt and the first en–tt pairs as translation prompts.
+# The result is a recipe head that also stores its tuned output rows.
+# Interrupted, it resumes: the tuning step continues from its hidden-state
+# cache and checkpoint in the cache folder. The same inputs give the same
+# head (the build date aside). Held-out data (data/heldout) is never read.
 #
 #   scripts/heads/tune-tatar.sh [CACHE_DIR]     (default ~/.cache/hydra/heads-build)
+#
+# MODEL=gemma3-270m (default): heads/tt-gemma3-270m.gguf, from the committed
+#   recipe heads/tt-gemma3-270m-transtok.gguf; text: data/tt/tt.txt and the
+#   Tatar side of data/tt/en-tt.tsv; 1,500 pairs.
+# MODEL=qwen2.5-1.5b: heads/tt-qwen2.5-1.5b.gguf; text: data/tt/tt-text.txt
+#   (running text only, for time); 1,000 pairs.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 HYDRA=${HYDRA:-.build/release/hydra}
 CACHE=${1:-$HOME/.cache/hydra/heads-build}
 MODEL=${MODEL:-gemma3-270m}
-OUT=${OUT:-heads/tt-gemma3-270m.gguf}
-BUILT=${BUILT:-heads/tt-gemma3-270m-transtok.gguf}
+OUT=${OUT:-heads/tt-$MODEL.gguf}
 mkdir -p "$CACHE" "$(dirname "$OUT")"
+case "$MODEL" in
+    gemma3-270m)
+        BUILT=${BUILT:-heads/tt-gemma3-270m-transtok.gguf}
+        TEXT=(data/tt/tt.txt data/tt/en-tt.tsv); PAIRS=1500 ;;
+    *)
+        BUILT=${BUILT:-$CACHE/tt-$MODEL-transtok.gguf}
+        TEXT=(data/tt/tt-text.txt); PAIRS=1000 ;;
+esac
 
 # The recipe takes seconds to build; rebuilt every time (same rows).
 "$HYDRA" heads build --method transtok --model "$MODEL" --language tt \
-        --name tt-gemma3-270m-transtok \
+        --name "tt-$MODEL-transtok" \
         --train-tokenizer --vocab-size 16000 --corpus data/tt/tt.txt data/tt/en-tt.tsv \
         --pairs data/tt/en-tt.tsv --min-count 1 \
         --out "$BUILT.part"
 mv "$BUILT.part" "$BUILT"
 
 "$HYDRA" heads tune --model "$MODEL" --head "$BUILT" \
-    --text data/tt/tt.txt data/tt/en-tt.tsv --pairs data/tt/en-tt.tsv --max-pairs 1500 \
+    --text "${TEXT[@]}" --pairs data/tt/en-tt.tsv --max-pairs "$PAIRS" \
     --lr "${LR:-5e-4}" --l2 "${L2:-1e-2}" --epochs "${EPOCHS:-1}" --seed 1 \
-    --name tt-gemma3-270m --work "$CACHE/tt-gemma3-270m.tune" --out "$OUT.part"
+    --name "tt-$MODEL" --work "$CACHE/tt-$MODEL.tune" --keep-work --out "$OUT.part"
 mv "$OUT.part" "$OUT"
 
 "$HYDRA" heads inspect "$OUT" --model "$MODEL"

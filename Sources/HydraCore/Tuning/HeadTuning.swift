@@ -81,74 +81,20 @@ public enum HeadTuning {
         let width = model.body.config.embeddingLength
         let type = width % options.tableType.blockElements == 0 ? options.tableType : .f16
 
-        // The input rows as they will be written, seen by the body: a recipe
-        // head keeps its map (materialized in F32 when loaded), a dense head
-        // its rows rounded to the table type.
-        let recipe = try head.kind == "recipe" ? head.path.map { try HeadFile.recipe(of: $0) } : nil
-        let inputFloats = rows(of: head.embedding)
-        let rounded = try OwnedMatrix(floats: inputFloats, rows: head.embedding.rowCount, cols: width,
-                                      type: recipe == nil ? type : .f32)
-        let proxy = Head(info: head.info, tokenizer: head.tokenizer, tokenizerMetadata: head.tokenizerMetadata,
-                         embedding: TokenEmbedding(matrix: rounded.matrix), output: output, kind: head.kind,
-                         owners: [rounded, head])
+        let inputs = try InputRows(head: head, output: output, type: type)
         let initial = rows(of: TokenEmbedding(matrix: output.matrix))
-
-        // The sequences.
         let limit = min(options.maxLength, model.state.contextLength)
-        var sequences: [TuningSequence] = []
-        for f in textFiles {
-            let lines = try readLines(f)
-            sequences += try TuningCorpus.textSequences(lines, head: proxy, maxLength: limit,
-                                                      pack: options.pack)
-        }
-        for f in pairFiles {
-            var pairs = try ParallelText.read(path: f)
-            if options.maxPairs > 0 { pairs = Array(pairs.prefix(options.maxPairs)) }
-            let target = try Language.named(head.language)
-            sequences += try TuningCorpus.pairSequences(pairs, model: model, source: model.native, head: proxy,
-                                                        from: pairSource, to: target, maxLength: limit)
-        }
-        if options.maxSequences > 0 { sequences = Array(sequences.prefix(options.maxSequences)) }
+        let sequences = try corpus(model: model, head: inputs.proxy, textFiles: textFiles, pairFiles: pairFiles,
+                                   pairSource: pairSource, options: options, limit: limit)
         let positions = sequences.reduce(0) { $0 + $1.targets.count }
         guard positions > 0 else {
             throw HydraError.invalidInput("the tuning text is empty: no line or pair gave a token to train on")
         }
         events(.corpus(sequences: sequences.count, positions: positions))
 
-        // What the cache and the checkpoint were made from.
-        var h = FNV1a()
-        h.add("hydra-tune-v1")
-        h.add(BodyFingerprint(body: model.body).description)
-        h.add(UInt64(limit)); h.add(UInt64(options.pack))
-        inputFloats.withUnsafeBytes { h.add($0.bindMemory(to: UInt8.self)) }
-        UnsafeRawBufferPointer(start: rounded.matrix.data, count: rounded.matrix.byteCount)
-            .withMemoryRebound(to: UInt8.self) { h.add($0) }
-        initial.withUnsafeBytes { h.add($0.bindMemory(to: UInt8.self)) }
-        for s in sequences {
-            h.add(UInt64(s.inputs.count)); h.add(UInt64(s.sharedPrefix))
-            for t in s.inputs { h.add(t.head === proxy ? "t" : "s"); h.add(UInt64(UInt32(bitPattern: t.token))) }
-            for (p, t) in zip(s.positions, s.targets) { h.add(UInt64(UInt32(bitPattern: p)) << 32 | UInt64(UInt32(bitPattern: t))) }
-        }
-        let hiddenIdentity = BodyFingerprint(value: h.value).description
-        var th = FNV1a()
-        th.add(hiddenIdentity); th.add(options.tuner.identity)
-        let tuneIdentity = BodyFingerprint(value: th.value).description
-
-        try FileManager.default.createDirectory(atPath: work, withIntermediateDirectories: true)
-        let identityPath = work + "/identity"
-        let checkpoint = work + "/checkpoint.bin"
-        if let text = try? String(contentsOfFile: identityPath, encoding: .utf8) {
-            let lines = text.split(separator: "\n").map(String.init)
-            if lines.first != "hidden \(hiddenIdentity)" {
-                throw HydraError.invalidInput(
-                    "the work folder \(work) holds a run over other text, head or body: remove it or give another --work")
-            }
-            if lines.count < 2 || lines[1] != "tune \(tuneIdentity)" {
-                try? FileManager.default.removeItem(atPath: checkpoint)  // other optimizer settings: start over
-            }
-        }
-        try "hidden \(hiddenIdentity)\ntune \(tuneIdentity)\n".write(toFile: identityPath, atomically: true, encoding: .utf8)
-
+        let hidden = hiddenIdentity(model: model, inputs: inputs, initial: initial, sequences: sequences,
+                                    limit: limit, pack: options.pack)
+        let checkpoint = try openWork(work, hidden: hidden, tuner: options.tuner)
         let cache = try HiddenStateCache(folder: work, width: width)
         let tuner = OutputRowTuner(initial: initial, rows: output.vocabularySize, width: width,
                                    softcap: model.body.config.finalLogitSoftcap, options: options.tuner)
@@ -183,27 +129,116 @@ public enum HeadTuning {
         if result.validationBefore.isNaN, !validation.isEmpty {
             result.validationAfter = tuner.validationLoss(cache, rows: validation)
         }
+        let corpusNote = (textFiles + pairFiles).map { URL(fileURLWithPath: $0).lastPathComponent }.joined(separator: ", ")
+        try write(head, inputs: inputs, output: tuner.weights, width: width, type: type, options: options,
+                  note: "\(corpusNote) (\(sequences.count) sequences, \(positions) positions)", to: out)
+        return result
+    }
 
+    /// The input rows as they will be written, as the body sees them: a
+    /// recipe head keeps its map (materialized in F32 when loaded), a dense
+    /// head its rows rounded to the table type.
+    struct InputRows {
+        /// The map of a recipe head, and what it maps onto.
+        let recipe: (recipe: HeadRecipe, source: RecipeSource)?
+        let floats: [Float]
+        let rounded: OwnedMatrix
+        /// The head with these input rows: what the tuning text is tokenized and embedded with.
+        let proxy: Head
+
+        init(head: Head, output: OutputHead, type: GGMLType) throws {
+            recipe = try head.kind == "recipe" ? head.path.map { try HeadFile.recipe(of: $0) } : nil
+            floats = HeadTuning.rows(of: head.embedding)
+            rounded = try OwnedMatrix(floats: floats, rows: head.embedding.rowCount, cols: head.embedding.width,
+                                      type: recipe == nil ? type : .f32)
+            proxy = Head(info: head.info, tokenizer: head.tokenizer, tokenizerMetadata: head.tokenizerMetadata,
+                         embedding: TokenEmbedding(matrix: rounded.matrix), output: output, kind: head.kind,
+                         owners: [rounded, head])
+        }
+    }
+
+    /// The tuning sequences: packed lines of the text files, then the pairs.
+    static func corpus(model: HydraModel, head: Head, textFiles: [String], pairFiles: [String], pairSource: Language,
+                       options: Options, limit: Int) throws -> [TuningSequence] {
+        var sequences: [TuningSequence] = []
+        for f in textFiles {
+            sequences += try TuningCorpus.textSequences(try readLines(f), head: head, maxLength: limit, pack: options.pack)
+        }
+        for f in pairFiles {
+            var pairs = try ParallelText.read(path: f)
+            if options.maxPairs > 0 { pairs = Array(pairs.prefix(options.maxPairs)) }
+            sequences += try TuningCorpus.pairSequences(pairs, model: model, source: model.native, head: head,
+                                                        from: pairSource, to: try Language.named(head.language),
+                                                        maxLength: limit)
+        }
+        if options.maxSequences > 0 { sequences = Array(sequences.prefix(options.maxSequences)) }
+        return sequences
+    }
+
+    /// What the hidden-state cache is made from (16 hex digits): the body,
+    /// the input and initial output rows, and every sequence.
+    static func hiddenIdentity(model: HydraModel, inputs: InputRows, initial: [Float], sequences: [TuningSequence],
+                               limit: Int, pack: Int) -> String {
+        var h = FNV1a()
+        h.add("hydra-tune-v1")
+        h.add(BodyFingerprint(body: model.body).description)
+        h.add(UInt64(limit)); h.add(UInt64(pack))
+        inputs.floats.withUnsafeBytes { h.add($0.bindMemory(to: UInt8.self)) }
+        UnsafeRawBufferPointer(start: inputs.rounded.matrix.data, count: inputs.rounded.matrix.byteCount)
+            .withMemoryRebound(to: UInt8.self) { h.add($0) }
+        initial.withUnsafeBytes { h.add($0.bindMemory(to: UInt8.self)) }
+        for s in sequences {
+            h.add(UInt64(s.inputs.count)); h.add(UInt64(s.sharedPrefix))
+            for t in s.inputs { h.add(t.head === inputs.proxy ? "t" : "s"); h.add(UInt64(UInt32(bitPattern: t.token))) }
+            for (p, t) in zip(s.positions, s.targets) { h.add(UInt64(UInt32(bitPattern: p)) << 32 | UInt64(UInt32(bitPattern: t))) }
+        }
+        return BodyFingerprint(value: h.value).description
+    }
+
+    /// Opens the work folder for a run: refuses one that holds a run over
+    /// other text, head or body; drops a checkpoint made with other
+    /// optimizer settings. Returns the checkpoint's path.
+    static func openWork(_ work: String, hidden: String, tuner: OutputRowTuner.Options) throws -> String {
+        var th = FNV1a()
+        th.add(hidden); th.add(tuner.identity)
+        let tune = BodyFingerprint(value: th.value).description
+        try FileManager.default.createDirectory(atPath: work, withIntermediateDirectories: true)
+        let identityPath = work + "/identity"
+        let checkpoint = work + "/checkpoint.bin"
+        if let text = try? String(contentsOfFile: identityPath, encoding: .utf8) {
+            let lines = text.split(separator: "\n").map(String.init)
+            if lines.first != "hidden \(hidden)" {
+                throw HydraError.invalidInput(
+                    "the work folder \(work) holds a run over other text, head or body: remove it or give another --work")
+            }
+            if lines.count < 2 || lines[1] != "tune \(tune)" {
+                try? FileManager.default.removeItem(atPath: checkpoint)  // other optimizer settings: start over
+            }
+        }
+        try "hidden \(hidden)\ntune \(tune)\n".write(toFile: identityPath, atomically: true, encoding: .utf8)
+        return checkpoint
+    }
+
+    /// Writes the tuned head: a recipe head as its map plus the tuned
+    /// output rows, a dense head as both tables.
+    static func write(_ head: Head, inputs: InputRows, output: [Float], width: Int, type: GGMLType, options: Options,
+                      note corpus: String, to out: String) throws {
         var info = head.info
         info.name = options.name ?? head.info.name
         info.output = .separate
         let o = options.tuner
-        let corpusNote = (textFiles + pairFiles).map { URL(fileURLWithPath: $0).lastPathComponent }.joined(separator: ", ")
-        let note = String(format: "output rows tuned with the body frozen on %@ (%d sequences, %d positions): Adam lr %g, L2 %g towards the built rows, batch %d, %d epochs, seed %llu",
-                          corpusNote, sequences.count, positions, Double(o.learningRate), Double(o.l2), o.batchSize,
-                          o.epochs, o.seed)
+        let note = String(format: "output rows tuned with the body frozen on %@: Adam lr %g, L2 %g towards the built rows, batch %d, %d epochs, seed %llu",
+                          corpus, Double(o.learningRate), Double(o.l2), o.batchSize, o.epochs, o.seed)
         info.provenance = .init(method: "\(head.info.provenance.method) + tuned output rows",
                                 source: head.info.provenance.source,
                                 notes: [head.info.provenance.notes, note].compactMap { $0 }.joined(separator: "; "))
-        if let recipe {
+        if let recipe = inputs.recipe {
             try HeadFileWriter.writeRecipe(info: info, tokenizer: head.tokenizerMetadata, recipe: recipe.recipe,
-                                           source: recipe.source, output: tuner.weights, width: width,
-                                           tableType: type, to: out)
+                                           source: recipe.source, output: output, width: width, tableType: type, to: out)
         } else {
-            try HeadFileWriter.writeDense(info: info, tokenizer: head.tokenizerMetadata, embedding: inputFloats,
-                                          output: tuner.weights, width: width, tableType: type, to: out)
+            try HeadFileWriter.writeDense(info: info, tokenizer: head.tokenizerMetadata, embedding: inputs.floats,
+                                          output: output, width: width, tableType: type, to: out)
         }
-        return result
     }
 
     /// Every row of `source` as floats (rows × width).
