@@ -66,6 +66,7 @@ public final class HiddenStateCache {
             try "\(sequencesDone) \(rows)\n".write(toFile: donePath, atomically: true, encoding: .utf8)
             lastFlush = DispatchTime.now().uptimeNanoseconds
         }
+        var slots: [BodyState] = []
         while k < sequences.count {
             let s = sequences[k]
             guard s.inputs.count <= state.contextLength else {
@@ -88,29 +89,79 @@ public final class HiddenStateCache {
                 prefix = []
                 state.reset()
             }
-            let rest = Array(s.inputs[start...])
-            try run(rest, start: start, body: body, state: state, embedded: &embedded, states: &states, output: true,
-                        pool: model.pool)
-            for (p, t) in zip(s.positions, s.targets) {
-                let r = Int(p) - start
-                precondition(r >= 0 && r < rest.count, "a trained position inside the shared prefix")
-                for i in 0..<e { pendingHidden.append(HalfFloat.half(from: states[r * e + i])) }
-                pendingTargets.append(t)
-                pendingSequence.append(Int32(k))
+            // Sequences after the same prefix (translation pairs) run side by
+            // side in one pass, each in a copy of the prefix's cache; the group
+            // is the longest run from k that fits one pass, so a resumed run
+            // (which starts at a group's first sequence) forms the same groups.
+            var group = [k]
+            var rowsInGroup = s.inputs.count - start
+            if start > 0 {
+                while group.count < Self.groupLimit, let next = group.last.map({ $0 + 1 }), next < sequences.count,
+                      sequences[next].sharedPrefix == start, Self.same(Array(sequences[next].inputs[..<start]), prefix),
+                      rowsInGroup + sequences[next].inputs.count - start <= state.batchCapacity,
+                      sequences[next].inputs.count <= state.contextLength {
+                    rowsInGroup += sequences[next].inputs.count - start
+                    group.append(next)
+                }
             }
-            k += 1
-            progress(k, rest.count)
+            var offsets: [Int] = []
+            if group.count == 1 {
+                try run(Array(s.inputs[start...]), start: start, body: body, state: state, embedded: &embedded,
+                        states: &states, output: true, pool: model.pool)
+                offsets = [0]
+            } else {
+                while slots.count < group.count {
+                    slots.append(BodyState(config: body.config, contextLength: state.contextLength, batchCapacity: 1,
+                                           threads: state.threads))
+                }
+                var inputs: [HeadToken] = []
+                var rows: [SequenceRows] = []
+                for (i, j) in group.enumerated() {
+                    try slots[i].copyCache(from: state, count: start)
+                    offsets.append(inputs.count)
+                    rows.append(SequenceRows(cache: slots[i].cache, position: start,
+                                             rows: inputs.count..<inputs.count + sequences[j].inputs.count - start))
+                    inputs += sequences[j].inputs[start...]
+                }
+                try run(inputs, sequences: rows, body: body, state: state, embedded: &embedded, states: &states,
+                        pool: model.pool)
+            }
+            for (i, j) in group.enumerated() {
+                for (p, t) in zip(sequences[j].positions, sequences[j].targets) {
+                    let r = offsets[i] + Int(p) - start
+                    precondition(Int(p) >= start && r < rowsInGroup, "a trained position inside the shared prefix")
+                    for x in 0..<e { pendingHidden.append(HalfFloat.half(from: states[r * e + x])) }
+                    pendingTargets.append(t)
+                    pendingSequence.append(Int32(j))
+                }
+                k += 1
+                progress(k, sequences[j].inputs.count - start)
+            }
             if DispatchTime.now().uptimeNanoseconds - lastFlush > 10_000_000_000 { try flush() }
         }
         try flush()
     }
 
-    /// Runs `inputs` at `start...`; with `output`, their final normed states land in `states`.
-    private func run(_ inputs: [HeadToken], start: Int, body: Body, state: BodyState, embedded: inout [Float],
-                     states: inout [Float], output: Bool, pool: ThreadPool) throws {
+    /// Most sequences run side by side in one pass.
+    static let groupLimit = 16
+
+    /// Runs the rows of several sequences (each in its own cache, after a
+    /// copied prefix) in one pass; their final normed states land in `states`.
+    private func run(_ inputs: [HeadToken], sequences: [SequenceRows], body: Body, state: BodyState,
+                     embedded: inout [Float], states: inout [Float], pool: ThreadPool) throws {
+        let e = width
+        try embed(inputs, body: body, into: &embedded)
+        if states.count < inputs.count * e { states = [Float](repeating: 0, count: inputs.count * e) }
+        state.x.update(from: embedded, count: inputs.count * e)
+        states.withUnsafeMutableBufferPointer { h in
+            body.pass(sequences, rows: inputs.count, state: state, output: .all, hidden: h.baseAddress!, pool: pool)
+        }
+    }
+
+    /// The input rows of `inputs`, each by its own head, into `embedded`.
+    private func embed(_ inputs: [HeadToken], body: Body, into embedded: inout [Float]) throws {
         let e = width
         if embedded.count < inputs.count * e { embedded = [Float](repeating: 0, count: inputs.count * e) }
-        if states.count < inputs.count * e { states = [Float](repeating: 0, count: inputs.count * e) }
         try embedded.withUnsafeMutableBufferPointer { out in
             var a = 0
             while a < inputs.count {
@@ -124,6 +175,15 @@ public final class HiddenStateCache {
                 a = b
             }
         }
+    }
+
+    /// Runs `inputs` of one sequence at `start...`; with `output`, their
+    /// final normed states land in `states`.
+    private func run(_ inputs: [HeadToken], start: Int, body: Body, state: BodyState, embedded: inout [Float],
+                     states: inout [Float], output: Bool, pool: ThreadPool) throws {
+        let e = width
+        try embed(inputs, body: body, into: &embedded)
+        if states.count < inputs.count * e { states = [Float](repeating: 0, count: inputs.count * e) }
         try embedded.withUnsafeBufferPointer { inp in
             try states.withUnsafeMutableBufferPointer { h in
                 try body.forward(embeddings: inp.baseAddress!, count: inputs.count, startPosition: start, state: state,
