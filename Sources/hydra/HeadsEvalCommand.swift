@@ -45,6 +45,8 @@ extension HeadsCommand {
         @Option(help: "Type a recipe head's tables are materialized in: f32 (exact) or q8_0 (a quarter of the memory traffic).")
         var materialize = "f32"
 
+        @OptionGroup(title: "Decoding of the translations") var decoding: SamplingOptions
+
         @Flag(help: "Also measure each head's output rows with the text fed through the native tokenizer.")
         var nativeInput = false
 
@@ -98,6 +100,7 @@ extension HeadsCommand {
                 var translateSeconds = 0.0, generated = 0
                 if !sample.isEmpty {
                     let translator = try Translator(model: hydra, source: hydra.native, target: head)
+                    decoding.apply(to: translator)
                     var outputs: [String] = []
                     var tbar = ProgressBar("translating through \(name)")
                     var clock = Stopwatch()

@@ -169,6 +169,7 @@ struct ProgressReport {
         if phase != name {
             phase = name
             phaseStart = DispatchTime.now().uptimeNanoseconds
+            lastShown = phaseStart  // the first line of a phase after a few seconds: a rate worth reading
             phaseFirst = done - 1
             tokens = 0
         }

@@ -5,7 +5,7 @@
 #      tokenizer on data/ru, rows from word alignment of the en–ru pairs);
 #   2. its output rows tuned (hydra heads tune) on the Russian side of every
 #      10th pair of data/ru/en-ru.tsv (lines 5, 15, …) as running text and
-#      every 40th pair (lines 1, 41, …) as translation prompts.
+#      every 20th pair (lines 1, 21, …) as translation prompts.
 # The result is a recipe head that also stores its tuned output rows
 # (heads/ru-qwen2.5-1.5b.gguf). Interrupted, it resumes from the hidden-state
 # cache and checkpoint in the cache folder. Held-out data (data/heldout) is
@@ -22,7 +22,7 @@ mkdir -p "$CACHE" "$(dirname "$OUT")"
 
 [ -f "$CACHE/ru-qwen2.5-1.5b-transtok.gguf" ] || scripts/heads/build-russian.sh "$CACHE"
 awk 'NR % 10 == 5' data/ru/en-ru.tsv > "$CACHE/ru-tune-text.tsv"
-awk 'NR % 40 == 1' data/ru/en-ru.tsv > "$CACHE/ru-tune-pairs.tsv"
+awk 'NR % 20 == 1' data/ru/en-ru.tsv > "$CACHE/ru-tune-pairs.tsv"
 
 "$HYDRA" heads tune --model "$MODEL" --head "$CACHE/ru-qwen2.5-1.5b-transtok.gguf" \
     --text "$CACHE/ru-tune-text.tsv" --pairs "$CACHE/ru-tune-pairs.tsv" \

@@ -75,11 +75,16 @@ public final class Sampler {
     /// Picks the next token after `history` (the tokens generated so far):
     /// as `pick`, never completing an n-gram that `history` already holds
     /// when `sampling.noRepeatNgram` is n > 0.
-    public func pick(_ logits: UnsafeBufferPointer<Float>, after history: [Int32]) -> Int32 {
+    /// `allowed`, when given, must accept a token for it to be picked.
+    public func pick(_ logits: UnsafeBufferPointer<Float>, after history: [Int32],
+                     allowed: ((Int32) -> Bool)? = nil) -> Int32 {
         let repeats = Self.repeatingTokens(history, n: sampling.noRepeatNgram)
-        guard !repeats.isEmpty else { return pick(logits) }
+        guard !repeats.isEmpty || allowed != nil else { return pick(logits) }
         var masked = Array(logits)
         for t in repeats where Int(t) < masked.count { masked[Int(t)] = -.infinity }
+        if let allowed {
+            for i in masked.indices where masked[i] > -.infinity && !allowed(Int32(i)) { masked[i] = -.infinity }
+        }
         return masked.withUnsafeBufferPointer { pick($0) }
     }
 

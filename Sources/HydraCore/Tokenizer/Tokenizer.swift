@@ -5,6 +5,8 @@ public final class Tokenizer: Sendable {
     private let specials: SpecialTokenMatcher
     private let sentencePiece: SentencePieceEncoder?
     private let bytePair: BytePairEncoder?
+    /// How each token's piece begins (UTF8Guard), made on first use.
+    let shapeBox = OnceBox<UTF8Guard.Shapes>()
 
     public init(vocabulary: Vocabulary) {
         self.vocabulary = vocabulary

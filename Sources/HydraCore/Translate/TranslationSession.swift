@@ -71,7 +71,8 @@ public final class TranslationSession {
             takeBeams(emit: emit)
             return
         }
-        let next = sequences[0].logits.withUnsafeBufferPointer { sampler.pick($0, after: made) }
+        let current = answer
+        let next = sequences[0].logits.withUnsafeBufferPointer { sampler.pick($0, after: made, allowed: current.allows) }
         made.append(next)
         stats.generatedTokens += 1
         if answer.take(next, emit: emit), made.count < budget {

@@ -145,9 +145,13 @@ struct AnswerText {
     /// False once `emit` has refused a piece (the reader went away).
     private(set) var open = true
 
+    /// Keeps the answer valid UTF-8 (see `allows`).
+    private let utf8: UTF8Guard
+
     init(target: Head, stops: [String], maxNewlines: Int) {
         self.target = target
         detok = StreamingDetokenizer(tokenizer: target.tokenizer)
+        utf8 = UTF8Guard(tokenizer: target.tokenizer)
         self.stops = StopStrings(stops)
         self.maxNewlines = maxNewlines
     }
@@ -156,6 +160,9 @@ struct AnswerText {
         let visible = output.take(piece)
         return visible.isEmpty || emit(visible)
     }
+
+    /// Whether `token` may come next without breaking a character.
+    func allows(_ token: Int32) -> Bool { utf8.allows(token, need: detok.pendingNeed) }
 
     /// Takes the next generated token, passing on what can be shown;
     /// returns whether generation should go on.

@@ -50,7 +50,8 @@ public enum NativeInput {
         var feed = Feed(model: model, prefix: plan.ids, head: head)
         while ids.count < plan.budget {
             let logits = try feed.logits(answer: head.tokenizer.detokenize(ids))
-            let token = logits.withUnsafeBufferPointer { sampler.pick($0, after: ids) }
+            let current = answer
+            let token = logits.withUnsafeBufferPointer { sampler.pick($0, after: ids, allowed: current.allows) }
             ids.append(token)
             guard answer.take(token, emit: { out += $0; return true }) else { break }
         }
