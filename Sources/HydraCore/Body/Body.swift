@@ -110,13 +110,15 @@ public final class Body: @unchecked Sendable {
     /// many rows, batched decoding one row of each of several sequences.
     /// `s` lends its work buffers; keys and values go to each sequence's
     /// cache. Writes the final-normed `output` rows to `hidden`.
+    /// `exact`: rows of different sequences each get the one-token
+    /// arithmetic, so every sequence gets the bits it would get decoded
+    /// alone; otherwise all rows go through the prompt's matrix products
+    /// (several prompts at once, where only the throughput matters).
     func pass(_ sequences: some Collection<SequenceRows>, rows n: Int, state s: BodyState, output: OutputRows,
-              hidden: UnsafeMutablePointer<Float>?, pool: ThreadPool?) {
+              hidden: UnsafeMutablePointer<Float>?, pool: ThreadPool?, exact: Bool = true) {
         let c = config
         let e = c.embeddingLength
-        // Rows of different sequences each get the one-token arithmetic, so
-        // every sequence gets the bits it would get alone.
-        let eachAsOne = sequences.count > 1
+        let eachAsOne = exact && sequences.count > 1
         for (index, layer) in weights.layers.enumerated() {
             // In the last block only the output rows need the FFN (as
             // llama.cpp's inp_out_ids); every row still fills the cache.

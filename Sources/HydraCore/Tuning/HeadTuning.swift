@@ -180,7 +180,7 @@ public enum HeadTuning {
     static func hiddenIdentity(model: HydraModel, inputs: InputRows, initial: [Float], sequences: [TuningSequence],
                                limit: Int, pack: Int) -> String {
         var h = FNV1a()
-        h.add("hydra-tune-v2")  // v2: pairs after one prefix run side by side
+        h.add("hydra-tune-v3")  // v3: pairs after one prefix run side by side, as one prompt pass
         h.add(BodyFingerprint(body: model.body).description)
         h.add(UInt64(limit)); h.add(UInt64(pack))
         inputs.floats.withUnsafeBytes { h.add($0.bindMemory(to: UInt8.self)) }

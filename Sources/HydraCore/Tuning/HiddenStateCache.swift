@@ -146,7 +146,9 @@ public final class HiddenStateCache {
     static let groupLimit = 16
 
     /// Runs the rows of several sequences (each in its own cache, after a
-    /// copied prefix) in one pass; their final normed states land in `states`.
+    /// copied prefix) in one pass of the prompt's matrix products (the
+    /// rounding of a prompt, not of one-token decoding); their final normed
+    /// states land in `states`.
     private func run(_ inputs: [HeadToken], sequences: [SequenceRows], body: Body, state: BodyState,
                      embedded: inout [Float], states: inout [Float], pool: ThreadPool) throws {
         let e = width
@@ -154,7 +156,8 @@ public final class HiddenStateCache {
         if states.count < inputs.count * e { states = [Float](repeating: 0, count: inputs.count * e) }
         state.x.update(from: embedded, count: inputs.count * e)
         states.withUnsafeMutableBufferPointer { h in
-            body.pass(sequences, rows: inputs.count, state: state, output: .all, hidden: h.baseAddress!, pool: pool)
+            body.pass(sequences, rows: inputs.count, state: state, output: .all, hidden: h.baseAddress!, pool: pool,
+                      exact: false)
         }
     }
 
