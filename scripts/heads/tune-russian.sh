@@ -7,7 +7,8 @@
 #      10th pair of data/ru/en-ru.tsv (lines 5, 15, …) as running text and
 #      every 20th pair (lines 1, 21, …) as translation prompts.
 # The result is a recipe head that also stores its tuned output rows
-# (heads/ru-qwen2.5-1.5b.gguf). Interrupted, it resumes from the hidden-state
+# (heads/reference/ru-qwen2.5-1.5b.gguf; not picked by language: give it with --head).
+# Interrupted, it resumes from the hidden-state
 # cache and checkpoint in the cache folder. Held-out data (data/heldout) is
 # never read.
 #
@@ -17,7 +18,7 @@ cd "$(dirname "$0")/../.."
 HYDRA=${HYDRA:-.build/release/hydra}
 CACHE=${1:-$HOME/.cache/hydra/heads-build}
 MODEL=${MODEL:-qwen2.5-1.5b}
-OUT=${OUT:-heads/ru-qwen2.5-1.5b.gguf}
+OUT=${OUT:-heads/reference/ru-qwen2.5-1.5b.gguf}
 mkdir -p "$CACHE" "$(dirname "$OUT")"
 
 [ -f "$CACHE/ru-qwen2.5-1.5b-transtok.gguf" ] || scripts/heads/build-russian.sh "$CACHE"
