@@ -110,6 +110,8 @@ extension HeadsCommand {
         }
 
         func run() throws {
+            // Held-out files are refused before any model is loaded.
+            try TuningCorpus.checkNotHeldOut(text + pairs + [out] + (work.map { [$0] } ?? []))
             var options = HeadTuning.Options()
             options.tuner.learningRate = lr
             options.tuner.l2 = l2

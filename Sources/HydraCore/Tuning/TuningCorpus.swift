@@ -23,7 +23,7 @@ public enum TuningCorpus {
     /// Refuses held-out data: any path with a folder named `heldout`.
     public static func checkNotHeldOut(_ paths: [String]) throws {
         for p in paths where URL(fileURLWithPath: p).standardizedFileURL.pathComponents.contains("heldout") {
-            throw HydraError.invalidInput("\(p) is held-out data: it must not be used to tune heads")
+            throw HydraError.invalidInput("\(p) is held-out data: it must not be used to build or tune heads")
         }
     }
 

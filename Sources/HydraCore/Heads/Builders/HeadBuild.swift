@@ -40,11 +40,9 @@ public struct HeadBuild {
         self.language = language
     }
 
-    /// Refuses held-out files as training data.
+    /// Refuses held-out files as training data (the one rule of `TuningCorpus.checkNotHeldOut`).
     public static func checkTrainingFiles(_ paths: [String]) throws {
-        for path in paths where path.split(separator: "/").contains("heldout") {
-            throw HydraError.invalidInput("\(path) is held-out data: it must not be used to build or tune heads")
-        }
+        try TuningCorpus.checkNotHeldOut(paths)
     }
 
     /// A training text file: a .tsv gives its second column, anything else
