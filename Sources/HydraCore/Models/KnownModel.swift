@@ -16,7 +16,7 @@ public struct KnownModel: Sendable {
     public let summary: String
 
     /// The model `translate` uses when no `--model` is given.
-    public static let defaultName = "gemma3-270m"
+    public static let defaultName = "qwen2.5-1.5b"
 
     public static let all: [KnownModel] = [
         KnownModel(name: "gemma3-270m", fileName: "gemma-3-270m-Q4_K_M.gguf",
