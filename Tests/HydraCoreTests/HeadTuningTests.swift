@@ -96,6 +96,36 @@ struct HeadTuningTests {
         #expect(try Self.outputRows(folder + "/a.gguf") == Self.outputRows(folder + "/b.gguf"))
     }
 
+    @Test("translation pairs after one prompt run side by side give the states each gets alone, within rounding")
+    func pairsSideBySide() throws {
+        let (folder, _, pairs) = try Self.corpus()
+        defer { try? FileManager.default.removeItem(atPath: folder) }
+        let hydra = try HydraModel(path: TestModels.path("gemma3-270m"), contextLength: 128, batchSize: 128,
+                                   pool: ThreadPool(threads: 2))
+        let head = try hydra.heads.load(path: Self.headPath, catalog: HeadCatalog(directories: []))
+        let sequences = try TuningCorpus.pairSequences(Array(try ParallelText.read(path: pairs).prefix(4)), model: hydra,
+                                                       source: hydra.native, head: head, from: try Language.named("en"),
+                                                       to: try Language.named("tt"), maxLength: 96)
+        #expect(sequences.count == 4 && sequences.allSatisfy { $0.sharedPrefix > 0 })
+        let together = try HiddenStateCache(folder: folder + "/together", width: 640)
+        try together.fill(sequences, model: hydra)
+        var alone: [UInt16] = []
+        for (i, s) in sequences.enumerated() {
+            let one = try HiddenStateCache(folder: folder + "/alone\(i)", width: 640)
+            try one.fill([s], model: hydra)
+            alone += one.hidden
+        }
+        #expect(together.rows == sequences.reduce(0) { $0 + $1.targets.count })
+        #expect(together.hidden.count == alone.count)
+        var worst: Float = 0, scale: Float = 0
+        for (a, b) in zip(together.hidden, alone) {
+            let x = HalfFloat.float(fromHalf: a), y = HalfFloat.float(fromHalf: b)
+            worst = max(worst, abs(x - y))
+            scale = max(scale, abs(y))
+        }
+        #expect(scale > 0 && worst <= 0.02 * scale, "largest difference \(worst) of states up to \(scale)")
+    }
+
     @Test("bad input is refused with a clear error")
     func badInput() throws {
         let (folder, text, pairs) = try Self.corpus()
