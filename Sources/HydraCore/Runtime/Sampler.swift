@@ -80,6 +80,12 @@ public final class Sampler {
                      allowed: ((Int32) -> Bool)? = nil) -> Int32 {
         let repeats = Self.repeatingTokens(history, n: sampling.noRepeatNgram)
         guard !repeats.isEmpty || allowed != nil else { return pick(logits) }
+        // Greedy: the best token is almost always allowed, and then it is
+        // what the masked search would find; mask only when it is not.
+        if sampling.isGreedy {
+            let best = pick(logits)
+            if !repeats.contains(best) && allowed?(best) != false { return best }
+        }
         var masked = Array(logits)
         for t in repeats where Int(t) < masked.count { masked[Int(t)] = -.infinity }
         if let allowed {
