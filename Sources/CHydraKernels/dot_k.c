@@ -208,18 +208,6 @@ float hydra_dot_q3_K_scalar(int64_t n, const void *vw, const void *vx) {
 // are gemv's, the four-row kernels gemm's. The SIMD ones compute the same
 // integer sums faster, so portable and SIMD give identical bits.
 
-/// Unpacks the 6-bit scales and mins of a Q4_K block.
-static inline void q4_K_scales_mins(const uint8_t *s, uint8_t scales[8], uint8_t mins[8]) {
-    for (int j = 0; j < 4; j++) {
-        scales[j] = s[j] & 63;
-        mins[j] = s[j + 4] & 63;
-    }
-    for (int j = 4; j < 8; j++) {
-        scales[j] = (s[j + 4] & 0xF) | ((s[j - 4] >> 6) << 4);
-        mins[j] = (s[j + 4] >> 4) | ((s[j] >> 6) << 4);
-    }
-}
-
 /// The exact integer sums of each 64-element chunk j of one super-block:
 /// Σ scale·(q·x) over sub-blocks 2j, 2j+1, and Σ min·(Σx) over the same.
 static inline void q4_K_chunk_sums(const block_q4_K *w, const block_q8_K *x, int32_t sum[4], int32_t msum[4]) {

@@ -10,3 +10,25 @@ static inline void q4_K_x8_accumulate(const block_q4_K *w, const block_q8_K *x, 
     *acc = fmaf((float)sum, fp16_to_fp32(w->d) * x->d, *acc);
     *accm = fmaf((float)msum, fp16_to_fp32(w->dmin) * x->d, *accm);
 }
+
+/// Unpacks the 6-bit scales and mins of a Q4_K block.
+static inline void q4_K_scales_mins(const uint8_t *s, uint8_t scales[8], uint8_t mins[8]) {
+    for (int j = 0; j < 4; j++) {
+        scales[j] = s[j] & 63;
+        mins[j] = s[j + 4] & 63;
+    }
+    for (int j = 4; j < 8; j++) {
+        scales[j] = (s[j + 4] & 0xF) | ((s[j - 4] >> 6) << 4);
+        mins[j] = (s[j + 4] >> 4) | ((s[j] >> 6) << 4);
+    }
+}
+
+/// One super-block of eight Q4_K rows laid out for hydra_dot8x4_q4_K_x8_avx2
+/// (x86/dot_k_avx2.c): a 32-bit lane per row, so products of eight rows
+/// with one token need no horizontal sums.
+typedef struct {
+    uint8_t q[8][8][8][4]; // [sub-block][group of 4 values][row][value]: 0..15
+    int32_t scales[8][8];  // [sub-block][row]
+    int16_t mins[4][8][2]; // [64-value chunk][row][sub-block 2j, 2j+1]
+    float d[8], dmin[8];   // [row]
+} block_q4_K_rows8;

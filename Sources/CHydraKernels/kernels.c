@@ -3,6 +3,7 @@
 // tiled arithmetic instead of its vec_dot, and the per-row entry points.
 
 #include "kernels.h"
+#include "dot_k.h"
 #include "lanes.h"
 
 static _Atomic int32_t kernel_mode = HYDRA_KERNELS_BEST;
@@ -20,10 +21,10 @@ int32_t hydra_has_simd_kernels(void) {
 
 // ---- kernel table ---------------------------------------------------------------
 
-#define K(act, q, d) {HYDRA_TYPE_##act, q, d, NULL, NULL, NULL}
-#define K4(act, q, d, d4) {HYDRA_TYPE_##act, q, d, d4, NULL, NULL}
+#define K(act, q, d) {.act_type = HYDRA_TYPE_##act, .quantize = q, .dot = d}
+#define K4(act, q, d, d4) {.act_type = HYDRA_TYPE_##act, .quantize = q, .dot = d, .dot4 = d4}
 // With a two-rows-by-four-tokens kernel for prompts, on rows unpacked to Q8_0 when `unpack` is set.
-#define KT(act, q, d, d4, unpack, d2x4) {HYDRA_TYPE_##act, q, d, d4, unpack, d2x4}
+#define KT(act, q, d, d4, u, d2x4) {.act_type = HYDRA_TYPE_##act, .quantize = q, .dot = d, .dot4 = d4, .unpack = u, .dot2x4 = d2x4}
 
 static const hydra_kernel portable_kernels[] = {
     [HYDRA_TYPE_F32] = K(F32, hydra_quantize_f32, hydra_dot_f32_scalar),
@@ -77,8 +78,17 @@ const hydra_kernel *hydra_kernel_for(int32_t type, int32_t mode) {
 static const hydra_kernel q4_K_x8_portable = K4(Q8_K, hydra_quantize_q8_K_scalar, hydra_dot_q4_K_x8_scalar,
                                                 hydra_dot4_q4_K_x8_scalar);
 #ifdef HYDRA_HAVE_AVX2
-static const hydra_kernel q4_K_x8_simd = K4(Q8_K, hydra_quantize_q8_K_scalar, hydra_dot_q4_K_x8_avx2,
-                                            hydra_dot4_q4_K_x8_avx2);
+// With eight rows at a time: for one token, and packed for prompts.
+static const hydra_kernel q4_K_x8_simd = {
+    .act_type = HYDRA_TYPE_Q8_K,
+    .quantize = hydra_quantize_q8_K_scalar,
+    .dot = hydra_dot_q4_K_x8_avx2,
+    .dot4 = hydra_dot4_q4_K_x8_avx2,
+    .dot8 = hydra_dot8_q4_K_x8_avx2,
+    .pack8 = hydra_pack8_q4_K,
+    .packed8_block_bytes = sizeof(block_q4_K_rows8),
+    .dot8x4 = hydra_dot8x4_q4_K_x8_avx2,
+};
 #endif
 
 static const hydra_kernel q6_K_tiled_portable = K(Q8_K, hydra_quantize_q8_K_scalar, hydra_dot_q6_K_tiled);

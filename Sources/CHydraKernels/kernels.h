@@ -47,6 +47,15 @@ typedef void (*hydra_dot4_fn)(int64_t n, const void *w, const void *x, size_t x_
 /// activation rows: out[r * 4 + t], each equal to the one-row kernel's.
 typedef void (*hydra_dot2x4_fn)(int64_t n, const void *w, size_t w_stride, const void *x, size_t x_stride,
                                 float out[8]);
+/// Dot products of eight weight rows (`w_stride` bytes apart) with one
+/// activation row: out[r], each equal to the one-row kernel's.
+typedef void (*hydra_dot8_fn)(int64_t n, const void *w, size_t w_stride, const void *x, float out[8]);
+/// Rewrites eight weight rows (`w_stride` bytes apart) of `n` elements
+/// into a kernel's own layout for hydra_dot8x4_fn.
+typedef void (*hydra_pack8_fn)(int64_t n, const void *w, size_t w_stride, void *out);
+/// Dot products of eight packed weight rows with four activation rows:
+/// out[t * 8 + r], each equal to the kernel's dot4 for row r, token t.
+typedef void (*hydra_dot8x4_fn)(int64_t n, const void *packed, const void *x, size_t x_stride, float out[32]);
 /// Rewrites one weight row of `n` elements as Q8_0 blocks with the same
 /// scales and integer values (exact for Q4_0 and Q5_0).
 typedef void (*hydra_unpack_fn)(const void *w, void *out, int64_t n);
@@ -61,6 +70,12 @@ typedef struct {
     // for two rows by four tokens (on the unpacked rows when unpack is set).
     hydra_unpack_fn unpack;
     hydra_dot2x4_fn dot2x4;
+    hydra_dot8_fn dot8;        // optional, for one token: eight rows at a time
+    // Optional, for prompts: eight rows packed once per tile
+    // (packed8_block_bytes per weight block), then eight rows by four tokens.
+    hydra_pack8_fn pack8;
+    size_t packed8_block_bytes;
+    hydra_dot8x4_fn dot8x4;
 } hydra_kernel;
 
 /// The kernels for `type` in `mode` (0 portable, 1 best), or NULL.
@@ -123,6 +138,9 @@ void hydra_dot4_q5_0_avx2(int64_t n, const void *w, const void *x, size_t x_stri
 void hydra_dot4_q8_0_avx2(int64_t n, const void *w, const void *x, size_t x_stride, float out[4]);
 void hydra_dot4_q4_K_avx2(int64_t n, const void *w, const void *x, size_t x_stride, float out[4]);
 float hydra_dot_q4_K_x8_avx2(int64_t n, const void *w, const void *x);
+void hydra_dot8_q4_K_x8_avx2(int64_t n, const void *w, size_t w_stride, const void *x, float out[8]);
+void hydra_pack8_q4_K(int64_t n, const void *w, size_t w_stride, void *out);
+void hydra_dot8x4_q4_K_x8_avx2(int64_t n, const void *packed, const void *x, size_t x_stride, float out[32]);
 void hydra_dot4_q4_K_x8_avx2(int64_t n, const void *w, const void *x, size_t x_stride, float out[4]);
 float hydra_dot_q6_K_tiled_avx2(int64_t n, const void *w, const void *x);
 void hydra_dot2x4_q8_0_avx2(int64_t n, const void *w, size_t w_stride, const void *x, size_t x_stride, float out[8]);

@@ -29,6 +29,7 @@ static inline bool claim_chunk(_Atomic int64_t *next, int64_t chunk, int64_t tot
 enum {
     ROW_TILE = 16,  // weight rows kept hot while a token tile passes over them
     TOKEN_TILE = 8, // quantized activation rows per tile
+    PACK_TOKENS = 8, // fewest tokens for which packing eight rows pays
 };
 
 typedef struct {
@@ -42,7 +43,7 @@ typedef struct {
     size_t xq_row_bytes;
     int64_t ntok;
     float *Y;
-    uint8_t *unpacked;         // per thread: one row tile as Q8_0 blocks
+    uint8_t *unpacked;         // per thread: one row tile as Q8_0 blocks, or packed (pack8)
     size_t unpacked_bytes;     // bytes per thread
     int64_t chunk_rows;        // rows claimed at a time (whole row tiles)
     _Atomic int64_t next_chunk;
@@ -67,14 +68,55 @@ static void quantize_part(void *vjob, int32_t i, int32_t n) {
 /// with on one core).
 static void multiply_one_token(const matmul_job *job, int64_t r_begin, int64_t r_end) {
     const hydra_dot_fn dot = job->kernel->dot;
-    const size_t ahead = 2 * job->w_row_bytes;
-    const uint8_t *end = job->W + job->rows * job->w_row_bytes;
-    for (int64_t r = r_begin; r < r_end; r++) {
-        const uint8_t *w = job->W + r * job->w_row_bytes;
-        for (const uint8_t *p = w + ahead; p < w + ahead + job->w_row_bytes && p < end; p += 64) {
+    const hydra_dot8_fn dot8 = job->kernel->dot8;
+    const size_t row = job->w_row_bytes, ahead = 2 * row;
+    const uint8_t *end = job->W + job->rows * row;
+    int64_t r = r_begin;
+    // Eight rows at a time where the kernel has that form. It reads them
+    // in order, which the hardware prefetcher follows best unaided.
+    for (; dot8 && r + 8 <= r_end; r += 8) dot8(job->cols, job->W + r * row, row, job->XQ, job->Y + r);
+    for (; r < r_end; r++) {
+        const uint8_t *w = job->W + r * row;
+        for (const uint8_t *p = w + ahead; p < w + ahead + row && p < end; p += 64) {
             __builtin_prefetch(p);
         }
         job->Y[r] = dot(job->cols, w, job->XQ);
+    }
+}
+
+/// Rows [r_begin, r_end) for all tokens with a kernel that packs eight rows:
+/// each row tile is packed once into thread i's buffer, then every group of
+/// four tokens passes over it. As in ggml, tokens past the last full group
+/// of four take the one-token kernel.
+static void multiply_tokens_packed(const matmul_job *job, int32_t i, int64_t r_begin, int64_t r_end) {
+    const hydra_kernel *k = job->kernel;
+    const size_t row = job->w_row_bytes, xq = job->xq_row_bytes;
+    const size_t group_bytes = (size_t)(job->cols / QK_K) * k->packed8_block_bytes;
+    uint8_t *packed = job->unpacked + (size_t)i * job->unpacked_bytes;
+    const int64_t quads = job->ntok / 4 * 4;
+    for (int64_t r0 = r_begin; r0 < r_end; r0 += ROW_TILE) {
+        const int64_t r1 = r0 + ROW_TILE < r_end ? r0 + ROW_TILE : r_end;
+        const int64_t groups = (r1 - r0) / 8;
+        for (int64_t g = 0; g < groups; g++) {
+            k->pack8(job->cols, job->W + (r0 + 8 * g) * row, row, packed + g * group_bytes);
+        }
+        for (int64_t t = 0; t < quads; t += 4) {
+            for (int64_t g = 0; g < groups; g++) {
+                float out[32];
+                k->dot8x4(job->cols, packed + g * group_bytes, job->XQ + t * xq, xq, out);
+                for (int j = 0; j < 4; j++) {
+                    memcpy(job->Y + (t + j) * job->rows + r0 + 8 * g, out + 8 * j, 8 * sizeof(float));
+                }
+            }
+            for (int64_t r = r0 + 8 * groups; r < r1; r++) { // rows short of a group of eight
+                float out[4];
+                k->dot4(job->cols, job->W + r * row, job->XQ + t * xq, xq, out);
+                for (int j = 0; j < 4; j++) job->Y[(t + j) * job->rows + r] = out[j];
+            }
+        }
+        for (int64_t t = quads; t < job->ntok; t++) {
+            for (int64_t r = r0; r < r1; r++) job->Y[t * job->rows + r] = k->dot(job->cols, job->W + r * row, job->XQ + t * xq);
+        }
     }
 }
 
@@ -171,6 +213,8 @@ static int32_t run_product(hydra_pool *pool, const hydra_kernel *kernel, void (*
         // Only the SIMD table unpacks; its Q8_0 kernels then run on the rows.
         job.q8_0 = hydra_kernel_for(HYDRA_TYPE_Q8_0, HYDRA_KERNELS_BEST);
         job.unpacked_bytes = (size_t)ROW_TILE * (size_t)(cols / QK8_0) * sizeof(block_q8_0);
+    } else if (kernel->pack8 && ntok >= PACK_TOKENS) {
+        job.unpacked_bytes = (size_t)(ROW_TILE / 8) * (size_t)(cols / QK_K) * kernel->packed8_block_bytes;
     }
     hydra_pool_lock(pool);
     uint8_t *scratch = hydra_scratch_reserve(hydra_pool_scratch(pool),
@@ -200,6 +244,8 @@ static void multiply_part(void *vjob, int32_t i, int32_t n) {
     while (claim_rows(job, &begin, &end)) {
         if (job->ntok == 1) {
             multiply_one_token(job, begin, end);
+        } else if (job->kernel->pack8 && job->ntok >= PACK_TOKENS) {
+            multiply_tokens_packed(job, i, begin, end);
         } else {
             multiply_tokens(job, i, begin, end);
         }
@@ -233,10 +279,20 @@ static void multiply_each_part(void *vjob, int32_t i, int32_t n) {
     (void)i, (void)n;
     matmul_job *job = vjob;
     const hydra_dot_fn dot = job->kernel->dot;
+    const hydra_dot8_fn dot8 = job->kernel->dot8;
+    const size_t row = job->w_row_bytes;
     int64_t begin, end;
     while (claim_rows(job, &begin, &end)) {
-        for (int64_t r = begin; r < end; r++) {
-            const uint8_t *w = job->W + r * job->w_row_bytes;
+        int64_t r = begin;
+        for (; dot8 && r + 8 <= end; r += 8) {
+            for (int64_t t = 0; t < job->ntok; t++) {
+                float out[8];
+                dot8(job->cols, job->W + r * row, row, job->XQ + t * job->xq_row_bytes, out);
+                for (int j = 0; j < 8; j++) job->Y[t * job->rows + r + j] = out[j];
+            }
+        }
+        for (; r < end; r++) {
+            const uint8_t *w = job->W + r * row;
             for (int64_t t = 0; t < job->ntok; t++) {
                 job->Y[t * job->rows + r] = dot(job->cols, w, job->XQ + t * job->xq_row_bytes);
             }

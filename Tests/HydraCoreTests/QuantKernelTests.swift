@@ -27,6 +27,34 @@ import Testing
         }
     }
 
+    /// Q4_K matrices whose row count is a multiple of 8 take ggml's repacked
+    /// arithmetic (eight rows at a time for one token, four tokens at a time
+    /// for a prompt). SIMD equals portable there too, for one token, for a
+    /// prompt, and for tokens each multiplied as one (multiplyEach).
+    @Test func repackedQ4KSIMDEqualsPortable() throws {
+        var rng = TestRandom(seed: 0x4b58)
+        let type = GGMLType.q4_K, rows = 8 * 37, cols = 1536
+        let bytes = randomMatrixBytes(type, rows: rows, cols: cols, rng: &rng)
+        let pool = ThreadPool(threads: 2)
+        try bytes.withUnsafeBytes { raw in
+            let m = try QuantizedMatrix(type: type, rows: rows, cols: cols, data: raw.baseAddress!)
+            for tokens in [1, 3, 9, 21] {
+                let x = rng.activations(tokens * cols, scale: 4)
+                let portable = m.multiply(x, tokens: tokens, pool: nil, kernels: .portable)
+                let best = m.multiply(x, tokens: tokens, pool: pool, kernels: .best)
+                #expect(portable.map(\.bitPattern) == best.map(\.bitPattern), "tokens=\(tokens)")
+                var each = [Float](repeating: 0, count: tokens * rows)
+                m.multiplyEach(x, tokens: tokens, into: &each, pool: pool, kernels: .best)
+                // Each token alone, with the one-token arithmetic.
+                for t in 0..<tokens {
+                    let alone = m.multiply(Array(x[t * cols..<(t + 1) * cols]), tokens: 1, pool: nil, kernels: .portable)
+                    #expect(Array(each[t * rows..<(t + 1) * rows]).map(\.bitPattern) == alone.map(\.bitPattern),
+                            "each, token \(t)")
+                }
+            }
+        }
+    }
+
     @Test(arguments: [GGMLType.q4_0, .q4_1, .q8_0, .q4_K])
     func activationQuantizationSIMDEqualsPortable(type: GGMLType) {
         var rng = TestRandom(seed: 77)

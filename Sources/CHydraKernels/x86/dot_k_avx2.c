@@ -168,16 +168,18 @@ static inline int32_t hsum_epi32(__m256i v) {
 }
 
 /// Scales (low 128 bits) and mins (high 128 bits) of a Q4_K block as int16.
+/// The 12 bytes of 6-bit fields are unpacked with two byte shuffles; the
+/// 16-byte load stays inside the block (its quants follow).
 static inline __m256i q4_K_scales_mins_avx2(const uint8_t *scales) {
-    const uint32_t kmask1 = 0x3f3f3f3f, kmask2 = 0x0f0f0f0f, kmask3 = 0x03030303;
-    uint32_t u[4];
-    memcpy(u, scales, 12);
-    u[3] = ((u[2] >> 4) & kmask2) | (((u[1] >> 6) & kmask3) << 4);
-    const uint32_t mins_lo = u[1] & kmask1;
-    u[1] = (u[2] & kmask2) | (((u[0] >> 6) & kmask3) << 4);
-    u[2] = mins_lo;
-    u[0] &= kmask1;
-    return _mm256_cvtepu8_epi16(_mm_set_epi32((int)u[3], (int)u[2], (int)u[1], (int)u[0]));
+    const __m128i s = _mm_loadu_si128((const __m128i *)scales);
+    // a: the byte holding each field's low bits; b: the byte holding its top two.
+    const __m128i a = _mm_shuffle_epi8(s, _mm_setr_epi8(0, 1, 2, 3, 8, 9, 10, 11, 4, 5, 6, 7, 8, 9, 10, 11));
+    const __m128i b = _mm_shuffle_epi8(s, _mm_setr_epi8(0, 0, 0, 0, 0, 1, 2, 3, 0, 0, 0, 0, 4, 5, 6, 7));
+    const __m128i low = _mm_and_si128(a, _mm_setr_epi8(63, 63, 63, 63, 15, 15, 15, 15, 63, 63, 63, 63, 0, 0, 0, 0));
+    const __m128i high = _mm_and_si128(_mm_srli_epi16(a, 4), _mm_setr_epi8(0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 15, 15, 15, 15));
+    const __m128i top = _mm_srli_epi16(
+        _mm_and_si128(b, _mm_setr_epi8(0, 0, 0, 0, -64, -64, -64, -64, 0, 0, 0, 0, -64, -64, -64, -64)), 2);
+    return _mm256_cvtepu8_epi16(_mm_or_si128(_mm_or_si128(low, high), top));
 }
 
 /// The unpacked weights of one Q4_K block, reused across activation rows.
@@ -231,6 +233,197 @@ float hydra_dot_q4_K_x8_avx2(int64_t n, const void *vw, const void *vx) {
         q4_K_x8_accumulate(&w[i], &x[i], sum, msum, &acc, &accm);
     }
     return acc - accm;
+}
+
+/// Lane r = the sum of the eight int32 lanes of v[r], for r = 0..7.
+static inline __m256i hsum8_epi32(const __m256i v[8]) {
+    const __m256i h01 = _mm256_hadd_epi32(v[0], v[1]), h23 = _mm256_hadd_epi32(v[2], v[3]);
+    const __m256i h45 = _mm256_hadd_epi32(v[4], v[5]), h67 = _mm256_hadd_epi32(v[6], v[7]);
+    const __m256i h0123 = _mm256_hadd_epi32(h01, h23), h4567 = _mm256_hadd_epi32(h45, h67);
+    // Each 128-bit half of h0123 holds rows 0..3 of its half of the lanes.
+    return _mm256_add_epi32(_mm256_permute2x128_si256(h0123, h4567, 0x20),
+                            _mm256_permute2x128_si256(h0123, h4567, 0x31));
+}
+
+/// Σ scale·q·x over one Q4_K block as eight int32 lanes (to be summed);
+/// `scales` holds the block's eight scales as int16 in both 128-bit halves.
+static inline __m256i q4_K_block_dot_avx2(const block_q4_K *w, __m256i scales, const int8_t *y) {
+    const __m256i m4 = _mm256_set1_epi8(0xF);
+    __m256i sumi = _mm256_setzero_si256();
+    for (int j = 0; j < 4; j++) {
+        const __m256i scale_l = _mm256_shuffle_epi8(scales, _mm256_set1_epi16((short)((4 * j + 1) << 8 | (4 * j))));
+        const __m256i scale_h = _mm256_shuffle_epi8(scales, _mm256_set1_epi16((short)((4 * j + 3) << 8 | (4 * j + 2))));
+        const __m256i bits = _mm256_loadu_si256((const __m256i *)(w->qs + 32 * j));
+        const __m256i lo = _mm256_and_si256(bits, m4);
+        const __m256i hi = _mm256_and_si256(_mm256_srli_epi16(bits, 4), m4);
+        const __m256i pl = _mm256_maddubs_epi16(lo, _mm256_loadu_si256((const __m256i *)(y + 64 * j)));
+        const __m256i ph = _mm256_maddubs_epi16(hi, _mm256_loadu_si256((const __m256i *)(y + 64 * j + 32)));
+#if defined(__AVX512VNNI__) && defined(__AVX512VL__)
+        // VNNI's word dot product adds scale·p pairs straight into the sums.
+        sumi = _mm256_dpwssd_epi32(_mm256_dpwssd_epi32(sumi, scale_l, pl), scale_h, ph);
+#else
+        sumi = _mm256_add_epi32(sumi, _mm256_add_epi32(_mm256_madd_epi16(scale_l, pl), _mm256_madd_epi16(scale_h, ph)));
+#endif
+    }
+    return sumi;
+}
+
+void hydra_dot8_q4_K_x8_avx2(int64_t n, const void *vw, size_t w_stride, const void *vx, float out[8]) {
+    enum { SPAN = 16 }; // super-blocks per pass
+    const block_q8_K *x = vx;
+    const int64_t nb = n / QK_K;
+    // Lane r of acc / accm is row r's accumulator (ggml's gemv keeps them so).
+    __m256 acc = _mm256_setzero_ps(), accm = _mm256_setzero_ps();
+    for (int64_t i0 = 0; i0 < nb; i0 += SPAN) {
+        const int64_t span = nb - i0 < SPAN ? nb - i0 : SPAN;
+        // The integer sums, row after row, so memory is read in order.
+        __m256i sum[SPAN][8];
+        __m128i msum[SPAN][8], sums32[SPAN];
+        for (int64_t i = 0; i < span; i++) { // Σx of each 32-value sub-block, as int16
+            const __m256i bsums = _mm256_loadu_si256((const __m256i *)x[i0 + i].bsums);
+            sums32[i] = _mm_hadd_epi16(_mm256_castsi256_si128(bsums), _mm256_extracti128_si256(bsums, 1));
+        }
+        for (int r = 0; r < 8; r++) {
+            const block_q4_K *w = (const block_q4_K *)((const uint8_t *)vw + r * w_stride) + i0;
+            for (int64_t i = 0; i < span; i++) {
+                const __m256i scales_mins = q4_K_scales_mins_avx2(w[i].scales);
+                const __m128i sc128 = _mm256_castsi256_si128(scales_mins);
+                sum[i][r] = q4_K_block_dot_avx2(&w[i], _mm256_set_m128i(sc128, sc128), x[i0 + i].qs);
+                msum[i][r] = _mm_madd_epi16(_mm256_extracti128_si256(scales_mins, 1), sums32[i]);
+            }
+        }
+        // Then ggml's float steps for the eight rows at once.
+        for (int64_t i = 0; i < span; i++) {
+            const __m256i s = hsum8_epi32(sum[i]);
+            __m256i m4[4]; // rows 2k and 2k+1, four lanes each
+            for (int k = 0; k < 4; k++) m4[k] = _mm256_set_m128i(msum[i][2 * k + 1], msum[i][2 * k]);
+            // hadd twice leaves rows (0 2 4 6 | 1 3 5 7); put them in order.
+            const __m256i m2 = _mm256_hadd_epi32(_mm256_hadd_epi32(m4[0], m4[1]), _mm256_hadd_epi32(m4[2], m4[3]));
+            const __m256i m = _mm256_permutevar8x32_epi32(m2, _mm256_setr_epi32(0, 4, 1, 5, 2, 6, 3, 7));
+            uint16_t dh[8], mh[8];
+            for (int r = 0; r < 8; r++) {
+                const block_q4_K *w = (const block_q4_K *)((const uint8_t *)vw + r * w_stride) + i0 + i;
+                dh[r] = w->d;
+                mh[r] = w->dmin;
+            }
+            const __m256 dx = _mm256_set1_ps(x[i0 + i].d);
+            const __m256 d = _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)dh));
+            const __m256 dmin = _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)mh));
+            acc = _mm256_fmadd_ps(_mm256_cvtepi32_ps(s), _mm256_mul_ps(d, dx), acc);
+            accm = _mm256_fmadd_ps(_mm256_cvtepi32_ps(m), _mm256_mul_ps(dmin, dx), accm);
+        }
+    }
+    _mm256_storeu_ps(out, _mm256_sub_ps(acc, accm));
+}
+
+// ---- Q4_K, eight rows by four tokens (ggml's gemm) ------------------------------------
+// A prompt multiplies every weight row with hundreds of tokens, so eight
+// rows are first rewritten once as block_q4_K_rows8 (dot_k.h): values as
+// bytes, row r in 32-bit lane r. Four bytes of a token broadcast to all
+// lanes then give eight rows' products per instruction, and each row's
+// exact chunk sums land in its own lane, ready for ggml's float steps.
+
+/// Transposes an 8×8 matrix of int32: row r of the result holds lane r of each v.
+static inline void transpose8_epi32(__m256i v[8]) {
+    __m256i t[8], u[8];
+    for (int k = 0; k < 4; k++) {
+        t[2 * k] = _mm256_unpacklo_epi32(v[2 * k], v[2 * k + 1]);
+        t[2 * k + 1] = _mm256_unpackhi_epi32(v[2 * k], v[2 * k + 1]);
+    }
+    for (int k = 0; k < 2; k++) {
+        u[4 * k] = _mm256_unpacklo_epi64(t[4 * k], t[4 * k + 2]);
+        u[4 * k + 1] = _mm256_unpackhi_epi64(t[4 * k], t[4 * k + 2]);
+        u[4 * k + 2] = _mm256_unpacklo_epi64(t[4 * k + 1], t[4 * k + 3]);
+        u[4 * k + 3] = _mm256_unpackhi_epi64(t[4 * k + 1], t[4 * k + 3]);
+    }
+    for (int k = 0; k < 4; k++) {
+        v[k] = _mm256_permute2x128_si256(u[k], u[k + 4], 0x20);
+        v[k + 4] = _mm256_permute2x128_si256(u[k], u[k + 4], 0x31);
+    }
+}
+
+void hydra_pack8_q4_K(int64_t n, const void *vw, size_t w_stride, void *out) {
+    const __m256i m4 = _mm256_set1_epi8(0xF);
+    block_q4_K_rows8 *p = out;
+    for (int64_t i = 0; i < n / QK_K; i++, p++) {
+        const block_q4_K *w[8];
+        for (int r = 0; r < 8; r++) w[r] = (const block_q4_K *)((const uint8_t *)vw + r * w_stride) + i;
+        for (int j = 0; j < 4; j++) {
+            // Sub-block 2j is the low nibbles of bytes 32j.., 2j+1 the high ones;
+            // four values (one int32) per group, transposed so lane r is row r.
+            __m256i lo[8], hi[8];
+            for (int r = 0; r < 8; r++) {
+                const __m256i bits = _mm256_loadu_si256((const __m256i *)(w[r]->qs + 32 * j));
+                lo[r] = _mm256_and_si256(bits, m4);
+                hi[r] = _mm256_and_si256(_mm256_srli_epi16(bits, 4), m4);
+            }
+            transpose8_epi32(lo);
+            transpose8_epi32(hi);
+            for (int g = 0; g < 8; g++) {
+                _mm256_storeu_si256((__m256i *)p->q[2 * j][g], lo[g]);
+                _mm256_storeu_si256((__m256i *)p->q[2 * j + 1][g], hi[g]);
+            }
+        }
+        for (int r = 0; r < 8; r++) {
+            uint8_t scales[8], mins[8];
+            q4_K_scales_mins(w[r]->scales, scales, mins);
+            for (int k = 0; k < 8; k++) p->scales[k][r] = scales[k];
+            for (int j = 0; j < 4; j++) {
+                p->mins[j][r][0] = mins[2 * j];
+                p->mins[j][r][1] = mins[2 * j + 1];
+            }
+            p->d[r] = fp16_to_fp32(w[r]->d);
+            p->dmin[r] = fp16_to_fp32(w[r]->dmin);
+        }
+    }
+}
+
+/// VNNI's dpbusd where the CPU has it, else the same exact sum in three steps.
+static inline __m256i dpbusd_avx2(__m256i acc, __m256i u8, __m256i s8) {
+#if defined(__AVX512VNNI__) && defined(__AVX512VL__)
+    return _mm256_dpbusd_epi32(acc, u8, s8);
+#else
+    return _mm256_add_epi32(acc, _mm256_madd_epi16(_mm256_set1_epi16(1), _mm256_maddubs_epi16(u8, s8)));
+#endif
+}
+
+void hydra_dot8x4_q4_K_x8_avx2(int64_t n, const void *packed, const void *vx, size_t x_stride, float out[32]) {
+    const block_q4_K_rows8 *p = packed;
+    const block_q8_K *x[4];
+    for (int t = 0; t < 4; t++) x[t] = (const block_q8_K *)((const uint8_t *)vx + t * x_stride);
+    // acc[t] lane r: row r, token t (ggml's gemm adds one sum per 64 values).
+    __m256 acc[4], accm[4];
+    for (int t = 0; t < 4; t++) acc[t] = accm[t] = _mm256_setzero_ps();
+    for (int64_t i = 0; i < n / QK_K; i++, p++) {
+        const __m256 d = _mm256_loadu_ps(p->d), dmin = _mm256_loadu_ps(p->dmin);
+        for (int j = 0; j < 4; j++) {
+            __m256i s0[4], s1[4];
+            for (int t = 0; t < 4; t++) s0[t] = s1[t] = _mm256_setzero_si256();
+            for (int g = 0; g < 8; g++) {
+                const __m256i q0 = _mm256_loadu_si256((const __m256i *)p->q[2 * j][g]);
+                const __m256i q1 = _mm256_loadu_si256((const __m256i *)p->q[2 * j + 1][g]);
+                for (int t = 0; t < 4; t++) {
+                    const int32_t *y = (const int32_t *)(x[t][i].qs + 64 * j + 4 * g);
+                    s0[t] = dpbusd_avx2(s0[t], q0, _mm256_set1_epi32(y[0]));
+                    s1[t] = dpbusd_avx2(s1[t], q1, _mm256_set1_epi32(y[8]));
+                }
+            }
+            const __m256i sc0 = _mm256_loadu_si256((const __m256i *)p->scales[2 * j]);
+            const __m256i sc1 = _mm256_loadu_si256((const __m256i *)p->scales[2 * j + 1]);
+            const __m256i mins = _mm256_loadu_si256((const __m256i *)p->mins[j]);
+            for (int t = 0; t < 4; t++) {
+                const __m256i sum = _mm256_add_epi32(_mm256_mullo_epi32(s0[t], sc0), _mm256_mullo_epi32(s1[t], sc1));
+                // Σx of sub-blocks 2j and 2j+1 as an int16 pair in every lane.
+                const int16_t *bs = x[t][i].bsums + 4 * j;
+                const uint32_t pair = (uint16_t)(bs[0] + bs[1]) | (uint32_t)(uint16_t)(bs[2] + bs[3]) << 16;
+                const __m256i msum = _mm256_madd_epi16(mins, _mm256_set1_epi32((int)pair));
+                const __m256 dx = _mm256_set1_ps(x[t][i].d);
+                acc[t] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(sum), _mm256_mul_ps(d, dx), acc[t]);
+                accm[t] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(msum), _mm256_mul_ps(dmin, dx), accm[t]);
+            }
+        }
+    }
+    for (int t = 0; t < 4; t++) _mm256_storeu_ps(out + 8 * t, _mm256_sub_ps(acc[t], accm[t]));
 }
 
 /// The four 64-value chunk sums of one token's block: Σ scale·q·x (lane j of
