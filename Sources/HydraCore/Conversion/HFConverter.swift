@@ -199,7 +199,8 @@ public enum HFConverter {
                 rows = 0..<tokenCount  // the converter drops rows past the tokenizer
                 shape[0] = tokenCount
             }
-            try checkShape(gname, shape, hidden: hidden, heads: heads, kvHeads: kvHeads, config: config, path: t.path)
+            try checkShape(gname, shape, hidden: hidden, heads: heads, kvHeads: kvHeads, config: config,
+                           path: "\(t.path): tensor '\(t.name)'")
             let ne = Array(shape.reversed())
             var out: GGMLType = type.ggml
             if ne.count <= 1 || gname.hasSuffix("_norm.weight") || !gname.hasSuffix(".weight") {
@@ -349,12 +350,12 @@ public enum HFConverter {
         case "attn_q_norm.weight", "attn_k_norm.weight": want = [headDim]
         case "token_embd.weight", "output.weight":
             guard shape.count == 2, shape[1] == hidden else {
-                throw CheckpointError("\(path): \(g) has shape \(shape); rows of \(hidden) expected")
+                throw CheckpointError("\(path) (\(g)) has shape \(shape); rows of \(hidden) expected")
             }
         default: break
         }
         if let want, want != shape {
-            throw CheckpointError("\(path): \(g) has shape \(shape), config.json implies \(want)")
+            throw CheckpointError("\(path) (\(g)) has shape \(shape), config.json implies \(want)")
         }
     }
 
