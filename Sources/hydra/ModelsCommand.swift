@@ -21,6 +21,9 @@ struct ModelsCommand: ParsableCommand {
                 print("\(m.name)\t\(m.sizeMB) MB\t\(state)\t\(m.summary)\(mark)")
             }
             print("cache: \(KnownModel.cacheDirectory)")
+            for c in ConvertedModels.all() {
+                print("\(c.name)\t\(c.bytes >> 20) MB\tconverted\t\(c.path)")
+            }
         }
     }
 

@@ -34,6 +34,18 @@ final class MappedFile: @unchecked Sendable {
         self.size = size
     }
 
+    /// Lets the kernel drop the pages of `count` bytes at `pointer` (inside
+    /// the mapping) from this process: they are read again from the file if
+    /// touched. A converter reading each tensor once keeps its resident
+    /// memory near one tensor this way.
+    func dropPages(_ pointer: UnsafeRawPointer, count: Int) {
+        let page = Int(sysconf(Int32(_SC_PAGESIZE)))
+        let start = (pointer - base) / page * page
+        let end = min(size, pointer - base + count)
+        guard start >= 0, end > start else { return }
+        _ = madvise(UnsafeMutableRawPointer(mutating: base + start), end - start, Int32(MADV_DONTNEED))
+    }
+
     deinit {
         munmap(UnsafeMutableRawPointer(mutating: base), size)
     }

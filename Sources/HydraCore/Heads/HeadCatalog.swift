@@ -21,7 +21,7 @@ public struct HeadCatalog: Sendable {
     }
 
     /// $HYDRA_HEADS, ~/.local/share/hydra/heads (or $XDG_DATA_HOME/hydra/heads),
-    /// and the `heads/` folder of the hydra checkout the program runs from.
+    /// `heads/` of each converted model directory opened by `--model`, and the `heads/` folder of the hydra checkout the program runs from.
     public static func defaultDirectories() -> [String] {
         let env = ProcessInfo.processInfo.environment
         var dirs: [String] = []
@@ -30,6 +30,8 @@ public struct HeadCatalog: Sendable {
         }
         let data = env["XDG_DATA_HOME"].flatMap { $0.isEmpty ? nil : $0 } ?? NSHomeDirectory() + "/.local/share"
         dirs.append(data + "/hydra/heads")
+        // heads/ beside the converted models opened by this process.
+        dirs += ConvertedModels.headDirectories
         if let shipped = shippedDirectory() { dirs.append(shipped) }
         return dirs
     }

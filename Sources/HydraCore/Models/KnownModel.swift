@@ -53,8 +53,9 @@ public struct KnownModel: Sendable {
         all.first { $0.name == name }
     }
 
-    /// Resolves `--model`: an existing file path, or a known model's name
-    /// (which must already be downloaded).
+    /// Resolves `--model`: an existing file path, a known model's name
+    /// (which must already be downloaded), or a converted model directory
+    /// (see `ConvertedModels`).
     public static func resolve(_ nameOrPath: String?) throws -> String {
         let arg = nameOrPath ?? defaultName
         if let m = named(arg) {
@@ -65,6 +66,8 @@ public struct KnownModel: Sendable {
         if FileManager.default.fileExists(atPath: arg, isDirectory: &isDir), !isDir.boolValue {
             return arg
         }
+        // A directory written by `hydra convert` (or the name of one).
+        if let converted = ConvertedModels.resolve(arg) { return converted }
         throw HydraError.unknownModel(arg)
     }
 }

@@ -1,0 +1,200 @@
+#!/usr/bin/env python3
+"""Makes the Hugging Face checkpoints that `hydra convert` is tested on, and
+transformers' answers on them.
+
+No model hub is reachable here, so the checkpoints are made from the cached
+SmolLM2-135M-Instruct GGUF (Q4_1): transformers loads it (dequantizing to
+float32 and undoing llama.cpp's Q/K permutation), a fresh float32 model made
+from the same config takes its state dict, and `save_pretrained` writes it as
+safetensors with the tokenizer.
+
+  <out>/smollm2-135m-hf/       LlamaForCausalLM, float32, one model.safetensors
+  <out>/smollm2-135m-hf-bf16/  the same weights in bfloat16, in two shards
+                               (model.safetensors.index.json)
+  <out>/smollm2-135m-hydra/    LlamaHydraForCausalLM (METHODS.md), see below
+
+The Hydra layout is synthetic but complete: SmolLM2 has no second language,
+so its "new language" head reuses SmolLM2's tokenizer with its own rows
+(seeded Gaussian noise of 5% of each table's standard deviation added to the
+model's embedding rows, different noise for the input and the output table).
+The input table is the new-language rows followed by SmolLM2's rows
+(input_vocab_size = 2 × 49152), the LM head has the new-language rows only
+(output_vocab_size = 49152, untied). The top-level tokenizer is the
+new-language one; the source (SmolLM2) tokenizer is in source_tokenizer/.
+
+Fixtures (small JSON, committed) go to Tests/Fixtures/convert/:
+  smollm2-135m.json        per prompt: transformers' token ids, last-position
+                           logits (top 64 and every 97th id), 16 greedy tokens
+  smollm2-135m-hydra.json  a prompt mixing both vocabularies: the reference
+                           forward's logits through the new head, and 8 greedy
+                           new-language tokens (each fed back as new input)
+
+Usage: make-hf-checkpoints.py [--out DIR] [--fixtures] (default out:
+~/.cache/hydra/convert-test). Checkpoints already made are kept.
+"""
+
+import argparse
+import json
+import os
+import sys
+from pathlib import Path
+
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+os.environ.setdefault("TRANSFORMERS_VERBOSITY", "error")
+
+import torch  # noqa: E402
+from safetensors.torch import save_file  # noqa: E402
+from transformers import AutoConfig, AutoModelForCausalLM, AutoTokenizer  # noqa: E402
+
+REPO = Path(__file__).resolve().parent.parent.parent
+FIXTURES = REPO / "Tests" / "Fixtures" / "convert"
+MODELS = Path(os.environ.get("HYDRA_MODELS", Path.home() / ".cache" / "hydra" / "models"))
+GGUF = "SmolLM2-135M-Instruct.Q4_1.gguf"
+
+PROMPTS = [
+    "The capital of France is",
+    "def fibonacci(n):\n",
+    "Once upon a time, in a small village,",
+]
+HYDRA_NOISE = 0.05
+SAMPLE_STRIDE = 97
+
+
+def log(msg):
+    print(f"make-hf-checkpoints: {msg}", file=sys.stderr, flush=True)
+
+
+def load_from_gguf():
+    model = AutoModelForCausalLM.from_pretrained(str(MODELS), gguf_file=GGUF, torch_dtype=torch.float32)
+    tokenizer = AutoTokenizer.from_pretrained(str(MODELS), gguf_file=GGUF)
+    # A GGUF-loaded model refuses to save: copy it into a plain one.
+    config = AutoConfig.from_pretrained(str(MODELS), gguf_file=GGUF)
+    config.torch_dtype = torch.float32
+    plain = AutoModelForCausalLM.from_config(config, torch_dtype=torch.float32)
+    plain.load_state_dict(model.state_dict())
+    plain.eval()
+    return plain, tokenizer
+
+
+def logits_entry(logits):
+    top = torch.topk(logits, 64)
+    sample = list(range(0, logits.shape[0], SAMPLE_STRIDE))
+    return {
+        "top_ids": top.indices.tolist(),
+        "top_logits": top.values.tolist(),
+        "sample_ids": sample,
+        "sample_logits": logits[sample].tolist(),
+    }
+
+
+def make_plain(out, model, tokenizer):
+    d = out / "smollm2-135m-hf"
+    if not (d / "model.safetensors").exists():
+        model.save_pretrained(d, safe_serialization=True)
+        tokenizer.save_pretrained(d)
+        log(f"wrote {d}")
+    b = out / "smollm2-135m-hf-bf16"
+    if not (b / "model.safetensors.index.json").exists():
+        model.to(torch.bfloat16).save_pretrained(b, safe_serialization=True, max_shard_size="150MB")
+        model.to(torch.float32)
+        tokenizer.save_pretrained(b)
+        log(f"wrote {b}")
+
+
+def plain_fixture(model, tokenizer):
+    cases = []
+    with torch.no_grad():
+        for p in PROMPTS:
+            ids = tokenizer(p, return_tensors="pt").input_ids
+            logits = model(ids).logits[0, -1].float()
+            gen = model.generate(ids, max_new_tokens=16, do_sample=False, top_k=None, top_p=None,
+                                 temperature=None, pad_token_id=tokenizer.eos_token_id)
+            cases.append({"prompt": p, "ids": ids[0].tolist(), **logits_entry(logits),
+                          "greedy": gen[0, ids.shape[1]:].tolist()})
+    return {"model": "smollm2-135m-hf (float32, from " + GGUF + ")", "transformers": __import__("transformers").__version__,
+            "torch": torch.__version__, "cases": cases}
+
+
+def hydra_tables(model):
+    emb = model.model.embed_tokens.weight.detach().float()
+    g = torch.Generator().manual_seed(1234)
+    std = emb.std()
+    new_in = emb + HYDRA_NOISE * std * torch.randn(emb.shape, generator=g)
+    new_out = emb + HYDRA_NOISE * std * torch.randn(emb.shape, generator=g)
+    return emb, new_in, new_out
+
+
+def make_hydra(out, model, tokenizer):
+    d = out / "smollm2-135m-hydra"
+    if (d / "model.safetensors").exists():
+        return
+    d.mkdir(parents=True, exist_ok=True)
+    emb, new_in, new_out = hydra_tables(model)
+    n = emb.shape[0]
+    state = {k: v.detach().float().contiguous() for k, v in model.state_dict().items()
+             if k not in ("model.embed_tokens.weight", "lm_head.weight")}
+    state["model.embed_tokens.weight"] = torch.cat([new_in, emb], dim=0).contiguous()
+    state["lm_head.weight"] = new_out.contiguous()
+    save_file(state, str(d / "model.safetensors"), metadata={"format": "pt"})
+    config = model.config.to_dict()
+    config["architectures"] = ["LlamaHydraForCausalLM"]
+    config["input_vocab_size"] = 2 * n
+    config["output_vocab_size"] = n
+    config["vocab_size"] = n
+    config["tie_word_embeddings"] = False
+    config["torch_dtype"] = "float32"
+    (d / "config.json").write_text(json.dumps(config, indent=2) + "\n")
+    tokenizer.save_pretrained(d)
+    tokenizer.save_pretrained(d / "source_tokenizer")
+    log(f"wrote {d}")
+
+
+def hydra_fixture(model, tokenizer):
+    """Plain-PyTorch reference: input rows picked by hand from the hydra
+    input table, the body run on inputs_embeds, logits = h · new_out^T."""
+    emb, new_in, new_out = hydra_tables(model)
+    n = emb.shape[0]
+    table = torch.cat([new_in, emb], dim=0)
+    src = tokenizer("Translate to the new language: good morning", add_special_tokens=False).input_ids
+    new = tokenizer(" Good", add_special_tokens=False).input_ids
+    # Hydra input ids: new-language ids as they are, source ids offset by n.
+    mixed = [("source", t) for t in src] + [("new", t) for t in new]
+    hydra_ids = [t + n if h == "source" else t for h, t in mixed]
+    with torch.no_grad():
+        def last_logits(ids):
+            x = table[torch.tensor(ids)].unsqueeze(0)
+            h = model.model(inputs_embeds=x).last_hidden_state[0, -1]
+            return h @ new_out.T
+        logits = last_logits(hydra_ids)
+        entry = logits_entry(logits)
+        ids = list(hydra_ids)
+        greedy = []
+        for _ in range(8):
+            t = int(torch.argmax(last_logits(ids)))
+            greedy.append(t)
+            ids.append(t)
+    return {"model": "smollm2-135m-hydra (synthetic LlamaHydraForCausalLM, see scripts/reference/make-hf-checkpoints.py)",
+            "noise": HYDRA_NOISE, "source_vocab": n, "tokens": [{"head": h, "id": t} for h, t in mixed],
+            **entry, "greedy": greedy}
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--out", default=str(Path.home() / ".cache" / "hydra" / "convert-test"))
+    ap.add_argument("--fixtures", action="store_true", help="also rewrite Tests/Fixtures/convert/")
+    args = ap.parse_args()
+    out = Path(args.out)
+    out.mkdir(parents=True, exist_ok=True)
+    torch.set_num_threads(2)
+    model, tokenizer = load_from_gguf()
+    make_plain(out, model, tokenizer)
+    make_hydra(out, model, tokenizer)
+    if args.fixtures:
+        FIXTURES.mkdir(parents=True, exist_ok=True)
+        (FIXTURES / "smollm2-135m.json").write_text(json.dumps(plain_fixture(model, tokenizer)) + "\n")
+        (FIXTURES / "smollm2-135m-hydra.json").write_text(json.dumps(hydra_fixture(model, tokenizer)) + "\n")
+        log(f"wrote fixtures in {FIXTURES}")
+
+
+if __name__ == "__main__":
+    main()
