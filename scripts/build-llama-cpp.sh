@@ -7,6 +7,7 @@
 # nothing.
 #
 #   scripts/build-llama-cpp.sh            # build once, print the bin dir
+#   scripts/build-llama-cpp.sh --source   # only unpack the source, print its dir
 #   JOBS=4 scripts/build-llama-cpp.sh     # parallel jobs (default 2)
 #   LLAMA_CPP_SRC=/path/to/vendor/llama.cpp scripts/build-llama-cpp.sh
 #                                         # use an unpacked copy, no download
@@ -25,7 +26,10 @@ all_built() {
   for t in "${TOOLS[@]}" dequant; do [[ -x "$BIN/$t" ]] || return 1; done
 }
 
-if all_built; then
+SOURCE_ONLY=0
+[[ "${1:-}" == "--source" ]] && SOURCE_ONLY=1
+
+if ((!SOURCE_ONLY)) && all_built; then
   echo "$BIN"
   exit 0
 fi
@@ -34,14 +38,16 @@ mkdir -p "$CACHE/src"
 
 # 0. Build tools: CMake and Ninja from Debian when they are missing.
 need=()
-command -v cmake >/dev/null || need+=(cmake)
-command -v ninja >/dev/null || need+=(ninja-build)
-command -v g++ >/dev/null || need+=(g++)
-if ((${#need[@]})); then
-  echo "build-llama-cpp: installing ${need[*]}" >&2
-  SUDO=""; [[ $(id -u) -eq 0 ]] || SUDO="sudo"
-  $SUDO apt-get update -qq
-  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq "${need[@]}" >/dev/null
+if ((!SOURCE_ONLY)); then
+  command -v cmake >/dev/null || need+=(cmake)
+  command -v ninja >/dev/null || need+=(ninja-build)
+  command -v g++ >/dev/null || need+=(g++)
+  if ((${#need[@]})); then
+    echo "build-llama-cpp: installing ${need[*]}" >&2
+    SUDO=""; [[ $(id -u) -eq 0 ]] || SUDO="sudo"
+    $SUDO apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq "${need[@]}" >/dev/null
+  fi
 fi
 
 # 1. Source: the sdist of llama-cpp-python vendors the matching llama.cpp.
@@ -57,6 +63,11 @@ if [[ ! -f "$SRC/CMakeLists.txt" ]]; then
       -d "$dl" "llama-cpp-python==$LCP_VERSION"
     tar -xzf "$dl"/llama_cpp_python-"$LCP_VERSION".tar.gz -C "$CACHE/src"
   fi
+fi
+
+if ((SOURCE_ONLY)); then
+  echo "$SRC"
+  exit 0
 fi
 
 # 2. The tools, statically linked, tuned for this CPU as hydra's kernels are.

@@ -36,10 +36,8 @@ if [[ ! -f "$OUT/smollm2-135m-hydra/model.safetensors" || ! -f "$OUT/smollm2-135
   "$VENV/bin/python" "$REPO/scripts/reference/make-hf-checkpoints.py" --out "$OUT"
 fi
 
-# llama.cpp's source (unpacked by scripts/build-llama-cpp.sh, which also builds its tools).
-if ! ls -d "$CACHE"/src/llama_cpp_python-*/vendor/llama.cpp/convert_hf_to_gguf.py >/dev/null 2>&1; then
-  "$REPO/scripts/build-llama-cpp.sh" >/dev/null
-fi
+# llama.cpp's source (unpacked by scripts/build-llama-cpp.sh; its tools are not needed here).
+"$REPO/scripts/build-llama-cpp.sh" --source >/dev/null
 for t in f32 q8_0; do
   ref="$OUT/reference/smollm2-135m-$t.gguf"
   [[ -f "$ref" ]] || "$REPO/scripts/reference/convert-reference.sh" "$OUT/smollm2-135m-hf" "$ref" "$t"

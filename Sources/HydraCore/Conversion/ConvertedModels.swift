@@ -28,7 +28,7 @@ public enum ConvertedModels {
         return names.sorted().compactMap { name in
             guard let file = modelFile(inDirectory: directory + "/" + name) else { return nil }
             let size = (try? fm.attributesOfItem(atPath: file)[.size] as? Int) ?? 0
-            return (name, file, size ?? 0)
+            return (name, file, size)
         }
     }
 
