@@ -36,6 +36,9 @@ struct BenchCommand: ParsableCommand {
     @Flag(help: "Print one JSON object instead of a table.")
     var json = false
 
+    @Option(help: "Instead of pp/tg: generation tokens/s with this many sequences decoded together (comma-separated, e.g. 1,4,16,64), each after its own -p prompt tokens, -n steps, exact and throughput mode.")
+    var sequences: String?
+
     @Flag(help: "Measure memory bandwidth (STREAM read/copy/triad) instead of a model.")
     var stream = false
 
@@ -47,11 +50,23 @@ struct BenchCommand: ParsableCommand {
         guard repetitions >= 1 else { throw ValidationError("--repetitions must be at least 1") }
         guard promptTokens >= 0, generatedTokens >= 0 else { throw ValidationError("-p and -n must not be negative") }
         guard streamMB >= 1 else { throw ValidationError("--stream-mb must be at least 1") }
+        if sequences != nil {
+            guard let counts = sequenceCounts, !counts.isEmpty, counts.allSatisfy({ (1...512).contains($0) }) else {
+                throw ValidationError("--sequences takes counts from 1 to 512, e.g. 1,4,16,64")
+            }
+            guard generatedTokens >= 2 else { throw ValidationError("--sequences needs -n of at least 2") }
+        }
+    }
+
+    private var sequenceCounts: [Int]? {
+        sequences.map { $0.split(separator: ",").compactMap { Int($0.trimmingCharacters(in: .whitespaces)) } }
     }
 
     func run() throws {
         if stream {
             try runStream()
+        } else if let counts = sequenceCounts {
+            try runSequences(counts)
         } else {
             try runModel()
         }
@@ -76,6 +91,26 @@ struct BenchCommand: ParsableCommand {
                 writeOut("  \(name.padding(toLength: 6, withPad: " ", startingAt: 0)) \(String(format: "%6.1f", rate / 1e9)) GB/s\n")
             }
         }
+    }
+
+    // MARK: several sequences
+
+    private func runSequences(_ counts: [Int]) throws {
+        let path = try KnownModel.resolve(model)
+        let longest = counts.max()!
+        // The model's own state is the batch's scratch: its rows (at most its
+        // context) must hold every sequence.
+        let hydra = try HydraModel(file: GGUFFile(path: path),
+                                   contextLength: max(max(promptTokens, 1) + generatedTokens, longest),
+                                   batchSize: max(512, longest), pool: ThreadPool(threads: threads))
+        let bench = SequencesBench(model: hydra, promptTokens: promptTokens, generatedTokens: generatedTokens)
+        if !json { writeOut("sequences   exact t/s   throughput t/s   (\(threads) thread(s), -p \(promptTokens), -n \(generatedTokens))\n") }
+        let rows = try bench.rows(counts) { row in
+            if !json {
+                writeOut(String(format: "%9d %11.2f %16.2f\n", row.sequences, row.exactTokensPerS, row.throughputTokensPerS))
+            }
+        }
+        if json { writeOut(try encodeJSON(rows)) }
     }
 
     // MARK: model speed

@@ -35,6 +35,9 @@ struct DaemonOptions: ParsableArguments {
     @Flag(help: "Load the model on the first request rather than at start.")
     var lazy = false
 
+    @Flag(help: "Requests served together each get exactly the answer they would get alone (slower with many requests; by default they share matrix products, which round differently).")
+    var exactBatches = false
+
     func validate() throws {
         if let threads, let problem = ThreadPool.problem(with: threads) { throw ValidationError(problem) }
         if idleUnload < 0 { throw ValidationError("--idle-unload must not be negative") }
@@ -55,6 +58,7 @@ struct DaemonOptions: ParsableArguments {
               "--max-text-bytes", String(maxTextBytes), "--max-tokens", String(maxTokens),
               "--max-models", String(maxModels), "--idle-timeout", String(idleTimeout)]
         if lazy { a.append("--lazy") }
+        if exactBatches { a.append("--exact-batches") }
         return a
     }
 
@@ -68,6 +72,7 @@ struct DaemonOptions: ParsableArguments {
         c.limits.maxTokens = maxTokens
         c.limits.maxModels = maxModels
         c.limits.idleTimeoutSeconds = idleTimeout
+        c.exactBatches = exactBatches
         return c
     }
 }

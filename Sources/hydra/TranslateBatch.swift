@@ -9,12 +9,15 @@ struct BatchRun {
     let input: String
     let output: String
     let parallel: Int
+    /// Each text translated exactly as alone (else throughput mode).
+    let exact: Bool
 
     func run(_ translator: Translator, from source: Language, to target: Language) throws {
         guard let data = FileManager.default.contents(atPath: input) else {
             throw HydraError.invalidInput("cannot read \(input)")
         }
-        let batch = BatchTranslation(translator: translator, from: source, to: target, parallel: parallel)
+        let batch = BatchTranslation(translator: translator, from: source, to: target, parallel: parallel,
+                                     exact: exact)
         if input.hasSuffix(".po") || input.hasSuffix(".pot") {
             try catalog(data, batch)
         } else {

@@ -22,7 +22,7 @@ struct DaemonBatchTests {
         #expect(untilFirst.generatedTokens < full.generatedTokens)
 
         let worker = ModelWorker(modelPath: TestModels.path("smollm2-135m"), threads: 2, idleUnloadSeconds: 2,
-                                 limits: DaemonLimits())
+                                 limits: DaemonLimits(), exactBatches: true)
         let finished = DispatchGroup()
         let results = Mutex<[ClientID: Result<TranslateResult, RPCError>]>([:])
         let pieces = Mutex<[ClientID: Int]>([:])

@@ -12,13 +12,16 @@ final class TestDaemon {
 
     /// Starts a daemon serving `model` (a fixture key) and waits until it
     /// has loaded it.
-    init(model: String = "smollm2-135m", arguments: [String] = []) throws {
+    /// `exactBatches`: concurrent requests get the in-process answers bit
+    /// for bit (what most tests compare against); else throughput mode.
+    init(model: String = "smollm2-135m", arguments: [String] = [], exactBatches: Bool = true) throws {
         // Short: a socket path must fit in 108 bytes.
         runtimeDirectory = "/tmp/hyd-" + String(UUID().uuidString.prefix(8))
         try FileManager.default.createDirectory(atPath: runtimeDirectory, withIntermediateDirectories: true)
         paths = DaemonPaths(socket: nil, environment: ["XDG_RUNTIME_DIR": runtimeDirectory])
         process.executableURL = URL(fileURLWithPath: CLI.binary)
-        process.arguments = ["serve", "--model", TestModels.path(model), "--threads", "2", "--idle-unload", "0"] + arguments
+        process.arguments = ["serve", "--model", TestModels.path(model), "--threads", "2", "--idle-unload", "0"]
+            + (exactBatches ? ["--exact-batches"] : []) + arguments
         var env = ProcessInfo.processInfo.environment
         env["HYDRA_MODELS"] = TestModels.directory
         for (k, v) in environment { env[k] = v }

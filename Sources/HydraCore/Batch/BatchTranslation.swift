@@ -63,12 +63,17 @@ public struct BatchTranslation {
     public let target: Language
     /// The most texts in flight at once.
     public var parallel: Int
+    /// Each text translated exactly as alone (else throughput mode: faster,
+    /// rounded differently; see `SequenceBatch`).
+    public var exact: Bool
 
-    public init(translator: Translator, from source: Language, to target: Language, parallel: Int = 8) {
+    public init(translator: Translator, from source: Language, to target: Language, parallel: Int = 8,
+                exact: Bool = true) {
         self.translator = translator
         self.source = source
         self.target = target
         self.parallel = max(1, parallel)
+        self.exact = exact
     }
 
     /// Runs the batch. `result` gets each text's translation (or why it
@@ -85,7 +90,7 @@ public struct BatchTranslation {
         progress(state)
 
         var pending = items.filter { !skip.contains($0.id) }[...]
-        let batch = TranslationBatch(model: translator.hydra)
+        let batch = TranslationBatch(model: translator.hydra, exact: exact)
         // The output of each text in flight, by the translation's identity.
         final class Output { var text = "" }
         var inFlight: [ObjectIdentifier: (BatchItem, Output)] = [:]

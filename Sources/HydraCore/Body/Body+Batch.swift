@@ -6,7 +6,10 @@ import CHydraKernels
 // prompt's pass (Body.pass) with one row per sequence: the products use
 // the one-token arithmetic for each row (`multiplyEach`), and attention
 // runs per sequence against its own cache, so every sequence gets exactly
-// the bits it would get decoded alone.
+// the bits it would get decoded alone. In throughput mode (`exact: false`)
+// the rows go through the prompt's matrix–matrix products instead: several
+// times the tokens per second with many sequences, at the price of
+// rounding that differs from decoding each sequence alone.
 
 extension BodyState {
     /// Copies the cached keys and values of positions 0..<count from
@@ -32,8 +35,10 @@ extension Body {
     /// `hidden` (states.count × embeddingLength) and advances every state
     /// by one position. `scratch` lends its work buffers (its cache is not
     /// touched); it must hold states.count rows and the longest context.
+    /// `exact`: each row gets the bits of decoding its sequence alone;
+    /// otherwise the products run over all rows at once (throughput mode).
     public func decodeStep(embeddings: UnsafePointer<Float>, states: [BodyState], scratch: BodyState,
-                           hidden: UnsafeMutablePointer<Float>, pool: ThreadPool?) throws {
+                           hidden: UnsafeMutablePointer<Float>, pool: ThreadPool?, exact: Bool = true) throws {
         let b = states.count
         guard b > 0 else { return }
         guard b <= scratch.batchCapacity else {
@@ -53,7 +58,7 @@ extension Body {
             SequenceRows(cache: states[i].cache, position: states[i].length, rows: i..<i + 1)
         }
         scratch.x.update(from: embeddings, count: b * config.embeddingLength)
-        pass(sequences, rows: b, state: scratch, output: .all, hidden: hidden, pool: pool)
+        pass(sequences, rows: b, state: scratch, output: .all, hidden: hidden, pool: pool, exact: exact)
         for state in states { state.length += 1 }
     }
 }

@@ -15,6 +15,9 @@ public final class DaemonService: @unchecked Sendable {
         public var idleUnloadSeconds: Double = 0
         public var limits = DaemonLimits()
         public var socket: String
+        /// Requests decoded together each get the bits they would get alone;
+        /// otherwise they share matrix products (throughput mode).
+        public var exactBatches = false
 
         public init(defaultModel: String, socket: String) {
             self.defaultModel = defaultModel
@@ -151,7 +154,8 @@ public final class DaemonService: @unchecked Sendable {
                 workers[victim.key] = nil
             }
             let w = ModelWorker(modelPath: path, threads: configuration.threads,
-                                idleUnloadSeconds: configuration.idleUnloadSeconds, limits: limits)
+                                idleUnloadSeconds: configuration.idleUnloadSeconds, limits: limits,
+                                exactBatches: configuration.exactBatches)
             workers[key] = w
             return w
         }

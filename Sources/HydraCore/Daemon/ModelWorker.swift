@@ -45,8 +45,13 @@ final class ModelWorker: @unchecked Sendable {
     private var requestedHeads: [String] = []
     private let catalog = HeadCatalog()
 
-    init(modelPath: String, threads: Int?, idleUnloadSeconds: Double, limits: DaemonLimits) {
+    /// Whether requests stepped together keep the bits of decoding alone.
+    let exactBatches: Bool
+
+    init(modelPath: String, threads: Int?, idleUnloadSeconds: Double, limits: DaemonLimits,
+         exactBatches: Bool = false) {
         self.modelPath = modelPath
+        self.exactBatches = exactBatches
         self.threads = threads
         self.idleUnloadSeconds = idleUnloadSeconds
         self.limits = limits
@@ -357,7 +362,7 @@ final class ModelWorker: @unchecked Sendable {
             }
         }
         guard !live.isEmpty, let hydra else { return finished }
-        let batch = self.batch ?? SequenceBatch(model: hydra)
+        let batch = self.batch ?? SequenceBatch(model: hydra, exact: exactBatches)
         self.batch = batch
         var stepped: [TranslationJob] = []
         for pass in TranslationBatch.passes(rows: live.map { $0.session!.tokens.count }, capacity: batch.capacity) {

@@ -61,9 +61,13 @@ extension HydraModel {
 
 /// Steps several sequences of one model together: one token each, one
 /// pass through the body (weights read once), logits from each sequence's
-/// own head. Each sequence gets the same logits as decoding it alone.
+/// own head. When `exact`, each sequence gets the same logits as decoding
+/// it alone; otherwise (throughput mode) the products run over all the
+/// sequences' rows at once, which is faster with many sequences and rounds
+/// differently (`Body.decodeStep`).
 public final class SequenceBatch {
     public let model: HydraModel
+    public let exact: Bool
     /// The most sequences one step takes.
     public var capacity: Int { model.state.batchCapacity }
     private var inputs: [Float] = []
@@ -71,7 +75,10 @@ public final class SequenceBatch {
     private var rows: [Float] = []
     private var logits: [Float] = []
 
-    public init(model: HydraModel) { self.model = model }
+    public init(model: HydraModel, exact: Bool = true) {
+        self.model = model
+        self.exact = exact
+    }
 
     /// Feeds `tokens[i]` (in sequences[i]'s target head) to sequences[i] and
     /// leaves each one's next logits in its `logits`. Uses the model's own
@@ -96,7 +103,7 @@ public final class SequenceBatch {
         try inputs.withUnsafeBufferPointer { inp in
             try hidden.withUnsafeMutableBufferPointer { h in
                 try body.decodeStep(embeddings: inp.baseAddress!, states: sequences.map(\.state), scratch: model.state,
-                                    hidden: h.baseAddress!, pool: model.pool)
+                                    hidden: h.baseAddress!, pool: model.pool, exact: exact)
             }
         }
         // The output projection once per head, over the rows of its sequences.
@@ -121,7 +128,7 @@ public final class SequenceBatch {
             rows.withUnsafeBufferPointer { r in
                 logits.withUnsafeMutableBufferPointer { l in
                     output.logits(hidden: r.baseAddress!, count: members.count, into: l.baseAddress!, pool: model.pool,
-                                  eachAsOne: true)
+                                  eachAsOne: exact)
                 }
             }
             for (j, i) in members.enumerated() {

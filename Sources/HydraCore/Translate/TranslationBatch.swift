@@ -1,9 +1,10 @@
 /// Steps several translations together: each step feeds the running
 /// paragraph of every translation its next token in one batched pass
 /// (`SequenceBatch`: the weights are read once for all of them), then
-/// starts the next paragraph of those whose paragraph ended. Each row keeps
-/// the one-token arithmetic, so every translation gives the same text as
-/// when it is translated alone.
+/// starts the next paragraph of those whose paragraph ended. When `exact`
+/// (the default) each row keeps the one-token arithmetic, so every
+/// translation gives the same text as when it is translated alone; in
+/// throughput mode the rounding differs (`SequenceBatch`).
 public final class TranslationBatch {
     public let model: HydraModel
     private let batch: SequenceBatch
@@ -22,9 +23,9 @@ public final class TranslationBatch {
         public let error: Error?
     }
 
-    public init(model: HydraModel) {
+    public init(model: HydraModel, exact: Bool = true) {
         self.model = model
-        batch = SequenceBatch(model: model)
+        batch = SequenceBatch(model: model, exact: exact)
     }
 
     /// How many translations are running.
