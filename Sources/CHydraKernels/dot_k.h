@@ -32,3 +32,12 @@ typedef struct {
     int16_t mins[4][8][2]; // [64-value chunk][row][sub-block 2j, 2j+1]
     float d[8], dmin[8];   // [row]
 } block_q4_K_rows8;
+
+/// One super-block of eight Q6_K rows laid out for hydra_dot8x4_q6_K_tiled_avx2:
+/// values 0..63 (before the −32 offset), row r in 32-bit lane r.
+typedef struct {
+    uint8_t q[64][8][4];     // [group of 4 values][row][value]
+    int32_t scales[16][8];   // [16-value sub-block][row]
+    int16_t pairs[8][8][2];  // [sub-blocks 2p, 2p+1][row][scale of each]: for the offset
+    float d[8];              // [row]
+} block_q6_K_rows8;

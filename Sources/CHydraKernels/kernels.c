@@ -93,8 +93,15 @@ static const hydra_kernel q4_K_x8_simd = {
 
 static const hydra_kernel q6_K_tiled_portable = K(Q8_K, hydra_quantize_q8_K_scalar, hydra_dot_q6_K_tiled);
 #ifdef HYDRA_HAVE_AVX2
-static const hydra_kernel q6_K_tiled_simd = K4(Q8_K, hydra_quantize_q8_K_scalar, hydra_dot_q6_K_tiled_avx2,
-                                               hydra_dot4_q6_K_tiled_avx2);
+static const hydra_kernel q6_K_tiled_simd = {
+    .act_type = HYDRA_TYPE_Q8_K,
+    .quantize = hydra_quantize_q8_K_scalar,
+    .dot = hydra_dot_q6_K_tiled_avx2,
+    .dot4 = hydra_dot4_q6_K_tiled_avx2,
+    .pack8 = hydra_pack8_q6_K,
+    .packed8_block_bytes = sizeof(block_q6_K_rows8),
+    .dot8x4 = hydra_dot8x4_q6_K_tiled_avx2,
+};
 #endif
 
 const hydra_kernel *hydra_kernel_for_matrix(int32_t type, int64_t matrix_rows, int64_t ntok, int32_t mode) {

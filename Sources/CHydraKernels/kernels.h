@@ -144,6 +144,8 @@ void hydra_dot8x4_q4_K_x8_avx2(int64_t n, const void *packed, const void *x, siz
 void hydra_dot4_q4_K_x8_avx2(int64_t n, const void *w, const void *x, size_t x_stride, float out[4]);
 float hydra_dot_q6_K_tiled_avx2(int64_t n, const void *w, const void *x);
 void hydra_dot2x4_q8_0_avx2(int64_t n, const void *w, size_t w_stride, const void *x, size_t x_stride, float out[8]);
+void hydra_pack8_q6_K(int64_t n, const void *w, size_t w_stride, void *out);
+void hydra_dot8x4_q6_K_tiled_avx2(int64_t n, const void *packed, const void *x, size_t x_stride, float out[32]);
 void hydra_dot4_q6_K_tiled_avx2(int64_t n, const void *w, const void *x, size_t x_stride, float out[4]);
 #endif
 

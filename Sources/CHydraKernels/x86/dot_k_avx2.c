@@ -528,6 +528,81 @@ static inline __m128i hsum4_epi32(__m256i a, __m256i b, __m256i c, __m256i d) {
     return _mm_add_epi32(_mm256_castsi256_si128(abcd), _mm256_extracti128_si256(abcd, 1));
 }
 
+// Eight rows by four tokens, as for Q4_K above: eight rows packed once,
+// row r in lane r, the same exact integer sums, then the float steps of
+// hydra_dot_q6_K_tiled per lane.
+
+void hydra_pack8_q6_K(int64_t n, const void *vw, size_t w_stride, void *out) {
+    block_q6_K_rows8 *p = out;
+    for (int64_t i = 0; i < n / QK_K; i++, p++) {
+        const block_q6_K *w[8];
+        for (int r = 0; r < 8; r++) w[r] = (const block_q6_K *)((const uint8_t *)vw + r * w_stride) + i;
+        for (int half = 0; half < 2; half++) {
+            __m256i q[8][4];
+            for (int r = 0; r < 8; r++) {
+                __m256i sc[4];
+                q6_K_unpack_half(w[r], half, q[r], sc);
+            }
+            // Chunk c of this half holds values 32c.. of it: groups 32·half + 8c + g.
+            for (int c = 0; c < 4; c++) {
+                __m256i v[8];
+                for (int r = 0; r < 8; r++) v[r] = q[r][c];
+                transpose8_epi32(v);
+                for (int g = 0; g < 8; g++) _mm256_storeu_si256((__m256i *)p->q[32 * half + 8 * c + g], v[g]);
+            }
+        }
+        for (int r = 0; r < 8; r++) {
+            for (int k = 0; k < 16; k++) p->scales[k][r] = w[r]->scales[k];
+            for (int k = 0; k < 8; k++) {
+                p->pairs[k][r][0] = w[r]->scales[2 * k];
+                p->pairs[k][r][1] = w[r]->scales[2 * k + 1];
+            }
+            p->d[r] = fp16_to_fp32(w[r]->d);
+        }
+    }
+}
+
+void hydra_dot8x4_q6_K_tiled_avx2(int64_t n, const void *packed, const void *vx, size_t x_stride, float out[32]) {
+    const block_q6_K_rows8 *p = packed;
+    const block_q8_K *x[4];
+    for (int t = 0; t < 4; t++) x[t] = (const block_q8_K *)((const uint8_t *)vx + t * x_stride);
+    __m256 y[4]; // lane r: row r, token t
+    for (int t = 0; t < 4; t++) y[t] = _mm256_setzero_ps();
+    for (int64_t i = 0; i < n / QK_K; i++, p++) {
+        __m256i sum[4];
+        for (int t = 0; t < 4; t++) {
+            // The −32 offset: 32 · Σ scale · (Σx of the sub-block), two sub-blocks per madd.
+            const int16_t *bs = x[t][i].bsums;
+            __m256i offset = _mm256_setzero_si256();
+            for (int k = 0; k < 8; k++) {
+                const uint32_t pair = (uint16_t)bs[2 * k] | (uint32_t)(uint16_t)bs[2 * k + 1] << 16;
+                offset = _mm256_add_epi32(offset, _mm256_madd_epi16(_mm256_loadu_si256((const __m256i *)p->pairs[k]),
+                                                                    _mm256_set1_epi32((int)pair)));
+            }
+            sum[t] = _mm256_sub_epi32(_mm256_setzero_si256(), _mm256_slli_epi32(offset, 5));
+        }
+        for (int k = 0; k < 16; k++) { // sub-block k: values 16k.., groups 4k..4k+3
+            __m256i s[4];
+            for (int t = 0; t < 4; t++) s[t] = _mm256_setzero_si256();
+            for (int g = 4 * k; g < 4 * k + 4; g++) {
+                const __m256i q = _mm256_loadu_si256((const __m256i *)p->q[g]);
+                for (int t = 0; t < 4; t++) {
+                    const int32_t *xq = (const int32_t *)x[t][i].qs;
+                    s[t] = dpbusd_avx2(s[t], q, _mm256_set1_epi32(xq[g]));
+                }
+            }
+            const __m256i scale = _mm256_loadu_si256((const __m256i *)p->scales[k]);
+            for (int t = 0; t < 4; t++) sum[t] = _mm256_add_epi32(sum[t], _mm256_mullo_epi32(s[t], scale));
+        }
+        const __m256 d = _mm256_loadu_ps(p->d);
+        for (int t = 0; t < 4; t++) {
+            const __m256 scaled = _mm256_mul_ps(_mm256_cvtepi32_ps(sum[t]), d);
+            y[t] = _mm256_fmadd_ps(scaled, _mm256_set1_ps(x[t][i].d), y[t]);
+        }
+    }
+    for (int t = 0; t < 4; t++) _mm256_storeu_ps(out + 8 * t, y[t]);
+}
+
 float hydra_dot_q6_K_tiled_avx2(int64_t n, const void *vw, const void *vx) {
     const block_q6_K *w = vw;
     const block_q8_K *x = vx;
