@@ -257,6 +257,31 @@ struct QuantizeTests {
             .contains("is not a head file"))
     }
 
+    // ---- the commands ----------------------------------------------------------------
+
+    @Test("hydra quantize and hydra heads quantize: output, progress on stderr, one-line errors")
+    func commands() throws {
+        let out = temporaryPath("cli-head.gguf")
+        defer { unlink(out) }
+        let ok = try runHydra(["heads", "quantize", Self.repoHead("tt-gemma3-270m.gguf"), out, "q4_0", "-t", "2"])
+        #expect(ok.status == 0, "\(ok.stderr)")
+        #expect(ok.stdout.isEmpty)
+        #expect(ok.stderr.contains("token_embd.weight Q4_0") && ok.stderr.contains("MB/s"), "\(ok.stderr)")
+        #expect(try GGUFFile(path: out).tensor(named: "token_embd.weight")?.type == .q4_0)
+
+        let junk = temporaryPath("not.gguf")
+        try Data("plain text".utf8).write(to: URL(fileURLWithPath: junk))
+        defer { unlink(junk) }
+        let out2 = temporaryPath("cli-out.gguf")
+        for args in [["quantize", junk, out2, "q8_0"], ["quantize", junk, out2, "q3_x"], ["heads", "quantize", junk, out2, "q8_0"],
+                     ["quantize", Self.repoHead("tt-gemma3-270m.gguf"), out2, "q8_0"]] {
+            let r = try runHydra(args)
+            #expect(r.status != 0, "\(args)")
+            #expect(r.stderr.split(separator: "\n").count == 1, "\(args): \(r.stderr)")
+            #expect(!FileManager.default.fileExists(atPath: out2))
+        }
+    }
+
     // ---- heads ------------------------------------------------------------------------
 
     static func repoHead(_ name: String) -> String {
