@@ -27,11 +27,13 @@ struct QuantizeTests {
     // ---- llama-quantize's output, tensor by tensor ----------------------------
 
     /// The inputs of the fixtures: llama.cpp's F32 conversion of SmolLM2
-    /// (setup-convert.sh) and two cached models, requantized.
+    /// (setup-convert.sh) and three cached models, requantized (Gemma 3's
+    /// and Qwen2's rows of 640 and 896 take the fallback types).
     static func inputPath(_ input: String) -> String {
         switch input {
         case "smollm2-135m-f32": ConvertCheckpoints.path("reference/smollm2-135m-f32.gguf")
         case "smollm2-135m-q4_1": TestModels.path("smollm2-135m")
+        case "qwen2.5-0.5b-q4_k_m": TestModels.path("qwen2.5-0.5b")
         default: TestModels.path("gemma3-270m")
         }
     }
@@ -42,6 +44,7 @@ struct QuantizeTests {
         ("smollm2-135m-f32", "q4_k_s"), ("smollm2-135m-f32", "q4_k_m"), ("smollm2-135m-f32", "q5_k_m"),
         ("smollm2-135m-q4_1", "q8_0"), ("smollm2-135m-q4_1", "q4_0"), ("smollm2-135m-q4_1", "q4_k_m"),
         ("gemma3-270m-q4_k_m", "q8_0"), ("gemma3-270m-q4_k_m", "q4_k_m"),
+        ("qwen2.5-0.5b-q4_k_m", "q4_k_m"), ("qwen2.5-0.5b-q4_k_m", "q5_k_s"),
     ]
 
     /// Every tensor is checked when HYDRA_QUANTIZE_FULL is set (minutes:
