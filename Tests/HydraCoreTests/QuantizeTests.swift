@@ -115,6 +115,26 @@ struct QuantizeTests {
         #expect(leftovers.isEmpty)
     }
 
+    /// `hydra convert --type q4_k_m` quantizes with the same mix and
+    /// quantizers: its tensors are llama-quantize's Q4_K_M of the F32
+    /// conversion (the order is the converter's own).
+    @Test("convert --type q4_k_m gives llama-quantize's tensors", .tags(.model), .modelsWanted)
+    func convertQuantized() throws {
+        let fixture: QuantizeFixture = try Fixtures.load("quantize/smollm2-135m-f32-q4_k_m.json")
+        let dir = try ConvertCheckpoints.converted("smollm2-135m-hf", type: .q4_k_m)
+        let file = try GGUFFile(path: dir + "/model.gguf")
+        #expect(file.int("general.file_type") == 15)
+        #expect(Set(file.tensors.map(\.name)) == Set(fixture.tensors.map(\.name)))
+        for f in fixture.tensors {
+            guard let t = file.tensor(named: f.name) else { continue }
+            #expect(t.type.name == f.type, "\(f.name)")
+            if Self.checked(f, type: .q4_k_m) {
+                let bytes = Array(UnsafeRawBufferPointer(start: t.data, count: t.byteCount))
+                #expect(SHA256.hex(bytes) == f.sha256, "\(f.name) differs from llama-quantize's")
+            }
+        }
+    }
+
     func fileSHA256(_ path: String) throws -> String {
         for tool in ["/usr/bin/sha256sum", "/bin/sha256sum"] where FileManager.default.isExecutableFile(atPath: tool) {
             let p = Process()
