@@ -34,9 +34,15 @@ struct QuantizeTests {
         case "smollm2-135m-f32": ConvertCheckpoints.path("reference/smollm2-135m-f32.gguf")
         case "smollm2-135m-q4_1": TestModels.path("smollm2-135m")
         case "qwen2.5-0.5b-q4_k_m": TestModels.path("qwen2.5-0.5b")
+        case "qwen2.5-1.5b-q4_k_m": qwen15
         default: TestModels.path("gemma3-270m")
         }
     }
+
+    /// hydra's default model: its rows of 1536 take the K types in every
+    /// matrix (the others' rows fall back to 32-block types but in ffn_down).
+    /// Not one of the test models: checked when `hydra models fetch` got it.
+    static let qwen15 = TestModels.directory + "/qwen2.5-coder-1.5b-instruct-Q4_K_M.gguf"
 
     static let cases: [(String, String)] = [
         ("smollm2-135m-f32", "q8_0"), ("smollm2-135m-f32", "q4_0"), ("smollm2-135m-f32", "q4_1"),
@@ -64,7 +70,19 @@ struct QuantizeTests {
           arguments: QuantizeTests.cases.map { "\($0.0)/\($0.1)" })
     func matchesLlamaQuantize(_ key: String) throws {
         let parts = key.split(separator: "/").map(String.init)
-        let (input, typeName) = (parts[0], parts[1])
+        try check(input: parts[0], typeName: parts[1])
+    }
+
+    /// Its Q4_K_M requantized to Q4_K_M copies the tensors whose type stays
+    /// (as llama-quantize does); to Q5_K_M it quantizes every Q4_K matrix.
+    @Test("Qwen2.5-1.5B: K types in every matrix, as llama-quantize", .tags(.model), .modelsWanted,
+          .enabled(if: FileManager.default.fileExists(atPath: QuantizeTests.qwen15), "qwen2.5-1.5b is not in the model cache"),
+          arguments: ["q4_k_m", "q5_k_m"])
+    func qwen15MatchesLlamaQuantize(_ type: String) throws {
+        try check(input: "qwen2.5-1.5b-q4_k_m", typeName: type)
+    }
+
+    func check(input: String, typeName: String) throws {
         let fixture: QuantizeFixture = try Fixtures.load("quantize/\(input)-\(typeName).json")
         let type = try QuantizationType(name: typeName)
         let file = try GGUFFile(path: Self.inputPath(input))

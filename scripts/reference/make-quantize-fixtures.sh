@@ -9,8 +9,11 @@
 #
 # Inputs: smollm2-135m-f32 (llama.cpp's F32 conversion of SmolLM2-135M-Instruct,
 # made by scripts/reference/setup-convert.sh), smollm2-135m-q4_1,
-# gemma3-270m-q4_k_m and qwen2.5-0.5b-q4_k_m (the cached models, requantized
-# with --allow-requantize).
+# gemma3-270m-q4_k_m, qwen2.5-0.5b-q4_k_m and qwen2.5-1.5b-q4_k_m (the cached
+# models, requantized with --allow-requantize). SmolLM2's, Gemma 3's and
+# Qwen2.5-0.5B's rows (576, 640, 896) are not whole 256-blocks, so llama.cpp
+# gives their matrices the 32-block fallbacks and only ffn_down a K type;
+# Qwen2.5-1.5B's 1536 takes the K types everywhere.
 set -euo pipefail
 REPO="$(cd "$(dirname "$0")/../.." && pwd)"
 CACHE="${HYDRA_LLAMA_CPP:-$HOME/.cache/hydra/llama.cpp}"
@@ -25,13 +28,14 @@ trap 'rm -rf "$TMP"' EXIT
 mkdir -p "$OUT"
 
 inputs=("$@")
-[[ ${#inputs[@]} -gt 0 ]] || inputs=(smollm2-135m-f32 smollm2-135m-q4_1 gemma3-270m-q4_k_m qwen2.5-0.5b-q4_k_m)
+[[ ${#inputs[@]} -gt 0 ]] || inputs=(smollm2-135m-f32 smollm2-135m-q4_1 gemma3-270m-q4_k_m qwen2.5-0.5b-q4_k_m qwen2.5-1.5b-q4_k_m)
 
 for input in "${inputs[@]}"; do
   case "$input" in
     smollm2-135m-f32)   src="$CONVERT/reference/smollm2-135m-f32.gguf"; flags=(); types=(q8_0 q4_0 q4_1 q5_0 q5_1 q6_k q4_k_s q4_k_m q5_k_m) ;;
     smollm2-135m-q4_1)  src="$MODELS/SmolLM2-135M-Instruct.Q4_1.gguf"; flags=(--allow-requantize); types=(q8_0 q4_0 q4_k_m) ;;
     gemma3-270m-q4_k_m) src="$MODELS/gemma-3-270m-Q4_K_M.gguf"; flags=(--allow-requantize); types=(q8_0 q4_k_m) ;;
+    qwen2.5-1.5b-q4_k_m) src="$MODELS/qwen2.5-coder-1.5b-instruct-Q4_K_M.gguf"; flags=(--allow-requantize); types=(q4_k_m q5_k_m) ;;
     qwen2.5-0.5b-q4_k_m) src="$MODELS/qwen2.5-coder-0.5b-instruct-Q4_K_M.gguf"; flags=(--allow-requantize); types=(q4_k_m q5_k_s) ;;
     *) echo "unknown input $input" >&2; exit 2 ;;
   esac
