@@ -294,9 +294,18 @@ public enum HFConverter {
                 let info = HeadInfo(name: name, language: language, body: HeadInfo.BodyFit(body: body), output: .separate,
                                     provenance: HeadInfo.Provenance(method: "convert", source: directory,
                                                                     notes: "new-language rows of a LlamaHydraForCausalLM"))
-                let headType: GGMLType = type == .f32 ? .f32 : (type == .f16 || type == .bf16 ? .f16 : .q8_0)
-                try HeadFileWriter.writeDense(info: info, tokenizer: newTokenizer, embedding: embedding, output: output,
-                                              width: hidden, tableType: headType, to: path)
+                if let mix = type.mix {
+                    // The head's tables by the same mix as the body's (F32 first).
+                    let f32Path = headsDir + "/.\(name).f32.gguf"
+                    defer { unlink(f32Path) }
+                    try HeadFileWriter.writeDense(info: info, tokenizer: newTokenizer, embedding: embedding, output: output,
+                                                  width: hidden, tableType: .f32, to: f32Path)
+                    _ = try GGUFQuantizer.quantizeHead(input: f32Path, output: path, type: mix, pool: pool)
+                } else {
+                    let headType: GGMLType = type == .f32 ? .f32 : (type == .f16 || type == .bf16 ? .f16 : .q8_0)
+                    try HeadFileWriter.writeDense(info: info, tokenizer: newTokenizer, embedding: embedding, output: output,
+                                                  width: hidden, tableType: headType, to: path)
+                }
             } catch {
                 unlink(modelPath)
                 throw error
