@@ -145,8 +145,13 @@ static inline int nearest_int(float fval) {
     return (i & 0x007fffff) - 0x00400000;
 }
 
-/// make_qx_quants with rmse_type 1 and no importance weights (Q6_K).
-static float make_qx_quants(int n, int nmax, const float *x, int8_t *L, int rmse_type, const float *qw) {
+/// make_qx_quants(16, 32, x, L, 1, NULL) of Q6_K, the same float operations
+/// in the same order, its 18 trial scales computed side by side (each
+/// trial's sums still run over the 16 values in order, so the compiler can
+/// vectorize across trials without changing a bit), then compared in
+/// ggml's order.
+static float make_q6_quants(const float *x, int8_t *L) {
+    enum { n = 16, nmax = 32, trials = 18 };
     float max = 0;
     float amax = 0;
     for (int i = 0; i < n; ++i) {
@@ -157,57 +162,68 @@ static float make_qx_quants(int n, int nmax, const float *x, int8_t *L, int rmse
         for (int i = 0; i < n; ++i) L[i] = 0;
         return 0.f;
     }
+    float w[n], wx[n];
+    for (int i = 0; i < n; ++i) {
+        w[i] = x[i] * x[i];
+        wx[i] = w[i] * x[i];
+    }
     float iscale = -nmax / max;
-    if (rmse_type == 0) {
-        for (int i = 0; i < n; ++i) {
-            int l = nearest_int(iscale * x[i]);
-            L[i] = nmax + QMAX(-nmax, QMIN(nmax - 1, l));
-        }
-        return 1 / iscale;
-    }
-    bool return_early = false;
-    if (rmse_type < 0) {
-        rmse_type = -rmse_type;
-        return_early = true;
-    }
     float sumlx = 0;
     float suml2 = 0;
     for (int i = 0; i < n; ++i) {
         int l = nearest_int(iscale * x[i]);
         l = QMAX(-nmax, QMIN(nmax - 1, l));
         L[i] = l + nmax;
-        float w = qw ? qw[i] : rmse_type == 1 ? x[i] * x[i] : rmse_type == 2 ? 1 : rmse_type == 3 ? fabsf(x[i]) : sqrtf(fabsf(x[i]));
-        sumlx += w * x[i] * l;
-        suml2 += w * l * l;
+        sumlx += wx[i] * l;
+        suml2 += w[i] * l * l;
     }
     float scale = suml2 ? sumlx / suml2 : 0.0f;
-    if (return_early) return suml2 > 0 ? 0.5f * (scale + 1 / iscale) : 1 / iscale;
     float best = scale * sumlx;
-    for (int is = -9; is <= 9; ++is) {
-        if (is == 0) continue;
-        iscale = -(nmax + 0.1f * is) / max;
-        sumlx = suml2 = 0;
-        for (int i = 0; i < n; ++i) {
-            int l = nearest_int(iscale * x[i]);
+
+    float is_scale[trials], tlx[trials], tl2[trials];
+    for (int t = 0; t < trials; ++t) {
+        const int is = t < 9 ? t - 9 : t - 8;
+        is_scale[t] = -(nmax + 0.1f * is) / max;
+        tlx[t] = 0;
+        tl2[t] = 0;
+    }
+    for (int i = 0; i < n; ++i) {
+        for (int t = 0; t < trials; ++t) {
+            float val = is_scale[t] * x[i] + 12582912.f;
+            int32_t bits;
+            memcpy(&bits, &val, 4);
+            int l = (bits & 0x007fffff) - 0x00400000;
             l = QMAX(-nmax, QMIN(nmax - 1, l));
-            float w = qw ? qw[i] : rmse_type == 1 ? x[i] * x[i] : rmse_type == 2 ? 1 : rmse_type == 3 ? fabsf(x[i]) : sqrtf(fabsf(x[i]));
-            sumlx += w * x[i] * l;
-            suml2 += w * l * l;
+            tlx[t] += wx[i] * l;
+            tl2[t] += w[i] * l * l;
         }
-        if (suml2 > 0 && sumlx * sumlx > best * suml2) {
-            for (int i = 0; i < n; ++i) {
-                int l = nearest_int(iscale * x[i]);
-                L[i] = nmax + QMAX(-nmax, QMIN(nmax - 1, l));
-            }
-            scale = sumlx / suml2;
-            best = scale * sumlx;
+    }
+    int chosen = -1;
+    for (int t = 0; t < trials; ++t) {
+        if (tl2[t] > 0 && tlx[t] * tlx[t] > best * tl2[t]) {
+            scale = tlx[t] / tl2[t];
+            best = scale * tlx[t];
+            chosen = t;
+        }
+    }
+    if (chosen >= 0) {
+        for (int i = 0; i < n; ++i) {
+            int l = nearest_int(is_scale[chosen] * x[i]);
+            L[i] = nmax + QMAX(-nmax, QMIN(nmax - 1, l));
         }
     }
     return scale;
 }
 
+/// make_qkx2_quants with use_mad false (Q4_K, Q5_K): the same float
+/// operations in the same order, its nstep + 1 trial scales computed side
+/// by side (each trial's sums still run over the n values in order, so the
+/// compiler can vectorize across trials without changing a bit), then
+/// compared in ggml's order. A trial ggml accepts moves `min`, which the
+/// later trials use: those are computed again from there.
 static float make_qkx2_quants(int n, int nmax, const float *x, const float *weights, uint8_t *L, float *the_min,
-                              uint8_t *Laux, float rmin, float rdelta, int nstep, bool use_mad) {
+                              float rmin, float rdelta, int nstep) {
+    enum { max_n = 32, max_trials = 32 };
     float min = x[0];
     float max = x[0];
     float sum_w = weights[0];
@@ -232,7 +248,7 @@ static float make_qkx2_quants(int n, int nmax, const float *x, const float *weig
         int l = nearest_int(iscale * (x[i] - min));
         L[i] = QMAX(0, QMIN(nmax, l));
         float diff = scale * L[i] + min - x[i];
-        diff = use_mad ? fabsf(diff) : diff * diff;
+        diff = diff * diff;
         float w = weights[i];
         best_error += w * diff;
     }
@@ -240,40 +256,68 @@ static float make_qkx2_quants(int n, int nmax, const float *x, const float *weig
         *the_min = -min;
         return scale;
     }
-    for (int is = 0; is <= nstep; ++is) {
-        iscale = (rmin + rdelta * is + nmax) / (max - min);
-        float sum_l = 0, sum_l2 = 0, sum_xl = 0;
+    float lt[max_n][max_trials];
+    float ts[max_trials], sl[max_trials], sl2[max_trials], sxl[max_trials];
+    float this_scale[max_trials], this_min[max_trials], err[max_trials];
+    int first = 0;
+    while (first <= nstep) {
+        // All max_trials lanes are computed (a fixed count vectorizes
+        // cleanly); those past nstep are never read.
+        const int trials = nstep - first + 1;
+        for (int t = 0; t < max_trials; ++t) {
+            ts[t] = (rmin + rdelta * (first + t) + nmax) / (max - min);
+            sl[t] = sl2[t] = sxl[t] = 0;
+        }
         for (int i = 0; i < n; ++i) {
-            int l = nearest_int(iscale * (x[i] - min));
-            l = QMAX(0, QMIN(nmax, l));
-            Laux[i] = (uint8_t)l;
-            float w = weights[i];
-            sum_l += w * l;
-            sum_l2 += w * l * l;
-            sum_xl += w * l * x[i];
-        }
-        float D = sum_w * sum_l2 - sum_l * sum_l;
-        if (D > 0) {
-            float this_scale = (sum_w * sum_xl - sum_x * sum_l) / D;
-            float this_min = (sum_l2 * sum_x - sum_l * sum_xl) / D;
-            if (this_min > 0) {
-                this_min = 0;
-                this_scale = sum_xl / sum_l2;
-            }
-            float cur_error = 0;
-            for (int i = 0; i < n; ++i) {
-                float diff = this_scale * Laux[i] + this_min - x[i];
-                diff = use_mad ? fabsf(diff) : diff * diff;
-                float w = weights[i];
-                cur_error += w * diff;
-            }
-            if (cur_error < best_error) {
-                for (int i = 0; i < n; ++i) L[i] = Laux[i];
-                best_error = cur_error;
-                scale = this_scale;
-                min = this_min;
+            const float xm = x[i] - min, w = weights[i], xi = x[i];
+            for (int t = 0; t < max_trials; ++t) {
+                float val = ts[t] * xm + 12582912.f;
+                int32_t bits;
+                memcpy(&bits, &val, 4);
+                int l = (bits & 0x007fffff) - 0x00400000;
+                l = QMAX(0, QMIN(nmax, l));
+                const float lf = (float)l;
+                lt[i][t] = lf;
+                sl[t] += w * lf;
+                sl2[t] += w * lf * lf;
+                sxl[t] += w * lf * xi;
             }
         }
+        for (int t = 0; t < max_trials; ++t) {
+            float D = sum_w * sl2[t] - sl[t] * sl[t];
+            this_scale[t] = (sum_w * sxl[t] - sum_x * sl[t]) / D;
+            this_min[t] = (sl2[t] * sum_x - sl[t] * sxl[t]) / D;
+            if (this_min[t] > 0) {
+                this_min[t] = 0;
+                this_scale[t] = sxl[t] / sl2[t];
+            }
+            err[t] = 0;
+        }
+        for (int i = 0; i < n; ++i) {
+            const float w = weights[i], xi = x[i];
+            for (int t = 0; t < max_trials; ++t) {
+                float diff = this_scale[t] * lt[i][t] + this_min[t] - xi;
+                diff = diff * diff;
+                err[t] += w * diff;
+            }
+        }
+        int next = nstep + 1;
+        for (int t = 0; t < trials; ++t) {
+            float D = sum_w * sl2[t] - sl[t] * sl[t];
+            if (!(D > 0) || !(err[t] < best_error)) continue;
+            for (int i = 0; i < n; ++i) L[i] = (uint8_t)lt[i][t];
+            best_error = err[t];
+            scale = this_scale[t];
+            uint32_t a, b;
+            memcpy(&a, &min, 4);
+            memcpy(&b, &this_min[t], 4);
+            min = this_min[t];
+            if (a != b) {
+                next = first + t + 1;
+                break;
+            }
+        }
+        first = next;
     }
     *the_min = -min;
     return scale;
@@ -293,7 +337,6 @@ static inline void get_scale_min_k4(int j, const uint8_t *q, uint8_t *d, uint8_t
 /// into 6 bits each; fills L with the quants.
 static void k_scales_mins(const float *x, uint8_t *L, int nmax, float rmin, int nstep, uint8_t scales_out[K_SCALE_SIZE],
                           hydra_half *d_out, hydra_half *dmin_out) {
-    uint8_t Laux[32];
     float weights[32];
     float mins[QK_K / 32];
     float scales[QK_K / 32];
@@ -304,7 +347,7 @@ static void k_scales_mins(const float *x, uint8_t *L, int nmax, float rmin, int 
         for (int l = 0; l < 32; ++l) sum_x2 += x[32 * j + l] * x[32 * j + l];
         float av_x = sqrtf(sum_x2 / 32);
         for (int l = 0; l < 32; ++l) weights[l] = av_x + fabsf(x[32 * j + l]);
-        scales[j] = make_qkx2_quants(32, nmax, x + 32 * j, weights, L + 32 * j, &mins[j], Laux, rmin, 0.1f, nstep, false);
+        scales[j] = make_qkx2_quants(32, nmax, x + 32 * j, weights, L + 32 * j, &mins[j], rmin, 0.1f, nstep);
         float scale = scales[j];
         if (scale > max_scale) max_scale = scale;
         float min = mins[j];
@@ -391,7 +434,7 @@ static void quantize_row_q6_K(const float *x, block_q6_K *y, int64_t k) {
         float max_scale = 0;
         float max_abs_scale = 0;
         for (int ib = 0; ib < QK_K / 16; ++ib) {
-            const float scale = make_qx_quants(16, 32, x + 16 * ib, L + 16 * ib, 1, NULL);
+            const float scale = make_q6_quants(x + 16 * ib, L + 16 * ib);
             scales[ib] = scale;
             const float abs_scale = fabsf(scale);
             if (abs_scale > max_abs_scale) {
