@@ -45,7 +45,7 @@ struct QuantizeTests {
     static let qwen15 = TestModels.directory + "/qwen2.5-coder-1.5b-instruct-Q4_K_M.gguf"
 
     static let cases: [(String, String)] = [
-        ("smollm2-135m-f32", "q8_0"), ("smollm2-135m-f32", "q4_0"), ("smollm2-135m-f32", "q4_1"),
+        ("smollm2-135m-f32", "f16"), ("smollm2-135m-f32", "bf16"), ("smollm2-135m-f32", "q8_0"), ("smollm2-135m-f32", "q4_0"), ("smollm2-135m-f32", "q4_1"),
         ("smollm2-135m-f32", "q5_0"), ("smollm2-135m-f32", "q5_1"), ("smollm2-135m-f32", "q6_k"),
         ("smollm2-135m-f32", "q4_k_s"), ("smollm2-135m-f32", "q4_k_m"), ("smollm2-135m-f32", "q5_k_m"),
         ("smollm2-135m-q4_1", "q8_0"), ("smollm2-135m-q4_1", "q4_0"), ("smollm2-135m-q4_1", "q4_k_m"),

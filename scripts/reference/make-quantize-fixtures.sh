@@ -6,6 +6,7 @@
 # hydra's quantizer against these (CI does not build llama.cpp).
 #
 #   scripts/reference/make-quantize-fixtures.sh [INPUT...]
+#   TYPES="f16 bf16" scripts/reference/make-quantize-fixtures.sh INPUT   # only these types
 #
 # Inputs: smollm2-135m-f32 (llama.cpp's F32 conversion of SmolLM2-135M-Instruct,
 # made by scripts/reference/setup-convert.sh), smollm2-135m-q4_1,
@@ -32,13 +33,14 @@ inputs=("$@")
 
 for input in "${inputs[@]}"; do
   case "$input" in
-    smollm2-135m-f32)   src="$CONVERT/reference/smollm2-135m-f32.gguf"; flags=(); types=(q8_0 q4_0 q4_1 q5_0 q5_1 q6_k q4_k_s q4_k_m q5_k_m) ;;
+    smollm2-135m-f32)   src="$CONVERT/reference/smollm2-135m-f32.gguf"; flags=(); types=(f16 bf16 q8_0 q4_0 q4_1 q5_0 q5_1 q6_k q4_k_s q4_k_m q5_k_m) ;;
     smollm2-135m-q4_1)  src="$MODELS/SmolLM2-135M-Instruct.Q4_1.gguf"; flags=(--allow-requantize); types=(q8_0 q4_0 q4_k_m) ;;
     gemma3-270m-q4_k_m) src="$MODELS/gemma-3-270m-Q4_K_M.gguf"; flags=(--allow-requantize); types=(q8_0 q4_k_m) ;;
     qwen2.5-1.5b-q4_k_m) src="$MODELS/qwen2.5-coder-1.5b-instruct-Q4_K_M.gguf"; flags=(--allow-requantize); types=(q4_k_m q5_k_m) ;;
     qwen2.5-0.5b-q4_k_m) src="$MODELS/qwen2.5-coder-0.5b-instruct-Q4_K_M.gguf"; flags=(--allow-requantize); types=(q4_k_m q5_k_s) ;;
     *) echo "unknown input $input" >&2; exit 2 ;;
   esac
+  [[ -z "${TYPES:-}" ]] || read -r -a types <<<"$TYPES"
   [[ -f "$src" ]] || { echo "$src is missing (scripts/reference/setup-convert.sh, scripts/setup.sh)" >&2; exit 1; }
   for t in "${types[@]}"; do
     echo "llama-quantize $input -> $t" >&2
