@@ -21,15 +21,15 @@ struct ConvertCommand: ParsableCommand {
     @Option(name: .long, help: "The output directory (default: the converted-model cache, named after the checkpoint).")
     var out: String?
 
-    @Option(name: .long, help: "Type of the weight matrices: f32, f16, bf16 or q8_0 (norms and biases stay F32).")
+    @Option(name: .long, help: "Type of the weight matrices: f32, f16, bf16 or q8_0 (norms and biases stay F32), or a llama-quantize type (q4_0, q4_1, q5_0, q5_1, q4_k_s, q4_k_m, q5_k_s, q5_k_m, q6_k: its mix of types, as `hydra quantize`).")
     var type: String = "f16"
 
     @Option(name: .long, help: "Language of the new head of a LlamaHydraForCausalLM (BCP-47, e.g. tt).")
     var language: String?
 
     func run() throws {
-        guard let outputType = HFConverter.OutputType(rawValue: type.lowercased()) else {
-            throw HydraError.invalidInput("unknown --type '\(type)' (f32, f16, bf16 or q8_0)")
+        guard let outputType = HFConverter.OutputType(name: type) else {
+            throw HydraError.invalidInput("unknown --type '\(type)' (\(HFConverter.OutputType.allCases.map(\.rawValue).joined(separator: ", ")))")
         }
         let name = URL(fileURLWithPath: checkpoint).standardizedFileURL.lastPathComponent
         let outDir = out ?? ConvertedModels.directory + "/" + name

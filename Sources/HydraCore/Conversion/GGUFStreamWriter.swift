@@ -60,10 +60,38 @@ public final class GGUFStreamWriter {
     /// Creates the temporary file and writes the header.
     public init(path: String, metadata: [(key: String, value: GGUFValue)], tensors: [GGUFTensorPlan],
                 alignment: Int = 32) throws {
-        precondition(alignment > 0 && alignment & (alignment - 1) == 0, "alignment must be a power of two")
+        let layout = try Self.layout(path: path, metadata: metadata, tensors: tensors, alignment: alignment)
         self.path = path
         self.plans = tensors
         self.alignment = alignment
+        self.sizes = layout.sizes
+        self.offsets = layout.offsets
+        let header = layout.header
+        dataStart = header.count
+        totalBytes = header.count + layout.dataBytes
+
+        let dir = (path as NSString).deletingLastPathComponent
+        let base = (path as NSString).lastPathComponent
+        temporaryPath = (dir.isEmpty ? "." : dir) + "/.\(base).\(getpid()).partial"
+        fd = open(temporaryPath, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o644)
+        guard fd >= 0 else {
+            throw GGUFError(path: path, "cannot create \(temporaryPath): \(String(cString: strerror(errno)))")
+        }
+        TemporaryFiles.shared.register(temporaryPath)
+        do {
+            try header.withUnsafeBytes { try writeAll($0) }
+        } catch {
+            abandon()
+            throw error
+        }
+    }
+
+    /// The header bytes (padded to the alignment) of a file holding
+    /// `tensors`, each tensor's offset and size in the data section, and
+    /// the data section's size.
+    static func layout(path: String, metadata: [(key: String, value: GGUFValue)], tensors: [GGUFTensorPlan],
+                       alignment: Int) throws -> (header: [UInt8], offsets: [Int], sizes: [Int], dataBytes: Int) {
+        precondition(alignment > 0 && alignment & (alignment - 1) == 0, "alignment must be a power of two")
         var seen: Set<String> = []
         var keys: Set<String> = []
         for (k, _) in metadata where !keys.insert(k).inserted {
@@ -81,9 +109,6 @@ public final class GGUFStreamWriter {
             offsets.append(offset)
             offset += (n + alignment - 1) / alignment * alignment
         }
-        self.sizes = sizes
-        self.offsets = offsets
-
         var header: [UInt8] = []
         GGUFEncoding.put(UInt32(0x4655_4747), &header)
         GGUFEncoding.put(UInt32(3), &header)
@@ -106,23 +131,7 @@ public final class GGUFStreamWriter {
             GGUFEncoding.put(UInt64(offsets[i]), &header)
         }
         while header.count % alignment != 0 { header.append(0) }
-        dataStart = header.count
-        totalBytes = header.count + offset
-
-        let dir = (path as NSString).deletingLastPathComponent
-        let base = (path as NSString).lastPathComponent
-        temporaryPath = (dir.isEmpty ? "." : dir) + "/.\(base).\(getpid()).partial"
-        fd = open(temporaryPath, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o644)
-        guard fd >= 0 else {
-            throw GGUFError(path: path, "cannot create \(temporaryPath): \(String(cString: strerror(errno)))")
-        }
-        TemporaryFiles.shared.register(temporaryPath)
-        do {
-            try header.withUnsafeBytes { try writeAll($0) }
-        } catch {
-            abandon()
-            throw error
-        }
+        return (header, offsets, sizes, offset)
     }
 
     deinit { abandon() }

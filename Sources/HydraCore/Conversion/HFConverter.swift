@@ -14,6 +14,29 @@ public enum HFConverter {
     /// The tensor type of the converted matrices (`--type`).
     public enum OutputType: String, Sendable, CaseIterable {
         case f32, f16, bf16, q8_0
+        /// llama-quantize's types: the F32 conversion quantized as
+        /// `llama-quantize` would quantize it (GGUFQuantizer's mix rules and
+        /// quantizers).
+        case q4_0, q4_1, q5_0, q5_1, q4_k_s, q4_k_m, q5_k_s, q5_k_m, q6_k
+
+        /// Parses a type name (q4_k and q5_k: q4_k_m and q5_k_m, as llama-quantize).
+        public init?(name: String) {
+            let n = name.lowercased()
+            switch n {
+            case "q4_k": self = .q4_k_m
+            case "q5_k": self = .q5_k_m
+            default: self.init(rawValue: n)
+            }
+        }
+
+        /// The llama-quantize type whose mix rules pick the tensor types, or
+        /// nil for the plain types (every matrix in one type, as gguf-py writes).
+        var mix: QuantizationType? {
+            switch self {
+            case .f32, .f16, .bf16, .q8_0: nil
+            default: QuantizationType(rawValue: rawValue)
+            }
+        }
 
         var ggml: GGMLType {
             switch self {
@@ -21,6 +44,7 @@ public enum HFConverter {
             case .f16: .f16
             case .bf16: .bf16
             case .q8_0: .q8_0
+            default: .f32
             }
         }
 
@@ -31,6 +55,7 @@ public enum HFConverter {
             case .f16: 1
             case .q8_0: 7
             case .bf16: 32
+            default: mix!.fileType
             }
         }
     }
@@ -48,7 +73,7 @@ public enum HFConverter {
 
     /// One output tensor: where its floats come from and how they change.
     struct Source {
-        let plan: GGUFTensorPlan
+        var plan: GGUFTensorPlan
         let tensor: SafetensorsTensor
         /// First row and row count taken from the tensor (whole tensor by default).
         var rows: Range<Int>? = nil
@@ -229,14 +254,24 @@ public enum HFConverter {
             throw CheckpointError("\(directory): a LlamaHydraForCausalLM needs model.embed_tokens.weight and lm_head.weight")
         }
 
+        if let mix = type.mix {
+            let inputs = sources.map { QuantizationInput(name: $0.plan.name, type: $0.plan.type, shape: $0.plan.shape) }
+            let types = QuantizationMix.types(for: inputs, type: mix, layers: layers)
+            sources = sources.map { s in
+                var s = s
+                s.plan = GGUFTensorPlan(name: s.plan.name, type: types[s.plan.name] ?? s.plan.type, shape: s.plan.shape)
+                return s
+            }
+        }
         let modelPath = outputDirectory + "/model.gguf"
         let writer = try GGUFStreamWriter(path: modelPath, metadata: meta, tensors: sources.map(\.plan))
         var headFloats = 0
         if hydra { headFloats = 2 * outputVocab! * hidden * 4 }
         let total = writer.totalBytes + headFloats
         progress(writer.writtenBytes, total)
+        let pool = type.mix != nil ? ThreadPool() : nil
         for s in sources {
-            let bytes = try encoded(s)
+            let bytes = try encoded(s, pool: pool)
             try bytes.withUnsafeBytes { try writer.write($0) }
             if !hydra || s.plan.name != "token_embd.weight" { ckpt.release(s.tensor) }
             progress(writer.writtenBytes, total)
@@ -259,9 +294,18 @@ public enum HFConverter {
                 let info = HeadInfo(name: name, language: language, body: HeadInfo.BodyFit(body: body), output: .separate,
                                     provenance: HeadInfo.Provenance(method: "convert", source: directory,
                                                                     notes: "new-language rows of a LlamaHydraForCausalLM"))
-                let headType: GGMLType = type == .q8_0 ? .q8_0 : (type == .f32 ? .f32 : .f16)
-                try HeadFileWriter.writeDense(info: info, tokenizer: newTokenizer, embedding: embedding, output: output,
-                                              width: hidden, tableType: headType, to: path)
+                if let mix = type.mix {
+                    // The head's tables by the same mix as the body's (F32 first).
+                    let f32Path = headsDir + "/.\(name).f32.gguf"
+                    defer { unlink(f32Path) }
+                    try HeadFileWriter.writeDense(info: info, tokenizer: newTokenizer, embedding: embedding, output: output,
+                                                  width: hidden, tableType: .f32, to: f32Path)
+                    _ = try GGUFQuantizer.quantizeHead(input: f32Path, output: path, type: mix, pool: pool)
+                } else {
+                    let headType: GGMLType = type == .f32 ? .f32 : (type == .f16 || type == .bf16 ? .f16 : .q8_0)
+                    try HeadFileWriter.writeDense(info: info, tokenizer: newTokenizer, embedding: embedding, output: output,
+                                                  width: hidden, tableType: headType, to: path)
+                }
             } catch {
                 unlink(modelPath)
                 throw error
@@ -368,7 +412,7 @@ public enum HFConverter {
     }
 
     /// The encoded bytes of one output tensor.
-    static func encoded(_ s: Source) throws -> [UInt8] {
+    static func encoded(_ s: Source, pool: ThreadPool? = nil) throws -> [UInt8] {
         var x = s.rows.map { rowsAsFloats(s.tensor, rows: $0) } ?? s.tensor.floats()
         if let h = s.permuteHeads {
             let rows = s.tensor.shape[0]
@@ -394,6 +438,6 @@ public enum HFConverter {
             x = out
         }
         if s.addOne { for i in x.indices { x[i] += 1 } }
-        return try TensorEncoding.encode(x, as: s.plan.type)
+        return try TensorEncoding.encode(x, as: s.plan.type, rowLength: s.plan.shape[0], pool: pool)
     }
 }

@@ -1,11 +1,16 @@
 import Foundation
 
 /// Encodes float tensors as gguf-py (llama.cpp's converter) does: F16 and
-/// BF16 rounded to nearest even, Q8_0 as ggml's `quantize_row_q8_0_ref`.
+/// BF16 rounded to nearest even, Q8_0 as ggml's `quantize_row_q8_0_ref`;
+/// the other quantized types by WeightQuantizer (ggml's reference
+/// quantizers, as llama-quantize), rows of `rowLength` split over `pool`.
 enum TensorEncoding {
-    static func encode(_ x: [Float], as type: GGMLType) throws -> [UInt8] {
+    static func encode(_ x: [Float], as type: GGMLType, rowLength: Int? = nil, pool: ThreadPool? = nil) throws -> [UInt8] {
         guard let n = type.byteCount(elements: x.count) else {
             throw HydraError.invalidInput("\(x.count) floats are not whole \(type.name) blocks")
+        }
+        if ![.f32, .f16, .bf16, .q8_0].contains(type) {
+            return try WeightQuantizer.quantize(x, rowLength: rowLength ?? x.count, as: type, pool: pool)
         }
         var out = [UInt8](repeating: 0, count: n)
         x.withUnsafeBufferPointer { src in
