@@ -11,9 +11,10 @@
 # Everything the cluster writes (config, munge key and socket, state, logs)
 # is in a temporary directory; its daemons (munged, slurmctld, slurmd) use
 # their own socket and ports and are stopped on exit, whatever happens.
-# Needs root (or sudo) only to install the packages; the daemons run as
-# the user running this script. HYDRA: the binary (default: the release
-# build); HYDRA_MODELS: the model cache, as for hydra.
+# Run as root (as CI does): the daemons run as the user running this
+# script, and the packages are installed with apt-get (sudo otherwise).
+# HYDRA: the binary (default: the release build); HYDRA_MODELS: the model
+# cache, as for hydra; HYDRA_SLURM_TIMEOUT: seconds a job may take (300).
 set -euo pipefail
 if [[ -n "${HYDRA_SKIP_SLURM:-}" ]]; then
   echo "slurm-test: skipped (HYDRA_SKIP_SLURM is set)" >&2
@@ -25,9 +26,19 @@ export HYDRA="${HYDRA:-$root/.build/release/hydra}"
 model=smollm2-135m from=en to=fr
 timeout_s="${HYDRA_SLURM_TIMEOUT:-300}"
 say() { echo "slurm-test: $*" >&2; }
+# Fields of process $1 after its name (state, ppid, pgrp, session, ...),
+# from /proc (no procps on a minimal system).
+proc_fields() { local st; { read -r st <"/proc/$1/stat"; } 2>/dev/null || return 1; echo "${st##*) }"; }
 # Whether process $1 runs (a zombie, ended but not yet reaped by whoever
 # adopted it, does not).
-running() { local s; s="$(ps -o stat= -p "$1" 2>/dev/null)" && [[ "$s" != Z* ]]; }
+running() { local f; f="$(proc_fields "$1")" && [[ "${f%% *}" != Z ]]; }
+# The processes of session $1.
+session() {
+  local d f
+  for d in /proc/[0-9]*; do
+    f=($(proc_fields "${d#/proc/}")) && [[ "${f[3]:-}" == "$1" ]] && echo "${d#/proc/}"
+  done
+}
 fail() { say "FAIL: $*"; exit 1; }
 
 missing=()
@@ -63,10 +74,11 @@ cleanup() {
     done
   fi
   # Each daemon has a session of its own, with its forks (slurmscriptd, ...): all of it ends.
-  local rest=() sid
+  local rest=() f mine
+  mine=($(proc_fields $$))
   for ((i = ${#pids[@]} - 1; i >= 0; i--)); do
-    sid="$(ps -o sid= -p "${pids[i]}" 2>/dev/null | tr -d ' ')"
-    [[ -n "$sid" && "$sid" != "$(ps -o sid= -p $$ | tr -d ' ')" ]] && rest+=($(ps -o pid= -s "$sid" 2>/dev/null))
+    f=($(proc_fields "${pids[i]}"))
+    [[ -n "${f[3]:-}" && "${f[3]}" != "${mine[3]}" ]] && rest+=($(session "${f[3]}"))
     rest+=("${pids[i]}")
     kill "${pids[i]}" 2>/dev/null
   done
