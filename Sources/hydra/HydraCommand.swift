@@ -12,7 +12,7 @@ struct HydraCommand: AsyncParsableCommand {
         subcommands: [
             TranslateCommand.self, DaemonCommand.self, ServeCommand.self, HeadsCommand.self, ModelsCommand.self,
             TokenizeCommand.self, GenerateCommand.self, PerplexityCommand.self, BenchCommand.self,
-            ConvertCommand.self, QuantizeCommand.self,
+            ConvertCommand.self, QuantizeCommand.self, BatchMergeCommand.self,
         ]
     )
 

@@ -11,6 +11,8 @@ struct BatchRun {
     let parallel: Int
     /// Each text translated exactly as alone (else throughput mode).
     let exact: Bool
+    /// Only this part of a JSON-lines batch (`--shard K/N`).
+    var shard: BatchShard? = nil
 
     func run(_ translator: Translator, from source: Language, to target: Language) throws {
         guard let data = FileManager.default.contents(atPath: input) else {
@@ -27,7 +29,8 @@ struct BatchRun {
 
     /// JSON lines: the output file is appended to as texts finish.
     private func jsonLines(_ data: Data, _ batch: BatchTranslation) throws {
-        let items = try JSONLinesBatch.read(data, name: input)
+        var items = try JSONLinesBatch.read(data, name: input)
+        if let shard { items = shard.select(items) }
         let done = try JSONLinesBatch.finished(output: output)
         let file = try LineAppender(path: output)
         let summary = try translate(items, skipping: Set(done.keys), batch: batch, into: file)

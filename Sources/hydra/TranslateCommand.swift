@@ -63,6 +63,9 @@ struct TranslateCommand: ParsableCommand {
     @Flag(help: "With --batch: the texts in flight share matrix products (throughput mode: several times faster with --parallel 16 or more; a text may then come out slightly differently than translated alone).")
     var throughput = false
 
+    @Option(help: "With --batch (JSON lines): translate only shard K of N, the texts at positions K, K+N, K+2N, ... (K from 0), for N jobs of one batch; hydra batch-merge puts their outputs together.")
+    var shard: String?
+
     @Argument(help: "The text (default: standard input).")
     var text: [String] = []
 
@@ -74,8 +77,16 @@ struct TranslateCommand: ParsableCommand {
             guard text.isEmpty else { throw ValidationError("--batch takes no text arguments") }
             guard from.lowercased() != "auto" else { throw ValidationError("--batch needs a source language, not auto") }
             guard (1...256).contains(parallel) else { throw ValidationError("--parallel must be between 1 and 256") }
+            if let shard {
+                do { _ = try BatchShard(parsing: shard) } catch { throw ValidationError("--shard: \(error)") }
+                if let batch, batch.hasSuffix(".po") || batch.hasSuffix(".pot") {
+                    throw ValidationError("--shard is for JSON lines, not a gettext catalog")
+                }
+            }
         } else if out != nil {
             throw ValidationError("--out is for --batch")
+        } else if shard != nil {
+            throw ValidationError("--shard is for --batch")
         }
     }
 
@@ -90,7 +101,8 @@ struct TranslateCommand: ParsableCommand {
                                                         to: target)
             translator.scriptLock = scriptLockMode
             decoding.apply(to: translator)
-            return try BatchRun(input: batch, output: out, parallel: parallel, exact: !throughput).run(translator, from: source, to: target)
+            return try BatchRun(input: batch, output: out, parallel: parallel, exact: !throughput,
+                                shard: try shard.map { try BatchShard(parsing: $0) }).run(translator, from: source, to: target)
         }
         let input = try readInput(arguments: text, file: nil)
         let source = try Language.named(guessSource ? try guessLanguage(of: input) : from)

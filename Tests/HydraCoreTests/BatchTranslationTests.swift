@@ -86,6 +86,32 @@ struct BatchTranslationTests {
         }
     }
 
+    @Test("a batch in three shards, merged: every text once, in input order, as alone")
+    func shards() throws {
+        let input = Self.temporary("in.jsonl"), merged = Self.temporary("merged.jsonl")
+        try Self.jsonl(Self.texts).write(toFile: input, atomically: true, encoding: .utf8)
+        var parts: [String] = []
+        for k in 0..<3 {
+            let part = Self.temporary("part-\(k).jsonl")
+            let r = try CLI.run(["translate", "--model", "smollm2-135m", "--from", "en", "--to", "ru", "--batch", input,
+                                 "--out", part, "--shard", "\(k)/3", "--threads", "2"])
+            #expect(r.status == 0, "\(r.stderr)")
+            #expect(try Self.results(part).keys.sorted() == stride(from: k, to: Self.texts.count, by: 3).map { "\($0)" }.sorted())
+            parts.append(part)
+        }
+        // A merge without one part fails and writes nothing.
+        let missing = try CLI.run(["batch-merge", "--batch", input, "--out", merged, parts[0], parts[2]])
+        #expect(missing.status != 0 && missing.stderr.contains("3 of 8 input ids are in no part: 1, 4, 7"), "\(missing.stderr)")
+        #expect(!FileManager.default.fileExists(atPath: merged))
+        let r = try CLI.run(["batch-merge", "--batch", input, "--out", merged] + parts.reversed())
+        #expect(r.status == 0 && r.stderr.contains("8 texts from 3 parts, each once: 8 translated, 0 failed"), "\(r.stderr)")
+        let lines = try String(contentsOfFile: merged, encoding: .utf8).split(separator: "\n")
+        #expect(lines.count == Self.texts.count)
+        for (i, text) in Self.texts.enumerated() where i < lines.count {
+            #expect(lines[i] == "{\"id\":\(i),\"translation\":\(BatchID(string: try InProcess.translate(text)).json)}")
+        }
+    }
+
     @Test("bad batch input: a clear error and a non-zero exit")
     func badInput() throws {
         let output = Self.temporary("out.jsonl")

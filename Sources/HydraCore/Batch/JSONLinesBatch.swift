@@ -84,7 +84,7 @@ public enum JSONLinesBatch {
 
     /// An id as JSON has it: a string or an integer (not a float, a
     /// boolean or anything else).
-    private enum RawID: Decodable {
+    enum RawID: Decodable {
         case string(String)
         case integer(Int64)
 
