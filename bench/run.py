@@ -32,6 +32,11 @@ REPO = reference.REPO
 DEFAULT_HYDRA = REPO / ".build" / "release" / "hydra"
 
 
+
+# The reference models and the default model, whose products are mostly
+# Q4_K and Q6_K as in every 1B–7B Q4_K_M file.
+MODELS = {**reference.MODELS, "qwen2.5-1.5b": "qwen2.5-coder-1.5b-instruct-Q4_K_M.gguf"}
+
 def log(line):
     print(line, file=sys.stderr, flush=True)
 
@@ -192,7 +197,7 @@ def write_png(rows, path, args):
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--models", default=",".join(reference.MODELS), help="comma-separated known names or .gguf paths")
+    parser.add_argument("--models", default=",".join(MODELS), help="comma-separated known names or .gguf paths")
     parser.add_argument("--threads", default="1,2", help="comma-separated thread counts")
     parser.add_argument("--reps", type=int, default=5, help="timed repetitions of each test")
     parser.add_argument("-p", "--n-prompt", type=int, default=512, help="prompt tokens (pp test)")
@@ -221,7 +226,7 @@ def main():
 
     configs = []
     for key in args.models.split(","):
-        path = Path(key) if key.endswith(".gguf") else reference.MODELS_DIR / reference.MODELS[key]
+        path = Path(key) if key.endswith(".gguf") else reference.MODELS_DIR / MODELS[key]
         if not path.exists():
             sys.exit(f"{path} not found: fetch it with `.build/release/hydra models fetch {key}` (or use bench/run)")
         configs += [(key, path, threads) for threads in thread_counts]
@@ -256,7 +261,7 @@ def main():
 
     for row in rows:
         h, l = row["hydra"] or {}, row["llama_cpp"]
-        path = Path(row["model"]) if row["model"].endswith(".gguf") else reference.MODELS_DIR / reference.MODELS[row["model"]]
+        path = Path(row["model"]) if row["model"].endswith(".gguf") else reference.MODELS_DIR / MODELS[row["model"]]
         row["weight_bytes"] = h.get("weight_bytes") or weight_bytes_from_gguf(path)
         row["pp_ratio"] = ratio(h.get("pp_tokens_per_s"), l["pp_tokens_per_s"])
         row["tg_ratio"] = ratio(h.get("tg_tokens_per_s"), l["tg_tokens_per_s"])

@@ -26,23 +26,14 @@ extension HeadsCommand {
         var threads: Int?
 
         func run() throws {
-            let qtype = try QuantizationType(name: type)
-            let n = threads ?? ThreadPool.defaultThreadCount
-            if let problem = ThreadPool.problem(with: n) { throw ValidationError(problem) }
-            TemporaryFiles.shared.installInterruptHandler()
-            var bar = ByteProgress("quantizing head to \(qtype.rawValue.uppercased())")
-            let result: GGUFQuantizer.Result
-            do {
-                result = try GGUFQuantizer.quantizeHead(input: input, output: output, type: qtype,
-                                                        pool: ThreadPool(threads: n)) { bar.update($0, $1) }
-            } catch let e as GGUFError {
-                throw HydraError.invalidModel(e.description)
+            let (result, seconds) = try QuantizeCommand.quantize(type: type, threads: threads,
+                                                                 label: "quantizing head to") { qtype, pool, progress in
+                try GGUFQuantizer.quantizeHead(input: input, output: output, type: qtype, pool: pool, progress: progress)
             }
-            bar.finish()
             let tables = result.types.filter { $0.key == "token_embd.weight" || $0.key == "output.weight" }
                 .sorted { $0.key < $1.key }.map { "\($0.key) \($0.value.name)" }.joined(separator: ", ")
             printError(String(format: "wrote %@ (%@; %@ -> %@) in %.1f s", result.path, tables,
-                              ByteProgress.size(result.inputBytes), ByteProgress.size(result.outputBytes), bar.elapsed))
+                              ByteProgress.size(result.inputBytes), ByteProgress.size(result.outputBytes), seconds))
         }
     }
 }

@@ -30,21 +30,41 @@ struct QuantizeCommand: ParsableCommand {
     var threads: Int?
 
     func run() throws {
+        let (result, seconds) = try Self.quantize(type: type, threads: threads, label: "quantizing to") { qtype, pool, progress in
+            try GGUFQuantizer.quantizeModel(input: input, output: output, type: qtype, allowRequantize: allowRequantize,
+                                            pool: pool, progress: progress)
+        }
+        printError(String(format: "wrote %@ (%d tensors, %d quantized, %@ -> %@) in %.1f s", result.path, result.tensorCount,
+                          result.quantized, ByteProgress.size(result.inputBytes), ByteProgress.size(result.outputBytes),
+                          seconds))
+    }
+
+    /// What `hydra quantize` and `hydra heads quantize` share: the type and
+    /// thread count checked, Ctrl-C removing the temporary output, a
+    /// progress bar labelled "`label` TYPE", a GGUF error as a one-line
+    /// model error. Returns the result and the seconds it took.
+    static func quantize(
+        type: String, threads: Int?, label: String,
+        _ body: (QuantizationType, ThreadPool, @escaping (Int, Int) -> Void) throws -> GGUFQuantizer.Result
+    ) throws -> (GGUFQuantizer.Result, Double) {
         let qtype = try QuantizationType(name: type)
         let n = threads ?? ThreadPool.defaultThreadCount
         if let problem = ThreadPool.problem(with: n) { throw ValidationError(problem) }
         TemporaryFiles.shared.installInterruptHandler()
-        var bar = ByteProgress("quantizing to \(qtype.rawValue.uppercased())")
+        let bar = Box(ByteProgress("\(label) \(qtype.rawValue.uppercased())"))
         let result: GGUFQuantizer.Result
         do {
-            result = try GGUFQuantizer.quantizeModel(input: input, output: output, type: qtype, allowRequantize: allowRequantize,
-                                                     pool: ThreadPool(threads: n)) { bar.update($0, $1) }
+            result = try body(qtype, ThreadPool(threads: n)) { bar.value.update($0, $1) }
         } catch let e as GGUFError {
             throw HydraError.invalidModel(e.description)
         }
-        bar.finish()
-        printError(String(format: "wrote %@ (%d tensors, %d quantized, %@ -> %@) in %.1f s", result.path, result.tensorCount,
-                          result.quantized, ByteProgress.size(result.inputBytes), ByteProgress.size(result.outputBytes),
-                          bar.elapsed))
+        bar.value.finish()
+        return (result, bar.value.elapsed)
+    }
+
+    /// A mutable value the progress closure can update.
+    private final class Box<T> {
+        var value: T
+        init(_ value: T) { self.value = value }
     }
 }
