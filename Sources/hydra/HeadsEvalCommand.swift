@@ -8,7 +8,7 @@ extension HeadsCommand {
         static let configuration = CommandConfiguration(
             abstract: "Compare heads on held-out parallel text: tokens/char, bits/char, decode tokens/s, translations.",
             discussion: """
-                The native head is always included. Bits per character: each target-side line is scored \
+                The native head is included unless --skip-native. Bits per character: each target-side line is scored \
                 as its own sequence (the head's BOS, then the line), -sum log2 p / characters. With \
                 --translate N, the first N pairs are translated source -> target through each head \
                 (prompt in the native head) and written to --hypotheses DIR/<head>.txt, one line a pair, \
@@ -50,8 +50,15 @@ extension HeadsCommand {
         @Flag(help: "Also measure each head's output rows with the text fed through the native tokenizer.")
         var nativeInput = false
 
+        @Flag(help: "Leave the native head out (its row is the same for every head compared on one model).")
+        var skipNative = false
+
         @Option(name: [.short, .long], help: "Threads (default: all cores).")
         var threads: Int?
+
+        func validate() throws {
+            if skipNative && heads.isEmpty { throw ValidationError("--skip-native leaves nothing to measure: give --head FILE") }
+        }
 
         func run() throws {
             let tableType: GGMLType
@@ -63,7 +70,7 @@ extension HeadsCommand {
             let source = try Language.named(from), target = try Language.named(to)
             let pairs = try ParallelText.read(path: heldout)
             let hydra = try HydraModel.load(model, contextLength: 2048, threads: threads)
-            var all = [hydra.native]
+            var all = skipNative ? [] : [hydra.native]
             for path in heads {
                 all.append(try hydra.heads.load(path: HeadsCommand.resolve(path), catalog: HeadCatalog(directories: []),
                                                 materializeAs: tableType))

@@ -60,8 +60,11 @@ extension HeadsCommand {
         @Option(help: "Steps between checkpoints.")
         var checkpointEvery = 100
 
-        @Option(help: "Use only the first N pairs of each --pairs file (0: all).")
+        @Option(help: "Use only N pairs of each --pairs file (0: all): the first N, or with --spread-pairs N spread evenly over the file.")
         var maxPairs = 0
+
+        @Flag(help: "Take the --max-pairs pairs evenly spaced over each file instead of the first ones (a sorted catalog's every part, not its first letters).")
+        var spreadPairs = false
 
         @Option(help: "Use only the first N sequences (0: all).")
         var maxSequences = 0
@@ -124,6 +127,7 @@ extension HeadsCommand {
             options.maxLength = maxLength
             options.pack = pack
             options.maxPairs = maxPairs
+            options.spreadPairs = spreadPairs
             options.name = name
             options.tableType = ["f16": .f16, "f32": .f32][type.lowercased()] ?? .q8_0
             let source = try Language.named(from)

@@ -126,6 +126,16 @@ struct HeadTuningTests {
         #expect(scale > 0 && worst <= 0.02 * scale, "largest difference \(worst) of states up to \(scale)")
     }
 
+    @Test("--max-pairs takes the first pairs, or with --spread-pairs pairs spread evenly over the file")
+    func pairSelection() {
+        let items = Array(0..<10)
+        #expect(HeadTuning.select(items, count: 3, spread: false) == [0, 1, 2])
+        #expect(HeadTuning.select(items, count: 3, spread: true) == [0, 3, 6])
+        #expect(HeadTuning.select(items, count: 5, spread: true) == [0, 2, 4, 6, 8])
+        #expect(HeadTuning.select(items, count: 0, spread: true) == items)
+        #expect(HeadTuning.select(items, count: 12, spread: true) == items)
+    }
+
     @Test("bad input is refused with a clear error")
     func badInput() throws {
         let (folder, text, pairs) = try Self.corpus()

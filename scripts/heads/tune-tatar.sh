@@ -16,6 +16,9 @@
 #   Tatar side of data/tt/en-tt.tsv; 1,500 pairs.
 # MODEL=qwen2.5-1.5b: heads/tt-qwen2.5-1.5b.gguf; text: data/tt/tt-text.txt
 #   (running text only, for time); 1,000 pairs.
+# PAIRS=N takes N pairs instead, SPREAD=1 spreads them over the whole
+# (sorted) pair file instead of taking the first ones, EPOCHS, LR and L2
+# set the tuning (defaults: what built the shipped heads).
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 HYDRA=${HYDRA:-.build/release/hydra}
@@ -26,10 +29,10 @@ mkdir -p "$CACHE" "$(dirname "$OUT")"
 case "$MODEL" in
     gemma3-270m)
         BUILT=${BUILT:-heads/tt-gemma3-270m-transtok.gguf}
-        TEXT=(data/tt/tt.txt data/tt/en-tt.tsv); PAIRS=1500 ;;
+        TEXT=(data/tt/tt.txt data/tt/en-tt.tsv); PAIRS=${PAIRS:-1500}; SPREAD=${SPREAD:-} ;;
     *)
         BUILT=${BUILT:-$CACHE/tt-$MODEL-transtok.gguf}
-        TEXT=(data/tt/tt-text.txt); PAIRS=1000 ;;
+        TEXT=(data/tt/tt-text.txt); PAIRS=${PAIRS:-1000}; SPREAD=${SPREAD:-} ;;
 esac
 
 # The recipe takes seconds to build; rebuilt every time (same rows).
@@ -41,7 +44,7 @@ esac
 mv "$BUILT.part" "$BUILT"
 
 "$HYDRA" heads tune --model "$MODEL" --head "$BUILT" \
-    --text "${TEXT[@]}" --pairs data/tt/en-tt.tsv --max-pairs "$PAIRS" \
+    --text "${TEXT[@]}" --pairs data/tt/en-tt.tsv --max-pairs "$PAIRS" ${SPREAD:+--spread-pairs} \
     --lr "${LR:-5e-4}" --l2 "${L2:-1e-2}" --epochs "${EPOCHS:-1}" --seed 1 \
     --name "tt-$MODEL" --work "$CACHE/tt-$MODEL.tune" --keep-work --out "$OUT.part"
 mv "$OUT.part" "$OUT"

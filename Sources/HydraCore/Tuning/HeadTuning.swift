@@ -27,6 +27,9 @@ public enum HeadTuning {
         public var pack = 256
         /// Use at most this many pairs of each pair file (0: all).
         public var maxPairs = 0
+        /// Take the `maxPairs` pairs evenly spaced over each file (the
+        /// pair at i·count/maxPairs, in file order) instead of the first ones.
+        public var spreadPairs = false
         /// Use at most this many sequences (0: all), in file order.
         public var maxSequences = 0
         /// The written head's name (default: the tuned head's).
@@ -166,13 +169,21 @@ public enum HeadTuning {
         }
         for f in pairFiles {
             var pairs = try ParallelText.read(path: f)
-            if options.maxPairs > 0 { pairs = Array(pairs.prefix(options.maxPairs)) }
+            pairs = select(pairs, count: options.maxPairs, spread: options.spreadPairs)
             sequences += try TuningCorpus.pairSequences(pairs, model: model, source: model.native, head: head,
                                                         from: pairSource, to: try Language.named(head.language),
                                                         maxLength: limit)
         }
         if options.maxSequences > 0 { sequences = Array(sequences.prefix(options.maxSequences)) }
         return sequences
+    }
+
+    /// `count` of `items` (all when 0 or more than there are): the first
+    /// ones, or evenly spaced over them (item i·n/count), in order.
+    static func select<T>(_ items: [T], count: Int, spread: Bool) -> [T] {
+        guard count > 0, count < items.count else { return items }
+        guard spread else { return Array(items.prefix(count)) }
+        return (0..<count).map { items[$0 * items.count / count] }
     }
 
     /// What the hidden-state cache is made from (16 hex digits): the body,
