@@ -255,7 +255,7 @@ public enum HFConverter {
         }
 
         if let mix = type.mix {
-            let inputs = sources.map { QuantizationInput(name: $0.plan.name, type: $0.plan.type, shape: $0.plan.shape) }
+            let inputs = sources.map(\.plan)
             let types = QuantizationMix.types(for: inputs, type: mix, layers: layers)
             sources = sources.map { s in
                 var s = s

@@ -59,18 +59,9 @@ public enum QuantizationType: String, Sendable, CaseIterable {
     public static let quantizationVersion: UInt32 = 2
 }
 
-/// One tensor as the mix rules see it.
-public struct QuantizationInput: Sendable {
-    public let name: String
-    public let type: GGMLType
-    public let shape: [Int]
-
-    public init(name: String, type: GGMLType, shape: [Int]) {
-        self.name = name
-        self.type = type
-        self.shape = shape
-    }
-}
+/// One tensor as the mix rules see it: its name, type and shape, as a
+/// streamed GGUF file plans it.
+public typealias QuantizationInput = GGUFTensorPlan
 
 /// llama.cpp's choice of per-tensor types (`llama_tensor_get_type` in
 /// src/llama-quant.cpp) for the dense models hydra runs (no experts, not
