@@ -145,6 +145,28 @@ struct ConvertTests {
         for k in keys.sorted() { #expect(mine.metadata[k] == ref.metadata[k], "metadata \(k)") }
     }
 
+    @Test("a SentencePiece tokenizer.model converts as llama.cpp's converter does, and tokenizes as SentencePiece")
+    func sentencePiece() throws {
+        let dir = try ConvertCheckpoints.converted("smollm2-135m-hf-spm", type: .q8_0)
+        let mine = try GGUFFile(path: dir + "/model.gguf")
+        let ref = try GGUFFile(path: ConvertCheckpoints.path("reference/smollm2-135m-spm-q8_0.gguf"))
+        let naming: Set = ["general.name", "general.basename", "general.finetune", "general.size_label"]
+        let keys = Set(ref.metadataKeys).subtracting(naming)
+        #expect(Set(mine.metadataKeys).subtracting(naming) == keys)
+        for k in keys.sorted() { #expect(mine.metadata[k] == ref.metadata[k], "metadata \(k)") }
+        #expect(mine.metadataKeys.filter { !naming.contains($0) } == ref.metadataKeys.filter { !naming.contains($0) },
+                "metadata order")
+        #expect(mine.metadata["tokenizer.ggml.model"] == .string("llama"))
+
+        struct Case: Decodable { let text: String; let ids: [Int32] }
+        let cases = try JSONDecoder().decode([Case].self, from: Data(contentsOf: URL(fileURLWithPath:
+            ConvertCheckpoints.path("smollm2-135m-hf-spm/spm-ids.json"))))
+        let tokenizer = Tokenizer(vocabulary: try Vocabulary(gguf: mine))
+        for c in cases {
+            #expect(tokenizer.tokenize(c.text, addSpecial: false, parseSpecial: false) == c.ids, "\(c.text)")
+        }
+    }
+
     @Test("a LlamaHydraForCausalLM converts to a body and a head that compute the reference forward")
     func hydraLayout() throws {
         let dir = try ConvertCheckpoints.converted("smollm2-135m-hydra", type: .f32, language: "tt")
@@ -204,6 +226,7 @@ struct ConvertTests {
         ("unknown architecture", "GPT2LMHeadModel is not supported"),
         ("missing shard", "model-00002-of-00002.safetensors is missing"),
         ("mismatched shape", "model.norm.weight"),
+        ("broken tokenizer.model", "not a SentencePiece model"),
     ])
     func badInput(what: String, message: String) throws {
         let dir: String = switch what {
@@ -213,6 +236,10 @@ struct ConvertTests {
         case "missing shard": try Self.tinyCheckpoint(index: ["model.norm.weight": "model-00001-of-00002.safetensors",
                                                               "lm_head.weight": "model-00002-of-00002.safetensors"])
         default: try Self.tinyCheckpoint()
+        }
+        if what == "broken tokenizer.model" {
+            // A piece whose length runs past the end of the file.
+            try Data([0x0A, 0xFF, 0x7F, 0x0A]).write(to: URL(fileURLWithPath: dir + "/tokenizer.model"))
         }
         if what == "mismatched shape" {
             // A real tokenizer, so the conversion reaches the tensors.

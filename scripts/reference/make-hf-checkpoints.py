@@ -12,6 +12,13 @@ safetensors with the tokenizer.
   <out>/smollm2-135m-hf-bf16/  the same weights in bfloat16, in two shards
                                (model.safetensors.index.json)
   <out>/smollm2-135m-hydra/    LlamaHydraForCausalLM (METHODS.md), see below
+  <out>/smollm2-135m-hf-spm/   the float32 weights (hard links) with a
+                               SentencePiece tokenizer.model instead of
+                               tokenizer.json: a 2,000-piece BPE model with
+                               byte fallback trained on data/tt/en-tt.tsv,
+                               Llama-2's normalization (none) and special
+                               tokens; spm-ids.json holds
+                               SentencePiece's own ids for a few texts
 
 The Hydra layout is synthetic but complete: SmolLM2 has no second language,
 so its "new language" head reuses SmolLM2's tokenizer with its own rows
@@ -178,6 +185,48 @@ def hydra_fixture(model, tokenizer):
             **entry, "greedy": greedy}
 
 
+SPM_TEXTS = [
+    "The weather is good today.",
+    "Бүген һава яхшы.",
+    "  two  spaces, tabs\tand a new\nline",
+    "emoji 🙂 and ü",
+]
+
+
+def make_spm(out):
+    """SmolLM2's weights with a SentencePiece tokenizer (see the docstring)."""
+    d = out / "smollm2-135m-hf-spm"
+    if (d / "tokenizer.model").exists():
+        return
+    import shutil
+    import sentencepiece as spm
+    src = out / "smollm2-135m-hf"
+    part = out / "smollm2-135m-hf-spm.part"
+    shutil.rmtree(part, ignore_errors=True)
+    part.mkdir()
+    for name in ("config.json", "model.safetensors", "generation_config.json"):
+        if (src / name).exists():
+            os.link(src / name, part / name)
+    lines = [side for line in (REPO / "data" / "tt" / "en-tt.tsv").read_text(encoding="utf-8").splitlines()
+             for side in line.split("\t")[:2]]
+    spm.SentencePieceTrainer.train(sentence_iterator=iter(lines), model_prefix=str(part / "tokenizer"),
+                                   vocab_size=2000, model_type="bpe", byte_fallback=True, character_coverage=1.0,
+                                   num_threads=1, minloglevel=2,
+                                   # as Llama's own: no normalization, whitespace kept
+                                   normalization_rule_name="identity", remove_extra_whitespaces=False)
+    (part / "tokenizer.vocab").unlink()
+    special = {"0": "<unk>", "1": "<s>", "2": "</s>"}
+    (part / "tokenizer_config.json").write_text(json.dumps({
+        "add_bos_token": True, "add_eos_token": False, "bos_token": "<s>", "eos_token": "</s>",
+        "unk_token": "<unk>", "tokenizer_class": "LlamaTokenizer", "legacy": False,
+        "added_tokens_decoder": {i: {"content": c, "special": True} for i, c in special.items()},
+    }, indent=1))
+    sp = spm.SentencePieceProcessor(model_file=str(part / "tokenizer.model"))
+    (part / "spm-ids.json").write_text(json.dumps([{"text": t, "ids": sp.encode(t)} for t in SPM_TEXTS]))
+    part.rename(d)
+    log(f"wrote {d}")
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--out", default=str(Path.home() / ".cache" / "hydra" / "convert-test"))
@@ -189,6 +238,7 @@ def main():
     model, tokenizer = load_from_gguf()
     make_plain(out, model, tokenizer)
     make_hydra(out, model, tokenizer)
+    make_spm(out)
     if args.fixtures:
         FIXTURES.mkdir(parents=True, exist_ok=True)
         (FIXTURES / "smollm2-135m.json").write_text(json.dumps(plain_fixture(model, tokenizer)) + "\n")

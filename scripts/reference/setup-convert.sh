@@ -7,7 +7,8 @@
 #     the CPU-only torch wheel the machine image carries (else PyPI's CPU index);
 #   - the Hugging Face checkpoints made from the cached SmolLM2 GGUF
 #     (scripts/reference/make-hf-checkpoints.py);
-#   - llama.cpp's own conversions of one of them (F32 and Q8_0), with the
+#   - llama.cpp's own conversions of one of them (F32 and Q8_0) and of the
+#     SentencePiece one (Q8_0), with the
 #     convert_hf_to_gguf.py of the llama.cpp source scripts/build-llama-cpp.sh
 #     unpacks.
 #
@@ -32,7 +33,8 @@ if ! "$VENV/bin/python" -c "import torch, transformers, safetensors, accelerate,
   "$VENV/bin/pip" install -q transformers safetensors accelerate numpy sentencepiece protobuf pyyaml gguf
 fi
 
-if [[ ! -f "$OUT/smollm2-135m-hydra/model.safetensors" || ! -f "$OUT/smollm2-135m-hf-bf16/model.safetensors.index.json" ]]; then
+if [[ ! -f "$OUT/smollm2-135m-hydra/model.safetensors" || ! -f "$OUT/smollm2-135m-hf-bf16/model.safetensors.index.json" \
+      || ! -f "$OUT/smollm2-135m-hf-spm/tokenizer.model" ]]; then
   "$VENV/bin/python" "$REPO/scripts/reference/make-hf-checkpoints.py" --out "$OUT"
 fi
 
@@ -42,3 +44,5 @@ for t in f32 q8_0; do
   ref="$OUT/reference/smollm2-135m-$t.gguf"
   [[ -f "$ref" ]] || "$REPO/scripts/reference/convert-reference.sh" "$OUT/smollm2-135m-hf" "$ref" "$t"
 done
+ref="$OUT/reference/smollm2-135m-spm-q8_0.gguf"
+[[ -f "$ref" ]] || "$REPO/scripts/reference/convert-reference.sh" "$OUT/smollm2-135m-hf-spm" "$ref" q8_0

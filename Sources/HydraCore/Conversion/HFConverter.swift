@@ -321,7 +321,14 @@ public enum HFConverter {
     /// The GGUF tokenizer keys of the tokenizer in `directory`.
     static func tokenizerMetadata(directory: String, architecture: String, vocabularySize: Int?,
                                   config: [String: Any]) throws -> TokenizerMetadata {
-        var t = try HFTokenizerImport.bytePair(directory: directory, vocabularySize: vocabularySize, config: config)
+        let llamaFamily = ["LlamaForCausalLM", "MistralForCausalLM", "LlamaHydraForCausalLM"].contains(architecture)
+        if architecture == "Gemma3ForCausalLM" && FileManager.default.fileExists(atPath: directory + "/tokenizer.model") {
+            throw CheckpointError("\(directory): Gemma 3's SentencePiece tokenizer.model is not converted yet")
+        }
+        // LlamaModel.set_vocab: a SentencePiece tokenizer.model first, else tokenizer.json.
+        var t = llamaFamily && FileManager.default.fileExists(atPath: directory + "/tokenizer.model")
+            ? try SentencePieceImport.metadata(directory: directory, vocabularySize: vocabularySize, config: config)
+            : try HFTokenizerImport.bytePair(directory: directory, vocabularySize: vocabularySize, config: config)
         // LlamaModel.set_vocab: tokenizer_config's add_prefix_space.
         if architecture != "Qwen2ForCausalLM",
            let data = FileManager.default.contents(atPath: directory + "/tokenizer_config.json"),
@@ -330,13 +337,13 @@ public enum HFConverter {
             t.entries.insert(("tokenizer.ggml.add_space_prefix", .bool(flag)), at: 0)
         }
         // LlamaModel.set_vocab: "granite small models" (a vocabulary of 49152) add no BOS.
-        if architecture == "LlamaForCausalLM" || architecture == "MistralForCausalLM" || architecture == "LlamaHydraForCausalLM",
-           vocabularySize == 49152 {
-            t.entries.removeAll { $0.key == "tokenizer.ggml.add_bos_token" }
-            t.entries.append(("tokenizer.ggml.add_bos_token", .bool(false)))
-        }
-        if architecture == "Gemma3ForCausalLM" && FileManager.default.fileExists(atPath: directory + "/tokenizer.model") {
-            throw CheckpointError("\(directory): SentencePiece tokenizer.model is not converted yet (only tokenizer.json BPE)")
+        if llamaFamily, vocabularySize == 49152 {
+            // gguf-py overwrites a key where it stands.
+            if let i = t.entries.firstIndex(where: { $0.key == "tokenizer.ggml.add_bos_token" }) {
+                t.entries[i].value = .bool(false)
+            } else {
+                t.entries.append(("tokenizer.ggml.add_bos_token", .bool(false)))
+            }
         }
         return t
     }

@@ -81,12 +81,19 @@ enum HFTokenizerImport {
         e.append(("tokenizer.ggml.tokens", .array(.strings(tokens))))
         e.append(("tokenizer.ggml.token_type", .array(.int32s(types))))
         e.append(("tokenizer.ggml.merges", .array(.strings(merges))))
+        e += specialEntries(special)
+        return TokenizerMetadata(entries: e)
+    }
+
+    /// gguf-py's `SpecialVocab.add_to_gguf`: special token ids, add_bos/add_eos, chat template.
+    static func specialEntries(_ special: Special) -> [(key: String, value: GGUFValue)] {
+        var e: [(key: String, value: GGUFValue)] = []
         // gguf-py's key names (sic "seperator").
         let keyNames = ["unk": "unknown", "pad": "padding", "sep": "seperator"]
         for (kind, id) in special.ids { e.append(("tokenizer.ggml.\(keyNames[kind] ?? kind)_token_id", .uint32(UInt32(id)))) }
         for (kind, flag) in special.add { e.append(("tokenizer.ggml.add_\(kind)_token", .bool(flag))) }
         if let t = special.chatTemplate { e.append(("tokenizer.chat_template", .string(t))) }
-        return TokenizerMetadata(entries: e)
+        return e
     }
 
     /// `does_token_look_special` of the converter.
