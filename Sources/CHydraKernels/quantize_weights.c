@@ -16,15 +16,30 @@
 
 // ---- Q4_0, Q4_1, Q5_0, Q5_1, Q8_0 -------------------------------------------
 
+/// The value of largest magnitude (the first of equals), as ggml's Q4_0/Q5_0 scan.
+static float signed_absmax(const float *x, int n) {
+    float amax = 0.0f, max = 0.0f;
+    for (int j = 0; j < n; j++) {
+        if (amax < fabsf(x[j])) { amax = fabsf(x[j]); max = x[j]; }
+    }
+    return max;
+}
+
+/// Smallest and largest value, as ggml's Q4_1/Q5_1 scan.
+static void min_max(const float *x, int n, float *min, float *max) {
+    *min = FLT_MAX;
+    *max = -FLT_MAX;
+    for (int j = 0; j < n; j++) {
+        if (x[j] < *min) *min = x[j];
+        if (x[j] > *max) *max = x[j];
+    }
+}
+
 static void quantize_row_q4_0(const float *x, block_q4_0 *y, int64_t k) {
     const int qk = QK4_0;
     const int nb = (int)(k / qk);
     for (int i = 0; i < nb; i++) {
-        float amax = 0.0f, max = 0.0f;
-        for (int j = 0; j < qk; j++) {
-            const float v = x[i * qk + j];
-            if (amax < fabsf(v)) { amax = fabsf(v); max = v; }
-        }
+        const float max = signed_absmax(x + i * qk, qk);
         const float d = max / -8;
         const float id = d ? 1.0f / d : 0.0f;
         y[i].d = fp32_to_fp16(d);
@@ -43,12 +58,8 @@ static void quantize_row_q4_1(const float *x, block_q4_1 *y, int64_t k) {
     const int qk = QK4_1;
     const int nb = (int)(k / qk);
     for (int i = 0; i < nb; i++) {
-        float min = FLT_MAX, max = -FLT_MAX;
-        for (int j = 0; j < qk; j++) {
-            const float v = x[i * qk + j];
-            if (v < min) min = v;
-            if (v > max) max = v;
-        }
+        float min, max;
+        min_max(x + i * qk, qk, &min, &max);
         const float d = (max - min) / ((1 << 4) - 1);
         const float id = d ? 1.0f / d : 0.0f;
         y[i].d = fp32_to_fp16(d);
@@ -68,11 +79,7 @@ static void quantize_row_q5_0(const float *x, block_q5_0 *y, int64_t k) {
     const int qk = QK5_0;
     const int nb = (int)(k / qk);
     for (int i = 0; i < nb; i++) {
-        float amax = 0.0f, max = 0.0f;
-        for (int j = 0; j < qk; j++) {
-            const float v = x[i * qk + j];
-            if (amax < fabsf(v)) { amax = fabsf(v); max = v; }
-        }
+        const float max = signed_absmax(x + i * qk, qk);
         const float d = max / -16;
         const float id = d ? 1.0f / d : 0.0f;
         y[i].d = fp32_to_fp16(d);
@@ -94,12 +101,8 @@ static void quantize_row_q5_1(const float *x, block_q5_1 *y, int64_t k) {
     const int qk = QK5_1;
     const int nb = (int)(k / qk);
     for (int i = 0; i < nb; i++) {
-        float min = FLT_MAX, max = -FLT_MAX;
-        for (int j = 0; j < qk; j++) {
-            const float v = x[i * qk + j];
-            if (v < min) min = v;
-            if (v > max) max = v;
-        }
+        float min, max;
+        min_max(x + i * qk, qk, &min, &max);
         const float d = (max - min) / ((1 << 5) - 1);
         const float id = d ? 1.0f / d : 0.0f;
         y[i].d = fp32_to_fp16(d);
