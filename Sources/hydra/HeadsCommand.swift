@@ -64,6 +64,7 @@ struct HeadsCommand: ParsableCommand {
             var lines: [(String, String)] = [
                 ("name", info.name),
                 ("language", info.language + (info.script.map { " (\($0))" } ?? "")),
+                ("prompt", "names " + (info.promptLanguage ?? info.language)),
                 ("kind", kind),
                 ("output", info.output.rawValue),
                 ("body", info.body.description),

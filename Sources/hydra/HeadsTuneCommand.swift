@@ -39,6 +39,11 @@ extension HeadsCommand {
         @Option(help: "The source language of --pairs.")
         var from = "en"
 
+        @Option(help: ArgumentHelp(
+            "The language the pairs' prompt names (default: the head's language).",
+            discussion: "A related language the body writes well (ru for a Tatar head): the output rows learn to turn its intent into the head's language. The written head records it, and translations through it name that language."))
+        var promptLanguage: String?
+
         @Option(help: "Adam's learning rate.")
         var lr: Float = 5e-4
 
@@ -109,6 +114,7 @@ extension HeadsCommand {
             guard checkpointEvery > 0 else { throw ValidationError("--checkpoint-every must be at least 1") }
             guard validationEvery >= 0, maxSequences >= 0, maxPairs >= 0, pack >= 0 else { throw ValidationError("counts cannot be negative") }
             guard maxLength >= 2 else { throw ValidationError("--max-length must be at least 2") }
+            if let code = promptLanguage { _ = try Language.named(code) }
             guard ["q8_0", "f16", "f32"].contains(type.lowercased()) else { throw ValidationError("--type must be q8_0, f16 or f32") }
         }
 
@@ -129,6 +135,7 @@ extension HeadsCommand {
             options.maxPairs = maxPairs
             options.spreadPairs = spreadPairs
             options.name = name
+            options.promptLanguage = promptLanguage
             options.tableType = ["f16": .f16, "f32": .f32][type.lowercased()] ?? .q8_0
             let source = try Language.named(from)
             let hydra = try HydraModel.load(model, contextLength: max(maxLength, 16), threads: threads)
@@ -188,8 +195,10 @@ struct ProgressReport {
         return true
     }
 
-    private func eta(done: Int, total: Int, seconds: Double) -> String {
-        let made = done - phaseFirst
+    /// Time left at the rate so far: `done` of `total` items, counted from
+    /// `first` (default: the phase's first item).
+    private func eta(done: Int, total: Int, seconds: Double, first: Int? = nil) -> String {
+        let made = done - (first ?? phaseFirst)
         guard made > 0, done < total else { return "0:00" }
         let left = Int(seconds / Double(made) * Double(total - done))
         return String(format: "%d:%02d", left / 60, left % 60)
@@ -203,13 +212,15 @@ struct ProgressReport {
             printError("tuning text: \(sequences) sequences, \(positions) positions to train on")
         case .resumed(let sequences, let step):
             printError("resuming: \(sequences) sequences cached, optimizer at step \(step)")
-        case .hidden(let done, let total, let n):
+        case .hidden(let done, let total, let n, let left):
             enter("hidden", at: done)
             tokens += n
             guard due(force: done == total) else { return }
             let s = seconds
+            // Sequences differ in length (packed text, then short pairs): the time left goes by tokens.
             printError(String(format: "body pass: %d/%d sequences, %d tokens, %.0f tokens/s, ETA %@",
-                              done, total, tokens, Double(tokens) / max(s, 1e-9), eta(done: done, total: total, seconds: s)))
+                              done, total, tokens, Double(tokens) / max(s, 1e-9),
+                              eta(done: tokens, total: tokens + left, seconds: s, first: 0)))
         case .tuner(.step(let done, let total, let loss, let rows)):
             enter("tune", at: done)
             tokens += rows

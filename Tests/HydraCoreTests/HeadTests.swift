@@ -72,6 +72,27 @@ struct HeadTests {
         #expect(gemma.heads.count == 1)
     }
 
+    @Test("a head's prompt language is kept in its file, names the prompt's target, and must be a known language")
+    func promptLanguage() throws {
+        let smol = try Body(file: TestModels.gguf("smollm2-135m"))
+        let native = try Head.native(of: smol)
+        var info = TestHeads.renamed(native, "smol-tt", language: "tt")
+        info.promptLanguage = "ru"
+        let path = temporaryPath("smol-tt.gguf")
+        defer { try? FileManager.default.removeItem(atPath: path) }
+        try HeadFileWriter.writeDense(native, to: path, info: info)
+        let set = try HeadSet(file: TestModels.gguf("smollm2-135m"))
+        let head = try set.load(path: path, catalog: HeadCatalog(directories: []))
+        #expect(head.info.promptLanguage == "ru")
+        let (en, tt) = (try Language.named("en"), try Language.named("tt"))
+        #expect(try TranslationPrompt(source: en, target: tt, answeredBy: head).target.name == "Russian")
+        #expect(try TranslationPrompt(source: en, target: tt, answeredBy: native).target.name == "Tatar")
+
+        info.promptLanguage = "xx-unknown"
+        try HeadFileWriter.writeDense(native, to: path, info: info)
+        #expect(throws: HeadError.self) { try set.load(path: path, catalog: HeadCatalog(directories: [])) }
+    }
+
     @Test("a dense head written from the native head keeps its tokenizer and gives identical logits")
     func denseRoundTrip() throws {
         for key in ["smollm2-135m", "gemma3-270m"] {

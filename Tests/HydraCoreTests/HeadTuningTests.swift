@@ -32,6 +32,7 @@ struct HeadTuningTests {
         o.tuner.validationEvery = 0
         o.tableType = .f32
         o.maxLength = 96
+        o.promptLanguage = "ru"  // the pairs' prompt names Russian; the written head records it
         return o
     }
 
@@ -75,6 +76,16 @@ struct HeadTuningTests {
         #expect(tunedRow == Array(stored[500 * 640..<501 * 640]))
         #expect(tunedRow != builtRow)
         #expect(tuned.vocabulary.count == head.vocabulary.count)
+        #expect(head.info.promptLanguage == nil && tuned.info.promptLanguage == "ru")
+        // The pairs were tuned behind the prompt that translating through the tuned head sends.
+        let (en, tt) = (english, try Language.named("tt"))
+        let ru = try TuningCorpus.pairSequences(Array(try ParallelText.read(path: pairs).prefix(1)), model: hydra,
+                                                source: hydra.native, head: head, from: en, to: try Language.named("ru"),
+                                                maxLength: 96)
+        let translator = try Translator(model: hydra, source: hydra.native, target: tuned)
+        let sent = translator.promptIds(try ParallelText.read(path: pairs)[0].source,
+                                        prompt: try TranslationPrompt(source: en, target: tt, answeredBy: tuned))
+        #expect(ru.first.map { Array($0.inputs.prefix(sent.count).map(\.token)) } == sent)
         var x = [Float](repeating: 0, count: 640), y = x
         head.embedding.row(500, into: &x)
         tuned.embedding.row(500, into: &y)

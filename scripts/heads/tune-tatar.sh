@@ -18,7 +18,9 @@
 #   (running text only, for time); 1,000 pairs.
 # PAIRS=N takes N pairs instead, SPREAD=1 spreads them over the whole
 # (sorted) pair file instead of taking the first ones, EPOCHS, LR and L2
-# set the tuning (defaults: what built the shipped heads).
+# set the tuning (defaults: what built the shipped heads), PROMPT=ru names
+# Russian in the pairs' prompt (recorded in the head: translations through
+# it then name Russian too).
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 HYDRA=${HYDRA:-.build/release/hydra}
@@ -45,7 +47,7 @@ mv "$BUILT.part" "$BUILT"
 
 "$HYDRA" heads tune --model "$MODEL" --head "$BUILT" \
     --text "${TEXT[@]}" --pairs data/tt/en-tt.tsv --max-pairs "$PAIRS" ${SPREAD:+--spread-pairs} \
-    --lr "${LR:-5e-4}" --l2 "${L2:-1e-2}" --epochs "${EPOCHS:-1}" --seed 1 \
+    --lr "${LR:-5e-4}" --l2 "${L2:-1e-2}" --epochs "${EPOCHS:-1}" --seed 1 ${PROMPT:+--prompt-language "$PROMPT"} \
     --name "tt-$MODEL" --work "$CACHE/tt-$MODEL.tune" --keep-work --out "$OUT.part"
 mv "$OUT.part" "$OUT"
 

@@ -35,9 +35,13 @@ public enum HeadFile {
         guard let output = HeadInfo.Output(rawValue: outputText) else {
             throw HeadError.invalid("\(file.path): \(HeadKeys.output) '\(outputText)' is not tied, separate or none")
         }
+        let promptLanguage = file.string(HeadKeys.promptLanguage)
+        if let code = promptLanguage, (try? Language.named(code)) == nil {
+            throw HeadError.invalid("\(file.path): \(HeadKeys.promptLanguage) '\(code)' is not a language hydra knows")
+        }
         return HeadInfo(
             name: file.string(HeadKeys.name) ?? stem, language: try required(HeadKeys.language),
-            script: file.string(HeadKeys.script),
+            script: file.string(HeadKeys.script), promptLanguage: promptLanguage,
             body: .init(architecture: try required(HeadKeys.bodyArchitecture), hiddenSize: hidden, fingerprint: fingerprint),
             output: output,
             provenance: .init(method: file.string(HeadKeys.buildMethod) ?? "unknown", source: file.string(HeadKeys.buildSource),

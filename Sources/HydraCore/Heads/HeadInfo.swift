@@ -66,15 +66,21 @@ public struct HeadInfo: Sendable, Equatable {
     public var language: String
     /// ISO 15924 script code of the language ("Cyrl"), when it has one.
     public var script: String?
+    /// The language the translation prompt names when this head writes the
+    /// answer, where that is not the head's own: a related language the body
+    /// writes well ("ru" for a Tatar head), whose intent the tuned output rows
+    /// turn into this head's language. Nil: the head's language.
+    public var promptLanguage: String?
     public var body: BodyFit
     public var output: Output
     public var provenance: Provenance
 
-    public init(name: String, language: String, script: String? = nil, body: BodyFit, output: Output,
-                provenance: Provenance) {
+    public init(name: String, language: String, script: String? = nil, promptLanguage: String? = nil, body: BodyFit,
+                output: Output, provenance: Provenance) {
         self.name = name
         self.language = language
         self.script = script
+        self.promptLanguage = promptLanguage
         self.body = body
         self.output = output
         self.provenance = provenance
@@ -98,6 +104,8 @@ public enum HeadKeys {
     public static let name = "hydra.head.name"
     public static let language = "hydra.head.language"
     public static let script = "hydra.head.script"
+    /// The language the translation prompt names (see `HeadInfo.promptLanguage`).
+    public static let promptLanguage = "hydra.head.prompt_language"
     /// "dense" or "recipe".
     public static let kind = "hydra.head.kind"
     /// "tied", "separate" or "none".

@@ -69,6 +69,12 @@ public struct TranslationPrompt: Sendable {
         self.target = target
     }
 
+    /// The prompt for an answer that `head` writes in `target`: it names the
+    /// head's prompt language where the head has one (`HeadInfo.promptLanguage`).
+    public init(source: Language, target: Language, answeredBy head: Head) throws {
+        self.init(source: source, target: try head.info.promptLanguage.map(Language.named) ?? target)
+    }
+
     public var system: String {
         "You are a professional translator. Translate the user's \(source.name) text into \(target.name). "
             + "Reply with the \(target.name) translation only, keeping the meaning, tone and formatting."

@@ -39,7 +39,7 @@ public final class TranslationSession {
                              emit: (String) -> Bool) throws -> TranslationSession {
         let (sh, th) = try translator.heads(from: source, to: target)
         let sampler = translator.sampler(target: th, language: target)
-        let plan = try translator.plan(paragraph, prompt: TranslationPrompt(source: source, target: target),
+        let plan = try translator.plan(paragraph, prompt: TranslationPrompt(source: source, target: target, answeredBy: th),
                                        source: sh, target: th)
         let sequence = try translator.hydra.startSequence(prompt: plan.ids.map { HeadToken(sh, $0) }, target: th,
                                                           maxTokens: plan.budget)

@@ -34,15 +34,25 @@ public enum HeadTuning {
         public var maxSequences = 0
         /// The written head's name (default: the tuned head's).
         public var name: String?
+        /// The language the pairs' prompt names, recorded in the written head
+        /// (`HeadInfo.promptLanguage`); nil: the head's prompt language, else its language.
+        public var promptLanguage: String?
         public init() {}
+
+        /// The language the pairs' prompt names when tuning `head`.
+        func prompted(_ head: Head) throws -> Language {
+            try Language.named(promptLanguage ?? head.info.promptLanguage ?? head.language)
+        }
     }
 
     /// What a run reports as it goes.
     public enum Event: Sendable {
         /// The tuning sequences are ready: how many, and trained positions.
         case corpus(sequences: Int, positions: Int)
-        /// Body pass: sequences done of total, input tokens run in the last one.
-        case hidden(done: Int, total: Int, tokens: Int)
+        /// Body pass: sequences done of total, input tokens run in the last
+        /// one, and input tokens of the sequences still to run (for the ETA:
+        /// sequences differ in length).
+        case hidden(done: Int, total: Int, tokens: Int, tokensLeft: Int)
         /// Taking up a previous run: cached sequences, checkpoint step.
         case resumed(sequences: Int, step: Int)
         case tuner(OutputRowTuner.Event)
@@ -105,8 +115,11 @@ public enum HeadTuning {
         if cache.sequencesDone > 0 || tuner.step > 0 {
             events(.resumed(sequences: cache.sequencesDone, step: tuner.step))
         }
+        // Tokens each sequence runs (its shared prompt prefix aside), for the ETA.
+        var tokensLeft = sequences.dropFirst(cache.sequencesDone).reduce(0) { $0 + $1.inputs.count - $1.sharedPrefix }
         try cache.fill(sequences, model: model) { done, tokens in
-            events(.hidden(done: done, total: sequences.count, tokens: tokens))
+            tokensLeft -= sequences[done - 1].inputs.count - sequences[done - 1].sharedPrefix
+            events(.hidden(done: done, total: sequences.count, tokens: tokens, tokensLeft: max(tokensLeft, 0)))
         }
 
         // Fixed threads: sgemm's sums are the same on every run.
@@ -171,7 +184,7 @@ public enum HeadTuning {
             var pairs = try ParallelText.read(path: f)
             pairs = select(pairs, count: options.maxPairs, spread: options.spreadPairs)
             sequences += try TuningCorpus.pairSequences(pairs, model: model, source: model.native, head: head,
-                                                        from: pairSource, to: try Language.named(head.language),
+                                                        from: pairSource, to: try options.prompted(head),
                                                         maxLength: limit)
         }
         if options.maxSequences > 0 { sequences = Array(sequences.prefix(options.maxSequences)) }
@@ -237,6 +250,8 @@ public enum HeadTuning {
         var info = head.info
         info.name = options.name ?? head.info.name
         info.output = .separate
+        let prompted = try options.prompted(head).code
+        info.promptLanguage = prompted == head.language ? nil : prompted
         let o = options.tuner
         let note = String(format: "output rows tuned with the body frozen on %@: Adam lr %g, L2 %g towards the built rows, batch %d, %d epochs, seed %llu",
                           corpus, Double(o.learningRate), Double(o.l2), o.batchSize, o.epochs, o.seed)

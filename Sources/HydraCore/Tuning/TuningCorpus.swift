@@ -62,8 +62,8 @@ public enum TuningCorpus {
         return out
     }
 
-    /// Sequences for translation pairs: the prompt (through `source`), then
-    /// the target side through `head`, ending with the answer's end token.
+    /// Sequences for translation pairs: the prompt (through `source`, naming
+    /// `to`), then the target side through `head`, ending with the answer's end token.
     public static func pairSequences(_ pairs: [(source: String, target: String)], model: HydraModel, source: Head, head: Head,
                                      from: Language, to: Language, maxLength: Int) throws -> [TuningSequence] {
         let translator = try Translator(model: model, source: source, target: head)

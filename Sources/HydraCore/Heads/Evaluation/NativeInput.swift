@@ -41,7 +41,7 @@ public enum NativeInput {
     public static func translate(_ text: String, translator: Translator, head: Head, from: Language,
                                  to: Language) throws -> (text: String, tokens: Int) {
         let model = translator.hydra
-        let prompt = TranslationPrompt(source: from, target: to)
+        let prompt = try TranslationPrompt(source: from, target: to, answeredBy: head)
         let plan = try translator.plan(text, prompt: prompt, source: model.native, target: head)
         let sampler = translator.sampler(target: head, language: to)
         var answer = plan.answer
