@@ -65,6 +65,7 @@ struct HeadsCommand: ParsableCommand {
                 ("name", info.name),
                 ("language", info.language + (info.script.map { " (\($0))" } ?? "")),
                 ("prompt", "names " + (info.promptLanguage ?? info.language)),
+                ("decoding", info.noRepeatNgram.map { "--no-repeat-ngram \($0) unless told otherwise" } ?? "as told"),
                 ("kind", kind),
                 ("output", info.output.rawValue),
                 ("body", info.body.description),

@@ -44,6 +44,9 @@ extension HeadsCommand {
             discussion: "A related language the body writes well (ru for a Tatar head): the output rows learn to turn its intent into the head's language. The written head records it, and translations through it name that language."))
         var promptLanguage: String?
 
+        @Option(help: "Record N as the written head's default --no-repeat-ngram (0: none; default: the tuned head's).")
+        var recommendNoRepeatNgram: Int?
+
         @Option(help: "Adam's learning rate.")
         var lr: Float = 5e-4
 
@@ -115,6 +118,9 @@ extension HeadsCommand {
             guard validationEvery >= 0, maxSequences >= 0, maxPairs >= 0, pack >= 0 else { throw ValidationError("counts cannot be negative") }
             guard maxLength >= 2 else { throw ValidationError("--max-length must be at least 2") }
             if let code = promptLanguage { _ = try Language.named(code) }
+            if let n = recommendNoRepeatNgram, !(0...64).contains(n) {
+                throw ValidationError("--recommend-no-repeat-ngram must be between 0 and 64")
+            }
             guard ["q8_0", "f16", "f32"].contains(type.lowercased()) else { throw ValidationError("--type must be q8_0, f16 or f32") }
         }
 
@@ -136,6 +142,7 @@ extension HeadsCommand {
             options.spreadPairs = spreadPairs
             options.name = name
             options.promptLanguage = promptLanguage
+            options.noRepeatNgram = recommendNoRepeatNgram
             options.tableType = ["f16": .f16, "f32": .f32][type.lowercased()] ?? .q8_0
             let source = try Language.named(from)
             let hydra = try HydraModel.load(model, contextLength: max(maxLength, 16), threads: threads)

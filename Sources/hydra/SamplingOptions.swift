@@ -20,8 +20,8 @@ struct SamplingOptions: ParsableArguments {
     @Option(help: "Beam search with N beams (length-normalized; 1: none). Not with --temp.")
     var beam = 1
 
-    @Option(help: "Never repeat an n-gram of N tokens within a translation (0: off; greedy and sampling).")
-    var noRepeatNgram = 0
+    @Option(help: "Never repeat an n-gram of N tokens within a translation (0: off; greedy and sampling; default: what the target head recommends, else off).")
+    var noRepeatNgram: Int?
 
     @Option(help: "The prompt's format: auto (from the model's metadata), \(ChatFormat.allCases.map(\.rawValue).joined(separator: ", ")).")
     var promptFormat = "auto"

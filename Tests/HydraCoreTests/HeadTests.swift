@@ -72,7 +72,7 @@ struct HeadTests {
         #expect(gemma.heads.count == 1)
     }
 
-    @Test("a head's prompt language is kept in its file, names the prompt's target, and must be a known language")
+    @Test("a head's prompt language and n-gram default are kept in its file and used; unknown or out-of-range values are refused")
     func promptLanguage() throws {
         let smol = try Body(file: TestModels.gguf("smollm2-135m"))
         let native = try Head.native(of: smol)
@@ -87,6 +87,24 @@ struct HeadTests {
         let (en, tt) = (try Language.named("en"), try Language.named("tt"))
         #expect(try TranslationPrompt(source: en, target: tt, answeredBy: head).target.name == "Russian")
         #expect(try TranslationPrompt(source: en, target: tt, answeredBy: native).target.name == "Tatar")
+
+        // The head's --no-repeat-ngram applies unless the user gives one (0 included).
+        info.noRepeatNgram = 3
+        try HeadFileWriter.writeDense(native, to: path, info: info)
+        set.remove(named: head.name)
+        let blocking = try set.load(path: path, catalog: HeadCatalog(directories: []))
+        #expect(blocking.info.noRepeatNgram == 3)
+        let hydra = try TestHeads.model("smollm2-135m")
+        let translator = try Translator(model: hydra)
+        #expect(translator.sampler(target: blocking, language: tt).sampling.noRepeatNgram == 3)
+        #expect(translator.sampler(target: native, language: tt).sampling.noRepeatNgram == 0)
+        translator.sampling.noRepeatNgram = 0
+        #expect(translator.sampler(target: blocking, language: tt).sampling.noRepeatNgram == 0)
+        set.remove(named: blocking.name)
+        info.noRepeatNgram = 99
+        try HeadFileWriter.writeDense(native, to: path, info: info)
+        #expect(throws: HeadError.self) { try set.load(path: path, catalog: HeadCatalog(directories: [])) }
+        info.noRepeatNgram = nil
 
         info.promptLanguage = "xx-unknown"
         try HeadFileWriter.writeDense(native, to: path, info: info)

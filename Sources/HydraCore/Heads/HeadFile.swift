@@ -39,7 +39,11 @@ public enum HeadFile {
         if let code = promptLanguage, (try? Language.named(code)) == nil {
             throw HeadError.invalid("\(file.path): \(HeadKeys.promptLanguage) '\(code)' is not a language hydra knows")
         }
-        return HeadInfo(
+        let ngram = file.int(HeadKeys.noRepeatNgram)
+        if let n = ngram, !(1...64).contains(n) {
+            throw HeadError.invalid("\(file.path): \(HeadKeys.noRepeatNgram) \(n) is not between 1 and 64")
+        }
+        var info = HeadInfo(
             name: file.string(HeadKeys.name) ?? stem, language: try required(HeadKeys.language),
             script: file.string(HeadKeys.script), promptLanguage: promptLanguage,
             body: .init(architecture: try required(HeadKeys.bodyArchitecture), hiddenSize: hidden, fingerprint: fingerprint),
@@ -47,6 +51,8 @@ public enum HeadFile {
             provenance: .init(method: file.string(HeadKeys.buildMethod) ?? "unknown", source: file.string(HeadKeys.buildSource),
                               date: file.string(HeadKeys.buildDate), tool: file.string(HeadKeys.buildTool),
                               notes: file.string(HeadKeys.buildNotes)))
+        info.noRepeatNgram = ngram
+        return info
     }
 
     /// "dense" or "recipe".

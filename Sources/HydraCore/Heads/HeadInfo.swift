@@ -71,6 +71,10 @@ public struct HeadInfo: Sendable, Equatable {
     /// writes well ("ru" for a Tatar head), whose intent the tuned output rows
     /// turn into this head's language. Nil: the head's language.
     public var promptLanguage: String?
+    /// The `--no-repeat-ngram` that translations through this head use
+    /// unless told otherwise (a tuned head whose greedy answers fall into
+    /// loops); nil: off.
+    public var noRepeatNgram: Int?
     public var body: BodyFit
     public var output: Output
     public var provenance: Provenance
@@ -106,6 +110,8 @@ public enum HeadKeys {
     public static let script = "hydra.head.script"
     /// The language the translation prompt names (see `HeadInfo.promptLanguage`).
     public static let promptLanguage = "hydra.head.prompt_language"
+    /// The head's default `--no-repeat-ngram` (see `HeadInfo.noRepeatNgram`).
+    public static let noRepeatNgram = "hydra.head.decoding.no_repeat_ngram"
     /// "dense" or "recipe".
     public static let kind = "hydra.head.kind"
     /// "tied", "separate" or "none".

@@ -17,7 +17,8 @@ public struct Sampling: Sendable, Equatable, Codable {
     /// A token that would repeat an n-gram of this many tokens already
     /// generated is never picked (0: off). Stops the loops greedy decoding
     /// falls into ("мин мин мин …"); not applied within beam search.
-    public var noRepeatNgram = 0
+    /// Nil: what the target head recommends (`HeadInfo.noRepeatNgram`), else off.
+    public var noRepeatNgram: Int?
 
     public init() {}
 
@@ -33,7 +34,7 @@ public struct Sampling: Sendable, Equatable, Codable {
         topP = try c.decodeIfPresent(Float.self, forKey: .topP) ?? topP
         seed = try c.decodeIfPresent(UInt64.self, forKey: .seed) ?? seed
         beams = try c.decodeIfPresent(Int.self, forKey: .beams) ?? beams
-        noRepeatNgram = try c.decodeIfPresent(Int.self, forKey: .noRepeatNgram) ?? noRepeatNgram
+        noRepeatNgram = try c.decodeIfPresent(Int.self, forKey: .noRepeatNgram)
     }
 
     /// Why these settings cannot be used, or nil when they can (named as
@@ -44,7 +45,7 @@ public struct Sampling: Sendable, Equatable, Codable {
         if !(topP > 0 && topP <= 1) { return "--top-p (top_p) must be in (0, 1]" }
         if !(1...16).contains(beams) { return "--beam (beams) must be between 1 and 16" }
         if beams > 1 && temperature > 0 { return "--beam and --temp exclude each other" }
-        if !(0...64).contains(noRepeatNgram) { return "--no-repeat-ngram (no_repeat_ngram) must be between 0 and 64" }
+        if let n = noRepeatNgram, !(0...64).contains(n) { return "--no-repeat-ngram (no_repeat_ngram) must be between 0 and 64" }
         return nil
     }
 
@@ -78,7 +79,7 @@ public final class Sampler {
     /// `allowed`, when given, must accept a token for it to be picked.
     public func pick(_ logits: UnsafeBufferPointer<Float>, after history: [Int32],
                      allowed: ((Int32) -> Bool)? = nil) -> Int32 {
-        let repeats = Self.repeatingTokens(history, n: sampling.noRepeatNgram)
+        let repeats = Self.repeatingTokens(history, n: sampling.noRepeatNgram ?? 0)
         guard !repeats.isEmpty || allowed != nil else { return pick(logits) }
         // Greedy: the best token is almost always allowed, and then it is
         // what the masked search would find; mask only when it is not.

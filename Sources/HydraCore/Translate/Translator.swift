@@ -96,6 +96,8 @@ public final class Translator {
     /// The sampler for writing `language` through `target`: with the
     /// tokens of other scripts banned when the script is locked.
     public func sampler(target: Head, language: Language) -> Sampler {
+        var sampling = sampling
+        if sampling.noRepeatNgram == nil { sampling.noRepeatNgram = target.info.noRepeatNgram ?? 0 }
         guard let script = ScriptLock.script(mode: scriptLock, head: target, target: language) else {
             return Sampler(sampling: sampling)
         }
