@@ -15,12 +15,16 @@
 #   recipe heads/tt-gemma3-270m-transtok.gguf; text: data/tt/tt.txt and the
 #   Tatar side of data/tt/en-tt.tsv; 1,500 pairs.
 # MODEL=qwen2.5-1.5b: heads/tt-qwen2.5-1.5b.gguf; text: data/tt/tt-text.txt
-#   (running text only, for time); 1,000 pairs.
+#   (running text only, for time); 1,000 pairs behind a prompt that names
+#   Russian (PROMPT=ru: Qwen writes Russian far better than Tatar; the
+#   output rows turn that intent into Tatar); the head recommends
+#   --no-repeat-ngram 3 (NGRAM=3).
 # PAIRS=N takes N pairs instead, SPREAD=1 spreads them over the whole
 # (sorted) pair file instead of taking the first ones, EPOCHS, LR and L2
-# set the tuning (defaults: what built the shipped heads), PROMPT=ru names
-# Russian in the pairs' prompt (recorded in the head: translations through
-# it then name Russian too).
+# set the tuning (defaults: what built the shipped heads), PROMPT names
+# another language in the pairs' prompt (recorded in the head: translations
+# through it then name that language too; PROMPT=tt: the head's own), NGRAM
+# the --no-repeat-ngram the head recommends.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 HYDRA=${HYDRA:-.build/release/hydra}
@@ -34,7 +38,7 @@ case "$MODEL" in
         TEXT=(data/tt/tt.txt data/tt/en-tt.tsv); PAIRS=${PAIRS:-1500}; SPREAD=${SPREAD:-} ;;
     *)
         BUILT=${BUILT:-$CACHE/tt-$MODEL-transtok.gguf}
-        TEXT=(data/tt/tt-text.txt); PAIRS=${PAIRS:-1000}; SPREAD=${SPREAD:-} ;;
+        TEXT=(data/tt/tt-text.txt); PAIRS=${PAIRS:-1000}; SPREAD=${SPREAD:-}; PROMPT=${PROMPT:-ru}; NGRAM=${NGRAM:-3} ;;
 esac
 
 # The recipe takes seconds to build; rebuilt every time (same rows).
@@ -48,6 +52,7 @@ mv "$BUILT.part" "$BUILT"
 "$HYDRA" heads tune --model "$MODEL" --head "$BUILT" \
     --text "${TEXT[@]}" --pairs data/tt/en-tt.tsv --max-pairs "$PAIRS" ${SPREAD:+--spread-pairs} \
     --lr "${LR:-5e-4}" --l2 "${L2:-1e-2}" --epochs "${EPOCHS:-1}" --seed 1 ${PROMPT:+--prompt-language "$PROMPT"} \
+    ${NGRAM:+--recommend-no-repeat-ngram "$NGRAM"} \
     --name "tt-$MODEL" --work "$CACHE/tt-$MODEL.tune" --keep-work --out "$OUT.part"
 mv "$OUT.part" "$OUT"
 
