@@ -84,12 +84,13 @@ struct ConvertTests {
     /// llama.cpp does (its default cache type), transformers in F32, which
     /// is the likely main source of the difference. Measured max |Δ| on
     /// the fixture's logits: 0.070–0.076 for the three 5–10 token prompts,
-    /// 0.0059 for the Hydra layout's prompt; top token and greedy tokens equal.
+    /// 0.0059 for the Hydra layout's prompt, 0.004–0.032 for the cut Qwen2
+    /// and Gemma 3 checkpoints; top token and greedy tokens equal.
     static let f32Tolerance: Float = 0.1
     static let hydraTolerance: Float = 0.02
 
-    func checkPlain(_ dir: String, tolerance: Float, greedyTokens: Int) throws {
-        let fixture: PlainFixture = try Fixtures.load("convert/smollm2-135m.json")
+    func checkPlain(_ dir: String, tolerance: Float, greedyTokens: Int, fixture name: String = "smollm2-135m") throws {
+        let fixture: PlainFixture = try Fixtures.load("convert/\(name).json")
         let model = try HydraModel.load(dir, contextLength: 256, threads: 2)
         for c in fixture.cases {
             let ids = model.native.tokenizer.tokenize(c.prompt, addSpecial: true, parseSpecial: true)
@@ -114,6 +115,38 @@ struct ConvertTests {
     func f32MatchesTransformers() throws {
         try checkPlain(ConvertCheckpoints.converted("smollm2-135m-hf", type: .f32), tolerance: Self.f32Tolerance,
                        greedyTokens: 16)
+    }
+
+    /// Qwen2 (Q/K/V biases, its own pre-tokenizer) and Gemma 3 (norms
+    /// stored as w − 1, scaled embeddings, Q/K norms, sliding-window and
+    /// global layers, a SentencePiece-style tokenizer.json), each cut to its
+    /// first layers by scripts/reference/make-hf-checkpoints.py.
+    @Test("Qwen2 and Gemma 3 checkpoints convert to F32 and compute transformers' logits and greedy tokens",
+          arguments: ["qwen2.5-0.5b", "gemma3-270m"])
+    func otherArchitectures(name: String) throws {
+        let dir = try ConvertCheckpoints.converted("\(name)-hf", type: .f32)
+        try checkPlain(dir, tolerance: Self.f32Tolerance, greedyTokens: 8, fixture: name)
+        // Gemma 3's tokenizer.model (made from the GGUF's pieces) gives the keys llama.cpp's
+        // converter writes for it (convert_hf_to_gguf.py --vocab-only): pieces and scores as
+        // the GGUF has them, user-defined pieces as normal ones unless tokenizer_config lists
+        // them, no space prefix.
+        guard name == "gemma3-270m" else { return }
+        let converted = try GGUFFile(path: dir + "/model.gguf")
+        let original = try GGUFFile(path: ConvertCheckpoints.path("reference/gemma3-270m-vocab.gguf"))
+        for key in ["tokenizer.ggml.model", "tokenizer.ggml.pre"] {
+            #expect(converted.string(key) == original.string(key), "\(key)")
+        }
+        let sameTokens = converted.strings("tokenizer.ggml.tokens") == original.strings("tokenizer.ggml.tokens")
+        let sameScores = converted.floats("tokenizer.ggml.scores") == original.floats("tokenizer.ggml.scores")
+        let sameTypes = converted.ints("tokenizer.ggml.token_type") == original.ints("tokenizer.ggml.token_type")
+        #expect(sameTokens && sameScores && sameTypes, "tokens \(sameTokens), scores \(sameScores), types \(sameTypes)")
+        for key in ["tokenizer.ggml.bos_token_id", "tokenizer.ggml.eos_token_id", "tokenizer.ggml.padding_token_id"] {
+            #expect(converted.int(key) == original.int(key), "\(key)")
+        }
+        for key in ["tokenizer.ggml.add_space_prefix", "tokenizer.ggml.add_bos_token", "tokenizer.ggml.add_eos_token"] {
+            #expect(converted.bool(key) == original.bool(key), "\(key)")
+        }
+        #expect(converted.bool("tokenizer.ggml.add_space_prefix") == false)
     }
 
     @Test("a sharded BF16 checkpoint converts to BF16 and stays near transformers' F32 logits")

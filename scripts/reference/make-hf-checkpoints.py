@@ -29,9 +29,23 @@ The input table is the new-language rows followed by SmolLM2's rows
 (output_vocab_size = 49152, untied). The top-level tokenizer is the
 new-language one; the source (SmolLM2) tokenizer is in source_tokenizer/.
 
+The other architectures, each from its cached GGUF and cut to its first
+layers (the converter and the forward pass see every kind of tensor and
+layer they have; the checkpoint stays small):
+  <out>/qwen2.5-0.5b-hf/       Qwen2ForCausalLM (Qwen2.5-Coder-0.5B-Instruct,
+                               Q4_K_M), layers 0-3 of 24: Q/K/V biases,
+                               tied embeddings, float32
+  <out>/gemma3-270m-hf/        Gemma3ForCausalLM (gemma-3-270m, Q4_K_M),
+                               layers 0-5 of 18 (five sliding-window layers
+                               and a global one), float32, with a SentencePiece
+                               tokenizer.model made from the GGUF's pieces,
+                               scores and types (what Gemma 3 checkpoints
+                               ship and llama.cpp's converter reads)
+
 Fixtures (small JSON, committed) go to Tests/Fixtures/convert/:
   smollm2-135m.json        per prompt: transformers' token ids, last-position
                            logits (top 64 and every 97th id), 16 greedy tokens
+  qwen2.5-0.5b.json, gemma3-270m.json   the same for those checkpoints
   smollm2-135m-hydra.json  a prompt mixing both vocabularies: the reference
                            forward's logits through the new head, and 8 greedy
                            new-language tokens (each fed back as new input)
@@ -71,14 +85,29 @@ def log(msg):
     print(f"make-hf-checkpoints: {msg}", file=sys.stderr, flush=True)
 
 
-def load_from_gguf():
-    model = AutoModelForCausalLM.from_pretrained(str(MODELS), gguf_file=GGUF, torch_dtype=torch.float32)
-    tokenizer = AutoTokenizer.from_pretrained(str(MODELS), gguf_file=GGUF)
+# Other architectures: name -> (GGUF file, layers kept).
+CUT = {
+    "qwen2.5-0.5b": ("qwen2.5-coder-0.5b-instruct-Q4_K_M.gguf", 4),
+    "gemma3-270m": ("gemma-3-270m-Q4_K_M.gguf", 6),
+}
+
+
+def load_from_gguf(gguf=GGUF, layers=None):
+    model = AutoModelForCausalLM.from_pretrained(str(MODELS), gguf_file=gguf, torch_dtype=torch.float32)
+    tokenizer = AutoTokenizer.from_pretrained(str(MODELS), gguf_file=gguf)
     # A GGUF-loaded model refuses to save: copy it into a plain one.
-    config = AutoConfig.from_pretrained(str(MODELS), gguf_file=GGUF)
+    config = AutoConfig.from_pretrained(str(MODELS), gguf_file=gguf)
     config.torch_dtype = torch.float32
+    state = model.state_dict()
+    if layers is not None:
+        # The first `layers` blocks only: drop the others' weights.
+        config.num_hidden_layers = layers
+        if getattr(config, "layer_types", None):
+            config.layer_types = config.layer_types[:layers]
+        state = {k: v for k, v in state.items()
+                 if ".layers." not in k or int(k.split(".layers.")[1].split(".")[0]) < layers}
     plain = AutoModelForCausalLM.from_config(config, torch_dtype=torch.float32)
-    plain.load_state_dict(model.state_dict())
+    plain.load_state_dict(state)
     plain.eval()
     return plain, tokenizer
 
@@ -108,7 +137,43 @@ def make_plain(out, model, tokenizer):
         log(f"wrote {b}")
 
 
-def plain_fixture(model, tokenizer):
+def sentencepiece_model(gguf, path):
+    """A SentencePiece BPE model with the GGUF's pieces, scores and types
+    (Gemma's: byte fallback, no dummy prefix, whitespace kept as ▁)."""
+    import gguf as gg
+    from sentencepiece import sentencepiece_model_pb2 as pb
+    r = gg.GGUFReader(str(MODELS / gguf))
+    f = r.fields
+    tokens = [bytes(f["tokenizer.ggml.tokens"].parts[i]).decode("utf-8") for i in f["tokenizer.ggml.tokens"].data]
+    scores = [float(f["tokenizer.ggml.scores"].parts[i][0]) for i in f["tokenizer.ggml.scores"].data]
+    types = [int(f["tokenizer.ggml.token_type"].parts[i][0]) for i in f["tokenizer.ggml.token_type"].data]
+    m = pb.ModelProto()
+    m.trainer_spec.model_type = pb.TrainerSpec.BPE
+    m.trainer_spec.vocab_size = len(tokens)
+    m.trainer_spec.byte_fallback = True
+    m.normalizer_spec.name = "identity"
+    m.normalizer_spec.add_dummy_prefix = False
+    m.normalizer_spec.remove_extra_whitespaces = False
+    m.normalizer_spec.escape_whitespaces = True
+    for t, sc, ty in zip(tokens, scores, types):
+        piece = m.pieces.add()
+        piece.piece, piece.score, piece.type = t, sc, ty
+    Path(path).write_bytes(m.SerializeToString())
+
+
+def make_cut(out, name, model, tokenizer):
+    d = out / f"{name}-hf"
+    if not (d / "model.safetensors").exists():
+        part = out / f"{name}-hf.part"
+        model.save_pretrained(part, safe_serialization=True)
+        tokenizer.save_pretrained(part)
+        if name.startswith("gemma3"):
+            sentencepiece_model(CUT[name][0], part / "tokenizer.model")
+        part.rename(d)
+        log(f"wrote {d}")
+
+
+def plain_fixture(model, tokenizer, name="smollm2-135m-hf (float32, from " + GGUF + ")"):
     cases = []
     with torch.no_grad():
         for p in PROMPTS:
@@ -118,7 +183,7 @@ def plain_fixture(model, tokenizer):
                                  temperature=None, pad_token_id=tokenizer.eos_token_id)
             cases.append({"prompt": p, "ids": ids[0].tolist(), **logits_entry(logits),
                           "greedy": gen[0, ids.shape[1]:].tolist()})
-    return {"model": "smollm2-135m-hf (float32, from " + GGUF + ")", "transformers": __import__("transformers").__version__,
+    return {"model": name, "transformers": __import__("transformers").__version__,
             "torch": torch.__version__, "cases": cases}
 
 
@@ -239,7 +304,15 @@ def main():
     make_plain(out, model, tokenizer)
     make_hydra(out, model, tokenizer)
     make_spm(out)
+    cut = {}
+    for name, (gguf, layers) in CUT.items():
+        if args.fixtures or not (out / f"{name}-hf" / "model.safetensors").exists():
+            cut[name] = load_from_gguf(gguf, layers)
+            make_cut(out, name, *cut[name])
     if args.fixtures:
+        for name, (gguf, layers) in CUT.items():
+            label = f"{name}-hf (float32, the first {layers} layers of {gguf})"
+            (FIXTURES / f"{name}.json").write_text(json.dumps(plain_fixture(*cut[name], name=label)) + "\n")
         FIXTURES.mkdir(parents=True, exist_ok=True)
         (FIXTURES / "smollm2-135m.json").write_text(json.dumps(plain_fixture(model, tokenizer)) + "\n")
         (FIXTURES / "smollm2-135m-hydra.json").write_text(json.dumps(hydra_fixture(model, tokenizer)) + "\n")

@@ -322,13 +322,15 @@ public enum HFConverter {
     static func tokenizerMetadata(directory: String, architecture: String, vocabularySize: Int?,
                                   config: [String: Any]) throws -> TokenizerMetadata {
         let llamaFamily = ["LlamaForCausalLM", "MistralForCausalLM", "LlamaHydraForCausalLM"].contains(architecture)
-        if architecture == "Gemma3ForCausalLM" && FileManager.default.fileExists(atPath: directory + "/tokenizer.model") {
-            throw CheckpointError("\(directory): Gemma 3's SentencePiece tokenizer.model is not converted yet")
-        }
-        // LlamaModel.set_vocab: a SentencePiece tokenizer.model first, else tokenizer.json.
-        var t = llamaFamily && FileManager.default.fileExists(atPath: directory + "/tokenizer.model")
+        let gemma = architecture == "Gemma3ForCausalLM"
+        // LlamaModel.set_vocab, Gemma3Model.set_vocab: a SentencePiece
+        // tokenizer.model first, else tokenizer.json.
+        let sentencePiece = (llamaFamily || gemma) && FileManager.default.fileExists(atPath: directory + "/tokenizer.model")
+        var t = sentencePiece
             ? try SentencePieceImport.metadata(directory: directory, vocabularySize: vocabularySize, config: config)
             : try HFTokenizerImport.bytePair(directory: directory, vocabularySize: vocabularySize, config: config)
+        // Gemma3Model.set_vocab: no space prefix with a SentencePiece model.
+        if gemma && sentencePiece { t.entries.append(("tokenizer.ggml.add_space_prefix", .bool(false))) }
         // LlamaModel.set_vocab: tokenizer_config's add_prefix_space.
         if architecture != "Qwen2ForCausalLM",
            let data = FileManager.default.contents(atPath: directory + "/tokenizer_config.json"),
