@@ -254,6 +254,30 @@ void hydra_dot4_q4_K_x8_scalar(int64_t n, const void *vw, const void *vx, size_t
     }
 }
 
+/// Rewrites eight Q4_K rows (`w_stride` bytes apart) of `n` elements as
+/// block_q4_K_r8 (dot_k.h): the layout the one-token kernels of a loaded
+/// model read. Portable, so every CPU writes the same bytes.
+void hydra_repack_q4_K_r8(int64_t n, const void *vw, size_t w_stride, void *out) {
+    block_q4_K_r8 *p = out;
+    for (int64_t i = 0; i < n / QK_K; i++, p++) {
+        for (int r = 0; r < 8; r++) {
+            const block_q4_K *w = (const block_q4_K *)((const uint8_t *)vw + r * w_stride) + i;
+            for (int j = 0; j < 4; j++) {
+                for (int g = 0; g < 8; g++) memcpy(p->qs[j][g][r], w->qs + 32 * j + 4 * g, 4);
+            }
+            uint8_t scales[8], mins[8];
+            q4_K_scales_mins(w->scales, scales, mins);
+            for (int k = 0; k < 8; k++) p->scales[k][r] = scales[k];
+            for (int j = 0; j < 4; j++) {
+                p->mins[j][r][0] = mins[2 * j];
+                p->mins[j][r][1] = mins[2 * j + 1];
+            }
+            p->d[r] = w->d;
+            p->dmin[r] = w->dmin;
+        }
+    }
+}
+
 // ---- Q6_K tiled ---------------------------------------------------------------
 // For a batch of 8 or more activation rows ggml (ggml-cpu/tiled) multiplies
 // Q6_K matrices tile by tile: per output value and per 256-element

@@ -33,6 +33,20 @@ typedef struct {
     float d[8], dmin[8];   // [row]
 } block_q4_K_rows8;
 
+/// One super-block of eight Q4_K rows as a model keeps them for its whole
+/// life (hydra_repack_q4_K_r8, at load): the same 4-bit values, row r in
+/// 32-bit lane r, so the one-token product (hydra_dot8_q4_K_r8_avx2) needs
+/// one byte-dot instruction per four values of eight rows and no
+/// horizontal sums, while it reads as many bytes as the rows themselves
+/// (1184 for 8 × 144).
+typedef struct {
+    uint8_t qs[4][8][8][4]; // [64-value chunk j][group g][row][byte]: byte 32j + 4g + b of the row,
+                            // whose low nibble is value 64j + 4g + b, high nibble value 64j + 32 + 4g + b
+    uint8_t scales[8][8];   // [sub-block][row]: 0..63
+    uint8_t mins[4][8][2];  // [chunk j][row][sub-block 2j, 2j+1]: 0..63
+    uint16_t d[8], dmin[8]; // [row]: half floats, as in the block
+} block_q4_K_r8;
+
 /// One super-block of eight Q6_K rows laid out for hydra_dot8x4_q6_K_tiled_avx2:
 /// values 0..63 (before the −32 offset), row r in 32-bit lane r.
 typedef struct {

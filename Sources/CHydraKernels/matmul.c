@@ -37,6 +37,10 @@ typedef struct {
     const hydra_kernel *q8_0;  // Q8_0's kernels, for rows the kernel unpacks
     const uint8_t *W;
     size_t w_row_bytes;
+    // The matrix as the model keeps it repacked (kernel->repack), or NULL;
+    // row0: the matrix row of W's first row (W may be a slice of it).
+    const uint8_t *repacked;
+    int64_t row0;
     int64_t rows, cols;
     const float *X;
     uint8_t *XQ;
@@ -48,6 +52,14 @@ typedef struct {
     int64_t chunk_rows;        // rows claimed at a time (whole row tiles)
     _Atomic int64_t next_chunk;
 } matmul_job;
+
+/// The repacked copy of rows r..r+7 of W, or NULL where W has none or those
+/// rows are not one group of eight in it.
+static inline const uint8_t *repacked_rows(const matmul_job *job, int64_t r) {
+    if (!job->repacked || (job->row0 + r) % 8 != 0) return NULL;
+    const size_t group_bytes = (size_t)(job->cols / QK_K) * job->kernel->repacked_block_bytes;
+    return job->repacked + (size_t)((job->row0 + r) / 8) * group_bytes;
+}
 
 /// Claims the next chunk of rows (claim_chunk).
 static bool claim_rows(matmul_job *job, int64_t *begin, int64_t *end) {
@@ -72,6 +84,10 @@ static void multiply_one_token(const matmul_job *job, int64_t r_begin, int64_t r
     const size_t row = job->w_row_bytes, ahead = 2 * row;
     const uint8_t *end = job->W + job->rows * row;
     int64_t r = r_begin;
+    if (job->repacked) { // eight rows at a time from the repacked copy, once r starts a group of eight
+        for (; r < r_end && !repacked_rows(job, r); r++) job->Y[r] = dot(job->cols, job->W + r * row, job->XQ);
+        for (; r + 8 <= r_end; r += 8) job->kernel->dot8_repacked(job->cols, repacked_rows(job, r), job->XQ, job->Y + r);
+    }
     // Eight rows at a time where the kernel has that form. It reads them
     // in order, which the hardware prefetcher follows best unaided.
     for (; dot8 && r + 8 <= r_end; r += 8) dot8(job->cols, job->W + r * row, row, job->XQ, job->Y + r);
@@ -98,7 +114,12 @@ static void multiply_tokens_packed(const matmul_job *job, int32_t i, int64_t r_b
         const int64_t r1 = r0 + ROW_TILE < r_end ? r0 + ROW_TILE : r_end;
         const int64_t groups = (r1 - r0) / 8;
         for (int64_t g = 0; g < groups; g++) {
-            k->pack8(job->cols, job->W + (r0 + 8 * g) * row, row, packed + g * group_bytes);
+            const uint8_t *repacked = repacked_rows(job, r0 + 8 * g);
+            if (repacked) {
+                k->pack8_repacked(job->cols, repacked, packed + g * group_bytes);
+            } else {
+                k->pack8(job->cols, job->W + (r0 + 8 * g) * row, row, packed + g * group_bytes);
+            }
         }
         for (int64_t t = 0; t < quads; t += 4) {
             for (int64_t g = 0; g < groups; g++) {
@@ -115,7 +136,11 @@ static void multiply_tokens_packed(const matmul_job *job, int32_t i, int64_t r_b
             }
         }
         for (int64_t t = quads; t < job->ntok; t++) {
-            for (int64_t r = r0; r < r1; r++) job->Y[t * job->rows + r] = k->dot(job->cols, job->W + r * row, job->XQ + t * xq);
+            int64_t r = r0;
+            for (const uint8_t *repacked; r + 8 <= r1 && (repacked = repacked_rows(job, r)); r += 8) {
+                k->dot8_repacked(job->cols, repacked, job->XQ + t * xq, job->Y + t * job->rows + r);
+            }
+            for (; r < r1; r++) job->Y[t * job->rows + r] = k->dot(job->cols, job->W + r * row, job->XQ + t * xq);
         }
     }
 }
@@ -182,7 +207,8 @@ static void multiply_tokens(const matmul_job *job, int32_t i, int64_t r_begin, i
 /// Quantizes the ntok activation rows once, then runs `part` over the pool
 /// with `kernel` (shared by the ordinary product and hydra_matmul_each).
 static int32_t run_product(hydra_pool *pool, const hydra_kernel *kernel, void (*part)(void *, int32_t, int32_t), int32_t type,
-                           const void *W, int64_t rows, int64_t cols, const float *X, int64_t ntok, float *Y) {
+                           const void *W, const void *repacked, int64_t row0, int64_t rows, int64_t cols, const float *X,
+                           int64_t ntok, float *Y) {
     if (!kernel || rows < 0 || cols <= 0 || ntok < 0) return -1;
     const int64_t qk = hydra_type_block_elements(type);
     const int64_t act_qk = hydra_type_block_elements(kernel->act_type);
@@ -192,6 +218,8 @@ static int32_t run_product(hydra_pool *pool, const hydra_kernel *kernel, void (*
     matmul_job job = {
         .kernel = kernel,
         .W = W,
+        .repacked = kernel->dot8_repacked ? repacked : NULL,
+        .row0 = row0,
         .w_row_bytes = (size_t)(cols / qk * hydra_type_block_bytes(type)),
         .rows = rows,
         .cols = cols,
@@ -252,22 +280,50 @@ static void multiply_part(void *vjob, int32_t i, int32_t n) {
     }
 }
 
-/// hydra_matmul over `rows` rows of a matrix of `matrix_rows` rows (a slice
-/// computed with the kernels of the whole matrix).
-static int32_t matmul_slice(hydra_pool *pool, int32_t type, const void *W, int64_t rows, int64_t matrix_rows,
-                            int64_t cols, const float *X, int64_t ntok, float *Y, int32_t mode) {
-    return run_product(pool, hydra_kernel_for_matrix(type, matrix_rows, ntok, mode), multiply_part, type, W, rows,
-                       cols, X, ntok, Y);
+/// hydra_matmul over `rows` rows of a matrix of `matrix_rows` rows from
+/// its row `row0` on (a slice computed with the kernels of the whole matrix).
+static int32_t matmul_slice(hydra_pool *pool, int32_t type, const void *W, const void *repacked, int64_t row0,
+                            int64_t rows, int64_t matrix_rows, int64_t cols, const float *X, int64_t ntok, float *Y,
+                            int32_t mode) {
+    return run_product(pool, hydra_kernel_for_matrix(type, matrix_rows, ntok, mode), multiply_part, type, W, repacked,
+                       row0, rows, cols, X, ntok, Y);
 }
 
-int32_t hydra_matmul_mode(hydra_pool *pool, int32_t type, const void *W, int64_t rows, int64_t cols,
-                          const float *X, int64_t ntok, float *Y, int32_t mode) {
-    return matmul_slice(pool, type, W, rows, rows, cols, X, ntok, Y, mode);
+int32_t hydra_matmul_mode(hydra_pool *pool, int32_t type, const void *W, const void *repacked, int64_t rows,
+                          int64_t cols, const float *X, int64_t ntok, float *Y, int32_t mode) {
+    return matmul_slice(pool, type, W, repacked, 0, rows, rows, cols, X, ntok, Y, mode);
 }
 
 int32_t hydra_matmul(hydra_pool *pool, int32_t type, const void *W, int64_t rows, int64_t cols,
                      const float *X, int64_t ntok, float *Y) {
-    return hydra_matmul_mode(pool, type, W, rows, cols, X, ntok, Y, hydra_kernel_mode());
+    return hydra_matmul_mode(pool, type, W, NULL, rows, cols, X, ntok, Y, hydra_kernel_mode());
+}
+
+// ---- matrices kept repacked ---------------------------------------------------------
+
+/// The kernels a repacked copy is made for and read with (those of a
+/// one-token product), or NULL where `type` has no repacked form here.
+static const hydra_kernel *repacking_kernel(int32_t type, int64_t rows, int64_t cols) {
+    const hydra_kernel *k = hydra_kernel_for_matrix(type, rows, 1, HYDRA_KERNELS_BEST);
+    const int64_t qk = hydra_type_block_elements(type);
+    if (!k || !k->repack || qk != QK_K || rows <= 0 || rows % 8 != 0 || cols <= 0 || cols % qk != 0) return NULL;
+    return k;
+}
+
+int64_t hydra_repacked_bytes(int32_t type, int64_t rows, int64_t cols) {
+    const hydra_kernel *k = repacking_kernel(type, rows, cols);
+    return k ? rows / 8 * (cols / QK_K) * (int64_t)k->repacked_block_bytes : 0;
+}
+
+int32_t hydra_repack(int32_t type, const void *W, int64_t rows, int64_t cols, void *out) {
+    const hydra_kernel *k = repacking_kernel(type, rows, cols);
+    if (!k) return -1;
+    const size_t row_bytes = (size_t)(cols / QK_K) * (size_t)hydra_type_block_bytes(type);
+    const size_t group_bytes = (size_t)(cols / QK_K) * k->repacked_block_bytes;
+    for (int64_t g = 0; g < rows / 8; g++) {
+        k->repack(cols, (const uint8_t *)W + (size_t)g * 8 * row_bytes, row_bytes, (uint8_t *)out + (size_t)g * group_bytes);
+    }
+    return 0;
 }
 
 // ---- several tokens, each with the one-token arithmetic ---------------------------
@@ -284,6 +340,11 @@ static void multiply_each_part(void *vjob, int32_t i, int32_t n) {
     int64_t begin, end;
     while (claim_rows(job, &begin, &end)) {
         int64_t r = begin;
+        for (const uint8_t *repacked; r + 8 <= end && (repacked = repacked_rows(job, r)); r += 8) {
+            for (int64_t t = 0; t < job->ntok; t++) {
+                job->kernel->dot8_repacked(job->cols, repacked, job->XQ + t * job->xq_row_bytes, job->Y + t * job->rows + r);
+            }
+        }
         for (; dot8 && r + 8 <= end; r += 8) {
             for (int64_t t = 0; t < job->ntok; t++) {
                 float out[8];
@@ -300,12 +361,12 @@ static void multiply_each_part(void *vjob, int32_t i, int32_t n) {
     }
 }
 
-int32_t hydra_matmul_each(hydra_pool *pool, int32_t type, const void *W, int64_t rows, int64_t cols,
-                          const float *X, int64_t ntok, float *Y, int32_t mode) {
+int32_t hydra_matmul_each(hydra_pool *pool, int32_t type, const void *W, const void *repacked, int64_t rows,
+                          int64_t cols, const float *X, int64_t ntok, float *Y, int32_t mode) {
     // The kernel of a one-token product: several sequences decoded together
     // must each get the bits they would get alone.
-    return run_product(pool, hydra_kernel_for_matrix(type, rows, 1, mode), multiply_each_part, type, W, rows, cols,
-                       X, ntok, Y);
+    return run_product(pool, hydra_kernel_for_matrix(type, rows, 1, mode), multiply_each_part, type, W, repacked, 0,
+                       rows, cols, X, ntok, Y);
 }
 
 // ---- grouped matrix-vector products ---------------------------------------
@@ -333,8 +394,8 @@ static void matmul_group_rows(matmul_group_job *job, int64_t begin, int64_t end)
         if (r1 > r0) {
             const int64_t row_bytes =
                 job->cols / hydra_type_block_elements(part->type) * hydra_type_block_bytes(part->type);
-            if (matmul_slice(NULL, part->type, (const char *)part->w + r0 * row_bytes, r1 - r0, part->rows,
-                             job->cols, job->x, 1, part->y + r0, hydra_kernel_mode()) != 0) {
+            if (matmul_slice(NULL, part->type, (const char *)part->w + r0 * row_bytes, part->repacked, r0, r1 - r0,
+                             part->rows, job->cols, job->x, 1, part->y + r0, hydra_kernel_mode()) != 0) {
                 atomic_store(&job->failed, 1);
             }
         }

@@ -55,6 +55,55 @@ import Testing
         }
     }
 
+    /// A loaded model keeps such matrices repacked (eight rows interleaved)
+    /// and multiplies from that copy: every product gives the portable
+    /// bits, for one token, a prompt (with leftover tokens), tokens each as
+    /// one, and a grouped product whose slices start inside a group of eight.
+    @Test func keptRepackedQ4KEqualsPortable() throws {
+        var rng = TestRandom(seed: 0x4b59)
+        let type = GGMLType.q4_K, rows = 8 * 37, cols = 1536
+        let bytes = randomMatrixBytes(type, rows: rows, cols: cols, rng: &rng)
+        let pool = ThreadPool(threads: 2)
+        try bytes.withUnsafeBytes { raw in
+            let plain = try QuantizedMatrix(type: type, rows: rows, cols: cols, data: raw.baseAddress!)
+            let m = plain.repackedForProducts()
+            #expect((m.repacked != nil) == (hydra_has_simd_kernels() != 0))
+            #expect(m.repacked.map(\.count) ?? plain.byteCount >= plain.byteCount)
+            for tokens in [1, 3, 9, 22] {
+                let x = rng.activations(tokens * cols, scale: 4)
+                let portable = plain.multiply(x, tokens: tokens, pool: nil, kernels: .portable)
+                let best = m.multiply(x, tokens: tokens, pool: pool, kernels: .best)
+                #expect(portable.map(\.bitPattern) == best.map(\.bitPattern), "tokens=\(tokens)")
+                var each = [Float](repeating: 0, count: tokens * rows)
+                m.multiplyEach(x, tokens: tokens, into: &each, pool: pool, kernels: .best)
+                for t in 0..<tokens {
+                    let alone = plain.multiply(Array(x[t * cols..<(t + 1) * cols]), tokens: 1, pool: nil, kernels: .portable)
+                    #expect(Array(each[t * rows..<(t + 1) * rows]).map(\.bitPattern) == alone.map(\.bitPattern),
+                            "each, token \(t)")
+                }
+            }
+            // A first part of 12 rows (no repacked copy) shifts the second
+            // part's slices off its groups of eight.
+            let headRows = 12
+            let x = rng.activations(cols, scale: 4)
+            var first = [Float](repeating: 0, count: headRows), second = [Float](repeating: 0, count: rows)
+            first.withUnsafeMutableBufferPointer { y1 in
+                second.withUnsafeMutableBufferPointer { y2 in
+                    var parts = [
+                        hydra_matmul_part(type: Int32(type.rawValue), w: plain.data, repacked: nil, rows: Int64(headRows),
+                                          y: y1.baseAddress!),
+                        hydra_matmul_part(type: Int32(type.rawValue), w: m.data, repacked: m.repacked?.bytes,
+                                          rows: Int64(rows), y: y2.baseAddress!),
+                    ]
+                    #expect(hydra_matmul_group(pool.raw, &parts, 2, Int64(cols), x) == 0)
+                }
+            }
+            let head = try QuantizedMatrix(type: type, rows: headRows, cols: cols, data: raw.baseAddress!)
+            #expect(first.map(\.bitPattern) == head.multiply(x, tokens: 1, pool: nil, kernels: .portable).map(\.bitPattern))
+            #expect(second.map(\.bitPattern) == plain.multiply(x, tokens: 1, pool: nil, kernels: .portable).map(\.bitPattern))
+        }
+    }
+
     @Test(arguments: [GGMLType.q4_0, .q4_1, .q8_0, .q4_K])
     func activationQuantizationSIMDEqualsPortable(type: GGMLType) {
         var rng = TestRandom(seed: 77)

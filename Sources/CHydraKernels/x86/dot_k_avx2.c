@@ -476,6 +476,76 @@ void hydra_dot4_q4_K_x8_avx2(int64_t n, const void *vw, const void *vx, size_t x
     _mm_storeu_ps(out, _mm_sub_ps(acc, accm));
 }
 
+// ---- Q4_K kept repacked (block_q4_K_r8) ------------------------------------------------
+// A loaded model keeps its Q4_K matrices as block_q4_K_r8 (dot_k.h): each
+// 32-byte row of qs holds four bytes of each of eight rows, so one token's
+// four activations, broadcast, multiply eight rows at once (dpbusd), with
+// no unpacking of scales and no horizontal sums. The integer sums are the
+// same exact ones as hydra_dot8_q4_K_x8_avx2's, and so are the float steps:
+// the same bits.
+
+enum { R8_PREFETCH = 12 }; // blocks ahead: one core's stream is more than the hardware prefetcher keeps up with
+
+void hydra_dot8_q4_K_r8_avx2(int64_t n, const void *packed, const void *vx, float out[8]) {
+    const block_q4_K_r8 *p = packed;
+    const block_q8_K *x = vx;
+    const __m256i m4 = _mm256_set1_epi8(0xF);
+    // Lane r of acc / accm is row r's accumulator.
+    __m256 acc = _mm256_setzero_ps(), accm = _mm256_setzero_ps();
+    for (int64_t i = 0; i < n / QK_K; i++, p++) {
+        for (size_t o = 0; o < sizeof *p; o += 64) _mm_prefetch((const char *)(p + R8_PREFETCH) + o, _MM_HINT_T0);
+        const int32_t *y = (const int32_t *)x[i].qs;
+        __m256i sum = _mm256_setzero_si256(), msum = _mm256_setzero_si256();
+        for (int j = 0; j < 4; j++) {
+            __m256i s0 = _mm256_setzero_si256(), s1 = _mm256_setzero_si256();
+            for (int g = 0; g < 8; g++) {
+                const __m256i q = _mm256_loadu_si256((const __m256i *)p->qs[j][g]);
+                s0 = dpbusd_avx2(s0, _mm256_and_si256(q, m4), _mm256_set1_epi32(y[16 * j + g]));
+                s1 = dpbusd_avx2(s1, _mm256_and_si256(_mm256_srli_epi16(q, 4), m4), _mm256_set1_epi32(y[16 * j + 8 + g]));
+            }
+            const __m256i sc0 = _mm256_cvtepu8_epi32(_mm_loadl_epi64((const __m128i *)p->scales[2 * j]));
+            const __m256i sc1 = _mm256_cvtepu8_epi32(_mm_loadl_epi64((const __m128i *)p->scales[2 * j + 1]));
+            sum = _mm256_add_epi32(sum, _mm256_add_epi32(_mm256_mullo_epi32(s0, sc0), _mm256_mullo_epi32(s1, sc1)));
+            // Σx of sub-blocks 2j and 2j+1 as an int16 pair in every lane, times the mins.
+            const int16_t *bs = x[i].bsums + 4 * j;
+            const uint32_t pair = (uint16_t)(bs[0] + bs[1]) | (uint32_t)(uint16_t)(bs[2] + bs[3]) << 16;
+            const __m256i mins = _mm256_cvtepu8_epi16(_mm_loadu_si128((const __m128i *)p->mins[j]));
+            msum = _mm256_add_epi32(msum, _mm256_madd_epi16(mins, _mm256_set1_epi32((int)pair)));
+        }
+        const __m256 dx = _mm256_set1_ps(x[i].d);
+        const __m256 d = _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)p->d));
+        const __m256 dmin = _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)p->dmin));
+        acc = _mm256_fmadd_ps(_mm256_cvtepi32_ps(sum), _mm256_mul_ps(d, dx), acc);
+        accm = _mm256_fmadd_ps(_mm256_cvtepi32_ps(msum), _mm256_mul_ps(dmin, dx), accm);
+    }
+    _mm256_storeu_ps(out, _mm256_sub_ps(acc, accm));
+}
+
+/// hydra_pack8_q4_K from rows kept as block_q4_K_r8: a prompt reads the
+/// same copy as generation does.
+void hydra_pack8_q4_K_r8(int64_t n, const void *vr8, void *out) {
+    const __m256i m4 = _mm256_set1_epi8(0xF);
+    const block_q4_K_r8 *w = vr8;
+    block_q4_K_rows8 *p = out;
+    for (int64_t i = 0; i < n / QK_K; i++, p++, w++) {
+        for (int j = 0; j < 4; j++) {
+            for (int g = 0; g < 8; g++) {
+                const __m256i q = _mm256_loadu_si256((const __m256i *)w->qs[j][g]);
+                _mm256_storeu_si256((__m256i *)p->q[2 * j][g], _mm256_and_si256(q, m4));
+                _mm256_storeu_si256((__m256i *)p->q[2 * j + 1][g], _mm256_and_si256(_mm256_srli_epi16(q, 4), m4));
+            }
+        }
+        for (int k = 0; k < 8; k++) {
+            _mm256_storeu_si256((__m256i *)p->scales[k], _mm256_cvtepu8_epi32(_mm_loadl_epi64((const __m128i *)w->scales[k])));
+        }
+        for (int j = 0; j < 4; j++) {
+            _mm256_storeu_si256((__m256i *)p->mins[j], _mm256_cvtepu8_epi16(_mm_loadu_si128((const __m128i *)w->mins[j])));
+        }
+        _mm256_storeu_ps(p->d, _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)w->d)));
+        _mm256_storeu_ps(p->dmin, _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)w->dmin)));
+    }
+}
+
 // ---- Q6_K tiled -----------------------------------------------------------------------
 // The same arithmetic with AVX2: the integer sum of a super-block is exact
 // whatever order its products are added in, so only the float steps (one

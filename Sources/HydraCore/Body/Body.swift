@@ -284,7 +284,8 @@ public final class Body: @unchecked Sendable {
                                _ b: (QuantizedMatrix, UnsafeMutablePointer<Float>),
                                _ c: (QuantizedMatrix, UnsafeMutablePointer<Float>)? = nil) {
         func part(_ p: (QuantizedMatrix, UnsafeMutablePointer<Float>)) -> hydra_matmul_part {
-            hydra_matmul_part(type: Int32(p.0.type.rawValue), w: p.0.data, rows: Int64(p.0.rows), y: p.1)
+            hydra_matmul_part(type: Int32(p.0.type.rawValue), w: p.0.data, repacked: p.0.repacked?.bytes,
+                              rows: Int64(p.0.rows), y: p.1)
         }
         var parts = (part(a), part(b), part(c ?? b))
         let count: Int32 = c == nil ? 2 : 3

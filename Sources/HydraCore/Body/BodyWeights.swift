@@ -36,10 +36,10 @@ public struct BodyWeights: @unchecked Sendable {
             let hasBiases = c.architecture == .qwen2
             layers.append(LayerWeights(
                 attentionNorm: try t.vector(p + "attn_norm.weight", c.embeddingLength),
-                query: try t.matrix(p + "attn_q.weight", rows: c.queryLength, cols: c.embeddingLength),
-                key: try t.matrix(p + "attn_k.weight", rows: c.kvLength, cols: c.embeddingLength),
-                value: try t.matrix(p + "attn_v.weight", rows: c.kvLength, cols: c.embeddingLength),
-                attentionOutput: try t.matrix(p + "attn_output.weight", rows: c.embeddingLength, cols: c.queryLength),
+                query: try t.productMatrix(p + "attn_q.weight", rows: c.queryLength, cols: c.embeddingLength),
+                key: try t.productMatrix(p + "attn_k.weight", rows: c.kvLength, cols: c.embeddingLength),
+                value: try t.productMatrix(p + "attn_v.weight", rows: c.kvLength, cols: c.embeddingLength),
+                attentionOutput: try t.productMatrix(p + "attn_output.weight", rows: c.embeddingLength, cols: c.queryLength),
                 queryBias: hasBiases ? try t.vector(p + "attn_q.bias", c.queryLength)
                     : try t.optionalVector(p + "attn_q.bias", c.queryLength),
                 keyBias: hasBiases ? try t.vector(p + "attn_k.bias", c.kvLength)
@@ -51,9 +51,9 @@ public struct BodyWeights: @unchecked Sendable {
                 keyNorm: c.hasQKNorm ? try t.vector(p + "attn_k_norm.weight", c.headDimension) : nil,
                 postAttentionNorm: c.hasPostNorms ? try t.vector(p + "post_attention_norm.weight", c.embeddingLength) : nil,
                 feedForwardNorm: try t.vector(p + "ffn_norm.weight", c.embeddingLength),
-                gate: try t.matrix(p + "ffn_gate.weight", rows: c.feedForwardLength, cols: c.embeddingLength),
-                up: try t.matrix(p + "ffn_up.weight", rows: c.feedForwardLength, cols: c.embeddingLength),
-                down: try t.matrix(p + "ffn_down.weight", rows: c.embeddingLength, cols: c.feedForwardLength),
+                gate: try t.productMatrix(p + "ffn_gate.weight", rows: c.feedForwardLength, cols: c.embeddingLength),
+                up: try t.productMatrix(p + "ffn_up.weight", rows: c.feedForwardLength, cols: c.embeddingLength),
+                down: try t.productMatrix(p + "ffn_down.weight", rows: c.embeddingLength, cols: c.feedForwardLength),
                 postFeedForwardNorm: c.hasPostNorms ? try t.vector(p + "post_ffw_norm.weight", c.embeddingLength) : nil))
         }
         self.layers = layers
@@ -87,6 +87,20 @@ struct TensorLookup {
             throw HydraError.invalidModel("\(file.path): tensor \(tensor.name) has type \(tensor.type.name), which hydra cannot multiply")
         }
         return try QuantizedMatrix(tensor)
+    }
+
+    /// A matrix the model multiplies by, kept repacked where its type has a
+    /// faster layout on this CPU (`QuantizedMatrix.repackedForProducts`).
+    /// The products then read only the copy, so the mapped rows leave memory
+    /// until something else (an embedding lookup, a head builder) reads them.
+    func productMatrix(_ tensor: GGUFTensor, rows: Int, cols: Int) throws -> QuantizedMatrix {
+        let matrix = try matrix(tensor, rows: rows, cols: cols).repackedForProducts()
+        if matrix.repacked != nil { file.release(tensor) }
+        return matrix
+    }
+
+    func productMatrix(_ name: String, rows: Int, cols: Int) throws -> QuantizedMatrix {
+        try productMatrix(required(name), rows: rows, cols: cols)
     }
 
     /// An F32 vector of `count` elements.

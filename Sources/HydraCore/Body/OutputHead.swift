@@ -24,7 +24,7 @@ public struct OutputHead: @unchecked Sendable {
     public init(file: GGUFFile, config: ModelConfig) throws {
         let lookup = TensorLookup(file: file)
         let tensor = try file.tensor(named: "output.weight") ?? lookup.required("token_embd.weight")
-        matrix = try lookup.matrix(tensor, rows: tensor.rows, cols: config.embeddingLength)
+        matrix = try lookup.productMatrix(tensor, rows: tensor.rows, cols: config.embeddingLength)
         guard matrix.rows >= config.vocabularySize else {
             throw HydraError.invalidModel(
                 "\(file.path): \(tensor.name) has \(matrix.rows) rows for a vocabulary of \(config.vocabularySize)")

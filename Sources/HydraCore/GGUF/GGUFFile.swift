@@ -155,6 +155,10 @@ public final class GGUFFile: @unchecked Sendable {
         self.mapping = mapping
     }
 
+    /// Drops the mapped pages of `tensor` (a tensor of this file) from this
+    /// process's memory; they are read from the file again if touched.
+    func release(_ tensor: GGUFTensor) { mapping.dropPages(tensor.data, count: tensor.byteCount) }
+
     public func tensor(named name: String) -> GGUFTensor? {
         tensorIndex[name].map { tensors[$0] }
     }

@@ -8,7 +8,7 @@ extension QuantizedMatrix {
     public func multiplyEach(_ x: UnsafePointer<Float>, tokens: Int, into y: UnsafeMutablePointer<Float>,
                              pool: ThreadPool?, kernels: KernelMode? = nil) {
         let mode = kernels?.rawValue ?? hydra_kernel_mode()
-        let rc = hydra_matmul_each(pool?.raw, Int32(type.rawValue), data, Int64(rows), Int64(cols),
+        let rc = hydra_matmul_each(pool?.raw, Int32(type.rawValue), data, repacked?.bytes, Int64(rows), Int64(cols),
                                    x, Int64(tokens), y, mode)
         precondition(rc == 0, "hydra_matmul_each failed for \(type.name) \(rows)x\(cols)")
     }

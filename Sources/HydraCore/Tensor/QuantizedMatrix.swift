@@ -9,6 +9,10 @@ public struct QuantizedMatrix: @unchecked Sendable {
     /// The first block; valid while the owner of the memory (e.g. the
     /// GGUFFile) lives.
     public let data: UnsafeRawPointer
+    /// The rows rewritten in the layout the product kernels read fastest,
+    /// where the type has one on this CPU and the matrix was `repacked()`;
+    /// the products then read this copy and never `data`.
+    public let repacked: RepackedRows?
 
     /// Bytes in one row.
     public var rowBytes: Int { cols / type.blockElements * type.blockBytes }
@@ -32,6 +36,24 @@ public struct QuantizedMatrix: @unchecked Sendable {
         self.rows = rows
         self.cols = cols
         self.data = data
+        self.repacked = nil
+    }
+
+    private init(_ m: QuantizedMatrix, repacked: RepackedRows?) {
+        type = m.type
+        rows = m.rows
+        cols = m.cols
+        data = m.data
+        self.repacked = repacked
+    }
+
+    /// This matrix with a repacked copy of its rows for the products, where
+    /// its type has a faster layout on this CPU (Q4_K with a multiple of 8
+    /// rows, as llama.cpp repacks them at load), else itself. The products
+    /// give the same bits either way.
+    public func repackedForProducts() -> QuantizedMatrix {
+        guard repacked == nil, let copy = RepackedRows(self) else { return self }
+        return QuantizedMatrix(self, repacked: copy)
     }
 
     /// Views a GGUF tensor as a matrix (ne0 = cols, the rest = rows).
@@ -63,7 +85,7 @@ public struct QuantizedMatrix: @unchecked Sendable {
     public func multiply(_ x: UnsafePointer<Float>, tokens: Int, into y: UnsafeMutablePointer<Float>,
                          pool: ThreadPool?, kernels: KernelMode? = nil) {
         let mode = kernels?.rawValue ?? hydra_kernel_mode()
-        let rc = hydra_matmul_mode(pool?.raw, Int32(type.rawValue), data, Int64(rows), Int64(cols),
+        let rc = hydra_matmul_mode(pool?.raw, Int32(type.rawValue), data, repacked?.bytes, Int64(rows), Int64(cols),
                                    x, Int64(tokens), y, mode)
         precondition(rc == 0, "hydra_matmul failed for \(type.name) \(rows)x\(cols)")
     }
@@ -76,4 +98,24 @@ public struct QuantizedMatrix: @unchecked Sendable {
             count = tokens * rows
         }
     }
+}
+
+/// A matrix's rows rewritten once by hydra_repack, owned for the life of
+/// the matrices that share it.
+public final class RepackedRows: @unchecked Sendable {
+    let bytes: UnsafeMutableRawPointer
+    /// Size of the copy in bytes.
+    public let count: Int
+
+    /// The copy of `m`'s rows, or nil where its type has no repacked layout.
+    init?(_ m: QuantizedMatrix) {
+        let count = Int(hydra_repacked_bytes(Int32(m.type.rawValue), Int64(m.rows), Int64(m.cols)))
+        guard count > 0 else { return nil }
+        bytes = UnsafeMutableRawPointer.allocate(byteCount: count, alignment: 64)
+        self.count = count
+        let rc = hydra_repack(Int32(m.type.rawValue), m.data, Int64(m.rows), Int64(m.cols), bytes)
+        precondition(rc == 0, "hydra_repack failed for \(m.type.name) \(m.rows)x\(m.cols)")
+    }
+
+    deinit { bytes.deallocate() }
 }
