@@ -91,7 +91,7 @@ static const hydra_kernel q4_K_x8_simd = {
     .repack = hydra_repack_q4_K_r8,
     .repacked_block_bytes = sizeof(block_q4_K_r8),
     .dot8_repacked = hydra_dot8_q4_K_r8_avx2,
-    .pack8_repacked = hydra_pack8_q4_K_r8,
+    .dot8x4_repacked = hydra_dot8x4_q4_K_r8_avx2,
 };
 #endif
 

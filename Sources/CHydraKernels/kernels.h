@@ -60,8 +60,6 @@ typedef void (*hydra_dot8x4_fn)(int64_t n, const void *packed, const void *x, si
 /// from hydra_kernel.repack) with one activation row: out[r], each equal
 /// to the kernel's dot8.
 typedef void (*hydra_dot8_repacked_fn)(int64_t n, const void *repacked, const void *x, float out[8]);
-/// hydra_pack8_fn's layout for dot8x4, from eight rows kept repacked.
-typedef void (*hydra_pack8_repacked_fn)(int64_t n, const void *repacked, void *out);
 /// Rewrites one weight row of `n` elements as Q8_0 blocks with the same
 /// scales and integer values (exact for Q4_0 and Q5_0).
 typedef void (*hydra_unpack_fn)(const void *w, void *out, int64_t n);
@@ -85,11 +83,11 @@ typedef struct {
     // Optional: a layout a model keeps the matrix in from its load on
     // (hydra_repack; repacked_block_bytes per eight rows and weight block),
     // read by every product in place of the rows: eight rows for one token,
-    // and packed for dot8x4.
+    // eight rows by four tokens (each with the bits of dot8 and dot8x4).
     hydra_pack8_fn repack;
     size_t repacked_block_bytes;
     hydra_dot8_repacked_fn dot8_repacked;
-    hydra_pack8_repacked_fn pack8_repacked;
+    hydra_dot8x4_fn dot8x4_repacked;
 } hydra_kernel;
 
 /// The kernels for `type` in `mode` (0 portable, 1 best), or NULL.
@@ -159,7 +157,7 @@ void hydra_pack8_q4_K(int64_t n, const void *w, size_t w_stride, void *out);
 void hydra_dot8x4_q4_K_x8_avx2(int64_t n, const void *packed, const void *x, size_t x_stride, float out[32]);
 void hydra_dot4_q4_K_x8_avx2(int64_t n, const void *w, const void *x, size_t x_stride, float out[4]);
 void hydra_dot8_q4_K_r8_avx2(int64_t n, const void *repacked, const void *x, float out[8]);
-void hydra_pack8_q4_K_r8(int64_t n, const void *repacked, void *out);
+void hydra_dot8x4_q4_K_r8_avx2(int64_t n, const void *repacked, const void *x, size_t x_stride, float out[32]);
 float hydra_dot_q6_K_tiled_avx2(int64_t n, const void *w, const void *x);
 void hydra_dot2x4_q8_0_avx2(int64_t n, const void *w, size_t w_stride, const void *x, size_t x_stride, float out[8]);
 void hydra_pack8_q6_K(int64_t n, const void *w, size_t w_stride, void *out);

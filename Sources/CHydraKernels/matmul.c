@@ -61,6 +61,14 @@ static inline const uint8_t *repacked_rows(const matmul_job *job, int64_t r) {
     return job->repacked + (size_t)((job->row0 + r) / 8) * group_bytes;
 }
 
+/// Whether a product of `ntok` tokens takes eight packed rows at a time:
+/// for prompts, and for any few tokens when the rows are kept repacked
+/// (nothing to pack then; four tokens at a time give the bits of the
+/// kernel's dot4, leftovers those of its dot).
+static inline bool packs_rows(const hydra_kernel *k, bool repacked, int64_t ntok) {
+    return k->pack8 && (ntok >= PACK_TOKENS || (repacked && ntok > 1));
+}
+
 /// Claims the next chunk of rows (claim_chunk).
 static bool claim_rows(matmul_job *job, int64_t *begin, int64_t *end) {
     return claim_chunk(&job->next_chunk, job->chunk_rows, job->rows, begin, end);
@@ -113,18 +121,22 @@ static void multiply_tokens_packed(const matmul_job *job, int32_t i, int64_t r_b
     for (int64_t r0 = r_begin; r0 < r_end; r0 += ROW_TILE) {
         const int64_t r1 = r0 + ROW_TILE < r_end ? r0 + ROW_TILE : r_end;
         const int64_t groups = (r1 - r0) / 8;
+        // Each group of eight rows from the model's repacked copy, else packed here once for all tokens.
+        const uint8_t *group[ROW_TILE / 8];
+        hydra_dot8x4_fn dot8x4[ROW_TILE / 8];
         for (int64_t g = 0; g < groups; g++) {
-            const uint8_t *repacked = repacked_rows(job, r0 + 8 * g);
-            if (repacked) {
-                k->pack8_repacked(job->cols, repacked, packed + g * group_bytes);
-            } else {
+            group[g] = repacked_rows(job, r0 + 8 * g);
+            dot8x4[g] = k->dot8x4_repacked;
+            if (!group[g]) {
+                group[g] = packed + g * group_bytes;
+                dot8x4[g] = k->dot8x4;
                 k->pack8(job->cols, job->W + (r0 + 8 * g) * row, row, packed + g * group_bytes);
             }
         }
         for (int64_t t = 0; t < quads; t += 4) {
             for (int64_t g = 0; g < groups; g++) {
                 float out[32];
-                k->dot8x4(job->cols, packed + g * group_bytes, job->XQ + t * xq, xq, out);
+                dot8x4[g](job->cols, group[g], job->XQ + t * xq, xq, out);
                 for (int j = 0; j < 4; j++) {
                     memcpy(job->Y + (t + j) * job->rows + r0 + 8 * g, out + 8 * j, 8 * sizeof(float));
                 }
@@ -241,7 +253,7 @@ static int32_t run_product(hydra_pool *pool, const hydra_kernel *kernel, void (*
         // Only the SIMD table unpacks; its Q8_0 kernels then run on the rows.
         job.q8_0 = hydra_kernel_for(HYDRA_TYPE_Q8_0, HYDRA_KERNELS_BEST);
         job.unpacked_bytes = (size_t)ROW_TILE * (size_t)(cols / QK8_0) * sizeof(block_q8_0);
-    } else if (kernel->pack8 && ntok >= PACK_TOKENS) {
+    } else if (packs_rows(kernel, job.repacked != NULL, ntok)) {
         job.unpacked_bytes = (size_t)(ROW_TILE / 8) * (size_t)(cols / QK_K) * kernel->packed8_block_bytes;
     }
     hydra_pool_lock(pool);
@@ -272,7 +284,7 @@ static void multiply_part(void *vjob, int32_t i, int32_t n) {
     while (claim_rows(job, &begin, &end)) {
         if (job->ntok == 1) {
             multiply_one_token(job, begin, end);
-        } else if (job->kernel->pack8 && job->ntok >= PACK_TOKENS) {
+        } else if (packs_rows(job->kernel, job->repacked != NULL, job->ntok)) {
             multiply_tokens_packed(job, i, begin, end);
         } else {
             multiply_tokens(job, i, begin, end);

@@ -57,7 +57,8 @@ import Testing
 
     /// A loaded model keeps such matrices repacked (eight rows interleaved)
     /// and multiplies from that copy: every product gives the portable
-    /// bits, for one token, a prompt (with leftover tokens), tokens each as
+    /// bits, for one token, a few tokens (decoding several sequences in
+    /// throughput mode), a prompt (with leftover tokens), tokens each as
     /// one, and a grouped product whose slices start inside a group of eight.
     @Test func keptRepackedQ4KEqualsPortable() throws {
         var rng = TestRandom(seed: 0x4b59)
@@ -69,7 +70,7 @@ import Testing
             let m = plain.repackedForProducts()
             #expect((m.repacked != nil) == (hydra_has_simd_kernels() != 0))
             #expect(m.repacked.map(\.count) ?? plain.byteCount >= plain.byteCount)
-            for tokens in [1, 3, 9, 22] {
+            for tokens in [1, 3, 4, 6, 9, 22] {
                 let x = rng.activations(tokens * cols, scale: 4)
                 let portable = plain.multiply(x, tokens: tokens, pool: nil, kernels: .portable)
                 let best = m.multiply(x, tokens: tokens, pool: pool, kernels: .best)

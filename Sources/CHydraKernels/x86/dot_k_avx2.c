@@ -521,29 +521,45 @@ void hydra_dot8_q4_K_r8_avx2(int64_t n, const void *packed, const void *vx, floa
     _mm256_storeu_ps(out, _mm256_sub_ps(acc, accm));
 }
 
-/// hydra_pack8_q4_K from rows kept as block_q4_K_r8: a prompt reads the
-/// same copy as generation does.
-void hydra_pack8_q4_K_r8(int64_t n, const void *vr8, void *out) {
+/// hydra_dot8x4_q4_K_x8_avx2 on eight rows kept as block_q4_K_r8: the
+/// values split from their nibbles once for the four tokens; the same bits.
+void hydra_dot8x4_q4_K_r8_avx2(int64_t n, const void *repacked, const void *vx, size_t x_stride, float out[32]) {
     const __m256i m4 = _mm256_set1_epi8(0xF);
-    const block_q4_K_r8 *w = vr8;
-    block_q4_K_rows8 *p = out;
-    for (int64_t i = 0; i < n / QK_K; i++, p++, w++) {
+    const block_q4_K_r8 *p = repacked;
+    const block_q8_K *x[4];
+    for (int t = 0; t < 4; t++) x[t] = (const block_q8_K *)((const uint8_t *)vx + t * x_stride);
+    __m256 acc[4], accm[4];
+    for (int t = 0; t < 4; t++) acc[t] = accm[t] = _mm256_setzero_ps();
+    for (int64_t i = 0; i < n / QK_K; i++, p++) {
+        const __m256 d = _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)p->d));
+        const __m256 dmin = _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)p->dmin));
         for (int j = 0; j < 4; j++) {
+            __m256i s0[4], s1[4];
+            for (int t = 0; t < 4; t++) s0[t] = s1[t] = _mm256_setzero_si256();
             for (int g = 0; g < 8; g++) {
-                const __m256i q = _mm256_loadu_si256((const __m256i *)w->qs[j][g]);
-                _mm256_storeu_si256((__m256i *)p->q[2 * j][g], _mm256_and_si256(q, m4));
-                _mm256_storeu_si256((__m256i *)p->q[2 * j + 1][g], _mm256_and_si256(_mm256_srli_epi16(q, 4), m4));
+                const __m256i q = _mm256_loadu_si256((const __m256i *)p->qs[j][g]);
+                const __m256i q0 = _mm256_and_si256(q, m4), q1 = _mm256_and_si256(_mm256_srli_epi16(q, 4), m4);
+                for (int t = 0; t < 4; t++) {
+                    const int32_t *y = (const int32_t *)(x[t][i].qs + 64 * j + 4 * g);
+                    s0[t] = dpbusd_avx2(s0[t], q0, _mm256_set1_epi32(y[0]));
+                    s1[t] = dpbusd_avx2(s1[t], q1, _mm256_set1_epi32(y[8]));
+                }
+            }
+            const __m256i sc0 = _mm256_cvtepu8_epi32(_mm_loadl_epi64((const __m128i *)p->scales[2 * j]));
+            const __m256i sc1 = _mm256_cvtepu8_epi32(_mm_loadl_epi64((const __m128i *)p->scales[2 * j + 1]));
+            const __m256i mins = _mm256_cvtepu8_epi16(_mm_loadu_si128((const __m128i *)p->mins[j]));
+            for (int t = 0; t < 4; t++) {
+                const __m256i sum = _mm256_add_epi32(_mm256_mullo_epi32(s0[t], sc0), _mm256_mullo_epi32(s1[t], sc1));
+                const int16_t *bs = x[t][i].bsums + 4 * j;
+                const uint32_t pair = (uint16_t)(bs[0] + bs[1]) | (uint32_t)(uint16_t)(bs[2] + bs[3]) << 16;
+                const __m256i msum = _mm256_madd_epi16(mins, _mm256_set1_epi32((int)pair));
+                const __m256 dx = _mm256_set1_ps(x[t][i].d);
+                acc[t] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(sum), _mm256_mul_ps(d, dx), acc[t]);
+                accm[t] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(msum), _mm256_mul_ps(dmin, dx), accm[t]);
             }
         }
-        for (int k = 0; k < 8; k++) {
-            _mm256_storeu_si256((__m256i *)p->scales[k], _mm256_cvtepu8_epi32(_mm_loadl_epi64((const __m128i *)w->scales[k])));
-        }
-        for (int j = 0; j < 4; j++) {
-            _mm256_storeu_si256((__m256i *)p->mins[j], _mm256_cvtepu8_epi16(_mm_loadu_si128((const __m128i *)w->mins[j])));
-        }
-        _mm256_storeu_ps(p->d, _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)w->d)));
-        _mm256_storeu_ps(p->dmin, _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)w->dmin)));
     }
+    for (int t = 0; t < 4; t++) _mm256_storeu_ps(out + 8 * t, _mm256_sub_ps(acc[t], accm[t]));
 }
 
 // ---- Q6_K tiled -----------------------------------------------------------------------
