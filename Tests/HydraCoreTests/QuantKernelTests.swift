@@ -29,47 +29,21 @@ import Testing
 
     /// Q4_K matrices whose row count is a multiple of 8 take ggml's repacked
     /// arithmetic (eight rows at a time for one token, four tokens at a time
-    /// for a prompt). SIMD equals portable there too, for one token, for a
-    /// prompt, and for tokens each multiplied as one (multiplyEach).
-    @Test func repackedQ4KSIMDEqualsPortable() throws {
+    /// for a prompt). SIMD equals portable there too, for one token, a few
+    /// tokens (decoding several sequences in throughput mode), a prompt
+    /// (with leftover tokens), and tokens each multiplied as one
+    /// (multiplyEach); with the rows as in the file, and kept repacked as a
+    /// loaded model keeps them (`repackedForProducts`).
+    @Test(arguments: [false, true])
+    func repackedQ4KSIMDEqualsPortable(kept: Bool) throws {
         var rng = TestRandom(seed: 0x4b58)
         let type = GGMLType.q4_K, rows = 8 * 37, cols = 1536
         let bytes = randomMatrixBytes(type, rows: rows, cols: cols, rng: &rng)
         let pool = ThreadPool(threads: 2)
         try bytes.withUnsafeBytes { raw in
-            let m = try QuantizedMatrix(type: type, rows: rows, cols: cols, data: raw.baseAddress!)
-            for tokens in [1, 3, 9, 21] {
-                let x = rng.activations(tokens * cols, scale: 4)
-                let portable = m.multiply(x, tokens: tokens, pool: nil, kernels: .portable)
-                let best = m.multiply(x, tokens: tokens, pool: pool, kernels: .best)
-                #expect(portable.map(\.bitPattern) == best.map(\.bitPattern), "tokens=\(tokens)")
-                var each = [Float](repeating: 0, count: tokens * rows)
-                m.multiplyEach(x, tokens: tokens, into: &each, pool: pool, kernels: .best)
-                // Each token alone, with the one-token arithmetic.
-                for t in 0..<tokens {
-                    let alone = m.multiply(Array(x[t * cols..<(t + 1) * cols]), tokens: 1, pool: nil, kernels: .portable)
-                    #expect(Array(each[t * rows..<(t + 1) * rows]).map(\.bitPattern) == alone.map(\.bitPattern),
-                            "each, token \(t)")
-                }
-            }
-        }
-    }
-
-    /// A loaded model keeps such matrices repacked (eight rows interleaved)
-    /// and multiplies from that copy: every product gives the portable
-    /// bits, for one token, a few tokens (decoding several sequences in
-    /// throughput mode), a prompt (with leftover tokens), tokens each as
-    /// one, and a grouped product whose slices start inside a group of eight.
-    @Test func keptRepackedQ4KEqualsPortable() throws {
-        var rng = TestRandom(seed: 0x4b59)
-        let type = GGMLType.q4_K, rows = 8 * 37, cols = 1536
-        let bytes = randomMatrixBytes(type, rows: rows, cols: cols, rng: &rng)
-        let pool = ThreadPool(threads: 2)
-        try bytes.withUnsafeBytes { raw in
             let plain = try QuantizedMatrix(type: type, rows: rows, cols: cols, data: raw.baseAddress!)
-            let m = plain.repackedForProducts()
-            #expect((m.repacked != nil) == (hydra_has_simd_kernels() != 0))
-            #expect(m.repacked.map(\.count) ?? plain.byteCount >= plain.byteCount)
+            let m = kept ? plain.repackedForProducts() : plain
+            #expect((m.repacked != nil) == (kept && hydra_has_simd_kernels() != 0))
             for tokens in [1, 3, 4, 6, 9, 22] {
                 let x = rng.activations(tokens * cols, scale: 4)
                 let portable = plain.multiply(x, tokens: tokens, pool: nil, kernels: .portable)
@@ -77,21 +51,34 @@ import Testing
                 #expect(portable.map(\.bitPattern) == best.map(\.bitPattern), "tokens=\(tokens)")
                 var each = [Float](repeating: 0, count: tokens * rows)
                 m.multiplyEach(x, tokens: tokens, into: &each, pool: pool, kernels: .best)
+                // Each token alone, with the one-token arithmetic.
                 for t in 0..<tokens {
                     let alone = plain.multiply(Array(x[t * cols..<(t + 1) * cols]), tokens: 1, pool: nil, kernels: .portable)
                     #expect(Array(each[t * rows..<(t + 1) * rows]).map(\.bitPattern) == alone.map(\.bitPattern),
                             "each, token \(t)")
                 }
             }
-            // A first part of 12 rows (no repacked copy) shifts the second
-            // part's slices off its groups of eight.
-            let headRows = 12
+        }
+    }
+
+    /// A grouped product (several matrices on one token) whose first part,
+    /// 12 rows with no repacked copy, shifts the second part's slices off
+    /// its groups of eight: the kept copy still gives the portable bits.
+    @Test func groupedSlicesOfKeptRepackedQ4K() throws {
+        var rng = TestRandom(seed: 0x4b59)
+        let type = GGMLType.q4_K, rows = 8 * 37, cols = 1536, headRows = 12
+        let bytes = randomMatrixBytes(type, rows: rows, cols: cols, rng: &rng)
+        let pool = ThreadPool(threads: 2)
+        try bytes.withUnsafeBytes { raw in
+            let plain = try QuantizedMatrix(type: type, rows: rows, cols: cols, data: raw.baseAddress!)
+            let head = try QuantizedMatrix(type: type, rows: headRows, cols: cols, data: raw.baseAddress!)
+            let m = plain.repackedForProducts()
             let x = rng.activations(cols, scale: 4)
             var first = [Float](repeating: 0, count: headRows), second = [Float](repeating: 0, count: rows)
             first.withUnsafeMutableBufferPointer { y1 in
                 second.withUnsafeMutableBufferPointer { y2 in
                     var parts = [
-                        hydra_matmul_part(type: Int32(type.rawValue), w: plain.data, repacked: nil, rows: Int64(headRows),
+                        hydra_matmul_part(type: Int32(type.rawValue), w: head.data, repacked: nil, rows: Int64(headRows),
                                           y: y1.baseAddress!),
                         hydra_matmul_part(type: Int32(type.rawValue), w: m.data, repacked: m.repacked?.bytes,
                                           rows: Int64(rows), y: y2.baseAddress!),
@@ -99,7 +86,6 @@ import Testing
                     #expect(hydra_matmul_group(pool.raw, &parts, 2, Int64(cols), x) == 0)
                 }
             }
-            let head = try QuantizedMatrix(type: type, rows: headRows, cols: cols, data: raw.baseAddress!)
             #expect(first.map(\.bitPattern) == head.multiply(x, tokens: 1, pool: nil, kernels: .portable).map(\.bitPattern))
             #expect(second.map(\.bitPattern) == plain.multiply(x, tokens: 1, pool: nil, kernels: .portable).map(\.bitPattern))
         }

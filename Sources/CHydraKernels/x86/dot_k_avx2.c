@@ -387,6 +387,22 @@ static inline __m256i dpbusd_avx2(__m256i acc, __m256i u8, __m256i s8) {
 #endif
 }
 
+/// ggml's gemm float steps for one 64-value chunk j of eight rows (lane r)
+/// and one token y: s0, s1 are the rows' Σq·x of sub-blocks 2j and 2j+1,
+/// sc0, sc1 their scales (int32), mins the rows' (min 2j, min 2j+1) pairs.
+static inline void rows8_chunk_accumulate(__m256i s0, __m256i s1, __m256i sc0, __m256i sc1, __m256i mins,
+                                          const block_q8_K *y, int j, __m256 d, __m256 dmin, __m256 *acc,
+                                          __m256 *accm) {
+    const __m256i sum = _mm256_add_epi32(_mm256_mullo_epi32(s0, sc0), _mm256_mullo_epi32(s1, sc1));
+    // Σx of sub-blocks 2j and 2j+1 as an int16 pair in every lane.
+    const int16_t *bs = y->bsums + 4 * j;
+    const uint32_t pair = (uint16_t)(bs[0] + bs[1]) | (uint32_t)(uint16_t)(bs[2] + bs[3]) << 16;
+    const __m256i msum = _mm256_madd_epi16(mins, _mm256_set1_epi32((int)pair));
+    const __m256 dx = _mm256_set1_ps(y->d);
+    *acc = _mm256_fmadd_ps(_mm256_cvtepi32_ps(sum), _mm256_mul_ps(d, dx), *acc);
+    *accm = _mm256_fmadd_ps(_mm256_cvtepi32_ps(msum), _mm256_mul_ps(dmin, dx), *accm);
+}
+
 void hydra_dot8x4_q4_K_x8_avx2(int64_t n, const void *packed, const void *vx, size_t x_stride, float out[32]) {
     const block_q4_K_rows8 *p = packed;
     const block_q8_K *x[4];
@@ -412,14 +428,7 @@ void hydra_dot8x4_q4_K_x8_avx2(int64_t n, const void *packed, const void *vx, si
             const __m256i sc1 = _mm256_loadu_si256((const __m256i *)p->scales[2 * j + 1]);
             const __m256i mins = _mm256_loadu_si256((const __m256i *)p->mins[j]);
             for (int t = 0; t < 4; t++) {
-                const __m256i sum = _mm256_add_epi32(_mm256_mullo_epi32(s0[t], sc0), _mm256_mullo_epi32(s1[t], sc1));
-                // Σx of sub-blocks 2j and 2j+1 as an int16 pair in every lane.
-                const int16_t *bs = x[t][i].bsums + 4 * j;
-                const uint32_t pair = (uint16_t)(bs[0] + bs[1]) | (uint32_t)(uint16_t)(bs[2] + bs[3]) << 16;
-                const __m256i msum = _mm256_madd_epi16(mins, _mm256_set1_epi32((int)pair));
-                const __m256 dx = _mm256_set1_ps(x[t][i].d);
-                acc[t] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(sum), _mm256_mul_ps(d, dx), acc[t]);
-                accm[t] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(msum), _mm256_mul_ps(dmin, dx), accm[t]);
+                rows8_chunk_accumulate(s0[t], s1[t], sc0, sc1, mins, &x[t][i], j, d, dmin, &acc[t], &accm[t]);
             }
         }
     }
@@ -549,13 +558,7 @@ void hydra_dot8x4_q4_K_r8_avx2(int64_t n, const void *repacked, const void *vx, 
             const __m256i sc1 = _mm256_cvtepu8_epi32(_mm_loadl_epi64((const __m128i *)p->scales[2 * j + 1]));
             const __m256i mins = _mm256_cvtepu8_epi16(_mm_loadu_si128((const __m128i *)p->mins[j]));
             for (int t = 0; t < 4; t++) {
-                const __m256i sum = _mm256_add_epi32(_mm256_mullo_epi32(s0[t], sc0), _mm256_mullo_epi32(s1[t], sc1));
-                const int16_t *bs = x[t][i].bsums + 4 * j;
-                const uint32_t pair = (uint16_t)(bs[0] + bs[1]) | (uint32_t)(uint16_t)(bs[2] + bs[3]) << 16;
-                const __m256i msum = _mm256_madd_epi16(mins, _mm256_set1_epi32((int)pair));
-                const __m256 dx = _mm256_set1_ps(x[t][i].d);
-                acc[t] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(sum), _mm256_mul_ps(d, dx), acc[t]);
-                accm[t] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(msum), _mm256_mul_ps(dmin, dx), accm[t]);
+                rows8_chunk_accumulate(s0[t], s1[t], sc0, sc1, mins, &x[t][i], j, d, dmin, &acc[t], &accm[t]);
             }
         }
     }
