@@ -300,11 +300,12 @@ struct QuantizeTests {
 
     // ---- the commands ----------------------------------------------------------------
 
-    @Test("hydra quantize and hydra heads quantize: output, progress on stderr, one-line errors")
+    @Test("hydra quantize and hydra heads quantize: output, progress on stderr, one-line errors", .tags(.model),
+          .modelsWanted)
     func commands() throws {
-        let out = temporaryPath("cli-head.gguf")
-        defer { unlink(out) }
-        let ok = try runHydra(["heads", "quantize", Self.repoHead("tt-gemma3-270m.gguf"), out, "q4_0", "-t", "2"])
+        let out = temporaryPath("cli-head.gguf"), dense = try Self.denseHead("cli-dense")
+        defer { unlink(out); unlink(dense) }
+        let ok = try runHydra(["heads", "quantize", dense, out, "q4_0", "-t", "2"])
         #expect(ok.status == 0, "\(ok.stderr)")
         #expect(ok.stdout.isEmpty)
         #expect(ok.stderr.contains("token_embd.weight Q4_0") && ok.stderr.contains("MB/s"), "\(ok.stderr)")
@@ -330,13 +331,22 @@ struct QuantizeTests {
             .appendingPathComponent("heads/\(name)").path
     }
 
-    @Test("heads: tables quantized by the mix, metadata and recipe maps kept")
+    /// A dense head with untied Q8_0 tables 640 wide: the shipped Tatar head
+    /// of gemma3-270m (a recipe with tuned output rows) written out dense,
+    /// to a temporary file.
+    static func denseHead(_ name: String) throws -> String {
+        let model = try TestHeads.model("gemma3-270m")
+        let head = try model.heads.load(path: repoHead("tt-gemma3-270m.gguf"), catalog: HeadCatalog(directories: []))
+        return try TestHeads.denseCopy(head, name, tableType: .q8_0)
+    }
+
+    @Test("heads: tables quantized by the mix, metadata and recipe maps kept", .tags(.model), .modelsWanted)
     func heads() throws {
         // A dense head (Q8_0 tables 640 wide): the embedding table to Q4_0,
         // the output table's Q6_K falls back to Q8_0, its type already.
-        let dense = Self.repoHead("tt-gemma3-270m.gguf")
+        let dense = try Self.denseHead("mix-dense")
         let out = temporaryPath("head-q4_0.gguf")
-        defer { unlink(out) }
+        defer { unlink(out); unlink(dense) }
         let r = try GGUFQuantizer.quantizeHead(input: dense, output: out, type: .q4_0, pool: ThreadPool(threads: 2))
         #expect(r.types["token_embd.weight"] == .q4_0)
         #expect(r.types["output.weight"] == .q8_0)

@@ -11,9 +11,12 @@
 #
 #   scripts/heads/tune-tatar.sh [CACHE_DIR]     (default ~/.cache/hydra/heads-build)
 #
-# MODEL=gemma3-270m (default): heads/tt-gemma3-270m.gguf, from the committed
-#   recipe heads/tt-gemma3-270m-transtok.gguf; text: data/tt/tt.txt and the
-#   Tatar side of data/tt/en-tt.tsv; 1,500 pairs.
+# MODEL=gemma3-270m (default): heads/tt-gemma3-270m.gguf, from the recipe
+#   heads/tt-gemma3-270m-transtok.gguf (rebuilt in place: the committed one
+#   is what this script builds from the committed data); text:
+#   data/tt/tt.txt and the Tatar side of data/tt/en-tt.tsv; 1,500 pairs
+#   behind a prompt that names Russian; the head recommends
+#   --no-repeat-ngram 3.
 # MODEL=qwen2.5-1.5b: heads/tt-qwen2.5-1.5b.gguf; text: data/tt/tt-text.txt
 #   (running text only, for time); 1,000 pairs behind a prompt that names
 #   Russian (PROMPT=ru: Qwen writes Russian far better than Tatar; the
@@ -35,7 +38,7 @@ mkdir -p "$CACHE" "$(dirname "$OUT")"
 case "$MODEL" in
     gemma3-270m)
         BUILT=${BUILT:-heads/tt-gemma3-270m-transtok.gguf}
-        TEXT=(data/tt/tt.txt data/tt/en-tt.tsv); PAIRS=${PAIRS:-1500}; SPREAD=${SPREAD:-} ;;
+        TEXT=(data/tt/tt.txt data/tt/en-tt.tsv); PAIRS=${PAIRS:-1500}; SPREAD=${SPREAD:-}; PROMPT=${PROMPT:-ru}; NGRAM=${NGRAM:-3} ;;
     *)
         BUILT=${BUILT:-$CACHE/tt-$MODEL-transtok.gguf}
         TEXT=(data/tt/tt-text.txt); PAIRS=${PAIRS:-1000}; SPREAD=${SPREAD:-}; PROMPT=${PROMPT:-ru}; NGRAM=${NGRAM:-3} ;;
