@@ -73,11 +73,10 @@ public final class GGUFStreamWriter {
         let dir = (path as NSString).deletingLastPathComponent
         let base = (path as NSString).lastPathComponent
         temporaryPath = (dir.isEmpty ? "." : dir) + "/.\(base).\(getpid()).partial"
-        fd = open(temporaryPath, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o644)
+        fd = TemporaryFiles.shared.create(temporaryPath)
         guard fd >= 0 else {
             throw GGUFError(path: path, "cannot create \(temporaryPath): \(String(cString: strerror(errno)))")
         }
-        TemporaryFiles.shared.register(temporaryPath)
         do {
             try header.withUnsafeBytes { try writeAll($0) }
         } catch {
@@ -173,12 +172,11 @@ public final class GGUFStreamWriter {
             throw GGUFError(path: path, "cannot write: \(why)")
         }
         fd = -1
-        guard rename(temporaryPath, path) == 0 else {
+        guard TemporaryFiles.shared.moveIntoPlace(temporaryPath, path) else {
             let why = String(cString: strerror(errno))
             abandon()
             throw GGUFError(path: path, "cannot rename \(temporaryPath) into place: \(why)")
         }
-        TemporaryFiles.shared.unregister(temporaryPath)
         finished = true
     }
 
@@ -211,22 +209,49 @@ public final class GGUFStreamWriter {
 
 /// Temporary files to remove if the process is interrupted (SIGINT,
 /// SIGTERM): `installInterruptHandler()` removes them, then exits 130.
+/// A file is created and moved into place under the same lock as the
+/// removal, so an interrupt comes wholly before or after either step and
+/// never leaves a temporary file or half of a rename behind.
 public final class TemporaryFiles: @unchecked Sendable {
     public static let shared = TemporaryFiles()
     private var paths: Set<String> = []
+    private var interrupted = false
     private let lock = NSLock()
     private var sources: [DispatchSourceSignal] = []
 
     public func register(_ path: String) { lock.lock(); paths.insert(path); lock.unlock() }
     public func unregister(_ path: String) { lock.lock(); paths.remove(path); lock.unlock() }
 
-    /// Removes every registered file now.
-    public func removeAll() {
+    /// Creates (truncates) `path` for writing and registers it: a file
+    /// descriptor, or -1 with errno set (EINTR once interrupted).
+    public func create(_ path: String) -> Int32 {
         lock.lock()
-        let all = paths
+        defer { lock.unlock() }
+        guard !interrupted else { errno = EINTR; return -1 }
+        let fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o644)
+        if fd >= 0 { paths.insert(path) }
+        return fd
+    }
+
+    /// Renames the registered `temporary` to `path` and forgets it; false
+    /// with errno set when the rename fails or the process was interrupted.
+    public func moveIntoPlace(_ temporary: String, _ path: String) -> Bool {
+        lock.lock()
+        defer { lock.unlock() }
+        guard !interrupted else { errno = EINTR; return false }
+        guard rename(temporary, path) == 0 else { return false }
+        paths.remove(temporary)
+        return true
+    }
+
+    /// Removes every registered file now; with `interrupting`, no file is
+    /// created or moved into place afterwards.
+    public func removeAll(interrupting: Bool = false) {
+        lock.lock()
+        defer { lock.unlock() }
+        if interrupting { interrupted = true }
+        for p in paths { unlink(p) }
         paths.removeAll()
-        lock.unlock()
-        for p in all { unlink(p) }
     }
 
     /// On SIGINT or SIGTERM: remove the registered files and exit with
@@ -236,7 +261,7 @@ public final class TemporaryFiles: @unchecked Sendable {
             signal(sig, SIG_IGN)
             let source = DispatchSource.makeSignalSource(signal: sig, queue: .global())
             source.setEventHandler { [weak self] in
-                self?.removeAll()
+                self?.removeAll(interrupting: true)
                 FileHandle.standardError.write(Data("\ninterrupted: no output written\n".utf8))
                 exit(128 + sig)
             }
