@@ -163,10 +163,22 @@ struct GGUFTests {
 
 /// A fresh path in a per-process temporary directory.
 func temporaryPath(_ name: String) -> String {
-    let dir = NSTemporaryDirectory() + "hydra-tests-\(getpid())"
-    try? FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
-    return dir + "/" + UUID().uuidString + "-" + name
+    testsDirectory + "/" + UUID().uuidString + "-" + name
 }
+
+/// The tests' per-process temporary directory, made on first use after
+/// removing the ones earlier runs left (their processes are gone), so
+/// repeated runs do not fill the disk (a run writes a few GB of models).
+private let testsDirectory: String = {
+    let base = NSTemporaryDirectory(), prefix = "hydra-tests-"
+    for name in (try? FileManager.default.contentsOfDirectory(atPath: base)) ?? [] where name.hasPrefix(prefix) {
+        guard let pid = Int32(name.dropFirst(prefix.count)), pid != getpid() else { continue }
+        if kill(pid, 0) != 0 && errno == ESRCH { try? FileManager.default.removeItem(atPath: base + name) }
+    }
+    let dir = base + prefix + "\(getpid())"
+    try? FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+    return dir
+}()
 
 func readPrefix(_ path: String, count: Int) throws -> [UInt8] {
     let h = try FileHandle(forReadingFrom: URL(fileURLWithPath: path))
