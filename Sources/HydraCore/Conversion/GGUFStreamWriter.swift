@@ -219,7 +219,6 @@ public final class TemporaryFiles: @unchecked Sendable {
     private let lock = NSLock()
     private var sources: [DispatchSourceSignal] = []
 
-    public func register(_ path: String) { lock.lock(); paths.insert(path); lock.unlock() }
     public func unregister(_ path: String) { lock.lock(); paths.remove(path); lock.unlock() }
 
     /// Creates (truncates) `path` for writing and registers it: a file

@@ -43,16 +43,14 @@ public enum HeadFile {
         if let n = ngram, !(1...64).contains(n) {
             throw HeadError.invalid("\(file.path): \(HeadKeys.noRepeatNgram) \(n) is not between 1 and 64")
         }
-        var info = HeadInfo(
+        return HeadInfo(
             name: file.string(HeadKeys.name) ?? stem, language: try required(HeadKeys.language),
-            script: file.string(HeadKeys.script), promptLanguage: promptLanguage,
+            script: file.string(HeadKeys.script), promptLanguage: promptLanguage, noRepeatNgram: ngram,
             body: .init(architecture: try required(HeadKeys.bodyArchitecture), hiddenSize: hidden, fingerprint: fingerprint),
             output: output,
             provenance: .init(method: file.string(HeadKeys.buildMethod) ?? "unknown", source: file.string(HeadKeys.buildSource),
                               date: file.string(HeadKeys.buildDate), tool: file.string(HeadKeys.buildTool),
                               notes: file.string(HeadKeys.buildNotes)))
-        info.noRepeatNgram = ngram
-        return info
     }
 
     /// "dense" or "recipe".

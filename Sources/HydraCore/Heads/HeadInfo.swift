@@ -79,12 +79,13 @@ public struct HeadInfo: Sendable, Equatable {
     public var output: Output
     public var provenance: Provenance
 
-    public init(name: String, language: String, script: String? = nil, promptLanguage: String? = nil, body: BodyFit,
-                output: Output, provenance: Provenance) {
+    public init(name: String, language: String, script: String? = nil, promptLanguage: String? = nil,
+                noRepeatNgram: Int? = nil, body: BodyFit, output: Output, provenance: Provenance) {
         self.name = name
         self.language = language
         self.script = script
         self.promptLanguage = promptLanguage
+        self.noRepeatNgram = noRepeatNgram
         self.body = body
         self.output = output
         self.provenance = provenance

@@ -10,8 +10,9 @@ public struct QuantizedMatrix: @unchecked Sendable {
     /// GGUFFile) lives.
     public let data: UnsafeRawPointer
     /// The rows rewritten in the layout the product kernels read fastest,
-    /// where the type has one on this CPU and the matrix was `repacked()`;
-    /// the products then read this copy and never `data`.
+    /// where the type has one on this CPU and the matrix was
+    /// `repackedForProducts()`: the SIMD products read this copy instead of
+    /// `data` (the portable ones, for checks, read `data`).
     public let repacked: RepackedRows?
 
     /// Bytes in one row.
