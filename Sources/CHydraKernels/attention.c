@@ -93,7 +93,7 @@ static void attend_one(const attention_job *job, int64_t t, int64_t h, float *qh
     // scores[j] for cache positions j in [first, pos]; the rest are masked.
     float max = -INFINITY;
     int64_t j = first;
-#if defined(HYDRA_EXP_AVX2)
+#if defined(HYDRA_VECTOR_LANES)
     if (job->v_rows) {
         for (; j + 4 <= pos + 1; j += 4) {
             float dots[4];
@@ -119,9 +119,9 @@ static void attend_one(const attention_job *job, int64_t t, int64_t h, float *qh
     const int64_t chunk0 = first - first % HYDRA_LANES;
     for (int64_t c = chunk0; c <= pos; c += HYDRA_LANES) {
         float lanes[HYDRA_LANES];
-#if defined(HYDRA_EXP_AVX2)
+#if defined(HYDRA_VECTOR_LANES)
         if (c >= first && c + HYDRA_LANES - 1 <= pos) { // a whole register of positions
-            exp_shifted_avx2(scores + c, max, lanes);
+            exp_shifted_vector(scores + c, max, lanes);
             sum += (double)ops_hsum(lanes);
             continue;
         }
@@ -137,7 +137,7 @@ static void attend_one(const attention_job *job, int64_t t, int64_t h, float *qh
 
     // out[i] = Σ_j p_j · v_j[i] with p_j rounded to half; position j adds
     // into lane j mod lanes of every output (acc holds one row per lane).
-#if defined(HYDRA_EXP_AVX2)
+#if defined(HYDRA_VECTOR_LANES)
     if (job->v_rows) {
         weigh_values(job->v_rows + kv_head * d * job->v_row_len, job->v_row_len, d, first, pos, inv, scores,
                      job->out + (t * job->n_head + h) * d);
@@ -200,7 +200,7 @@ void hydra_attention(hydra_pool *pool, const float *q, const uint16_t *k_cache, 
         .n_ctx_scratch = start_pos + ntok,
         .scale = scale, .scratch = scratch, .out = out,
     };
-#if defined(HYDRA_EXP_AVX2)
+#if defined(HYDRA_VECTOR_LANES)
     // The portable mode keeps the plain loops, so tests can compare the two.
     if (ntok > 1 && head_dim % HYDRA_LANES == 0 && hydra_kernel_mode() != HYDRA_KERNELS_PORTABLE) {
         // Prompts: the values of every position so far, transposed once per

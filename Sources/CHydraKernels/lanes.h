@@ -4,7 +4,7 @@
 // the exponential of ggml_v_expf, the lane layout of its f16 dot products
 // and the order of its horizontal sums. The variant follows the build's
 // instruction set, as ggml's does (AVX-512, else AVX2+FMA, else plain C);
-// x86/lanes_avx2.h has the exponential on eight lanes at once.
+// x86/lanes_avx2.h has the exponential on whole registers of lanes.
 
 #include <math.h>
 #include <stdint.h>
@@ -18,6 +18,10 @@
 #define HYDRA_EXP_AVX2 1
 #else
 #define HYDRA_LANES 8
+#endif
+#if defined(HYDRA_EXP_AVX512) || defined(HYDRA_EXP_AVX2)
+// x86/lanes_avx2.h has these steps on whole registers of HYDRA_LANES.
+#define HYDRA_VECTOR_LANES 1
 #endif
 
 static inline uint32_t ops_bits(float f) { uint32_t u; memcpy(&u, &f, 4); return u; }

@@ -1,6 +1,6 @@
 // Element-wise transformer steps: RMS norm, RoPE, gated activations, each
-// with the arithmetic of ggml's CPU operator of the same name (their AVX2
-// loops are in x86/ops_avx2.h).
+// with the arithmetic of ggml's CPU operator of the same name (their
+// vector loops are in x86/ops_avx2.h).
 
 #include <math.h>
 #include <pthread.h>
@@ -8,7 +8,7 @@
 #include "kernels.h"
 #include "hydra_ops.h"
 #include "lanes.h"
-#if defined(HYDRA_EXP_AVX2)
+#if defined(HYDRA_VECTOR_LANES)
 #include "x86/ops_avx2.h"
 #endif
 
@@ -64,8 +64,8 @@ void hydra_swiglu(const float *gate, const float *up, float *out, int64_t rows, 
         // of each row with the C library's expf.
         const int64_t whole = n - n % HYDRA_LANES;
         int64_t i = 0;
-#if defined(HYDRA_EXP_AVX2)
-        swiglu_avx2(g, u, y, whole);
+#if defined(HYDRA_VECTOR_LANES)
+        swiglu_vector(g, u, y, whole);
         i = whole;
 #endif
         for (; i < whole; i++) y[i] = g[i] / (1.0f + ggml_like_expf(0.0f - g[i])) * u[i];
@@ -120,8 +120,8 @@ void hydra_to_half(const float *x, uint16_t *y, int64_t n) {
 
 void hydra_exp_lanes(const float *x, float *y, int64_t n, int32_t mode) {
     int64_t i = 0;
-#if defined(HYDRA_EXP_AVX2)
-    if (mode != HYDRA_KERNELS_PORTABLE) i = exp_avx2(x, y, n);
+#if defined(HYDRA_VECTOR_LANES)
+    if (mode != HYDRA_KERNELS_PORTABLE) i = exp_vector(x, y, n);
 #else
     (void)mode;
 #endif

@@ -178,9 +178,10 @@ import Testing
         #expect(!outputs[1].contains(Float.nan.bitPattern))
     }
 
-    /// The eight-lane exponential (softmax, SwiGLU) equals the one-lane
-    /// emulation of ggml's, bit for bit, over the whole range including the
-    /// slow lanes (|x| past about 87), infinities and NaN.
+    /// The vector exponential (softmax, SwiGLU; sixteen AVX-512 lanes or
+    /// eight AVX2 ones) equals the one-lane emulation of ggml's, bit for
+    /// bit, over the whole range including the slow lanes (|x| past about
+    /// 87), infinities and NaN.
     @Test func vectorExpEqualsPortable() {
         var rng = TestRandom(seed: 0xe4)
         var x = rng.activations(4096, scale: 110)

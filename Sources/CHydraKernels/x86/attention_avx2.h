@@ -1,8 +1,8 @@
 #pragma once
 // Private: the vector paths of attention.c. fma_halves_vector multiplies
 // and adds halves in AVX-512 or AVX2 registers (whichever the build has);
-// the rest serve builds that reproduce ggml's AVX2 arithmetic
-// (HYDRA_EXP_AVX2 in lanes.h).
+// the rest serve builds that reproduce ggml's AVX-512 or AVX2 arithmetic
+// (HYDRA_EXP_AVX512, HYDRA_EXP_AVX2 in lanes.h).
 
 #include <immintrin.h>
 
@@ -31,7 +31,7 @@ static inline int64_t fma_halves_vector(float *acc, const uint16_t *h, const flo
     return i;
 }
 
-#if defined(HYDRA_EXP_AVX2)
+#if defined(HYDRA_VECTOR_LANES)
 #include "lanes_avx2.h"
 
 /// dot_qk's prompt layout for four keys `stride` halves apart. Each key's
@@ -39,61 +39,56 @@ static inline int64_t fma_halves_vector(float *acc, const uint16_t *h, const flo
 /// four chains side by side keeps the multiply-add units busy instead of
 /// waiting on one chain's latency.
 static void dot_qk4(const float *q, const uint16_t *k, int64_t stride, int64_t n, float out[4]) {
-    __m256 acc[4] = {_mm256_setzero_ps(), _mm256_setzero_ps(), _mm256_setzero_ps(), _mm256_setzero_ps()};
+    lanes_t acc[4] = {LANES_ZERO(), LANES_ZERO(), LANES_ZERO(), LANES_ZERO()};
     for (int64_t i = 0; i < n; i += HYDRA_LANES) {
-        const __m256 qv = _mm256_loadu_ps(q + i);
-        for (int r = 0; r < 4; r++) {
-            const __m256 kv = _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)(k + r * stride + i)));
-            acc[r] = _mm256_fmadd_ps(kv, qv, acc[r]);
-        }
+        const lanes_t qv = LANES_LOAD(q + i);
+        for (int r = 0; r < 4; r++) acc[r] = LANES_FMA(LANES_HALVES(k + r * stride + i), qv, acc[r]);
     }
     for (int r = 0; r < 4; r++) {
         float lanes[HYDRA_LANES];
-        _mm256_storeu_ps(lanes, acc[r]);
+        LANES_STORE(lanes, acc[r]);
         out[r] = ops_hsum(lanes);
     }
 }
-/// exp(s[l] - max) for eight scores (the softmax's whole registers),
-/// written back to s and to lanes.
-static inline void exp_shifted_avx2(float *s, float max, float lanes[8]) {
-    const __m256 e = ggml_like_expf8(_mm256_sub_ps(_mm256_loadu_ps(s), _mm256_set1_ps(max)));
-    _mm256_storeu_ps(lanes, e);
-    _mm256_storeu_ps(s, e);
+
+/// exp(s[l] - max) for one register of scores (the softmax's whole
+/// registers), written back to s and to lanes.
+static inline void exp_shifted_vector(float *s, float max, float lanes[HYDRA_LANES]) {
+    const lanes_t e = LANES_EXP(LANES_SUB(LANES_LOAD(s), LANES_SET1(max)));
+    LANES_STORE(lanes, e);
+    LANES_STORE(s, e);
 }
 
 /// The prompt layout's weighted sum of values from the transposed copy
 /// (`rows`: the kv head's rows, one row of `stride` positions per output
-/// element, zero past the last position). ggml's tinyBLAS computes each output as a
-/// dot product over positions with eight lanes (lane l: positions
-/// j ≡ l mod 8 in increasing order) and one horizontal sum; so does this,
-/// eight outputs side by side. A masked position (outside [first, pos]) or
-/// a probability of zero adds v·0, which leaves a sum that is never -0
-/// unchanged: the same bits as skipping it.
+/// element, zero past the last position). ggml's tinyBLAS computes each
+/// output as a dot product over positions with one register of lanes (lane
+/// l: positions j ≡ l mod LANES in increasing order) and one horizontal
+/// sum; so does this, eight outputs side by side. A masked position
+/// (outside [first, pos]) or a probability of zero adds v·0, which leaves a
+/// sum that is never -0 unchanged: the same bits as skipping it.
 static void weigh_values(const uint16_t *rows, int64_t stride, int64_t d, int64_t first, int64_t pos, float inv,
                          float *p, float *out) {
     for (int64_t j = first; j <= pos; j++) p[j] = fp16_to_fp32(fp32_to_fp16(p[j] * inv));
-    // The probabilities of the first and last group of eight positions,
-    // with the masked ones set to zero; the groups between load p directly.
+    // The probabilities of the first and last register of positions, with
+    // the masked ones set to zero; the registers between load p directly.
     const int64_t g_first = first - first % HYDRA_LANES, g_last = pos - pos % HYDRA_LANES;
     float edge[2][HYDRA_LANES];
     for (int e = 0; e < 2; e++) {
         const int64_t g = e == 0 ? g_first : g_last;
         for (int l = 0; l < HYDRA_LANES; l++) edge[e][l] = g + l >= first && g + l <= pos ? p[g + l] : 0.0f;
     }
-    const __m256 p_first = _mm256_loadu_ps(edge[0]), p_last = _mm256_loadu_ps(edge[1]);
+    const lanes_t p_first = LANES_LOAD(edge[0]), p_last = LANES_LOAD(edge[1]);
     for (int64_t i = 0; i < d; i += 8) {
-        __m256 acc[8];
-        for (int r = 0; r < 8; r++) acc[r] = _mm256_setzero_ps();
+        lanes_t acc[8];
+        for (int r = 0; r < 8; r++) acc[r] = LANES_ZERO();
         for (int64_t g = g_first; g <= g_last; g += HYDRA_LANES) {
-            const __m256 pv = g == g_last ? p_last : g == g_first ? p_first : _mm256_loadu_ps(p + g);
-            for (int r = 0; r < 8; r++) {
-                const __m256 v = _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)(rows + (i + r) * stride + g)));
-                acc[r] = _mm256_fmadd_ps(v, pv, acc[r]);
-            }
+            const lanes_t pv = g == g_last ? p_last : g == g_first ? p_first : LANES_LOAD(p + g);
+            for (int r = 0; r < 8; r++) acc[r] = LANES_FMA(LANES_HALVES(rows + (i + r) * stride + g), pv, acc[r]);
         }
         for (int r = 0; r < 8; r++) {
             float lanes[HYDRA_LANES];
-            _mm256_storeu_ps(lanes, acc[r]);
+            LANES_STORE(lanes, acc[r]);
             out[i + r] = ops_hsum(lanes);
         }
     }
