@@ -159,6 +159,12 @@ void hydra_dot4_q4_K_x8_avx2(int64_t n, const void *w, const void *x, size_t x_s
 void hydra_dot8_q4_K_r8_avx2(int64_t n, const void *repacked, const void *x, float out[8]);
 void hydra_dot8x4_q4_K_r8_avx2(int64_t n, const void *repacked, const void *x, size_t x_stride, float out[32]);
 float hydra_dot_q6_K_tiled_avx2(int64_t n, const void *w, const void *x);
+#if defined(__AVX512BW__) && defined(__AVX512VNNI__)
+void hydra_dot8_q4_0_avx512(int64_t n, const void *w, size_t w_stride, const void *x, float out[8]);
+void hydra_dot8_q4_1_avx512(int64_t n, const void *w, size_t w_stride, const void *x, float out[8]);
+void hydra_dot8_q5_0_avx512(int64_t n, const void *w, size_t w_stride, const void *x, float out[8]);
+void hydra_dot8_q8_0_avx512(int64_t n, const void *w, size_t w_stride, const void *x, float out[8]);
+#endif
 void hydra_dot2x4_q8_0_avx2(int64_t n, const void *w, size_t w_stride, const void *x, size_t x_stride, float out[8]);
 void hydra_pack8_q6_K(int64_t n, const void *w, size_t w_stride, void *out);
 void hydra_dot8x4_q6_K_tiled_avx2(int64_t n, const void *packed, const void *x, size_t x_stride, float out[32]);

@@ -135,6 +135,113 @@ void hydra_dot4_q4_1_avx2(int64_t n, const void *vw, const void *vx, size_t x_st
     for (int t = 0; t < 4; t++) out[t] = hsum_ps(acc[t]) + summs[t];
 }
 
+// ---- eight rows, one token (AVX-512) --------------------------------------------------
+// Decoding's products of Q4_0, Q4_1, Q5_0 and Q8_0 rows on AVX-512 builds:
+// two rows to a register (one in each 256-bit half), eight rows per call,
+// the activation block loaded once for all eight. Each half is exactly one
+// row's eight-lane accumulator of the one-token kernels above (the same
+// integer sums, exact whichever instructions form them, and the same float
+// steps in block order), so each output has their bits.
+//
+// Eight rows read side by side are eight interleaved streams, which the
+// hardware prefetcher follows poorly (a third of the bandwidth of one row
+// at a time, measured): each block step requests its share of the eight
+// rows two groups ahead.
+#if defined(__AVX512BW__) && defined(__AVX512VNNI__)
+
+enum { DOT8_AHEAD = 2 };
+
+static inline void prefetch_share(const uint8_t *group0, size_t w_stride, int64_t i, int64_t nb) {
+    const size_t bytes = 8 * w_stride;
+    const uint8_t *next = group0 + DOT8_AHEAD * bytes;
+    for (size_t o = (size_t)i * bytes / (size_t)nb & ~(size_t)63; o < (size_t)(i + 1) * bytes / (size_t)nb; o += 64) {
+        __builtin_prefetch(next + o);
+    }
+}
+
+/// The scales w_r·x of eight rows' block, two rows to a register (row 2p
+/// in the low half of s[p], row 2p+1 in the high half).
+static inline void scales8(const hydra_half wd[8], float xd, __m512 s[4]) {
+    const __m128i h = _mm_setr_epi16((short)wd[0], (short)wd[1], (short)wd[2], (short)wd[3], (short)wd[4],
+                                     (short)wd[5], (short)wd[6], (short)wd[7]);
+    const __m512 d = _mm512_castps256_ps512(_mm256_mul_ps(_mm256_cvtph_ps(h), _mm256_set1_ps(xd)));
+    for (int p = 0; p < 4; p++) {
+        const __m512i idx = _mm512_inserti64x4(_mm512_set1_epi32(2 * p), _mm256_set1_epi32(2 * p + 1), 1);
+        s[p] = _mm512_permutexvar_ps(idx, d);
+    }
+}
+
+static inline void hsum_pairs(const __m512 acc[4], float out[8]) {
+    for (int p = 0; p < 4; p++) {
+        out[2 * p] = hsum_ps(_mm512_castps512_ps256(acc[p]));
+        out[2 * p + 1] = hsum_ps(_mm512_extractf32x8_ps(acc[p], 1));
+    }
+}
+
+/// Signed weights (Q4_0, Q5_0, Q8_0) against Q8_0 activations: |q| times
+/// the activation with q's sign, as ggml's mul_sum_i8_pairs_float.
+#define DOT8_SIGNED(NAME, BLOCK, LOAD)                                                                        \
+    void NAME(int64_t n, const void *vw, size_t w_stride, const void *vx, float out[8]) {                    \
+        const block_q8_0 *x = vx;                                                                             \
+        const BLOCK *w[8];                                                                                    \
+        for (int r = 0; r < 8; r++) w[r] = (const BLOCK *)((const uint8_t *)vw + r * w_stride);               \
+        __m512 acc[4] = {_mm512_setzero_ps(), _mm512_setzero_ps(), _mm512_setzero_ps(), _mm512_setzero_ps()}; \
+        const int64_t nb = n / 32;                                                                            \
+        for (int64_t i = 0; i < nb; i++) {                                                                    \
+            prefetch_share(vw, w_stride, i, nb);                                                              \
+            const __m512i y = _mm512_broadcast_i64x4(_mm256_loadu_si256((const __m256i *)x[i].qs));          \
+            hydra_half wd[8];                                                                                 \
+            for (int r = 0; r < 8; r++) wd[r] = w[r][i].d;                                                    \
+            __m512 d[4];                                                                                      \
+            scales8(wd, fp16_to_fp32(x[i].d), d);                                                             \
+            for (int p = 0; p < 4; p++) {                                                                     \
+                const __m512i q = _mm512_inserti64x4(_mm512_castsi256_si512(LOAD(&w[2 * p][i])),              \
+                                                     LOAD(&w[2 * p + 1][i]), 1);                              \
+                const __m512i sy = _mm512_mask_sub_epi8(y, _mm512_movepi8_mask(q), _mm512_setzero_si512(), y);\
+                const __m512i sums = _mm512_dpbusd_epi32(_mm512_setzero_si512(), _mm512_abs_epi8(q), sy);     \
+                acc[p] = _mm512_fmadd_ps(d[p], _mm512_cvtepi32_ps(sums), acc[p]);                             \
+            }                                                                                                 \
+        }                                                                                                     \
+        hsum_pairs(acc, out);                                                                                 \
+    }
+
+DOT8_SIGNED(hydra_dot8_q4_0_avx512, block_q4_0, load_q4_0)
+DOT8_SIGNED(hydra_dot8_q5_0_avx512, block_q5_0, load_q5_0)
+DOT8_SIGNED(hydra_dot8_q8_0_avx512, block_q8_0, load_q8_0)
+
+/// Q4_1 against Q8_1: unsigned nibbles times the activations, plus each
+/// row's m·s term (one fused multiply-add per block, in block order).
+void hydra_dot8_q4_1_avx512(int64_t n, const void *vw, size_t w_stride, const void *vx, float out[8]) {
+    const block_q8_1 *x = vx;
+    const block_q4_1 *w[8];
+    for (int r = 0; r < 8; r++) w[r] = (const block_q4_1 *)((const uint8_t *)vw + r * w_stride);
+    __m512 acc[4] = {_mm512_setzero_ps(), _mm512_setzero_ps(), _mm512_setzero_ps(), _mm512_setzero_ps()};
+    __m256 summs = _mm256_setzero_ps();
+    const int64_t nb = n / 32;
+    for (int64_t i = 0; i < nb; i++) {
+        prefetch_share(vw, w_stride, i, nb);
+        const __m512i y = _mm512_broadcast_i64x4(_mm256_loadu_si256((const __m256i *)x[i].qs));
+        hydra_half wd[8];
+        for (int r = 0; r < 8; r++) wd[r] = w[r][i].d;
+        const __m128i m = _mm_setr_epi16((short)w[0][i].m, (short)w[1][i].m, (short)w[2][i].m, (short)w[3][i].m,
+                                         (short)w[4][i].m, (short)w[5][i].m, (short)w[6][i].m, (short)w[7][i].m);
+        summs = _mm256_fmadd_ps(_mm256_cvtph_ps(m), _mm256_set1_ps(fp16_to_fp32(x[i].s)), summs);
+        __m512 d[4];
+        scales8(wd, fp16_to_fp32(x[i].d), d);
+        for (int p = 0; p < 4; p++) {
+            const __m512i q = _mm512_inserti64x4(_mm512_castsi256_si512(unpack_nibbles(w[2 * p][i].qs)),
+                                                 unpack_nibbles(w[2 * p + 1][i].qs), 1);
+            const __m512i sums = _mm512_dpbusd_epi32(_mm512_setzero_si512(), q, y);
+            acc[p] = _mm512_fmadd_ps(d[p], _mm512_cvtepi32_ps(sums), acc[p]);
+        }
+    }
+    hsum_pairs(acc, out);
+    float m[8];
+    _mm256_storeu_ps(m, summs);
+    for (int r = 0; r < 8; r++) out[r] += m[r];
+}
+#endif
+
 // ---- two rows by four tokens ----------------------------------------------------------
 // Q8_0 products for two weight rows by four tokens at once: the inner
 // kernel of prompt processing for Q8_0 and, once their rows are unpacked to
