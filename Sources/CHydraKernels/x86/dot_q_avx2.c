@@ -151,12 +151,16 @@ void hydra_dot4_q4_1_avx2(int64_t n, const void *vw, const void *vx, size_t x_st
 
 enum { DOT8_AHEAD = 2 };
 
-static inline void prefetch_share(const uint8_t *group0, size_t w_stride, int64_t i, int64_t nb) {
-    const size_t bytes = 8 * w_stride;
-    const uint8_t *next = group0 + DOT8_AHEAD * bytes;
-    for (size_t o = (size_t)i * bytes / (size_t)nb & ~(size_t)63; o < (size_t)(i + 1) * bytes / (size_t)nb; o += 64) {
-        __builtin_prefetch(next + o);
-    }
+/// Block i's share of the group DOT8_AHEAD groups on: `share` bytes (the
+/// group's bytes over its blocks, rounded up to whole lines, computed once
+/// per call).
+static inline void prefetch_share(const uint8_t *group0, size_t w_stride, int64_t i, size_t share) {
+    const uint8_t *next = group0 + DOT8_AHEAD * 8 * w_stride + (size_t)i * share;
+    for (size_t o = 0; o < share; o += 64) __builtin_prefetch(next + o);
+}
+
+static inline size_t prefetch_share_bytes(size_t w_stride, int64_t nb) {
+    return (8 * w_stride + (size_t)nb * 64 - 1) / ((size_t)nb * 64) * 64;
 }
 
 /// The scales w_r·x of eight rows' block, two rows to a register (row 2p
@@ -187,8 +191,9 @@ static inline void hsum_pairs(const __m512 acc[4], float out[8]) {
         for (int r = 0; r < 8; r++) w[r] = (const BLOCK *)((const uint8_t *)vw + r * w_stride);               \
         __m512 acc[4] = {_mm512_setzero_ps(), _mm512_setzero_ps(), _mm512_setzero_ps(), _mm512_setzero_ps()}; \
         const int64_t nb = n / 32;                                                                            \
+        const size_t share = prefetch_share_bytes(w_stride, nb);                                              \
         for (int64_t i = 0; i < nb; i++) {                                                                    \
-            prefetch_share(vw, w_stride, i, nb);                                                              \
+            prefetch_share(vw, w_stride, i, share);                                                           \
             const __m512i y = _mm512_broadcast_i64x4(_mm256_loadu_si256((const __m256i *)x[i].qs));          \
             hydra_half wd[8];                                                                                 \
             for (int r = 0; r < 8; r++) wd[r] = w[r][i].d;                                                    \
@@ -218,8 +223,9 @@ void hydra_dot8_q4_1_avx512(int64_t n, const void *vw, size_t w_stride, const vo
     __m512 acc[4] = {_mm512_setzero_ps(), _mm512_setzero_ps(), _mm512_setzero_ps(), _mm512_setzero_ps()};
     __m256 summs = _mm256_setzero_ps();
     const int64_t nb = n / 32;
+    const size_t share = prefetch_share_bytes(w_stride, nb);
     for (int64_t i = 0; i < nb; i++) {
-        prefetch_share(vw, w_stride, i, nb);
+        prefetch_share(vw, w_stride, i, share);
         const __m512i y = _mm512_broadcast_i64x4(_mm256_loadu_si256((const __m256i *)x[i].qs));
         hydra_half wd[8];
         for (int r = 0; r < 8; r++) wd[r] = w[r][i].d;
