@@ -10,8 +10,10 @@ models and stores them as small JSON files that the Swift tests read:
   logits.json      last-position logits of a few prompts (top 50 + a sample)
   greedy.json      32-token greedy continuations
   perplexity.json  llama-perplexity on Tests/Fixtures/perplexity.txt
+  completion.json  llama-completion's greedy continuations with its defaults
+                   (flash attention on), one of them past 256 positions
 
-Logits, greedy continuations and perplexity depend on the CPU: ggml rounds
+Logits, greedy continuations, completions and perplexity depend on the CPU: ggml rounds
 differently per instruction set (the width of its vector sums, its
 exponential). Those three go to Tests/Fixtures/<key>/<variant>/, where the
 variant ("avx512", "avx2" or "generic") is the one this CPU gets, as
@@ -50,7 +52,7 @@ MODELS = {
     "gemma3-270m": "gemma-3-270m-Q4_K_M.gguf",
     "qwen2.5-0.5b": "qwen2.5-coder-0.5b-instruct-Q4_K_M.gguf",
 }
-KINDS = ["tokenizer", "logits", "greedy", "perplexity", "dequant"]
+KINDS = ["tokenizer", "logits", "greedy", "perplexity", "completion", "dequant"]
 
 # Fixed settings: the fixtures must not depend on the machine.
 N_THREADS = 2
@@ -391,6 +393,54 @@ def make_perplexity(ref, bin_dir):
     return out
 
 
+def completion_prompts():
+    """Raw prompts for llama-completion: two short ones (decoded one query at a
+    time) and one of about 600 tokens: its prompt runs in two batches of
+    tiles (512 tokens, then the rest), its decoding past 256 positions splits
+    the positions over the threads, and past 512 Gemma 3's sliding window
+    (512) leaves the first positions out."""
+    text = (FIXTURES / "perplexity.txt").read_text(encoding="utf-8")
+    long = ""
+    for paragraph in text.split("\n\n"):
+        if len(long) >= 2700:
+            break
+        long += paragraph + "\n\n"
+    return [
+        ("english", "Once upon a time, in a small village by the river,"),
+        ("russian", "Жили-были дед да баба. Была у них"),
+        ("long", long.rstrip("\n")),
+    ]
+
+
+def make_completion(key, bin_dir):
+    """llama-completion with its defaults (flash attention auto, which the CPU
+    backend turns on; -c from the model) but greedy, 2 threads, and the
+    continuation only: what `hydra generate --greedy -t 2` must print."""
+    path = MODELS_DIR / MODELS[key]
+    args = ["-n", str(N_PREDICT), "--temp", "0", "-t", str(N_THREADS), "-s", str(SEED),
+            "--simple-io", "-no-cnv", "--no-display-prompt"]
+    cases = []
+    for name, prompt in completion_prompts():
+        run = subprocess.run([str(bin_dir / "llama-completion"), "-m", str(path), "-p", prompt] + args,
+                             capture_output=True, text=True, check=True)
+        # The tool ends its output with "\n\n", after " [end of text]\n" when
+        # the model ended the text: neither is part of the continuation.
+        text = run.stdout
+        assert text.endswith("\n\n"), text
+        text = text[:-2]
+        if text.endswith(" [end of text]\n"):
+            text = text[: -len(" [end of text]\n")]
+        cases.append({"name": name, "prompt": prompt, "n_predict": N_PREDICT, "text": text})
+    return {
+        "generator": "scripts/make-fixtures.py",
+        "model": MODELS[key],
+        "model_sha256": sha256(path),
+        "tool": "llama-completion -m MODEL -p PROMPT " + " ".join(args),
+        "flash_attn": "auto (llama-completion's default; enabled on the CPU)",
+        "cases": cases,
+    }
+
+
 def make_dequant(ref, bin_dir):
     import gguf
     from gguf.quants import dequantize
@@ -451,16 +501,26 @@ def main():
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--only", default=",".join(KINDS), help="comma-separated kinds: " + ",".join(KINDS))
     parser.add_argument("--models", default=",".join(MODELS), help="comma-separated keys: " + ",".join(MODELS))
+    parser.add_argument("--variant", help="the CPU kind to write fixtures for (default: this CPU's); with "
+                        "--llama-bin, tools built for that kind's instruction set (e.g. -march=haswell for avx2), "
+                        "which compute its results on any CPU that runs them")
+    parser.add_argument("--llama-bin", help="directory of the llama.cpp tools to use (default: scripts/build-llama-cpp.sh's)")
     args = parser.parse_args()
     kinds = args.only.split(",")
     keys = args.models.split(",")
-    bin_dir = llama_bin_dir() if {"perplexity", "dequant"} & set(kinds) else None
+    bin_dir = None
+    if {"perplexity", "completion", "dequant"} & set(kinds):
+        bin_dir = Path(args.llama_bin) if args.llama_bin else llama_bin_dir()
 
     for key in keys:
         print(f"{key}:")
-        ref = Reference(key)
         target = FIXTURES / key
-        per_cpu = target / arithmetic_variant()
+        per_cpu = target / (args.variant or arithmetic_variant())
+        if "completion" in kinds:
+            dump(make_completion(key, bin_dir), per_cpu / "completion.json")
+        if set(kinds) <= {"completion"}:
+            continue  # llama-completion needs no llama-cpp-python
+        ref = Reference(key)
         if "tokenizer" in kinds:
             dump(make_tokenizer(ref), target / "tokenizer.json")
         if "logits" in kinds:

@@ -33,6 +33,8 @@ struct BenchCommand: ParsableCommand {
     @Option(name: [.customShort("r"), .customLong("repetitions")], help: "Timed repetitions of each test.")
     var repetitions = 5
 
+    @OptionGroup var attention: AttentionOption
+
     @Flag(help: "Print one JSON object instead of a table.")
     var json = false
 
@@ -102,7 +104,8 @@ struct BenchCommand: ParsableCommand {
         // context) must hold every sequence.
         let hydra = try HydraModel(file: GGUFFile(path: path),
                                    contextLength: max(max(promptTokens, 1) + generatedTokens, longest),
-                                   batchSize: max(512, longest), pool: ThreadPool(threads: threads))
+                                   batchSize: max(512, longest), pool: ThreadPool(threads: threads),
+                                   flashAttention: attention.enabled)
         let bench = SequencesBench(model: hydra, promptTokens: promptTokens, generatedTokens: generatedTokens)
         if !json { writeOut("sequences   exact t/s   throughput t/s   (\(threads) thread(s), -p \(promptTokens), -n \(generatedTokens))\n") }
         let rows = try bench.rows(counts) { row in
@@ -122,7 +125,8 @@ struct BenchCommand: ParsableCommand {
         // Load time: open the GGUF and build the model until it can run.
         let loadStart = DispatchTime.now()
         let gguf = try GGUFFile(path: path)
-        var target = try BenchTarget(gguf: gguf, threads: threads, contextLength: max(promptTokens + generatedTokens, 1))
+        var target = try BenchTarget(gguf: gguf, threads: threads, contextLength: max(promptTokens + generatedTokens, 1),
+                                     flashAttention: attention.enabled)
         let loadMs = milliseconds(since: loadStart)
 
         var report = ModelReport(
@@ -196,9 +200,9 @@ struct BenchTarget {
 
     /// A model with room for `contextLength` positions, processing prompts
     /// in batches of up to 512 tokens (llama-bench's default micro-batch).
-    init(gguf: GGUFFile, threads: Int, contextLength: Int) throws {
+    init(gguf: GGUFFile, threads: Int, contextLength: Int, flashAttention: Bool) throws {
         model = try HydraModel(file: gguf, contextLength: contextLength, batchSize: 512,
-                               pool: ThreadPool(threads: threads))
+                               pool: ThreadPool(threads: threads), flashAttention: flashAttention)
         vocabularySize = model.vocabularySize
         let addsBOS = gguf.bool("tokenizer.ggml.add_bos_token") ?? false
         bos = addsBOS ? gguf.int("tokenizer.ggml.bos_token_id").map(Int32.init) : nil

@@ -21,6 +21,8 @@ struct GenerateCommand: ParsableCommand {
     @Option(name: [.short, .long], help: "Threads (default: all cores).")
     var threads: Int?
 
+    @OptionGroup var attention: AttentionOption
+
     @Flag(help: "Print load time and tokens/s on standard error.")
     var timings = false
 
@@ -39,7 +41,8 @@ struct GenerateCommand: ParsableCommand {
         let tokenizer = try Tokenizer(gguf: gguf)
         let ids = tokenizer.tokenize(text, addSpecial: true, parseSpecial: true)
         guard !ids.isEmpty else { throw HydraError.invalidInput("the prompt is empty") }
-        let hydra = try HydraModel.load(file: gguf, contextLength: ids.count + n, threads: threads)
+        let hydra = try HydraModel.load(file: gguf, contextLength: ids.count + n, threads: threads,
+                                        flashAttention: attention.enabled)
         let loadMs = clock.lap()
 
         var detok = StreamingDetokenizer(tokenizer: tokenizer)

@@ -53,6 +53,8 @@ extension HeadsCommand {
         @Flag(help: "Leave the native head out (its row is the same for every head compared on one model).")
         var skipNative = false
 
+        @OptionGroup var attention: AttentionOption
+
         @Option(name: [.short, .long], help: "Threads (default: all cores).")
         var threads: Int?
 
@@ -69,7 +71,8 @@ extension HeadsCommand {
             }
             let source = try Language.named(from), target = try Language.named(to)
             let pairs = try ParallelText.read(path: heldout)
-            let hydra = try HydraModel.load(model, contextLength: 2048, threads: threads)
+            let hydra = try HydraModel.load(model, contextLength: 2048, threads: threads,
+                                            flashAttention: attention.enabled)
             var all = skipNative ? [] : [hydra.native]
             for path in heads {
                 all.append(try hydra.heads.load(path: HeadsCommand.resolve(path), catalog: HeadCatalog(directories: []),

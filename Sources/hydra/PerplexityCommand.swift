@@ -25,6 +25,8 @@ struct PerplexityCommand: ParsableCommand {
     @Option(name: .customLong("head"), help: "Measure through a head (a head file, an installed head's name, or 'native'): bits per character.")
     var head: String?
 
+    @OptionGroup var attention: AttentionOption
+
     @Argument(help: "The text file.")
     var file: String
 
@@ -34,7 +36,7 @@ struct PerplexityCommand: ParsableCommand {
 
     func run() throws {
         let text = try readInput(arguments: [], file: file)
-        let hydra = try HydraModel.load(model, contextLength: c, threads: threads)
+        let hydra = try HydraModel.load(model, contextLength: c, threads: threads, flashAttention: attention.enabled)
         if let head { return try bitsPerCharacter(text, hydra: hydra, head: head) }
         let tokenizer = hydra.native.tokenizer
         let tokens = tokenizer.tokenize(text, addSpecial: true, parseSpecial: false)

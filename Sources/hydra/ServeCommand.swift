@@ -38,6 +38,8 @@ struct DaemonOptions: ParsableArguments {
     @Flag(help: "Requests served together each get exactly the answer they would get alone (slower with many requests; by default they share matrix products, which round differently).")
     var exactBatches = false
 
+    @OptionGroup var attention: AttentionOption
+
     func validate() throws {
         if let threads, let problem = ThreadPool.problem(with: threads) { throw ValidationError(problem) }
         if idleUnload < 0 { throw ValidationError("--idle-unload must not be negative") }
@@ -59,6 +61,7 @@ struct DaemonOptions: ParsableArguments {
               "--max-models", String(maxModels), "--idle-timeout", String(idleTimeout)]
         if lazy { a.append("--lazy") }
         if exactBatches { a.append("--exact-batches") }
+        a += ["--flash-attn", attention.mode.rawValue]
         return a
     }
 
@@ -73,6 +76,7 @@ struct DaemonOptions: ParsableArguments {
         c.limits.maxModels = maxModels
         c.limits.idleTimeoutSeconds = idleTimeout
         c.exactBatches = exactBatches
+        c.flashAttention = attention.enabled
         return c
     }
 }

@@ -42,6 +42,8 @@ struct TranslateCommand: ParsableCommand {
 
     @OptionGroup var headOptions: HeadsOptions
 
+    @OptionGroup var attention: AttentionOption
+
     @OptionGroup(title: "Decoding") var decoding: SamplingOptions
 
     @Flag(inversion: .prefixedNo,
@@ -97,7 +99,9 @@ struct TranslateCommand: ParsableCommand {
         let target = try Language.named(to)
         if let batch, let out {
             let source = try Language.named(from)
-            let translator = try headOptions.translator(model: HydraModel.load(model, threads: threads), from: source,
+            let translator = try headOptions.translator(model: HydraModel.load(model, threads: threads,
+                                                                                         flashAttention: attention.enabled),
+                                                        from: source,
                                                         to: target)
             translator.scriptLock = scriptLockMode
             decoding.apply(to: translator)
@@ -108,7 +112,7 @@ struct TranslateCommand: ParsableCommand {
         let source = try Language.named(guessSource ? try guessLanguage(of: input) : from)
         if !noDaemon, try translateThroughDaemon(input, from: source.code) { return }
         var clock = Stopwatch()
-        let hydra = try HydraModel.load(model, threads: threads)
+        let hydra = try HydraModel.load(model, threads: threads, flashAttention: attention.enabled)
         let loadMs = clock.lap()
         let translator = try headOptions.translator(model: hydra, from: source, to: target)
         translator.scriptLock = scriptLockMode
@@ -146,6 +150,9 @@ struct TranslateCommand: ParsableCommand {
     /// Translates through a running daemon (started first with `--daemon`).
     /// Returns false when there is none, to translate in this process.
     func translateThroughDaemon(_ input: String, from: String) throws -> Bool {
+        // A running daemon keeps the attention it was started with (flash
+        // attention unless told otherwise): the plain path runs here.
+        if attention.mode == .off && !daemon { return false }
         let paths = DaemonPaths(socket: socket)
         // The same model as in this process would be: resolved here, by path.
         let modelPath = URL(fileURLWithPath: try KnownModel.resolve(model)).standardizedFileURL.path
@@ -154,6 +161,7 @@ struct TranslateCommand: ParsableCommand {
             options.socket = socket
             options.model = modelPath
             options.threads = threads
+            options.attention = attention
             _ = try DaemonLauncher.start(options)
         }
         let client: DaemonClient

@@ -149,7 +149,8 @@ import Testing
         let e = lm.config.embeddingLength
         var inputs = [Float](repeating: 0, count: ids.count * e)
         var hidden = [Float](repeating: 0, count: e)
-        let state = BodyState(config: lm.config, contextLength: 16, batchCapacity: 4, threads: lm.pool.threads)
+        let state = BodyState(config: lm.config, contextLength: 16, batchCapacity: 4, threads: lm.pool.threads,
+                              attention: lm.state.attentionKind)
         try ids.withUnsafeBufferPointer { idp in
             try inputs.withUnsafeMutableBufferPointer { inp in
                 try lm.body.embed(tokens: idp, from: other, into: inp.baseAddress!)

@@ -34,11 +34,14 @@ import Testing
     /// fixtures' rounding to 6 significant digits.
     static let tolerance: Float = 1e-4
 
-    /// One model per key, shared by the tests of this suite.
+    /// One model per key, shared by the tests of this suite, with the plain
+    /// attention path the fixtures were made with (llama-cpp-python's
+    /// default, flash attention off).
     static func model(_ key: String) throws -> HydraModel {
         try models.withLock { cache in
             if let m = cache[key] { return m }
-            let m = try HydraModel(file: TestModels.gguf(key), contextLength: 512, pool: ThreadPool(threads: 2))
+            let m = try HydraModel(file: TestModels.gguf(key), contextLength: 512, pool: ThreadPool(threads: 2),
+                                   flashAttention: false)
             cache[key] = m
             return m
         }

@@ -84,13 +84,36 @@ struct CLITests {
         let cases: [Case]
     }
 
-    @Test("generate --greedy prints llama.cpp's continuation", arguments: TestModels.keys)
+    @Test("generate --greedy --flash-attn off prints llama.cpp's continuation with flash attention off",
+          arguments: TestModels.keys)
     func generateMatchesLlamaCpp(key: String) throws {
         let fixture: GreedyFixture = try Fixtures.loadForThisCPU(key, "greedy.json")
         let c = try #require(fixture.cases.first)
-        let r = try CLI.run(["generate", "--model", TestModels.path(key), "-n", "\(c.ids.count)", "--greedy", c.prompt])
+        let r = try CLI.run(["generate", "--model", TestModels.path(key), "-n", "\(c.ids.count)", "--greedy",
+                             "--flash-attn", "off", c.prompt])
         #expect(r.status == 0, "\(r.stderr)")
         #expect(r.stdout == c.text)
+    }
+
+    struct CompletionFixture: Decodable {
+        struct Case: Decodable { let name: String; let prompt: String; let n_predict: Int; let text: String }
+        let cases: [Case]
+    }
+
+    /// llama-completion's defaults include flash attention: its three paths
+    /// are all here (short prompts one query at a time, the long prompt in
+    /// tiles, and its decoding past 256 positions split over the 2 threads).
+    @Test("generate --greedy prints llama-completion's continuation (flash attention, its default)",
+          arguments: TestModels.keys)
+    func generateMatchesLlamaCompletion(key: String) throws {
+        let fixture: CompletionFixture = try Fixtures.loadForThisCPU(key, "completion.json")
+        #expect(fixture.cases.count == 3)
+        for c in fixture.cases {
+            let r = try CLI.run(["generate", "--model", TestModels.path(key), "-n", "\(c.n_predict)", "--greedy",
+                                 "--threads", "2", c.prompt])
+            #expect(r.status == 0, "\(r.stderr)")
+            #expect(r.stdout == c.text, "\(key) \(c.name)")
+        }
     }
 
     struct PerplexityFixture: Decodable {
@@ -99,21 +122,21 @@ struct CLITests {
         let ppl_flash_attn_off: Double
     }
 
-    @Test("perplexity equals llama-perplexity -fa off", arguments: TestModels.keys)
+    /// llama-perplexity with its default (flash attention, in tiles: the
+    /// chunks are 128 tokens) and with -fa off, each against hydra with the
+    /// same setting; both print four decimals.
+    @Test("perplexity equals llama-perplexity, with and without flash attention", arguments: TestModels.keys)
     func perplexityMatchesLlamaCpp(key: String) throws {
         let fixture: PerplexityFixture = try Fixtures.loadForThisCPU(key, "perplexity.json")
-        let r = try CLI.run(["perplexity", "--model", TestModels.path(key), "-c", "\(fixture.n_ctx)",
-                             Fixtures.directory + "/perplexity.txt"])
-        #expect(r.status == 0, "\(r.stderr)")
-        let line = try #require(r.stdout.split(separator: "\n").first { $0.hasPrefix("Final estimate: PPL = ") })
-        let value = try #require(Double(line.dropFirst("Final estimate: PPL = ".count).split(separator: " ")[0]))
-        let rel = abs(value - fixture.ppl) / fixture.ppl
-        let relOff = abs(value - fixture.ppl_flash_attn_off) / fixture.ppl_flash_attn_off
-        print("perplexity \(key): hydra \(value), llama.cpp \(fixture.ppl) (\(rel * 100)%), -fa off \(fixture.ppl_flash_attn_off) (\(relOff * 100)%)")
-        // Both print four decimals; flash attention (llama-perplexity's
-        // default) rounds its f16 attention differently, within 1 %.
-        #expect(relOff < 1e-5)
-        #expect(rel < 0.01)
+        for (mode, expected) in [("auto", fixture.ppl), ("off", fixture.ppl_flash_attn_off)] {
+            let r = try CLI.run(["perplexity", "--model", TestModels.path(key), "-c", "\(fixture.n_ctx)",
+                                 "--flash-attn", mode, Fixtures.directory + "/perplexity.txt"])
+            #expect(r.status == 0, "\(r.stderr)")
+            let line = try #require(r.stdout.split(separator: "\n").first { $0.hasPrefix("Final estimate: PPL = ") })
+            let value = try #require(Double(line.dropFirst("Final estimate: PPL = ".count).split(separator: " ")[0]))
+            print("perplexity \(key) --flash-attn \(mode): hydra \(value), llama.cpp \(expected)")
+            #expect(abs(value - expected) / expected < 1e-5, "--flash-attn \(mode)")
+        }
     }
 
     @Test("translate reads standard input and keeps its paragraphs")

@@ -33,6 +33,24 @@ void hydra_attention(hydra_pool *pool, const float *q, const uint16_t *k_cache, 
 /// of `n_ctx` positions.
 int64_t hydra_attention_scratch_floats(int32_t threads, int64_t n_ctx, int64_t head_dim);
 
+/// The same attention with the arithmetic of ggml's CPU flash attention
+/// (llama.cpp's default on the CPU): an online softmax in tiles of 64
+/// positions for calls of 64 or more tokens (queries in float), else one
+/// query at a time (query in half, values summed in half), and decoding
+/// split over the pool's threads once n_kv reaches 512 (flash_attention.c).
+/// Arguments as hydra_attention's, plus n_kv: the cache cells in ggml's
+/// view (llama.cpp's: the cells in use rounded up to a multiple of 256, at
+/// least 256, at most the cells of llama.cpp's cache; at least start_pos +
+/// ntok). It only decides where decoding splits: no cell from start_pos +
+/// ntok on is read, so it may exceed the cache given here.
+/// scratch: hydra_flash_attention_scratch_floats(...) floats.
+void hydra_flash_attention(hydra_pool *pool, const float *q, const uint16_t *k_cache, const uint16_t *v_cache,
+                           int64_t ntok, int64_t n_head, int64_t n_kv_head, int64_t head_dim, int64_t start_pos,
+                           int64_t window, int64_t n_kv, float scale, float *scratch, float *out);
+
+/// Floats of scratch hydra_flash_attention needs for `threads` threads.
+int64_t hydra_flash_attention_scratch_floats(int32_t threads, int64_t n_head, int64_t head_dim);
+
 #ifdef __cplusplus
 }
 #endif

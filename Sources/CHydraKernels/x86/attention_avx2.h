@@ -31,6 +31,32 @@ static inline int64_t fma_halves_vector(float *acc, const uint16_t *h, const flo
     return i;
 }
 
+/// scale_halves and mad_halves (flash_attention.c) over ggml's whole
+/// registers: y = half(float(y)·v), y = half(fma(float(x), v, float(y))),
+/// rounded to nearest even as ggml's GGML_F16_VEC_STORE does. Returns how
+/// many elements were done.
+static inline int64_t scale_mad_halves_vector(uint16_t *y, const uint16_t *x, float v, int64_t n) {
+    int64_t i = 0;
+#if defined(__AVX512F__)
+    const __m512 vv = _mm512_set1_ps(v);
+    for (; i + 16 <= n; i += 16) {
+        const __m512 yv = _mm512_cvtph_ps(_mm256_loadu_si256((const __m256i *)(y + i)));
+        const __m512 r = x ? _mm512_fmadd_ps(_mm512_cvtph_ps(_mm256_loadu_si256((const __m256i *)(x + i))), vv, yv)
+                           : _mm512_mul_ps(yv, vv);
+        _mm256_storeu_si256((__m256i *)(y + i), _mm512_cvtps_ph(r, _MM_FROUND_TO_NEAREST_INT));
+    }
+#elif defined(__AVX2__) && defined(__FMA__) && defined(__F16C__)
+    const __m256 vv = _mm256_set1_ps(v);
+    for (; i + 8 <= n; i += 8) {
+        const __m256 yv = _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)(y + i)));
+        const __m256 r = x ? _mm256_fmadd_ps(_mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)(x + i))), vv, yv)
+                           : _mm256_mul_ps(yv, vv);
+        _mm_storeu_si128((__m128i *)(y + i), _mm256_cvtps_ph(r, _MM_FROUND_TO_NEAREST_INT));
+    }
+#endif
+    return i;
+}
+
 #if defined(HYDRA_VECTOR_LANES)
 #include "lanes_avx2.h"
 

@@ -192,9 +192,16 @@ public final class Body: @unchecked Sendable {
             let keys = seq.cache.keys[il], values = seq.cache.values[il]
             hydra_to_half(s.k + first * kv, keys + seq.position * kv, Int64(count * kv))
             hydra_to_half(s.v + first * kv, values + seq.position * kv, Int64(count * kv))
-            hydra_attention(pool?.raw, s.q + first * ql, keys, values, Int64(count), Int64(c.headCount),
-                            Int64(c.kvHeadCount), d, Int64(seq.position), window, scale, s.attentionScratch,
-                            s.attention + first * ql)
+            if s.attentionKind == .plain {
+                hydra_attention(pool?.raw, s.q + first * ql, keys, values, Int64(count), Int64(c.headCount),
+                                Int64(c.kvHeadCount), d, Int64(seq.position), window, scale, s.attentionScratch,
+                                s.attention + first * ql)
+            } else {
+                let cells = s.attentionKind.viewCells(end: seq.position + count, window: Int(window))
+                hydra_flash_attention(pool?.raw, s.q + first * ql, keys, values, Int64(count), Int64(c.headCount),
+                                      Int64(c.kvHeadCount), d, Int64(seq.position), window, Int64(cells), scale,
+                                      s.attentionScratch, s.attention + first * ql)
+            }
         }
         record("kqv_out", il, s.attention, n * ql)
     }

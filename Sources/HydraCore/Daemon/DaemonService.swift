@@ -18,6 +18,9 @@ public final class DaemonService: @unchecked Sendable {
         /// Requests decoded together each get the bits they would get alone;
         /// otherwise they share matrix products (throughput mode).
         public var exactBatches = false
+        /// Models run with flash attention (llama.cpp's CPU default) or its
+        /// plain path, as `hydra translate --flash-attn` chooses.
+        public var flashAttention = true
 
         public init(defaultModel: String, socket: String) {
             self.defaultModel = defaultModel
@@ -155,7 +158,8 @@ public final class DaemonService: @unchecked Sendable {
             }
             let w = ModelWorker(modelPath: path, threads: configuration.threads,
                                 idleUnloadSeconds: configuration.idleUnloadSeconds, limits: limits,
-                                exactBatches: configuration.exactBatches)
+                                exactBatches: configuration.exactBatches,
+                                flashAttention: configuration.flashAttention)
             workers[key] = w
             return w
         }

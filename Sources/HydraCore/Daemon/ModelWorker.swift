@@ -47,11 +47,14 @@ final class ModelWorker: @unchecked Sendable {
 
     /// Whether requests stepped together keep the bits of decoding alone.
     let exactBatches: Bool
+    /// Whether the model runs with flash attention.
+    let flashAttention: Bool
 
     init(modelPath: String, threads: Int?, idleUnloadSeconds: Double, limits: DaemonLimits,
-         exactBatches: Bool = false) {
+         exactBatches: Bool = false, flashAttention: Bool = true) {
         self.modelPath = modelPath
         self.exactBatches = exactBatches
+        self.flashAttention = flashAttention
         self.threads = threads
         self.idleUnloadSeconds = idleUnloadSeconds
         self.limits = limits
@@ -288,7 +291,7 @@ final class ModelWorker: @unchecked Sendable {
             throw HydraError.invalidModel("invalid model file \(e.description)")
         }
         // The same context as `hydra translate`, so both give the same output.
-        return try HydraModel.load(file: gguf, threads: threads)
+        return try HydraModel.load(file: gguf, threads: threads, flashAttention: flashAttention)
     }
 
     /// Makes `job`'s translation at its first turn, then starts its next

@@ -23,7 +23,8 @@ public final class HydraSequence {
     /// this one's cache and logits.
     public func clone() throws -> HydraSequence {
         let copy = HydraSequence(state: BodyState(config: state.config, contextLength: state.contextLength,
-                                                  batchCapacity: 1, threads: state.threads),
+                                                  batchCapacity: 1, threads: state.threads,
+                                                  attention: state.attentionKind),
                                  target: target, output: output, logits: logits)
         try copy.state.copyCache(from: state, count: state.length)
         return copy
@@ -53,7 +54,7 @@ extension HydraModel {
         let logits = Array(try forwardLast(prompt, startPosition: 0, logitsFrom: target))
         // The last generated token is never fed back: prompt + maxTokens - 1 positions.
         let own = BodyState(config: body.config, contextLength: prompt.count + maxTokens - 1, batchCapacity: 1,
-                            threads: pool.threads)
+                            threads: pool.threads, attention: state.attentionKind)
         try own.copyCache(from: state, count: prompt.count)
         return HydraSequence(state: own, target: target, output: output, logits: logits)
     }

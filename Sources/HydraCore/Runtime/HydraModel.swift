@@ -36,10 +36,13 @@ public final class HydraModel {
     /// positions, processing prompts in batches of up to `batchSize` tokens
     /// on `pool`.
     /// - Parameters:
+    ///   - flashAttention: attention with the arithmetic of llama.cpp's flash
+    ///     attention (its CPU default, `-fa auto`); false: its plain path
+    ///     (`-fa off`, llama-cpp-python's default).
     ///   - nativeLanguage: the native head's language (default: the file's).
     ///   - tokenizer: the file's tokenizer, if already built.
     public init(file: GGUFFile, contextLength: Int = 4096, batchSize: Int = 512, pool: ThreadPool = ThreadPool(),
-                nativeLanguage: String? = nil, tokenizer: Tokenizer? = nil) throws {
+                flashAttention: Bool = true, nativeLanguage: String? = nil, tokenizer: Tokenizer? = nil) throws {
         guard contextLength > 0, batchSize > 0 else {
             throw HydraError.invalidInput("the context length and batch size must be positive")
         }
@@ -48,7 +51,8 @@ public final class HydraModel {
         let native = try Head.native(of: body, language: nativeLanguage, tokenizer: tokenizer)
         heads = try HeadSet(body: body, native: native)
         state = BodyState(config: body.config, contextLength: contextLength, batchCapacity: batchSize,
-                          threads: pool.threads)
+                          threads: pool.threads,
+                          attention: flashAttention ? .flash(contextLength: contextLength) : .plain)
         self.pool = pool
         lastHidden = .allocate(capacity: body.config.embeddingLength)
         logitsCapacity = native.output?.vocabularySize ?? 0
@@ -57,9 +61,10 @@ public final class HydraModel {
 
     /// Opens a model file with its native head.
     public convenience init(path: String, contextLength: Int = 4096, batchSize: Int = 512,
-                            pool: ThreadPool = ThreadPool(), nativeLanguage: String? = nil) throws {
+                            pool: ThreadPool = ThreadPool(), flashAttention: Bool = true,
+                            nativeLanguage: String? = nil) throws {
         try self.init(file: GGUFFile(path: path), contextLength: contextLength, batchSize: batchSize, pool: pool,
-                      nativeLanguage: nativeLanguage)
+                      flashAttention: flashAttention, nativeLanguage: nativeLanguage)
     }
 
     deinit {

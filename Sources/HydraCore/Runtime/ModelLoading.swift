@@ -11,22 +11,25 @@ extension HydraModel {
     /// `KnownModel.resolve`), a context of `contextLength` positions but no
     /// more than the model was trained for (and at least 16), prompts in
     /// batches of up to 512 tokens, on `threads` threads (default: every
-    /// core).
+    /// core), with flash attention unless `flashAttention` is false (as
+    /// llama.cpp's tools run on the CPU by default).
     public static func load(_ nameOrPath: String?, contextLength: Int = translationContext,
-                            threads: Int? = nil) throws -> HydraModel {
-        try load(file: openFile(nameOrPath), contextLength: contextLength, threads: threads)
+                            threads: Int? = nil, flashAttention: Bool = true) throws -> HydraModel {
+        try load(file: openFile(nameOrPath), contextLength: contextLength, threads: threads,
+                 flashAttention: flashAttention)
     }
 
     /// `load` for a file already opened.
     public static func load(file: GGUFFile, contextLength: Int = translationContext,
-                            threads: Int? = nil) throws -> HydraModel {
+                            threads: Int? = nil, flashAttention: Bool = true) throws -> HydraModel {
         let trained = file.architecture.flatMap { file.int("\($0).context_length") } ?? translationContext
         let context = max(16, min(contextLength, max(trained, 16)))
         // Every command's --threads passes here.
         if let threads, let problem = ThreadPool.problem(with: threads) { throw HydraError.invalidInput(problem) }
         let pool = ThreadPool(threads: threads ?? ThreadPool.defaultThreadCount)
         do {
-            return try HydraModel(file: file, contextLength: context, batchSize: min(512, context), pool: pool)
+            return try HydraModel(file: file, contextLength: context, batchSize: min(512, context), pool: pool,
+                                  flashAttention: flashAttention)
         } catch let e as HydraError {
             throw e
         } catch {

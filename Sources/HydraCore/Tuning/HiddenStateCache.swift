@@ -112,7 +112,7 @@ public final class HiddenStateCache {
             } else {
                 while slots.count < group.count {
                     slots.append(BodyState(config: body.config, contextLength: state.contextLength, batchCapacity: 1,
-                                           threads: state.threads))
+                                           threads: state.threads, attention: state.attentionKind))
                 }
                 var inputs: [HeadToken] = []
                 var rows: [SequenceRows] = []
