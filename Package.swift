@@ -1,10 +1,14 @@
 // swift-tools-version:6.0
+import Foundation
 import PackageDescription
 
 // Hot loops live in C targets built for the host CPU, as llama.cpp's
 // GGML_NATIVE build does: Swift's default baseline (SSE2) is several times
-// slower for quantized dot products.
-let nativeC: [CSetting] = [.unsafeFlags(["-O3", "-march=native", "-fno-finite-math-only"])]
+// slower for quantized dot products. HYDRA_MARCH builds for another CPU
+// kind instead (e.g. haswell: AVX2 without AVX-512, whose arithmetic an
+// AVX-512 machine then runs too; use its own --scratch-path).
+let march = ProcessInfo.processInfo.environment["HYDRA_MARCH"] ?? "native"
+let nativeC: [CSetting] = [.unsafeFlags(["-O3", "-march=\(march)", "-fno-finite-math-only"])]
 
 let package = Package(
     name: "hydra",
