@@ -28,11 +28,11 @@ int32_t hydra_has_simd_kernels(void) {
 // With a two-rows-by-four-tokens kernel for prompts, on rows unpacked to Q8_0 when `unpack` is set,
 // and an eight-row kernel for one token.
 #define KT(act, q, d, d4, u, d2x4, d8) {.act_type = HYDRA_TYPE_##act, .quantize = q, .dot = d, .dot4 = d4, .unpack = u, .dot2x4 = d2x4, .dot8 = d8}
-// The eight-row one-token kernel of a 32-element type where the build has AVX-512 (BW, VNNI).
+// The eight-row one-token kernel of a 32-element type: AVX-512 (BW, VNNI) where the build has it, else AVX2.
 #if defined(__AVX512BW__) && defined(__AVX512VNNI__)
-#define DOT8_AVX512(t) hydra_dot8_##t##_avx512
+#define DOT8(t) hydra_dot8_##t##_avx512
 #else
-#define DOT8_AVX512(t) NULL
+#define DOT8(t) hydra_dot8_##t##_avx2
 #endif
 
 static const hydra_kernel portable_kernels[] = {
@@ -57,14 +57,14 @@ static const hydra_kernel simd_kernels[] = {
     [HYDRA_TYPE_F16] = K(F16, hydra_quantize_f16_scalar, hydra_dot_f16_scalar),
     [HYDRA_TYPE_BF16] = K(BF16, hydra_quantize_bf16_scalar, hydra_dot_bf16_scalar),
     [HYDRA_TYPE_Q4_0] = KT(Q8_0, hydra_quantize_q8_0_avx2, hydra_dot_q4_0_avx2, hydra_dot4_q4_0_avx2,
-                           hydra_unpack_q4_0, hydra_dot2x4_q8_0_avx2, DOT8_AVX512(q4_0)),
+                           hydra_unpack_q4_0, hydra_dot2x4_q8_0_avx2, DOT8(q4_0)),
     [HYDRA_TYPE_Q4_1] = K48(Q8_1, hydra_quantize_q8_1_avx2, hydra_dot_q4_1_avx2, hydra_dot4_q4_1_avx2,
-                            DOT8_AVX512(q4_1)),
+                            DOT8(q4_1)),
     [HYDRA_TYPE_Q5_0] = KT(Q8_0, hydra_quantize_q8_0_avx2, hydra_dot_q5_0_avx2, hydra_dot4_q5_0_avx2,
-                           hydra_unpack_q5_0, hydra_dot2x4_q8_0_avx2, DOT8_AVX512(q5_0)),
+                           hydra_unpack_q5_0, hydra_dot2x4_q8_0_avx2, DOT8(q5_0)),
     [HYDRA_TYPE_Q5_1] = K(Q8_1, hydra_quantize_q8_1_avx2, hydra_dot_q5_1_avx2),
     [HYDRA_TYPE_Q8_0] = KT(Q8_0, hydra_quantize_q8_0_avx2, hydra_dot_q8_0_avx2, hydra_dot4_q8_0_avx2, NULL,
-                           hydra_dot2x4_q8_0_avx2, DOT8_AVX512(q8_0)),
+                           hydra_dot2x4_q8_0_avx2, DOT8(q8_0)),
     [HYDRA_TYPE_Q2_K] = K(Q8_K, hydra_quantize_q8_K_scalar, hydra_dot_q2_K_scalar),
     [HYDRA_TYPE_Q3_K] = K(Q8_K, hydra_quantize_q8_K_scalar, hydra_dot_q3_K_scalar),
     [HYDRA_TYPE_Q4_K] = K4(Q8_K, hydra_quantize_q8_K_scalar, hydra_dot_q4_K_avx2, hydra_dot4_q4_K_avx2),

@@ -164,6 +164,11 @@ void hydra_dot8_q4_0_avx512(int64_t n, const void *w, size_t w_stride, const voi
 void hydra_dot8_q4_1_avx512(int64_t n, const void *w, size_t w_stride, const void *x, float out[8]);
 void hydra_dot8_q5_0_avx512(int64_t n, const void *w, size_t w_stride, const void *x, float out[8]);
 void hydra_dot8_q8_0_avx512(int64_t n, const void *w, size_t w_stride, const void *x, float out[8]);
+#else
+void hydra_dot8_q4_0_avx2(int64_t n, const void *w, size_t w_stride, const void *x, float out[8]);
+void hydra_dot8_q4_1_avx2(int64_t n, const void *w, size_t w_stride, const void *x, float out[8]);
+void hydra_dot8_q5_0_avx2(int64_t n, const void *w, size_t w_stride, const void *x, float out[8]);
+void hydra_dot8_q8_0_avx2(int64_t n, const void *w, size_t w_stride, const void *x, float out[8]);
 #endif
 void hydra_dot2x4_q8_0_avx2(int64_t n, const void *w, size_t w_stride, const void *x, size_t x_stride, float out[8]);
 void hydra_pack8_q6_K(int64_t n, const void *w, size_t w_stride, void *out);

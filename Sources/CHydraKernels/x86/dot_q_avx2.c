@@ -135,19 +135,18 @@ void hydra_dot4_q4_1_avx2(int64_t n, const void *vw, const void *vx, size_t x_st
     for (int t = 0; t < 4; t++) out[t] = hsum_ps(acc[t]) + summs[t];
 }
 
-// ---- eight rows, one token (AVX-512) --------------------------------------------------
-// Decoding's products of Q4_0, Q4_1, Q5_0 and Q8_0 rows on AVX-512 builds:
-// two rows to a register (one in each 256-bit half), eight rows per call,
-// the activation block loaded once for all eight. Each half is exactly one
-// row's eight-lane accumulator of the one-token kernels above (the same
-// integer sums, exact whichever instructions form them, and the same float
-// steps in block order), so each output has their bits.
+// ---- eight rows, one token ------------------------------------------------------------
+// Decoding's products of Q4_0, Q4_1, Q5_0 and Q8_0 rows, eight rows per
+// call, the activation block loaded once for all eight: on AVX2 one row to a
+// register, on AVX-512 builds two (one in each 256-bit half). Each row's
+// eight lanes are exactly its accumulator in the one-token kernels above
+// (the same integer sums, exact whichever instructions form them, and the
+// same float steps in block order), so each output has their bits.
 //
 // Eight rows read side by side are eight interleaved streams, which the
 // hardware prefetcher follows poorly (a third of the bandwidth of one row
 // at a time, measured): each block step requests its share of the eight
 // rows two groups ahead.
-#if defined(__AVX512BW__) && defined(__AVX512VNNI__)
 
 enum { DOT8_AHEAD = 2 };
 
@@ -163,12 +162,19 @@ static inline size_t prefetch_share_bytes(size_t w_stride, int64_t nb) {
     return (8 * w_stride + (size_t)nb * 64 - 1) / ((size_t)nb * 64) * 64;
 }
 
+/// The scales w_r·x of eight rows' block, in one register (row r in lane r).
+static inline __m256 scales8_lanes(const hydra_half wd[8], float xd) {
+    const __m128i h = _mm_setr_epi16((short)wd[0], (short)wd[1], (short)wd[2], (short)wd[3], (short)wd[4],
+                                     (short)wd[5], (short)wd[6], (short)wd[7]);
+    return _mm256_mul_ps(_mm256_cvtph_ps(h), _mm256_set1_ps(xd));
+}
+
+#if defined(__AVX512BW__) && defined(__AVX512VNNI__)
+
 /// The scales w_r·x of eight rows' block, two rows to a register (row 2p
 /// in the low half of s[p], row 2p+1 in the high half).
 static inline void scales8(const hydra_half wd[8], float xd, __m512 s[4]) {
-    const __m128i h = _mm_setr_epi16((short)wd[0], (short)wd[1], (short)wd[2], (short)wd[3], (short)wd[4],
-                                     (short)wd[5], (short)wd[6], (short)wd[7]);
-    const __m512 d = _mm512_castps256_ps512(_mm256_mul_ps(_mm256_cvtph_ps(h), _mm256_set1_ps(xd)));
+    const __m512 d = _mm512_castps256_ps512(scales8_lanes(wd, xd));
     for (int p = 0; p < 4; p++) {
         const __m512i idx = _mm512_inserti64x4(_mm512_set1_epi32(2 * p), _mm256_set1_epi32(2 * p + 1), 1);
         s[p] = _mm512_permutexvar_ps(idx, d);
@@ -245,6 +251,63 @@ void hydra_dot8_q4_1_avx512(int64_t n, const void *vw, size_t w_stride, const vo
     float m[8];
     _mm256_storeu_ps(m, summs);
     for (int r = 0; r < 8; r++) out[r] += m[r];
+}
+#else
+
+/// Lane r of v in every lane.
+static inline __m256 lane(__m256 v, int r) { return _mm256_permutevar8x32_ps(v, _mm256_set1_epi32(r)); }
+
+#define DOT8_SIGNED(NAME, BLOCK, LOAD)                                                                 \
+    void NAME(int64_t n, const void *vw, size_t w_stride, const void *vx, float out[8]) {             \
+        const block_q8_0 *x = vx;                                                                      \
+        const BLOCK *w[8];                                                                             \
+        for (int r = 0; r < 8; r++) w[r] = (const BLOCK *)((const uint8_t *)vw + r * w_stride);        \
+        __m256 acc[8];                                                                                 \
+        for (int r = 0; r < 8; r++) acc[r] = _mm256_setzero_ps();                                      \
+        const int64_t nb = n / 32;                                                                     \
+        const size_t share = prefetch_share_bytes(w_stride, nb);                                       \
+        for (int64_t i = 0; i < nb; i++) {                                                             \
+            prefetch_share(vw, w_stride, i, share);                                                    \
+            const __m256i y = _mm256_loadu_si256((const __m256i *)x[i].qs);                            \
+            hydra_half wd[8];                                                                          \
+            for (int r = 0; r < 8; r++) wd[r] = w[r][i].d;                                             \
+            const __m256 d = scales8_lanes(wd, fp16_to_fp32(x[i].d));                                  \
+            for (int r = 0; r < 8; r++) {                                                              \
+                acc[r] = _mm256_fmadd_ps(lane(d, r), _mm256_cvtepi32_ps(dot_i8i8(LOAD(&w[r][i]), y)), acc[r]); \
+            }                                                                                          \
+        }                                                                                              \
+        for (int r = 0; r < 8; r++) out[r] = hsum_ps(acc[r]);                                          \
+    }
+
+DOT8_SIGNED(hydra_dot8_q4_0_avx2, block_q4_0, load_q4_0)
+DOT8_SIGNED(hydra_dot8_q5_0_avx2, block_q5_0, load_q5_0)
+DOT8_SIGNED(hydra_dot8_q8_0_avx2, block_q8_0, load_q8_0)
+
+void hydra_dot8_q4_1_avx2(int64_t n, const void *vw, size_t w_stride, const void *vx, float out[8]) {
+    const block_q8_1 *x = vx;
+    const block_q4_1 *w[8];
+    for (int r = 0; r < 8; r++) w[r] = (const block_q4_1 *)((const uint8_t *)vw + r * w_stride);
+    __m256 acc[8];
+    for (int r = 0; r < 8; r++) acc[r] = _mm256_setzero_ps();
+    __m256 summs = _mm256_setzero_ps();
+    const int64_t nb = n / 32;
+    const size_t share = prefetch_share_bytes(w_stride, nb);
+    for (int64_t i = 0; i < nb; i++) {
+        prefetch_share(vw, w_stride, i, share);
+        const __m256i y = _mm256_loadu_si256((const __m256i *)x[i].qs);
+        hydra_half wd[8];
+        for (int r = 0; r < 8; r++) wd[r] = w[r][i].d;
+        const __m128i m = _mm_setr_epi16((short)w[0][i].m, (short)w[1][i].m, (short)w[2][i].m, (short)w[3][i].m,
+                                         (short)w[4][i].m, (short)w[5][i].m, (short)w[6][i].m, (short)w[7][i].m);
+        summs = _mm256_fmadd_ps(_mm256_cvtph_ps(m), _mm256_set1_ps(fp16_to_fp32(x[i].s)), summs);
+        const __m256 d = scales8_lanes(wd, fp16_to_fp32(x[i].d));
+        for (int r = 0; r < 8; r++) {
+            acc[r] = _mm256_fmadd_ps(lane(d, r), _mm256_cvtepi32_ps(dot_u8i8(unpack_nibbles(w[r][i].qs), y)), acc[r]);
+        }
+    }
+    float m[8];
+    _mm256_storeu_ps(m, summs);
+    for (int r = 0; r < 8; r++) out[r] = hsum_ps(acc[r]) + m[r];
 }
 #endif
 
