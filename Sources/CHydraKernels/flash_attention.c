@@ -186,40 +186,58 @@ static double exp_tile(float *x, float max) {
     return sum;
 }
 
-/// One query's scores against a tile of keys (`keys`: d × TILE floats):
-/// row[k] = Σ_i q[i]·keys[i][k], one chain of fused multiply-adds from 0 in
-/// the order of i, as ggml's simd_gemm. The chains of the tile's 64 keys
+// Rows of a tile computed together, sharing each load of keys or values:
+// their accumulators (ROWS × 64 floats) fill half of AVX-512's registers;
+// on AVX2 one row's 64 fill half of its sixteen.
+#if defined(__AVX512F__)
+enum { ROWS = 4 };
+#else
+enum { ROWS = 1 };
+#endif
+
+/// Scores of ROWS queries against a tile of keys (`keys`: d × TILE
+/// floats): out[r][k] = Σ_i q_r[i]·keys[i][k], one chain of fused
+/// multiply-adds from 0 in the order of i, as ggml's simd_gemm. The chains
 /// run side by side in a local array the compiler keeps in registers.
-static void scores_tile(const float *restrict q, const float *restrict keys, int64_t d, float *restrict row) {
-    float acc[TILE];
-    for (int k = 0; k < TILE; k++) acc[k] = 0.0f;
-    for (int64_t i = 0; i < d; i++) {
-        const float qi = q[i];
-        const float *ki = keys + i * TILE;
-        for (int k = 0; k < TILE; k++) acc[k] = fmaf(qi, ki[k], acc[k]);
+static void scores_rows(const float *const q[ROWS], const float *restrict keys, int64_t d, float *restrict out) {
+    float acc[ROWS][TILE];
+    for (int r = 0; r < ROWS; r++) {
+        for (int k = 0; k < TILE; k++) acc[r][k] = 0.0f;
     }
-    for (int k = 0; k < TILE; k++) row[k] = acc[k];
+    for (int64_t i = 0; i < d; i++) {
+        const float *ki = keys + i * TILE;
+        for (int r = 0; r < ROWS; r++) {
+            const float qi = q[r][i];
+            for (int k = 0; k < TILE; k++) acc[r][k] = fmaf(qi, ki[k], acc[r][k]);
+        }
+    }
+    memcpy(out, acc, sizeof acc);
 }
 
-/// a[i] += Σ_k p[k]·values[k][i] over the tile's positions (`values`:
-/// TILE × d floats), one fused multiply-add per position in order, as
-/// ggml's simd_gemm; 64 outputs at a time stay in registers across the
-/// positions.
-static void add_values_tile(const float *restrict p, const float *restrict values, int64_t d, float *restrict a) {
+/// a_r[i] += Σ_k p_r[k]·values[k][i] for ROWS rows over the tile's
+/// positions (`values`: TILE × d floats), one fused multiply-add per
+/// position in order, as ggml's simd_gemm; 64 outputs of each row at a time
+/// stay in registers across the positions.
+static void add_values_rows(const float *const p[ROWS], const float *restrict values, int64_t d,
+                            float *const a[ROWS]) {
     enum { BLOCK = 64 };
     int64_t i0 = 0;
     for (; i0 + BLOCK <= d; i0 += BLOCK) {
-        float acc[BLOCK];
-        for (int i = 0; i < BLOCK; i++) acc[i] = a[i0 + i];
+        float acc[ROWS][BLOCK];
+        for (int r = 0; r < ROWS; r++) memcpy(acc[r], a[r] + i0, sizeof acc[r]);
         for (int k = 0; k < TILE; k++) {
-            const float pk = p[k];
             const float *v = values + k * d + i0;
-            for (int i = 0; i < BLOCK; i++) acc[i] = fmaf(pk, v[i], acc[i]);
+            for (int r = 0; r < ROWS; r++) {
+                const float pk = p[r][k];
+                for (int i = 0; i < BLOCK; i++) acc[r][i] = fmaf(pk, v[i], acc[r][i]);
+            }
         }
-        for (int i = 0; i < BLOCK; i++) a[i0 + i] = acc[i];
+        for (int r = 0; r < ROWS; r++) memcpy(a[r] + i0, acc[r], sizeof acc[r]);
     }
-    for (int64_t i = i0; i < d; i++) {
-        for (int k = 0; k < TILE; k++) a[i] = fmaf(p[k], values[k * d + i], a[i]);
+    for (int r = 0; r < ROWS; r++) {
+        for (int64_t i = i0; i < d; i++) {
+            for (int k = 0; k < TILE; k++) a[r][i] = fmaf(p[r][k], values[k * d + i], a[r][i]);
+        }
     }
 }
 
@@ -230,6 +248,7 @@ static void attend_tile(const flash_job *job, int64_t h, int64_t t0, int64_t row
     float *values = keys + d * TILE;     // TILE × d: its values in float
     float *kq = values + TILE * d;       // rows × TILE: scores, then exponentials
     float *acc = kq + TILE * TILE;       // rows × d: weighted sums of values
+    float *spare = acc + TILE * d;       // ROWS × d: sums of repeated rows
     float M[TILE], S[TILE];
     for (int64_t r = 0; r < rows; r++) {
         M[r] = -INFINITY;
@@ -259,10 +278,20 @@ static void attend_tile(const flash_job *job, int64_t h, int64_t t0, int64_t row
                 values[k * d + i] = used ? fp16_to_fp32(vr[i]) : 0.0f;
             }
         }
+        // Groups of ROWS rows; a last group short of ROWS repeats its last
+        // row (computed twice, stored once).
+        for (int64_t r0 = 0; r0 < rows; r0 += ROWS) {
+            const float *q[ROWS];
+            float scores[ROWS][TILE];
+            for (int g = 0; g < ROWS; g++) {
+                const int64_t r = r0 + g < rows ? r0 + g : rows - 1;
+                q[g] = job->q + ((t0 + r) * job->n_head + h) * d;
+            }
+            scores_rows(q, keys, d, scores[0]);
+            for (int g = 0; g < ROWS && r0 + g < rows; g++) memcpy(kq + (r0 + g) * TILE, scores[g], sizeof scores[g]);
+        }
         for (int64_t r = 0; r < rows; r++) {
-            const float *q = job->q + ((t0 + r) * job->n_head + h) * d;
             float *row = kq + r * TILE;
-            scores_tile(q, keys, d, row);
             const int64_t pos = job->start_pos + t0 + r, first = first_visible(job, pos);
             float max = -INFINITY;
             for (int k = 0; k < TILE; k++) {
@@ -283,7 +312,17 @@ static void attend_tile(const flash_job *job, int64_t h, int64_t t0, int64_t row
             M[r] = m;
             S[r] = (float)((double)S[r] + exp_tile(row, m));
         }
-        for (int64_t r = 0; r < rows; r++) add_values_tile(kq + r * TILE, values, d, acc + r * d);
+        for (int64_t r0 = 0; r0 < rows; r0 += ROWS) {
+            const float *p[ROWS];
+            float *a[ROWS];
+            for (int g = 0; g < ROWS; g++) {
+                const int64_t r = r0 + g < rows ? r0 + g : rows - 1;
+                p[g] = kq + r * TILE;
+                a[g] = r0 + g < rows ? acc + r * d : spare + g * d; // a repeated row's sums are dropped
+                if (r0 + g >= rows) memcpy(a[g], acc + r * d, (size_t)d * sizeof(float));
+            }
+            add_values_rows(p, values, d, a);
+        }
     }
     for (int64_t r = 0; r < rows; r++) divide(acc + r * d, S[r], d, job->out + ((t0 + r) * job->n_head + h) * d);
 }
@@ -300,7 +339,7 @@ static void tile_worker(void *ctx, int32_t ith, int32_t nth) {
 // ---- entry ----------------------------------------------------------------
 
 static int64_t work_floats(int64_t head_dim) {
-    const int64_t tiles = 3 * TILE * head_dim + TILE * TILE;
+    const int64_t tiles = 3 * TILE * head_dim + TILE * TILE + ROWS * head_dim;
     const int64_t positions = 3 * head_dim; // query, halves, sum (+ the combine's sum)
     return (tiles > positions ? tiles : positions) + 16;
 }
