@@ -11,6 +11,10 @@
 #   JOBS=4 scripts/build-llama-cpp.sh     # parallel jobs (default 2)
 #   LLAMA_CPP_SRC=/path/to/vendor/llama.cpp scripts/build-llama-cpp.sh
 #                                         # use an unpacked copy, no download
+#   HYDRA_LLAMA_VARIANT=avx2 scripts/build-llama-cpp.sh
+#                                         # AVX2 without AVX-512 (build-avx2/):
+#                                         # that CPU kind's results on any x86
+#                                         # CPU that runs it, for its fixtures
 set -euo pipefail
 
 LCP_VERSION="${LCP_VERSION:-0.3.36}"
@@ -18,7 +22,13 @@ CACHE="${HYDRA_LLAMA_CPP:-$HOME/.cache/hydra/llama.cpp}"
 JOBS="${JOBS:-2}"
 REPO="$(cd "$(dirname "$0")/.." && pwd)"
 SRC="$CACHE/src/llama_cpp_python-$LCP_VERSION/vendor/llama.cpp"
-BUILD="$CACHE/build"
+VARIANT="${HYDRA_LLAMA_VARIANT:-native}"
+case "$VARIANT" in
+  native) BUILD="$CACHE/build"; ARCH_FLAGS=(-DGGML_NATIVE=ON) ;;
+  avx2) BUILD="$CACHE/build-avx2"
+        ARCH_FLAGS=(-DGGML_NATIVE=OFF -DGGML_AVX=ON -DGGML_AVX2=ON -DGGML_FMA=ON -DGGML_F16C=ON -DGGML_BMI2=ON) ;;
+  *) echo "build-llama-cpp: HYDRA_LLAMA_VARIANT must be native or avx2" >&2; exit 2 ;;
+esac
 BIN="$BUILD/bin"
 TOOLS=(llama-bench llama-completion llama-tokenize llama-perplexity llama-quantize)
 
@@ -74,7 +84,7 @@ fi
 if ! all_built; then
   cmake -S "$SRC" -B "$BUILD" -G Ninja \
     -DCMAKE_BUILD_TYPE=Release \
-    -DGGML_NATIVE=ON -DLLAMA_CURL=OFF -DBUILD_SHARED_LIBS=OFF \
+    "${ARCH_FLAGS[@]}" -DLLAMA_CURL=OFF -DBUILD_SHARED_LIBS=OFF \
     -DLLAMA_BUILD_TESTS=OFF -DLLAMA_BUILD_EXAMPLES=OFF -DLLAMA_BUILD_SERVER=OFF
   cmake --build "$BUILD" -j "$JOBS" --target "${TOOLS[@]}"
 fi

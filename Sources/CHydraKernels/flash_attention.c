@@ -270,12 +270,15 @@ static void attend_tile(const flash_job *job, int64_t h, int64_t t0, int64_t row
         // multiplies it by 0), and the cache may end before ggml's view.
         const int64_t filled = job->start_pos + job->ntok;
         for (int64_t k = 0; k < TILE; k++) {
-            const int used = ic + k < filled;
+            if (ic + k >= filled) {
+                for (int64_t i = 0; i < d; i++) keys[i * TILE + k] = values[k * d + i] = 0.0f;
+                continue;
+            }
             const uint16_t *kr = job->k_cache + (ic + k) * kv_dim + kv_offset;
             const uint16_t *vr = job->v_cache + (ic + k) * kv_dim + kv_offset;
             for (int64_t i = 0; i < d; i++) {
-                keys[i * TILE + k] = used ? fp16_to_fp32(kr[i]) : 0.0f;
-                values[k * d + i] = used ? fp16_to_fp32(vr[i]) : 0.0f;
+                keys[i * TILE + k] = fp16_to_fp32(kr[i]);
+                values[k * d + i] = fp16_to_fp32(vr[i]);
             }
         }
         // Groups of ROWS rows; a last group short of ROWS repeats its last
