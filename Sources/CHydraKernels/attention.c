@@ -12,12 +12,9 @@
 #include "pool.h"
 
 typedef struct {
-    const float *q;
-    const uint16_t *k_cache, *v_cache;
-    int64_t ntok, n_head, n_kv_head, head_dim, start_pos, window, n_ctx_scratch;
-    float scale;
+    attention_call call;
+    int64_t n_ctx_scratch;
     float *scratch;
-    float *out;
     // Prompts on the fast path: the values transposed (see transpose_values),
     // and scores four keys at a time; NULL for the plain loops.
     const uint16_t *v_rows;
@@ -26,15 +23,15 @@ typedef struct {
 
 // One (token, head) pair: scores, softmax, weighted sum of values.
 static void attend_one(const attention_job *job, int64_t t, int64_t h, float *qh, float *scores, float *acc) {
-    const int64_t d = job->head_dim;
-    const int64_t kv_dim = job->n_kv_head * d;
-    const int64_t kv_head = h / (job->n_head / job->n_kv_head);
-    const int64_t pos = job->start_pos + t;
-    const int64_t first = job->window > 0 && pos - job->window + 1 > 0 ? pos - job->window + 1 : 0;
-    const int decode = job->ntok == 1;
+    const int64_t d = job->call.head_dim;
+    const int64_t kv_dim = job->call.n_kv_head * d;
+    const int64_t kv_head = call_kv_head(&job->call, h);
+    const int64_t pos = job->call.start_pos + t;
+    const int64_t first = call_first_visible(&job->call, pos);
+    const int decode = job->call.ntok == 1;
 
     // Q as ggml converts it for the f16 product.
-    const float *q = job->q + (t * job->n_head + h) * d;
+    const float *q = job->call.q + (t * job->call.n_head + h) * d;
     for (int64_t i = 0; i < d; i++) qh[i] = fp16_to_fp32(fp32_to_fp16(q[i]));
 
     // scores[j] for cache positions j in [first, pos]; the rest are masked.
@@ -44,9 +41,9 @@ static void attend_one(const attention_job *job, int64_t t, int64_t h, float *qh
     if (job->v_rows) {
         for (; j + 4 <= pos + 1; j += 4) {
             float dots[4];
-            dot_qk4(qh, job->k_cache + j * kv_dim + kv_head * d, kv_dim, d, dots);
+            dot_qk4(qh, job->call.k_cache + j * kv_dim + kv_head * d, kv_dim, d, dots);
             for (int r = 0; r < 4; r++) {
-                const float s = dots[r] * job->scale;
+                const float s = dots[r] * job->call.scale;
                 scores[j + r] = s;
                 if (s > max) max = s;
             }
@@ -54,8 +51,8 @@ static void attend_one(const attention_job *job, int64_t t, int64_t h, float *qh
     }
 #endif
     for (; j <= pos; j++) {
-        const uint16_t *k = job->k_cache + j * kv_dim + kv_head * d;
-        const float s = dot_qk(qh, k, d, decode) * job->scale;
+        const uint16_t *k = job->call.k_cache + j * kv_dim + kv_head * d;
+        const float s = dot_qk(qh, k, d, decode) * job->call.scale;
         scores[j] = s;
         if (s > max) max = s;
     }
@@ -87,7 +84,7 @@ static void attend_one(const attention_job *job, int64_t t, int64_t h, float *qh
 #if defined(HYDRA_VECTOR_LANES)
     if (job->v_rows) {
         weigh_values(job->v_rows + kv_head * d * job->v_row_len, job->v_row_len, d, first, pos, inv, scores,
-                     job->out + (t * job->n_head + h) * d);
+                     job->call.out + (t * job->call.n_head + h) * d);
         return;
     }
 #endif
@@ -96,9 +93,9 @@ static void attend_one(const attention_job *job, int64_t t, int64_t h, float *qh
     for (int64_t j = first; j <= pos; j++) {
         const float p = fp16_to_fp32(fp32_to_fp16(scores[j] * inv));
         if (p == 0.0f) continue;
-        fma_halves(acc + (j % lanes) * d, job->v_cache + j * kv_dim + kv_head * d, NULL, p, d);
+        fma_halves(acc + (j % lanes) * d, job->call.v_cache + j * kv_dim + kv_head * d, NULL, p, d);
     }
-    float *out = job->out + (t * job->n_head + h) * d;
+    float *out = job->call.out + (t * job->call.n_head + h) * d;
     float lane_values[STEP_LANES];
     for (int64_t i = 0; i < d; i++) {
         for (int64_t l = 0; l < lanes; l++) lane_values[l] = acc[l * d + i];
@@ -107,17 +104,17 @@ static void attend_one(const attention_job *job, int64_t t, int64_t h, float *qh
 }
 
 static float *thread_scratch(const attention_job *job, int32_t ith) {
-    return job->scratch + (int64_t)ith * (job->n_ctx_scratch + job->head_dim + job->head_dim * STEP_LANES);
+    return job->scratch + (int64_t)ith * (job->n_ctx_scratch + job->call.head_dim + job->call.head_dim * STEP_LANES);
 }
 
 static void attention_worker(void *ctx, int32_t ith, int32_t nth) {
     const attention_job *job = ctx;
     float *qh = thread_scratch(job, ith);
-    float *acc = qh + job->head_dim;
-    float *scores = acc + job->head_dim * STEP_LANES;
-    const int64_t items = job->ntok * job->n_head;
+    float *acc = qh + job->call.head_dim;
+    float *scores = acc + job->call.head_dim * STEP_LANES;
+    const int64_t items = job->call.ntok * job->call.n_head;
     for (int64_t item = ith; item < items; item += nth) {
-        attend_one(job, item / job->n_head, item % job->n_head, qh, scores, acc);
+        attend_one(job, item / job->call.n_head, item % job->call.n_head, qh, scores, acc);
     }
 }
 
@@ -140,12 +137,12 @@ void hydra_attention(hydra_pool *pool, const float *q, const uint16_t *k_cache, 
                      int64_t ntok, int64_t n_head, int64_t n_kv_head, int64_t head_dim,
                      int64_t start_pos, int64_t window, float scale, float *scratch, float *out) {
     attention_job job = {
-        .q = q, .k_cache = k_cache, .v_cache = v_cache,
-        .ntok = ntok, .n_head = n_head, .n_kv_head = n_kv_head, .head_dim = head_dim,
-        .start_pos = start_pos, .window = window,
+        .call = {.q = q, .k_cache = k_cache, .v_cache = v_cache, .ntok = ntok, .n_head = n_head,
+                 .n_kv_head = n_kv_head, .head_dim = head_dim, .start_pos = start_pos, .window = window,
+                 .scale = scale, .out = out},
         // Every thread's score buffer must hold the longest row of this call.
         .n_ctx_scratch = start_pos + ntok,
-        .scale = scale, .scratch = scratch, .out = out,
+        .scratch = scratch,
     };
 #if defined(HYDRA_VECTOR_LANES)
     // The portable mode keeps the plain loops, so tests can compare the two.

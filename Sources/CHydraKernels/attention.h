@@ -10,6 +10,23 @@
 #include "x86/attention_avx2.h"
 #endif
 
+/// One call's arguments, as both attention paths take them (hydra_attention.h).
+typedef struct {
+    const float *q;
+    const uint16_t *k_cache, *v_cache;
+    int64_t ntok, n_head, n_kv_head, head_dim, start_pos, window;
+    float scale;
+    float *out;
+} attention_call;
+
+/// The KV head query head h reads.
+static inline int64_t call_kv_head(const attention_call *c, int64_t h) { return h / (c->n_head / c->n_kv_head); }
+
+/// The first position a query at `pos` sees (it sees first ... pos).
+static inline int64_t call_first_visible(const attention_call *c, int64_t pos) {
+    return c->window > 0 && pos - c->window + 1 > 0 ? pos - c->window + 1 : 0;
+}
+
 // Both matrix products of attention multiply halves and add in float, in
 // one of two lane layouts, as ggml does:
 // - one token (decode): ggml_vec_dot_f16, 4 registers of HYDRA_LANES lanes

@@ -34,11 +34,8 @@ enum { TILE = 64 };          // GGML_FA_TILE_Q and GGML_FA_TILE_KV
 enum { SPLIT_MIN_KV = 512 }; // decoding splits the positions from here on
 
 typedef struct {
-    const float *q;
-    const uint16_t *k_cache, *v_cache;
-    int64_t ntok, n_head, n_kv_head, d, start_pos, window, n_kv;
-    float scale;
-    float *out;
+    attention_call call;
+    int64_t n_kv;
     float *scratch;    // per thread: work_floats floats, then the partials
     int64_t work_floats;
     // The split of decoding: positions per chunk, chunks (= threads), and
@@ -50,12 +47,6 @@ typedef struct {
 
 static float *thread_work(const flash_job *job, int32_t ith) { return job->scratch + ith * job->work_floats; }
 
-static int64_t kv_head_of(const flash_job *job, int64_t h) { return h / (job->n_head / job->n_kv_head); }
-
-/// The first position a query at `pos` sees (it sees first ... pos).
-static int64_t first_visible(const flash_job *job, int64_t pos) {
-    return job->window > 0 && pos - job->window + 1 > 0 ? pos - job->window + 1 : 0;
-}
 
 /// ggml_vec_scale_f16 (x == NULL): y = half(float(y)·v), and
 /// ggml_vec_mad_f16: y = half(fma(float(x), v, float(y))).
@@ -83,18 +74,18 @@ static void divide(const float *acc, float s, int64_t d, float *out) {
 /// the running maximum and sum in *m and *s. work: d floats and d halves.
 static void attend_positions(const flash_job *job, int64_t t, int64_t h, int64_t ic0, int64_t ic1, float *work,
                              float *acc, float *m, float *s) {
-    const int64_t d = job->d, kv_dim = job->n_kv_head * d, kv_offset = kv_head_of(job, h) * d;
+    const int64_t d = job->call.head_dim, kv_dim = job->call.n_kv_head * d, kv_offset = call_kv_head(&job->call, h) * d;
     float *qh = work;
     uint16_t *acc16 = (uint16_t *)(work + d);
-    const float *q = job->q + (t * job->n_head + h) * d;
+    const float *q = job->call.q + (t * job->call.n_head + h) * d;
     for (int64_t i = 0; i < d; i++) qh[i] = fp16_to_fp32(fp32_to_fp16(q[i]));
     memset(acc16, 0, (size_t)d * sizeof(uint16_t));
 
-    const int64_t pos = job->start_pos + t, first = first_visible(job, pos);
+    const int64_t pos = job->call.start_pos + t, first = call_first_visible(&job->call, pos);
     const int64_t lo = ic0 > first ? ic0 : first, hi = ic1 < pos + 1 ? ic1 : pos + 1;
     float M = -INFINITY, S = 0.0f;
     for (int64_t j = lo; j < hi; j++) {
-        float score = dot_qk(qh, job->k_cache + j * kv_dim + kv_offset, d, 1) * job->scale;
+        float score = dot_qk(qh, job->call.k_cache + j * kv_dim + kv_offset, d, 1) * job->call.scale;
         score += 0.0f; // the mask of a visible position
         float ms = 1.0f, vs = 1.0f;
         if (score > M) { // a new maximum: rescale what is summed so far
@@ -105,7 +96,7 @@ static void attend_positions(const flash_job *job, int64_t t, int64_t h, int64_t
         } else {
             vs = expf(score - M);
         }
-        scale_mad_halves(acc16, job->v_cache + j * kv_dim + kv_offset, vs, d);
+        scale_mad_halves(acc16, job->call.v_cache + j * kv_dim + kv_offset, vs, d);
         S = fmaf(S, ms, vs); // S*ms + vs, contracted as ggml's build does
     }
     for (int64_t i = 0; i < d; i++) acc[i] = fp16_to_fp32(acc16[i]);
@@ -115,12 +106,12 @@ static void attend_positions(const flash_job *job, int64_t t, int64_t h, int64_t
 
 static void positions_worker(void *ctx, int32_t ith, int32_t nth) {
     const flash_job *job = ctx;
-    float *work = thread_work(job, ith), *acc = work + 2 * job->d;
-    for (int64_t item = ith; item < job->ntok * job->n_head; item += nth) {
-        const int64_t t = item / job->n_head, h = item % job->n_head;
+    float *work = thread_work(job, ith), *acc = work + 2 * job->call.head_dim;
+    for (int64_t item = ith; item < job->call.ntok * job->call.n_head; item += nth) {
+        const int64_t t = item / job->call.n_head, h = item % job->call.n_head;
         float m, s;
         attend_positions(job, t, h, 0, job->n_kv, work, acc, &m, &s);
-        divide(acc, s, job->d, job->out + (t * job->n_head + h) * job->d);
+        divide(acc, s, job->call.head_dim, job->call.out + (t * job->call.n_head + h) * job->call.head_dim);
     }
 }
 
@@ -131,8 +122,8 @@ static void split_worker(void *ctx, int32_t ith, int32_t nth) {
     const flash_job *job = ctx;
     const int64_t ic0 = ith * job->chunk;
     const int64_t ic1 = ic0 + job->chunk < job->n_kv ? ic0 + job->chunk : job->n_kv;
-    for (int64_t h = 0; h < job->n_head; h++) {
-        float *p = job->partials + (h * job->chunks + ith) * (2 + job->d);
+    for (int64_t h = 0; h < job->call.n_head; h++) {
+        float *p = job->partials + (h * job->chunks + ith) * (2 + job->call.head_dim);
         if (ic0 < job->n_kv) {
             attend_positions(job, 0, h, ic0, ic1, thread_work(job, ith), p + 2, &p[0], &p[1]);
         } else {
@@ -145,9 +136,9 @@ static void split_worker(void *ctx, int32_t ith, int32_t nth) {
 /// ggml_flash_attn_ext_reduce_partials: each head's chunks in order.
 static void combine_worker(void *ctx, int32_t ith, int32_t nth) {
     const flash_job *job = ctx;
-    const int64_t d = job->d;
+    const int64_t d = job->call.head_dim;
     float *acc = thread_work(job, ith);
-    for (int64_t h = ith; h < job->n_head; h += nth) {
+    for (int64_t h = ith; h < job->call.n_head; h += nth) {
         float M = -INFINITY, S = 0.0f;
         for (int64_t i = 0; i < d; i++) acc[i] = 0.0f;
         for (int32_t c = 0; c < job->chunks; c++) {
@@ -159,7 +150,7 @@ static void combine_worker(void *ctx, int32_t ith, int32_t nth) {
             S = fmaf(S, s_old, p[1] * s_new);
             M = m;
         }
-        float *out = job->out + h * d;
+        float *out = job->call.out + h * d;
         if (S != 0.0f) {
             divide(acc, S, d, out);
         } else {
@@ -243,7 +234,7 @@ static void add_values_rows(const float *const p[ROWS], const float *restrict va
 
 /// ggml's tiled loop for `rows` (≤ TILE) consecutive tokens from t0, head h.
 static void attend_tile(const flash_job *job, int64_t h, int64_t t0, int64_t rows, float *work) {
-    const int64_t d = job->d, kv_dim = job->n_kv_head * d, kv_offset = kv_head_of(job, h) * d;
+    const int64_t d = job->call.head_dim, kv_dim = job->call.n_kv_head * d, kv_offset = call_kv_head(&job->call, h) * d;
     float *keys = work;                  // d × TILE: the tile's keys, transposed, in float
     float *values = keys + d * TILE;     // TILE × d: its values in float
     float *kq = values + TILE * d;       // rows × TILE: scores, then exponentials
@@ -261,21 +252,21 @@ static void attend_tile(const flash_job *job, int64_t h, int64_t t0, int64_t row
         // A tile no row sees is skipped.
         int seen = 0;
         for (int64_t r = 0; r < rows && !seen; r++) {
-            const int64_t pos = job->start_pos + t0 + r;
-            seen = first_visible(job, pos) < ic + width && pos >= ic;
+            const int64_t pos = job->call.start_pos + t0 + r;
+            seen = call_first_visible(&job->call, pos) < ic + width && pos >= ic;
         }
         if (!seen) continue;
         // Cells after the last position of the call are seen by no query:
         // they are zeros here (ggml reads whatever they hold, finite, and
         // multiplies it by 0), and the cache may end before ggml's view.
-        const int64_t filled = job->start_pos + job->ntok;
+        const int64_t filled = job->call.start_pos + job->call.ntok;
         for (int64_t k = 0; k < TILE; k++) {
             if (ic + k >= filled) {
                 for (int64_t i = 0; i < d; i++) keys[i * TILE + k] = values[k * d + i] = 0.0f;
                 continue;
             }
-            const uint16_t *kr = job->k_cache + (ic + k) * kv_dim + kv_offset;
-            const uint16_t *vr = job->v_cache + (ic + k) * kv_dim + kv_offset;
+            const uint16_t *kr = job->call.k_cache + (ic + k) * kv_dim + kv_offset;
+            const uint16_t *vr = job->call.v_cache + (ic + k) * kv_dim + kv_offset;
             for (int64_t i = 0; i < d; i++) {
                 keys[i * TILE + k] = fp16_to_fp32(kr[i]);
                 values[k * d + i] = fp16_to_fp32(vr[i]);
@@ -288,18 +279,18 @@ static void attend_tile(const flash_job *job, int64_t h, int64_t t0, int64_t row
             float scores[ROWS][TILE];
             for (int g = 0; g < ROWS; g++) {
                 const int64_t r = r0 + g < rows ? r0 + g : rows - 1;
-                q[g] = job->q + ((t0 + r) * job->n_head + h) * d;
+                q[g] = job->call.q + ((t0 + r) * job->call.n_head + h) * d;
             }
             scores_rows(q, keys, d, scores[0]);
             for (int g = 0; g < ROWS && r0 + g < rows; g++) memcpy(kq + (r0 + g) * TILE, scores[g], sizeof scores[g]);
         }
         for (int64_t r = 0; r < rows; r++) {
             float *row = kq + r * TILE;
-            const int64_t pos = job->start_pos + t0 + r, first = first_visible(job, pos);
+            const int64_t pos = job->call.start_pos + t0 + r, first = call_first_visible(&job->call, pos);
             float max = -INFINITY;
             for (int k = 0; k < TILE; k++) {
                 const int64_t j = ic + k;
-                row[k] = k < width && j >= first && j <= pos ? row[k] * job->scale + 0.0f : -INFINITY;
+                row[k] = k < width && j >= first && j <= pos ? row[k] * job->call.scale + 0.0f : -INFINITY;
                 max = row[k] > max ? row[k] : max;
             }
             if (max == -INFINITY) { // this row sees none of the tile
@@ -327,15 +318,15 @@ static void attend_tile(const flash_job *job, int64_t h, int64_t t0, int64_t row
             add_values_rows(p, values, d, a);
         }
     }
-    for (int64_t r = 0; r < rows; r++) divide(acc + r * d, S[r], d, job->out + ((t0 + r) * job->n_head + h) * d);
+    for (int64_t r = 0; r < rows; r++) divide(acc + r * d, S[r], d, job->call.out + ((t0 + r) * job->call.n_head + h) * d);
 }
 
 static void tile_worker(void *ctx, int32_t ith, int32_t nth) {
     const flash_job *job = ctx;
-    const int64_t tiles = (job->ntok + TILE - 1) / TILE;
-    for (int64_t item = ith; item < tiles * job->n_head; item += nth) {
+    const int64_t tiles = (job->call.ntok + TILE - 1) / TILE;
+    for (int64_t item = ith; item < tiles * job->call.n_head; item += nth) {
         const int64_t h = item / tiles, t0 = (item % tiles) * TILE;
-        attend_tile(job, h, t0, job->ntok - t0 < TILE ? job->ntok - t0 : TILE, thread_work(job, ith));
+        attend_tile(job, h, t0, job->call.ntok - t0 < TILE ? job->call.ntok - t0 : TILE, thread_work(job, ith));
     }
 }
 
@@ -358,9 +349,10 @@ void hydra_flash_attention(hydra_pool *pool, const float *q, const uint16_t *k_c
     const int32_t nth = hydra_pool_threads(pool);
     if (n_kv < start_pos + ntok) n_kv = start_pos + ntok;
     flash_job job = {
-        .q = q, .k_cache = k_cache, .v_cache = v_cache,
-        .ntok = ntok, .n_head = n_head, .n_kv_head = n_kv_head, .d = head_dim,
-        .start_pos = start_pos, .window = window, .n_kv = n_kv, .scale = scale, .out = out,
+        .call = {.q = q, .k_cache = k_cache, .v_cache = v_cache, .ntok = ntok, .n_head = n_head,
+                 .n_kv_head = n_kv_head, .head_dim = head_dim, .start_pos = start_pos, .window = window,
+                 .scale = scale, .out = out},
+        .n_kv = n_kv,
         .scratch = scratch, .work_floats = work_floats(head_dim),
         .chunk = (n_kv + nth - 1) / nth, .chunks = nth,
         .partials = scratch + nth * work_floats(head_dim),

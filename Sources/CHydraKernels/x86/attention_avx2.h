@@ -64,7 +64,7 @@ static inline int64_t scale_mad_halves_vector(uint16_t *y, const uint16_t *x, fl
 /// sum is still one chain of fused multiply-adds in element order; running
 /// four chains side by side keeps the multiply-add units busy instead of
 /// waiting on one chain's latency.
-static void dot_qk4(const float *q, const uint16_t *k, int64_t stride, int64_t n, float out[4]) {
+static inline void dot_qk4(const float *q, const uint16_t *k, int64_t stride, int64_t n, float out[4]) {
     lanes_t acc[4] = {LANES_ZERO(), LANES_ZERO(), LANES_ZERO(), LANES_ZERO()};
     for (int64_t i = 0; i < n; i += HYDRA_LANES) {
         const lanes_t qv = LANES_LOAD(q + i);
@@ -93,7 +93,7 @@ static inline void exp_shifted_vector(float *s, float max, float lanes[HYDRA_LAN
 /// sum; so does this, eight outputs side by side. A masked position
 /// (outside [first, pos]) or a probability of zero adds v·0, which leaves a
 /// sum that is never -0 unchanged: the same bits as skipping it.
-static void weigh_values(const uint16_t *rows, int64_t stride, int64_t d, int64_t first, int64_t pos, float inv,
+static inline void weigh_values(const uint16_t *rows, int64_t stride, int64_t d, int64_t first, int64_t pos, float inv,
                          float *p, float *out) {
     for (int64_t j = first; j <= pos; j++) p[j] = fp16_to_fp32(fp32_to_fp16(p[j] * inv));
     // The probabilities of the first and last register of positions, with
