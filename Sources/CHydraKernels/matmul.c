@@ -108,6 +108,33 @@ static void multiply_one_token(const matmul_job *job, int64_t r_begin, int64_t r
     }
 }
 
+/// The weights of the row tile after [r0, r1) in a chunk ending at r_end:
+/// `*bytes` bytes from the returned pointer (the model's repacked copy where
+/// it has one), or NULL at the chunk's end.
+static const uint8_t *next_tile(const matmul_job *job, int64_t r1, int64_t r_end, size_t *bytes) {
+    if (r1 >= r_end) return NULL;
+    const int64_t rows = r1 + ROW_TILE < r_end ? ROW_TILE : r_end - r1;
+    const uint8_t *repacked = repacked_rows(job, r1);
+    if (repacked) {
+        *bytes = (size_t)(rows / 8) * (size_t)(job->cols / QK_K) * job->kernel->repacked_block_bytes;
+        return repacked;
+    }
+    *bytes = (size_t)rows * job->w_row_bytes;
+    return job->W + r1 * job->w_row_bytes;
+}
+
+/// Requests share `part` of `parts` of the cache lines of [p, p + bytes):
+/// the next row tile's weights, spread over the current tile's passes, so
+/// that they come from memory while the current tile is multiplied (with
+/// few tokens nothing else hides that latency; a thread's chunk of a large
+/// matrix otherwise starts every tile with a wait on memory).
+static inline void prefetch_share(const uint8_t *p, size_t bytes, int64_t part, int64_t parts) {
+    if (!p) return;
+    const size_t lines = (bytes + 63) / 64;
+    const size_t first = lines * (size_t)part / (size_t)parts, last = lines * (size_t)(part + 1) / (size_t)parts;
+    for (size_t l = first; l < last; l++) __builtin_prefetch(p + 64 * l);
+}
+
 /// Rows [r_begin, r_end) for all tokens with a kernel that packs eight rows:
 /// each row tile is packed once into thread i's buffer, then every group of
 /// four tokens passes over it. As in ggml, tokens past the last full group
@@ -133,7 +160,11 @@ static void multiply_tokens_packed(const matmul_job *job, int32_t i, int64_t r_b
                 k->pack8(job->cols, job->W + (r0 + 8 * g) * row, row, packed + g * group_bytes);
             }
         }
+        size_t ahead_bytes = 0;
+        const uint8_t *ahead = next_tile(job, r1, r_end, &ahead_bytes);
+        if (quads == 0) prefetch_share(ahead, ahead_bytes, 0, 1);
         for (int64_t t = 0; t < quads; t += 4) {
+            prefetch_share(ahead, ahead_bytes, t / 4, quads / 4);
             for (int64_t g = 0; g < groups; g++) {
                 float out[32];
                 dot8x4[g](job->cols, group[g], job->XQ + t * xq, xq, out);
@@ -179,8 +210,12 @@ static void multiply_tokens(const matmul_job *job, int32_t i, int64_t r_begin, i
             }
             rows = dst;
         }
+        size_t ahead_bytes = 0;
+        const uint8_t *ahead = next_tile(job, r1, r_end, &ahead_bytes);
+        const int64_t token_tiles = (job->ntok + TOKEN_TILE - 1) / TOKEN_TILE;
         for (int64_t t0 = 0; t0 < job->ntok; t0 += TOKEN_TILE) {
             const int64_t t1 = t0 + TOKEN_TILE < job->ntok ? t0 + TOKEN_TILE : job->ntok;
+            prefetch_share(ahead, ahead_bytes, t0 / TOKEN_TILE, token_tiles);
             int64_t r = r0;
             for (; tiled && r + 2 <= r1; r += 2) {
                 const uint8_t *w = rows + (r - r0) * row_bytes;

@@ -640,14 +640,26 @@ void hydra_pack8_q6_K(int64_t n, const void *vw, size_t w_stride, void *out) {
                 for (int g = 0; g < 8; g++) _mm256_storeu_si256((__m256i *)p->q[32 * half + 8 * c + g], v[g]);
             }
         }
+        // The scales: row r's sixteen as int32 (two halves) and as eight
+        // int16 pairs, each a vector per row, transposed to one lane per row.
+        __m256i lo[8], hi[8], pairs[8];
+        uint16_t d[8];
         for (int r = 0; r < 8; r++) {
-            for (int k = 0; k < 16; k++) p->scales[k][r] = w[r]->scales[k];
-            for (int k = 0; k < 8; k++) {
-                p->pairs[k][r][0] = w[r]->scales[2 * k];
-                p->pairs[k][r][1] = w[r]->scales[2 * k + 1];
-            }
-            p->d[r] = fp16_to_fp32(w[r]->d);
+            const __m128i sc = _mm_loadu_si128((const __m128i *)w[r]->scales);
+            lo[r] = _mm256_cvtepi8_epi32(sc);
+            hi[r] = _mm256_cvtepi8_epi32(_mm_unpackhi_epi64(sc, sc));
+            pairs[r] = _mm256_cvtepi8_epi16(sc);
+            d[r] = w[r]->d;
         }
+        transpose8_epi32(lo);
+        transpose8_epi32(hi);
+        transpose8_epi32(pairs);
+        for (int k = 0; k < 8; k++) {
+            _mm256_storeu_si256((__m256i *)p->scales[k], lo[k]);
+            _mm256_storeu_si256((__m256i *)p->scales[8 + k], hi[k]);
+            _mm256_storeu_si256((__m256i *)p->pairs[k], pairs[k]);
+        }
+        _mm256_storeu_ps(p->d, _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)d)));
     }
 }
 
