@@ -11,7 +11,8 @@ struct HeadsCommand: ParsableCommand {
             Heads are found in $HYDRA_HEADS (directories separated by ':'), \
             ~/.local/share/hydra/heads and the heads/ folder shipped with hydra.
             """,
-        subcommands: [List.self, Inspect.self, Export.self, Build.self, Tune.self, Mask.self, Eval.self, Quantize.self],
+        subcommands: [List.self, Inspect.self, Export.self, Build.self, Tune.self, Mask.self, Eval.self, Quantize.self,
+                      Recommend.self],
         defaultSubcommand: List.self
     )
 
@@ -65,7 +66,7 @@ struct HeadsCommand: ParsableCommand {
                 ("name", info.name),
                 ("language", info.language + (info.script.map { " (\($0))" } ?? "")),
                 ("prompt", "names " + (info.promptLanguage ?? info.language)),
-                ("decoding", info.noRepeatNgram.map { "--no-repeat-ngram \($0) unless told otherwise" } ?? "as told"),
+                ("decoding", HeadsCommand.decoding(info)),
                 ("kind", kind),
                 ("output", info.output.rawValue),
                 ("body", info.body.description),
@@ -143,6 +144,13 @@ struct HeadsCommand: ParsableCommand {
             try HeadFileWriter.writeDense(native, to: output, info: info, tableType: table)
             printError("wrote \(output): head '\(info.name)' (\(info.language)) for body \(info.body)")
         }
+    }
+
+    /// The decoding settings a head recommends, as `heads show` prints them.
+    static func decoding(_ info: HeadInfo) -> String {
+        let options = [info.noRepeatNgram.map { "--no-repeat-ngram \($0)" },
+                       info.repeatPenalty.map { "--repeat-penalty \($0)" }].compactMap { $0 }
+        return options.isEmpty ? "as told" : options.joined(separator: " ") + " unless told otherwise"
     }
 
     /// A path as given, else the installed head of that name.

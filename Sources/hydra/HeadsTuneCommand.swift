@@ -47,6 +47,9 @@ extension HeadsCommand {
         @Option(help: "Record N as the written head's default --no-repeat-ngram (0: none; default: the tuned head's).")
         var recommendNoRepeatNgram: Int?
 
+        @Option(help: "Record P as the written head's default --repeat-penalty (1: none; default: the tuned head's).")
+        var recommendRepeatPenalty: Float?
+
         @Option(help: "Adam's learning rate.")
         var lr: Float = 5e-4
 
@@ -121,6 +124,9 @@ extension HeadsCommand {
             if let n = recommendNoRepeatNgram, !(0...64).contains(n) {
                 throw ValidationError("--recommend-no-repeat-ngram must be between 0 and 64")
             }
+            if let p = recommendRepeatPenalty, !(p > 0 && p <= 10) {
+                throw ValidationError("--recommend-repeat-penalty must be in (0, 10]")
+            }
             guard ["q8_0", "f16", "f32"].contains(type.lowercased()) else { throw ValidationError("--type must be q8_0, f16 or f32") }
         }
 
@@ -143,6 +149,7 @@ extension HeadsCommand {
             options.name = name
             options.promptLanguage = promptLanguage
             options.noRepeatNgram = recommendNoRepeatNgram
+            options.repeatPenalty = recommendRepeatPenalty
             options.tableType = ["f16": .f16, "f32": .f32][type.lowercased()] ?? .q8_0
             let source = try Language.named(from)
             let hydra = try HydraModel.load(model, contextLength: max(maxLength, 16), threads: threads)

@@ -23,6 +23,12 @@ struct SamplingOptions: ParsableArguments {
     @Option(help: "Never repeat an n-gram of N tokens within a translation (0: off; greedy and sampling; default: what the target head recommends, else off).")
     var noRepeatNgram: Int?
 
+    @Option(help: "Penalize tokens among the last --repeat-last-n generated (llama.cpp's repetition penalty; 1: off; default: what the target head recommends, else off).")
+    var repeatPenalty: Float?
+
+    @Option(help: "How many of the last generated tokens --repeat-penalty looks at.")
+    var repeatLastN = 64
+
     @Option(help: "The prompt's format: auto (from the model's metadata), \(ChatFormat.allCases.map(\.rawValue).joined(separator: ", ")).")
     var promptFormat = "auto"
 
@@ -50,6 +56,8 @@ struct SamplingOptions: ParsableArguments {
         s.seed = seed
         s.beams = beam
         s.noRepeatNgram = noRepeatNgram
+        s.repeatPenalty = repeatPenalty
+        s.repeatLastN = repeatLastN
         return s
     }
 }

@@ -106,9 +106,52 @@ struct HeadTests {
         #expect(throws: HeadError.self) { try set.load(path: path, catalog: HeadCatalog(directories: [])) }
         info.noRepeatNgram = nil
 
+        // So does its --repeat-penalty (1 where neither says).
+        info.repeatPenalty = 1.3
+        try HeadFileWriter.writeDense(native, to: path, info: info)
+        let penalizing = try set.load(path: path, catalog: HeadCatalog(directories: []))
+        #expect(penalizing.info.repeatPenalty == 1.3)
+        translator.sampling.repeatPenalty = nil
+        #expect(translator.sampler(target: penalizing, language: tt).sampling.repeatPenalty == 1.3)
+        #expect(translator.sampler(target: native, language: tt).sampling.repeatPenalty == 1)
+        translator.sampling.repeatPenalty = 1
+        #expect(translator.sampler(target: penalizing, language: tt).sampling.repeatPenalty == 1)
+        set.remove(named: penalizing.name)
+        info.repeatPenalty = -2
+        try HeadFileWriter.writeDense(native, to: path, info: info)
+        #expect(throws: HeadError.self) { try set.load(path: path, catalog: HeadCatalog(directories: [])) }
+        info.repeatPenalty = nil
+
         info.promptLanguage = "xx-unknown"
         try HeadFileWriter.writeDense(native, to: path, info: info)
         #expect(throws: HeadError.self) { try set.load(path: path, catalog: HeadCatalog(directories: [])) }
+    }
+
+    @Test("heads recommend rewrites only a head's decoding keys: tables byte for byte, undone exactly; bad input refused")
+    func recommendDecoding() throws {
+        let smol = try Body(file: TestModels.gguf("smollm2-135m"))
+        let native = try Head.native(of: smol)
+        let path = temporaryPath("smol-rec.gguf"), changed = temporaryPath("smol-rec-2.gguf")
+        defer { for p in [path, changed] { try? FileManager.default.removeItem(atPath: p) } }
+        try HeadFileWriter.writeDense(native, to: path, info: TestHeads.renamed(native, "smol-rec", language: "tt"))
+        let info = try HeadDecoding.recommend(input: path, output: changed, noRepeatNgram: 3, repeatPenalty: 1.3)
+        #expect(info.noRepeatNgram == 3 && info.repeatPenalty == 1.3)
+        let (before, after) = (try GGUFFile(path: path), try GGUFFile(path: changed))
+        #expect(before.tensors.map(\.name) == after.tensors.map(\.name))
+        for (a, b) in zip(before.tensors, after.tensors) {
+            #expect(a.type == b.type && a.byteCount == b.byteCount && memcmp(a.data, b.data, a.byteCount) == 0, "\(a.name)")
+        }
+        // Setting them back (in place) gives the original file again.
+        try HeadDecoding.recommend(input: changed, output: changed, noRepeatNgram: 0, repeatPenalty: 1)
+        #expect(FileManager.default.contentsEqual(atPath: path, andPath: changed))
+        #expect(!FileManager.default.fileExists(atPath: changed + ".part"))
+        // A model is not a head; values out of range are refused before anything is written.
+        #expect(throws: HydraError.self) {
+            try HeadDecoding.recommend(input: TestModels.path("smollm2-135m"), output: changed, repeatPenalty: 1.2)
+        }
+        #expect(throws: HydraError.self) { try HeadDecoding.recommend(input: path, output: changed, repeatPenalty: 0) }
+        #expect(throws: HydraError.self) { try HeadDecoding.recommend(input: path, output: changed, noRepeatNgram: 65) }
+        #expect(FileManager.default.contentsEqual(atPath: path, andPath: changed))
     }
 
     @Test("a dense head written from the native head keeps its tokenizer and gives identical logits")

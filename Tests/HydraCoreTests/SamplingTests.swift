@@ -64,14 +64,50 @@ struct SamplingTests {
         }
     }
 
+    @Test("--repeat-penalty divides a recent token's positive logit and multiplies a negative one, as llama.cpp's")
+    func repeatPenalty() {
+        var s = Sampling()
+        s.repeatPenalty = 2
+        s.repeatLastN = 2
+        let sampler = Sampler(sampling: s)
+        // Token 0 (logit 3) was just written: 3 / 2 = 1.5 falls below token 1's 2.
+        let logits: [Float] = [3, 2, -1, -1.5]
+        logits.withUnsafeBufferPointer { l in
+            #expect(sampler.pick(l, after: []) == 0)
+            #expect(sampler.pick(l, after: [0]) == 1)
+            // Both recent: 1.5 and 1 — token 0 again.
+            #expect(sampler.pick(l, after: [0, 1]) == 0)
+            // Token 0 is older than the last two: not penalized.
+            #expect(sampler.pick(l, after: [0, 2, 3]) == 0)
+        }
+        // A negative logit is multiplied: -1 · 2 = -2 falls below -1.5.
+        let negative: [Float] = [-1, -1.5]
+        negative.withUnsafeBufferPointer { l in
+            #expect(sampler.pick(l, after: []) == 0)
+            #expect(sampler.pick(l, after: [0]) == 1)
+        }
+        var off = Sampling()
+        off.repeatPenalty = 1
+        logits.withUnsafeBufferPointer { #expect(Sampler(sampling: off).pick($0, after: [0]) == 0) }
+        // Unset (nil): off here; a translator fills in the target head's recommendation.
+        logits.withUnsafeBufferPointer { #expect(Sampler(sampling: Sampling()).pick($0, after: [0]) == 0) }
+        var bad = Sampling()
+        bad.repeatPenalty = 0
+        #expect(bad.problem?.contains("repeat-penalty") == true)
+        bad = Sampling()
+        bad.repeatLastN = -1
+        #expect(bad.problem?.contains("repeat-last-n") == true)
+    }
+
     @Test("decoding settings: daemon keys decode with defaults for what is absent; bad ones are named")
     func samplingSettings() throws {
         let d = JSONDecoder()
         d.keyDecodingStrategy = .convertFromSnakeCase
-        let s = try d.decode(Sampling.self, from: Data(#"{"top_k": 5, "no_repeat_ngram": 4}"#.utf8))
+        let s = try d.decode(Sampling.self, from: Data(#"{"top_k": 5, "no_repeat_ngram": 4, "repeat_penalty": 1.1}"#.utf8))
         var expected = Sampling()
         expected.topK = 5
         expected.noRepeatNgram = 4
+        expected.repeatPenalty = 1.1
         #expect(s == expected)
         #expect(try d.decode(Sampling.self, from: Data("{}".utf8)) == Sampling())
         #expect(Sampling().problem == nil)

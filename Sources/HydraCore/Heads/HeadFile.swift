@@ -43,9 +43,14 @@ public enum HeadFile {
         if let n = ngram, !(1...64).contains(n) {
             throw HeadError.invalid("\(file.path): \(HeadKeys.noRepeatNgram) \(n) is not between 1 and 64")
         }
+        let penalty = file.float(HeadKeys.repeatPenalty)
+        if let p = penalty, !(p > 0 && p <= 10) {
+            throw HeadError.invalid("\(file.path): \(HeadKeys.repeatPenalty) \(p) is not in (0, 10]")
+        }
         return HeadInfo(
             name: file.string(HeadKeys.name) ?? stem, language: try required(HeadKeys.language),
             script: file.string(HeadKeys.script), promptLanguage: promptLanguage, noRepeatNgram: ngram,
+            repeatPenalty: penalty,
             body: .init(architecture: try required(HeadKeys.bodyArchitecture), hiddenSize: hidden, fingerprint: fingerprint),
             output: output,
             provenance: .init(method: file.string(HeadKeys.buildMethod) ?? "unknown", source: file.string(HeadKeys.buildSource),

@@ -75,17 +75,22 @@ public struct HeadInfo: Sendable, Equatable {
     /// unless told otherwise (a tuned head whose greedy answers fall into
     /// loops); nil: off.
     public var noRepeatNgram: Int?
+    /// The `--repeat-penalty` that translations through this head use
+    /// unless told otherwise; nil: off (1).
+    public var repeatPenalty: Float?
     public var body: BodyFit
     public var output: Output
     public var provenance: Provenance
 
     public init(name: String, language: String, script: String? = nil, promptLanguage: String? = nil,
-                noRepeatNgram: Int? = nil, body: BodyFit, output: Output, provenance: Provenance) {
+                noRepeatNgram: Int? = nil, repeatPenalty: Float? = nil, body: BodyFit, output: Output,
+                provenance: Provenance) {
         self.name = name
         self.language = language
         self.script = script
         self.promptLanguage = promptLanguage
         self.noRepeatNgram = noRepeatNgram
+        self.repeatPenalty = repeatPenalty
         self.body = body
         self.output = output
         self.provenance = provenance
@@ -113,6 +118,8 @@ public enum HeadKeys {
     public static let promptLanguage = "hydra.head.prompt_language"
     /// The head's default `--no-repeat-ngram` (see `HeadInfo.noRepeatNgram`).
     public static let noRepeatNgram = "hydra.head.decoding.no_repeat_ngram"
+    /// The head's default `--repeat-penalty` (see `HeadInfo.repeatPenalty`).
+    public static let repeatPenalty = "hydra.head.decoding.repeat_penalty"
     /// "dense" or "recipe".
     public static let kind = "hydra.head.kind"
     /// "tied", "separate" or "none".

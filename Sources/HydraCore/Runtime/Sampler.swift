@@ -19,11 +19,18 @@ public struct Sampling: Sendable, Equatable, Codable {
     /// falls into ("мин мин мин …"); not applied within beam search.
     /// Nil: what the target head recommends (`HeadInfo.noRepeatNgram`), else off.
     public var noRepeatNgram: Int?
+    /// llama.cpp's repetition penalty: the logit of a token among the last
+    /// `repeatLastN` generated is divided by it when positive, multiplied
+    /// by it otherwise (1: off); not applied within beam search. Nil: what
+    /// the target head recommends (`HeadInfo.repeatPenalty`), else off.
+    public var repeatPenalty: Float?
+    /// How many of the last generated tokens the repetition penalty looks at.
+    public var repeatLastN = 64
 
     public init() {}
 
     private enum CodingKeys: String, CodingKey {
-        case temperature, topK, topP, seed, beams, noRepeatNgram
+        case temperature, topK, topP, seed, beams, noRepeatNgram, repeatPenalty, repeatLastN
     }
 
     /// Missing keys keep their defaults: a request names only what it changes.
@@ -35,6 +42,8 @@ public struct Sampling: Sendable, Equatable, Codable {
         seed = try c.decodeIfPresent(UInt64.self, forKey: .seed) ?? seed
         beams = try c.decodeIfPresent(Int.self, forKey: .beams) ?? beams
         noRepeatNgram = try c.decodeIfPresent(Int.self, forKey: .noRepeatNgram)
+        repeatPenalty = try c.decodeIfPresent(Float.self, forKey: .repeatPenalty)
+        repeatLastN = try c.decodeIfPresent(Int.self, forKey: .repeatLastN) ?? repeatLastN
     }
 
     /// Why these settings cannot be used, or nil when they can (named as
@@ -46,6 +55,8 @@ public struct Sampling: Sendable, Equatable, Codable {
         if !(1...16).contains(beams) { return "--beam (beams) must be between 1 and 16" }
         if beams > 1 && temperature > 0 { return "--beam and --temp exclude each other" }
         if let n = noRepeatNgram, !(0...64).contains(n) { return "--no-repeat-ngram (no_repeat_ngram) must be between 0 and 64" }
+        if let p = repeatPenalty, !(p > 0 && p.isFinite) { return "--repeat-penalty (repeat_penalty) must be more than 0" }
+        if !(0...4096).contains(repeatLastN) { return "--repeat-last-n (repeat_last_n) must be between 0 and 4096" }
         return nil
     }
 
@@ -74,11 +85,26 @@ public final class Sampler {
     }
 
     /// Picks the next token after `history` (the tokens generated so far):
-    /// as `pick`, never completing an n-gram that `history` already holds
+    /// as `pick`, with the repetition penalty on the last tokens of
+    /// `history`, never completing an n-gram that `history` already holds
     /// when `sampling.noRepeatNgram` is n > 0.
     /// `allowed`, when given, must accept a token for it to be picked.
     public func pick(_ logits: UnsafeBufferPointer<Float>, after history: [Int32],
                      allowed: ((Int32) -> Bool)? = nil) -> Int32 {
+        let recent = Set(history.suffix(sampling.repeatLastN))
+        if let penalty = sampling.repeatPenalty, penalty != 1, !recent.isEmpty {
+            var penalized = Array(logits)
+            for t in recent where Int(t) < penalized.count {
+                let l = penalized[Int(t)]
+                penalized[Int(t)] = l > 0 ? l / penalty : l * penalty
+            }
+            return penalized.withUnsafeBufferPointer { pickUnpenalized($0, after: history, allowed: allowed) }
+        }
+        return pickUnpenalized(logits, after: history, allowed: allowed)
+    }
+
+    private func pickUnpenalized(_ logits: UnsafeBufferPointer<Float>, after history: [Int32],
+                                 allowed: ((Int32) -> Bool)?) -> Int32 {
         let repeats = Self.repeatingTokens(history, n: sampling.noRepeatNgram ?? 0)
         guard !repeats.isEmpty || allowed != nil else { return pick(logits) }
         // Greedy: the best token is almost always allowed, and then it is

@@ -98,6 +98,7 @@ public final class Translator {
     public func sampler(target: Head, language: Language) -> Sampler {
         var sampling = sampling
         if sampling.noRepeatNgram == nil { sampling.noRepeatNgram = target.info.noRepeatNgram ?? 0 }
+        if sampling.repeatPenalty == nil { sampling.repeatPenalty = target.info.repeatPenalty ?? 1 }
         guard let script = ScriptLock.script(mode: scriptLock, head: target, target: language) else {
             return Sampler(sampling: sampling)
         }

@@ -39,6 +39,8 @@ public enum HeadTuning {
         public var promptLanguage: String?
         /// The written head's default `--no-repeat-ngram` (nil: the tuned head's).
         public var noRepeatNgram: Int?
+        /// The written head's default `--repeat-penalty` (nil: the tuned head's).
+        public var repeatPenalty: Float?
         public init() {}
 
         /// The language the pairs' prompt names when tuning `head`.
@@ -255,6 +257,7 @@ public enum HeadTuning {
         let prompted = try options.prompted(head).code
         info.promptLanguage = prompted == head.language ? nil : prompted
         if let n = options.noRepeatNgram { info.noRepeatNgram = n > 0 ? n : nil }
+        if let p = options.repeatPenalty { info.repeatPenalty = p != 1 ? p : nil }
         let o = options.tuner
         let note = String(format: "output rows tuned with the body frozen on %@: Adam lr %g, L2 %g towards the built rows, batch %d, %d epochs, seed %llu",
                           corpus, Double(o.learningRate), Double(o.l2), o.batchSize, o.epochs, o.seed)

@@ -1,0 +1,52 @@
+import Foundation
+
+/// The decoding settings a head file recommends (`HeadInfo.noRepeatNgram`,
+/// `HeadInfo.repeatPenalty`), changed without touching its tables: after
+/// measuring which settings translate best through a head, a researcher
+/// records them in the head, and every translation through it uses them
+/// unless told otherwise.
+public enum HeadDecoding {
+    /// Copies the head file at `input` to `output` (the same path: replaced
+    /// once the copy is complete) with its recommended `--no-repeat-ngram`
+    /// (0: none) and `--repeat-penalty` (1: none) set where given; every
+    /// other key and every tensor byte stay as they were. Returns the
+    /// written head's settings.
+    @discardableResult
+    public static func recommend(input: String, output: String, noRepeatNgram: Int? = nil,
+                                 repeatPenalty: Float? = nil) throws -> HeadInfo {
+        if let n = noRepeatNgram, !(0...64).contains(n) {
+            throw HydraError.invalidInput("--no-repeat-ngram must be between 0 and 64")
+        }
+        if let p = repeatPenalty, !(p > 0 && p <= 10) {
+            throw HydraError.invalidInput("--repeat-penalty must be in (0, 10]")
+        }
+        let file = try GGUFFile(path: input)
+        guard HeadFile.isHead(file) else {
+            throw HydraError.invalidInput("\(input) is not a head file (no \(HeadKeys.formatVersion))")
+        }
+        _ = try HeadFile.info(of: file)  // a head hydra can load, before anything is written
+        var metadata: [(key: String, value: GGUFValue)] = file.metadataKeys.map { ($0, file.metadata[$0]!) }
+        func set(_ key: String, _ value: GGUFValue?) {
+            metadata.removeAll { $0.key == key }
+            if let value { metadata.append((key, value)) }
+        }
+        if let n = noRepeatNgram { set(HeadKeys.noRepeatNgram, n > 0 ? .uint32(UInt32(n)) : nil) }
+        if let p = repeatPenalty { set(HeadKeys.repeatPenalty, p != 1 ? .float32(p) : nil) }
+        // Written beside the destination, then renamed over it: an
+        // interruption leaves the head as it was (the input stays mapped
+        // until the copy is done, so it may be the destination).
+        let part = output + ".part"
+        do {
+            _ = try GGUFQuantizer.write(file: file, output: part,
+                                        plan: .init(metadata: metadata, tensors: file.tensors, types: [:]),
+                                        allowRequantize: false, pool: nil, progress: { _, _ in })
+            guard rename(part, output) == 0 else {
+                throw HydraError.invalidInput("cannot move \(part) to \(output): \(String(cString: strerror(errno)))")
+            }
+        } catch {
+            try? FileManager.default.removeItem(atPath: part)
+            throw error
+        }
+        return try HeadFile.info(of: GGUFFile(path: output))
+    }
+}

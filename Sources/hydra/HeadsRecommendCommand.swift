@@ -1,0 +1,39 @@
+import ArgumentParser
+import HydraCore
+
+extension HeadsCommand {
+    /// `hydra heads recommend`: record decoding settings as a head's defaults.
+    struct Recommend: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Record the decoding settings translations through a head use unless told otherwise.",
+            discussion: """
+                Rewrites the head file's hydra.head.decoding.* keys, every table byte unchanged: \
+                --no-repeat-ngram N (0: none) and --repeat-penalty P (1: none). Measure first (hydra heads \
+                eval with the same options), then record what translates best.
+                """)
+
+        @Argument(help: "The head file (GGUF).")
+        var head: String
+
+        @Option(help: "Write the result here instead of replacing the head file.")
+        var out: String?
+
+        @Option(help: "The head's default --no-repeat-ngram (0: none).")
+        var noRepeatNgram: Int?
+
+        @Option(help: "The head's default --repeat-penalty (1: none).")
+        var repeatPenalty: Float?
+
+        func validate() throws {
+            guard noRepeatNgram != nil || repeatPenalty != nil else {
+                throw ValidationError("give --no-repeat-ngram, --repeat-penalty or both")
+            }
+        }
+
+        func run() throws {
+            let info = try HeadDecoding.recommend(input: head, output: out ?? head, noRepeatNgram: noRepeatNgram,
+                                                  repeatPenalty: repeatPenalty)
+            printError("wrote \(out ?? head): head '\(info.name)' decodes \(HeadsCommand.decoding(info))")
+        }
+    }
+}
