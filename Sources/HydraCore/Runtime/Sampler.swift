@@ -91,10 +91,9 @@ public final class Sampler {
     /// `allowed`, when given, must accept a token for it to be picked.
     public func pick(_ logits: UnsafeBufferPointer<Float>, after history: [Int32],
                      allowed: ((Int32) -> Bool)? = nil) -> Int32 {
-        let recent = Set(history.suffix(sampling.repeatLastN))
-        if let penalty = sampling.repeatPenalty, penalty != 1, !recent.isEmpty {
+        if let penalty = sampling.repeatPenalty, penalty != 1, sampling.repeatLastN > 0, !history.isEmpty {
             var penalized = Array(logits)
-            for t in recent where Int(t) < penalized.count {
+            for t in Set(history.suffix(sampling.repeatLastN)) where Int(t) < penalized.count {
                 let l = penalized[Int(t)]
                 penalized[Int(t)] = l > 0 ? l / penalty : l * penalty
             }
