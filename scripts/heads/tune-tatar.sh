@@ -16,7 +16,7 @@
 #   is what this script builds from the committed data); text:
 #   data/tt/tt.txt and the Tatar side of data/tt/en-tt.tsv; 1,500 pairs
 #   behind a prompt that names Russian; the head recommends
-#   --no-repeat-ngram 3.
+#   --no-repeat-ngram 3 and --repeat-penalty 1.5.
 # MODEL=qwen2.5-1.5b: heads/tt-qwen2.5-1.5b.gguf; text: data/tt/tt-text.txt
 #   (running text only, for time); 1,000 pairs behind a prompt that names
 #   Russian (PROMPT=ru: Qwen writes Russian far better than Tatar; the
@@ -38,7 +38,7 @@ mkdir -p "$CACHE" "$(dirname "$OUT")"
 case "$MODEL" in
     gemma3-270m)
         BUILT=${BUILT:-heads/tt-gemma3-270m-transtok.gguf}
-        TEXT=(data/tt/tt.txt data/tt/en-tt.tsv); PAIRS=${PAIRS:-1500}; SPREAD=${SPREAD:-}; PROMPT=${PROMPT:-ru}; NGRAM=${NGRAM:-3} ;;
+        TEXT=(data/tt/tt.txt data/tt/en-tt.tsv); PAIRS=${PAIRS:-1500}; SPREAD=${SPREAD:-}; PROMPT=${PROMPT:-ru}; NGRAM=${NGRAM:-3}; PENALTY=${PENALTY-1.5} ;;
     *)
         BUILT=${BUILT:-$CACHE/tt-$MODEL-transtok.gguf}
         TEXT=(data/tt/tt-text.txt); PAIRS=${PAIRS:-1000}; SPREAD=${SPREAD:-}; PROMPT=${PROMPT:-ru}; NGRAM=${NGRAM:-3}; PENALTY=${PENALTY-1.5} ;;
