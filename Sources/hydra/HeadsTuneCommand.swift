@@ -121,11 +121,9 @@ extension HeadsCommand {
             guard validationEvery >= 0, maxSequences >= 0, maxPairs >= 0, pack >= 0 else { throw ValidationError("counts cannot be negative") }
             guard maxLength >= 2 else { throw ValidationError("--max-length must be at least 2") }
             if let code = promptLanguage { _ = try Language.named(code) }
-            if let n = recommendNoRepeatNgram, !(0...64).contains(n) {
-                throw ValidationError("--recommend-no-repeat-ngram must be between 0 and 64")
-            }
-            if let p = recommendRepeatPenalty, !(p > 0 && p <= 10) {
-                throw ValidationError("--recommend-repeat-penalty must be in (0, 10]")
+            if let why = HeadDecoding.problem(noRepeatNgram: recommendNoRepeatNgram, repeatPenalty: recommendRepeatPenalty,
+                                              option: "--recommend-") {
+                throw ValidationError(why)
             }
             guard ["q8_0", "f16", "f32"].contains(type.lowercased()) else { throw ValidationError("--type must be q8_0, f16 or f32") }
         }

@@ -6,6 +6,17 @@ import Foundation
 /// records them in the head, and every translation through it uses them
 /// unless told otherwise.
 public enum HeadDecoding {
+    /// Why a head cannot recommend these settings (named by `option`'s
+    /// prefix, e.g. "--recommend-"), or nil when it can: an n-gram of
+    /// 0 (none) to 64 tokens, a repetition penalty in (0, 10].
+    public static func problem(noRepeatNgram: Int?, repeatPenalty: Float?, option: String = "--") -> String? {
+        if let n = noRepeatNgram, !(0...64).contains(n) { return "\(option)no-repeat-ngram must be between 0 and 64" }
+        if let p = repeatPenalty, !isValid(repeatPenalty: p) { return "\(option)repeat-penalty must be in (0, 10]" }
+        return nil
+    }
+
+    static func isValid(repeatPenalty p: Float) -> Bool { p > 0 && p <= 10 }
+
     /// Copies the head file at `input` to `output` (the same path: replaced
     /// once the copy is complete) with its recommended `--no-repeat-ngram`
     /// (0: none) and `--repeat-penalty` (1: none) set where given; every
@@ -14,11 +25,8 @@ public enum HeadDecoding {
     @discardableResult
     public static func recommend(input: String, output: String, noRepeatNgram: Int? = nil,
                                  repeatPenalty: Float? = nil) throws -> HeadInfo {
-        if let n = noRepeatNgram, !(0...64).contains(n) {
-            throw HydraError.invalidInput("--no-repeat-ngram must be between 0 and 64")
-        }
-        if let p = repeatPenalty, !(p > 0 && p <= 10) {
-            throw HydraError.invalidInput("--repeat-penalty must be in (0, 10]")
+        if let why = problem(noRepeatNgram: noRepeatNgram, repeatPenalty: repeatPenalty) {
+            throw HydraError.invalidInput(why)
         }
         let file = try GGUFFile(path: input)
         guard HeadFile.isHead(file) else {

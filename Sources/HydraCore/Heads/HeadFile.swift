@@ -44,7 +44,7 @@ public enum HeadFile {
             throw HeadError.invalid("\(file.path): \(HeadKeys.noRepeatNgram) \(n) is not between 1 and 64")
         }
         let penalty = file.float(HeadKeys.repeatPenalty)
-        if let p = penalty, !(p > 0 && p <= 10) {
+        if let p = penalty, !HeadDecoding.isValid(repeatPenalty: p) {
             throw HeadError.invalid("\(file.path): \(HeadKeys.repeatPenalty) \(p) is not in (0, 10]")
         }
         return HeadInfo(
