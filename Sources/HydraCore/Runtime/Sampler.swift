@@ -14,6 +14,16 @@ public struct Sampling: Sendable, Equatable, Codable {
     /// Beam search with this many beams (1: none), length-normalized; for
     /// greedy decoding only.
     public var beams = 1
+    /// Consensus decoding (minimum Bayes risk): write this many translations
+    /// of each paragraph — the first as the other settings say (greedy by
+    /// default), the others drawn at `candidateTemperature` with seeds
+    /// `seed + 1`, `seed + 2`, … — and keep the one that agrees most with
+    /// the others (the highest chrF against them, summed). 1: off; else at
+    /// least 3 (two cannot outvote each other).
+    public var candidates = 1
+    /// The temperature the candidates after the first are drawn at (with
+    /// `topK` and `topP`); a set `temperature` is used instead.
+    public var candidateTemperature: Float = 0.6
     /// A token that would repeat an n-gram of this many tokens already
     /// generated is never picked (0: off). Stops the loops greedy decoding
     /// falls into ("мин мин мин …"); not applied within beam search.
@@ -30,7 +40,8 @@ public struct Sampling: Sendable, Equatable, Codable {
     public init() {}
 
     private enum CodingKeys: String, CodingKey {
-        case temperature, topK, topP, seed, beams, noRepeatNgram, repeatPenalty, repeatLastN
+        case temperature, topK, topP, seed, beams, candidates, candidateTemperature, noRepeatNgram, repeatPenalty,
+             repeatLastN
     }
 
     /// Missing keys keep their defaults: a request names only what it changes.
@@ -41,6 +52,8 @@ public struct Sampling: Sendable, Equatable, Codable {
         topP = try c.decodeIfPresent(Float.self, forKey: .topP) ?? topP
         seed = try c.decodeIfPresent(UInt64.self, forKey: .seed) ?? seed
         beams = try c.decodeIfPresent(Int.self, forKey: .beams) ?? beams
+        candidates = try c.decodeIfPresent(Int.self, forKey: .candidates) ?? candidates
+        candidateTemperature = try c.decodeIfPresent(Float.self, forKey: .candidateTemperature) ?? candidateTemperature
         noRepeatNgram = try c.decodeIfPresent(Int.self, forKey: .noRepeatNgram)
         repeatPenalty = try c.decodeIfPresent(Float.self, forKey: .repeatPenalty)
         repeatLastN = try c.decodeIfPresent(Int.self, forKey: .repeatLastN) ?? repeatLastN
@@ -54,6 +67,13 @@ public struct Sampling: Sendable, Equatable, Codable {
         if !(topP > 0 && topP <= 1) { return "--top-p (top_p) must be in (0, 1]" }
         if !(1...16).contains(beams) { return "--beam (beams) must be between 1 and 16" }
         if beams > 1 && temperature > 0 { return "--beam and --temp exclude each other" }
+        if !(candidates == 1 || (3...16).contains(candidates)) {
+            return "--candidates (candidates) must be 1 (off) or between 3 and 16"
+        }
+        if candidates > 1 && beams > 1 { return "--candidates and --beam exclude each other" }
+        if !(candidateTemperature > 0 && candidateTemperature.isFinite) {
+            return "--candidate-temp (candidate_temperature) must be more than 0"
+        }
         if let n = noRepeatNgram, !(0...64).contains(n) { return "--no-repeat-ngram (no_repeat_ngram) must be between 0 and 64" }
         if let p = repeatPenalty, !(p > 0 && p.isFinite) { return "--repeat-penalty (repeat_penalty) must be more than 0" }
         if !(0...4096).contains(repeatLastN) { return "--repeat-last-n (repeat_last_n) must be between 0 and 4096" }
@@ -61,6 +81,17 @@ public struct Sampling: Sendable, Equatable, Codable {
     }
 
     public var isGreedy: Bool { temperature <= 0 }
+
+    /// The settings candidate `i` of consensus decoding is written with
+    /// (0: these; the others drawn with their own seeds).
+    public func candidate(_ i: Int) -> Sampling {
+        guard i > 0 else { return self }
+        var s = self
+        s.candidates = 1
+        if isGreedy { s.temperature = candidateTemperature }
+        s.seed = seed &+ UInt64(i)
+        return s
+    }
 }
 
 /// Picks the next token from logits: the highest logit (the lowest id

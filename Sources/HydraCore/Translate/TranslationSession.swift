@@ -4,28 +4,47 @@
 /// `tokens[i]` to `sequences[i]` (alone, or beside other sessions') and
 /// `advance` picks what comes next. Greedy decoding and sampling run one
 /// sequence and pass each token's text on at once; beam search runs one
-/// sequence per beam and passes the best hypothesis on when it ends.
+/// sequence per beam, and consensus decoding (`Sampling.candidates`) one
+/// per candidate, and pass the chosen text on when the search ends.
 public final class TranslationSession {
     /// The sequences the next step feeds, one per token of `tokens`.
     public private(set) var sequences: [HydraSequence]
     /// The tokens the next step feeds; empty once the session has ended.
     public private(set) var tokens: [Int32] = []
-    /// Picks each token (per session, so its bans are its own).
-    public private(set) var sampler: Sampler
     public private(set) var stats = Translator.Statistics()
     public var isFinished: Bool { tokens.isEmpty }
     /// Whether `emit` refused a piece: the reader went away.
-    public var readerGone: Bool { !answer.open }
+    public var readerGone: Bool { !answer.open || !candidates[0].answer.open }
     private var answer: AnswerText
     private var beam: BeamSearch?
+    /// The translations being written: one, unless consensus decoding
+    /// (which passes the chosen one's text on through `answer`).
+    private var candidates: [Candidate]
     private let budget: Int
-    /// The tokens picked so far (greedy decoding and sampling).
-    private var made: [Int32] = []
+
+    /// One translation of the paragraph being written token by token,
+    /// with its own sequence, random draws, and text.
+    private final class Candidate {
+        let sequence: HydraSequence
+        let sampler: Sampler
+        /// The tokens picked so far.
+        var made: [Int32] = []
+        var answer: AnswerText
+        /// The answer's text so far (consensus decoding: passed on at the end).
+        var text = ""
+        var running = true
+
+        init(sequence: HydraSequence, sampler: Sampler, answer: AnswerText) {
+            self.sequence = sequence
+            self.sampler = sampler
+            self.answer = answer
+        }
+    }
 
     private init(sequence: HydraSequence, sampler: Sampler, answer: AnswerText, budget: Int, promptTokens: Int) {
         sequences = [sequence]
-        self.sampler = sampler
         self.answer = answer
+        candidates = [Candidate(sequence: sequence, sampler: sampler, answer: answer)]
         self.budget = budget
         stats.promptTokens = promptTokens
         stats.paragraphs = 1
@@ -45,7 +64,15 @@ public final class TranslationSession {
                                                           maxTokens: plan.budget)
         let session = TranslationSession(sequence: sequence, sampler: sampler, answer: plan.answer, budget: plan.budget,
                                          promptTokens: plan.ids.count)
-        if sampler.sampling.beams > 1 && sampler.sampling.isGreedy {
+        let sampling = sampler.sampling
+        if sampling.candidates > 1 {
+            for i in 1..<sampling.candidates {
+                session.candidates.append(Candidate(sequence: try sequence.clone(),
+                                                   sampler: Sampler(banned: sampler.banned, sampling: sampling.candidate(i)),
+                                                   answer: plan.answer))
+            }
+            session.advance(emit: emit)
+        } else if sampling.beams > 1 && sampling.isGreedy {
             session.beam = try BeamSearch(first: sequence, width: sampler.sampling.beams, maxTokens: plan.budget,
                                           banned: sampler.banned, isEnd: th.vocabulary.isEndOfGeneration,
                                           makeSequence: sequence.clone)
@@ -71,15 +98,37 @@ public final class TranslationSession {
             takeBeams(emit: emit)
             return
         }
-        let current = answer
-        let next = sequences[0].logits.withUnsafeBufferPointer { sampler.pick($0, after: made, allowed: current.allows) }
-        made.append(next)
+        if candidates.count == 1 {
+            let candidate = candidates[0]
+            step(candidate, emit: emit)
+            tokens = candidate.running ? [candidate.made.last!] : []
+            return
+        }
+        for candidate in candidates where candidate.running {
+            step(candidate) { candidate.text += $0; return true }
+        }
+        let running = candidates.filter(\.running)
+        sequences = running.map(\.sequence)
+        tokens = running.map { $0.made.last! }
+        if running.isEmpty {
+            // The consensus: the candidate the others agree with most.
+            let chosen = Consensus.choose(candidates.map(\.text))
+            if !candidates[chosen].text.isEmpty { answer.passOn(candidates[chosen].text, emit: emit) }
+        }
+    }
+
+    /// Picks a candidate's next token from its sequence's logits and
+    /// passes its text to `emit`; it stops running at its end.
+    private func step(_ candidate: Candidate, emit: (String) -> Bool) {
+        let current = candidate.answer
+        let next = candidate.sequence.logits.withUnsafeBufferPointer {
+            candidate.sampler.pick($0, after: candidate.made, allowed: current.allows)
+        }
+        candidate.made.append(next)
         stats.generatedTokens += 1
-        if answer.take(next, emit: emit), made.count < budget {
-            tokens = [next]
-        } else {
-            tokens = []
-            _ = answer.finish(emit: emit)
+        if !(candidate.answer.take(next, emit: emit) && candidate.made.count < budget) {
+            candidate.running = false
+            _ = candidate.answer.finish(emit: emit)
         }
     }
 

@@ -186,6 +186,14 @@ struct AnswerText {
         return open && !stopped
     }
 
+    /// Passes on a whole answer chosen among candidates written apart
+    /// (consensus decoding); returns whether the reader is still there.
+    @discardableResult
+    mutating func passOn(_ text: String, emit: (String) -> Bool) -> Bool {
+        if open { open = emit(text) }
+        return open
+    }
+
     /// Passes on what is still held back once generation has ended;
     /// returns whether the reader is still there.
     mutating func finish(emit: (String) -> Bool) -> Bool {

@@ -1,0 +1,87 @@
+import Foundation
+import Testing
+@testable import HydraCore
+
+/// chrF and consensus decoding (--candidates).
+@Suite("Consensus decoding")
+struct ConsensusTests {
+    /// sacrebleu 2.6.0's sentence chrF (`CHRF().sentence_score(h, [r])`) of
+    /// these pairs: the reference the Swift chrF must equal.
+    static let sacrebleu: [(String, String, Double)] = [
+        ("Су бүген көн, урынын була мөмкин.", "Бүген һава яхшы.", 13.574259274676107),
+        ("Файл системасын карау һәм файллар белән идарә итү", "Эзләү һәм идарә файллар", 37.9282931791052),
+        ("Доступна новая версия Warzone 2100!", "Новый сборник Warzone 2100 доступен!", 42.24558677300727),
+        ("The cat sat on the mat.", "The cat sat on the mat.", 100),
+        ("", "Бүген", 0),
+        ("ab  c", "abc", 100),
+        ("ab", "abcdefg", 26.76056338028169),
+        ("abcdefgh", "ab", 55.00000000000001),
+        ("мин мин мин мин", "мин", 51.86170212765958),
+    ]
+
+    @Test("chrF equals sacrebleu's sentence chrF")
+    func chrfMatchesSacrebleu() {
+        for (hypothesis, reference, expected) in Self.sacrebleu {
+            let got = ChrF.score(hypothesis, reference: reference)
+            #expect(abs(got - expected) < 1e-9, "\(hypothesis) | \(reference): \(got) vs \(expected)")
+        }
+    }
+
+    @Test("the consensus is the text the others agree with most; the first among equals")
+    func choose() {
+        #expect(Consensus.choose(["Бүген көн", "Бүген һава яхшы.", "Бүген һава бик яхшы.", "Бүген һава яхшы!"]) == 1)
+        #expect(Consensus.choose(["x", "Бүген һава", "Бүген һава"]) == 1)
+        #expect(Consensus.choose(["a", "b", "c"]) == 0)
+        #expect(Consensus.choose(["a", "b"]) == 0)
+        #expect(Consensus.choose([]) == 0)
+    }
+
+    @Test("--candidates settings: the others are drawn with their own seeds; bad values are named")
+    func settings() {
+        var s = Sampling()
+        s.candidates = 5
+        #expect(s.problem == nil)
+        #expect(s.candidate(0) == s)
+        let third = s.candidate(2)
+        #expect(third.temperature == s.candidateTemperature && third.seed == 2 && third.candidates == 1)
+        s.temperature = 0.9
+        #expect(s.candidate(3).temperature == 0.9)
+        for bad in [0, 2, 17] {
+            var b = Sampling()
+            b.candidates = bad
+            #expect(b.problem?.contains("--candidates") == true, "\(bad)")
+        }
+        let d = JSONDecoder()
+        d.keyDecodingStrategy = .convertFromSnakeCase
+        let daemon = try? d.decode(Sampling.self, from: Data(#"{"candidates": 5, "candidate_temperature": 0.8}"#.utf8))
+        #expect(daemon?.candidates == 5 && daemon?.candidateTemperature == 0.8)
+        var both = Sampling()
+        both.candidates = 3
+        both.beams = 2
+        #expect(both.problem?.contains("--beam") == true)
+    }
+
+    /// The candidates are stepped together in one batch: each must be the
+    /// text its settings give alone, and the answer their consensus.
+    @Test("--candidates 3 answers the consensus of the three translations written alone", .tags(.model), .modelsWanted)
+    func candidatesTranslate() throws {
+        let lm = try HydraModel(path: TestModels.path("smollm2-135m"), contextLength: 1024, batchSize: 64,
+                                pool: ThreadPool(threads: 2))
+        let translator = try Translator(model: lm)
+        let (en, ru) = (try Language.named("en"), try Language.named("ru"))
+        let text = "The history of this city is long and full of remarkable events."
+        func translate(_ sampling: Sampling) throws -> String {
+            translator.sampling = sampling
+            var out = ""
+            try translator.translate(text, from: en, to: ru) { out += $0; return true }
+            return out
+        }
+        var sampling = Sampling()
+        sampling.candidates = 3
+        sampling.candidateTemperature = 1.2
+        let alone = try (0..<3).map { try translate(sampling.candidate($0)) }
+        #expect(Set(alone).count > 1, "\(alone)")
+        let consensus = try translate(sampling)
+        #expect(consensus == alone[Consensus.choose(alone)], "\(consensus) vs \(alone)")
+    }
+}
