@@ -319,6 +319,31 @@ struct HeadTests {
         #expect(a == b)
     }
 
+    /// The committed head files, as `hydra` finds and reads them: each a
+    /// head file with valid recommended decoding; heads/reference/ (heads
+    /// for checking the methods, not for translating) is not searched by
+    /// language.
+    @Test("the shipped heads read as head files; heads/reference is given by path only")
+    func shippedHeads() throws {
+        let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+            .deletingLastPathComponent().path
+        var read = 0
+        for folder in ["heads", "heads/reference"] {
+            for name in try FileManager.default.contentsOfDirectory(atPath: root + "/" + folder) where name.hasSuffix(".gguf") {
+                let info = try HeadFile.info(of: GGUFFile(path: root + "/" + folder + "/" + name))
+                #expect(HeadDecoding.problem(noRepeatNgram: info.noRepeatNgram, repeatPenalty: info.repeatPenalty) == nil,
+                        "\(name)")
+                read += 1
+            }
+        }
+        #expect(read >= 4)
+        let russian = try HeadFile.info(of: GGUFFile(path: root + "/heads/reference/ru-qwen2.5-1.5b.gguf"))
+        #expect(russian.language == "ru" && russian.noRepeatNgram == 3 && russian.repeatPenalty == 1.5)
+        let catalog = HeadCatalog(directories: [root + "/heads"])
+        #expect(catalog.entries(language: "ru", fitting: russian.body.fingerprint).isEmpty)
+        #expect(catalog.entries(language: "tt", fitting: russian.body.fingerprint).count == 1)
+    }
+
     @Test("stop strings cut the stream and hold back only what may start one")
     func stopStrings() {
         var s = StopStrings(["<|im_end|>"])

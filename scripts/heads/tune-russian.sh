@@ -1,13 +1,15 @@
 #!/usr/bin/env bash
 # Builds the Russian head for qwen2.5-1.5b and tunes its output rows with
 # the body frozen, unattended:
-#   1. the trans-tokenized recipe head (build-russian.sh: a 32k BPE
-#      tokenizer on data/ru, rows from word alignment of the en–ru pairs);
+#   1. the trans-tokenized recipe head (build-russian.sh: a 16k BPE
+#      tokenizer on data/ru, rows from word alignment of the en–ru pairs;
+#      VOCAB sets the size);
 #   2. its output rows tuned (hydra heads tune) on the Russian side of every
 #      10th pair of data/ru/en-ru.tsv (lines 5, 15, …) as running text and
 #      every 20th pair (lines 1, 21, …) as translation prompts.
 # The result is a recipe head that also stores its tuned output rows
-# (heads/reference/ru-qwen2.5-1.5b.gguf; not picked by language: give it with --head).
+# (heads/reference/ru-qwen2.5-1.5b.gguf; not picked by language: give it with --head)
+# and recommends --no-repeat-ngram 3 and --repeat-penalty 1.5 (NGRAM, PENALTY).
 # Interrupted, it resumes from the hidden-state
 # cache and checkpoint in the cache folder. Held-out data (data/heldout) is
 # never read.
@@ -21,13 +23,15 @@ MODEL=${MODEL:-qwen2.5-1.5b}
 OUT=${OUT:-heads/reference/ru-qwen2.5-1.5b.gguf}
 mkdir -p "$CACHE" "$(dirname "$OUT")"
 
-[ -f "$CACHE/ru-qwen2.5-1.5b-transtok.gguf" ] || scripts/heads/build-russian.sh "$CACHE"
+# The recipe takes seconds to build; rebuilt every time (same rows).
+scripts/heads/build-russian.sh "$CACHE"
 awk 'NR % 10 == 5' data/ru/en-ru.tsv > "$CACHE/ru-tune-text.tsv"
 awk 'NR % 20 == 1' data/ru/en-ru.tsv > "$CACHE/ru-tune-pairs.tsv"
 
 "$HYDRA" heads tune --model "$MODEL" --head "$CACHE/ru-qwen2.5-1.5b-transtok.gguf" \
     --text "$CACHE/ru-tune-text.tsv" --pairs "$CACHE/ru-tune-pairs.tsv" \
     --lr "${LR:-5e-4}" --l2 "${L2:-1e-2}" --epochs "${EPOCHS:-1}" --seed 1 \
+    --recommend-no-repeat-ngram "${NGRAM:-3}" --recommend-repeat-penalty "${PENALTY:-1.5}" \
     --name ru-qwen2.5-1.5b --work "$CACHE/ru-qwen2.5-1.5b.tune" --keep-work --out "$OUT.part"
 mv "$OUT.part" "$OUT"
 "$HYDRA" heads inspect "$OUT" --model "$MODEL"
