@@ -149,7 +149,8 @@ struct HeadsCommand: ParsableCommand {
     /// The decoding settings a head recommends, as `heads show` prints them.
     static func decoding(_ info: HeadInfo) -> String {
         let options = [info.noRepeatNgram.map { "--no-repeat-ngram \($0)" },
-                       info.repeatPenalty.map { "--repeat-penalty \($0)" }].compactMap { $0 }
+                       info.repeatPenalty.map { "--repeat-penalty \($0)" },
+                       info.candidates.map { "--candidates \($0)" }].compactMap { $0 }
         return options.isEmpty ? "as told" : options.joined(separator: " ") + " unless told otherwise"
     }
 

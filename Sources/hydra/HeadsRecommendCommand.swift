@@ -8,7 +8,8 @@ extension HeadsCommand {
             abstract: "Record the decoding settings translations through a head use unless told otherwise.",
             discussion: """
                 Rewrites the head file's hydra.head.decoding.* keys, every table byte unchanged: \
-                --no-repeat-ngram N (0: none) and --repeat-penalty P (1: none). Measure first (hydra heads \
+                --no-repeat-ngram N (0: none), --repeat-penalty P (1: none) and --candidates N (1: none; \
+                consensus decoding, for greedy translations). Measure first (hydra heads \
                 eval with the same options), then record what translates best.
                 """)
 
@@ -24,15 +25,18 @@ extension HeadsCommand {
         @Option(help: "The head's default --repeat-penalty (1: none).")
         var repeatPenalty: Float?
 
+        @Option(help: "The head's default --candidates for greedy translations (1: none).")
+        var candidates: Int?
+
         func validate() throws {
-            guard noRepeatNgram != nil || repeatPenalty != nil else {
-                throw ValidationError("give --no-repeat-ngram, --repeat-penalty or both")
+            guard noRepeatNgram != nil || repeatPenalty != nil || candidates != nil else {
+                throw ValidationError("give --no-repeat-ngram, --repeat-penalty, --candidates or several")
             }
         }
 
         func run() throws {
             let info = try HeadDecoding.recommend(input: head, output: out ?? head, noRepeatNgram: noRepeatNgram,
-                                                  repeatPenalty: repeatPenalty)
+                                                  repeatPenalty: repeatPenalty, candidates: candidates)
             printError("wrote \(out ?? head): head '\(info.name)' decodes \(HeadsCommand.decoding(info))")
         }
     }

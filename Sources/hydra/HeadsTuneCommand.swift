@@ -50,6 +50,9 @@ extension HeadsCommand {
         @Option(help: "Record P as the written head's default --repeat-penalty (1: none; default: the tuned head's).")
         var recommendRepeatPenalty: Float?
 
+        @Option(help: "Record N as the written head's default --candidates for greedy translations (1: none; default: the tuned head's).")
+        var recommendCandidates: Int?
+
         @Option(help: "Adam's learning rate.")
         var lr: Float = 5e-4
 
@@ -122,6 +125,7 @@ extension HeadsCommand {
             guard maxLength >= 2 else { throw ValidationError("--max-length must be at least 2") }
             if let code = promptLanguage { _ = try Language.named(code) }
             if let why = HeadDecoding.problem(noRepeatNgram: recommendNoRepeatNgram, repeatPenalty: recommendRepeatPenalty,
+                                              candidates: recommendCandidates,
                                               option: "--recommend-") {
                 throw ValidationError(why)
             }
@@ -148,6 +152,7 @@ extension HeadsCommand {
             options.promptLanguage = promptLanguage
             options.noRepeatNgram = recommendNoRepeatNgram
             options.repeatPenalty = recommendRepeatPenalty
+            options.candidates = recommendCandidates
             options.tableType = ["f16": .f16, "f32": .f32][type.lowercased()] ?? .q8_0
             let source = try Language.named(from)
             let hydra = try HydraModel.load(model, contextLength: max(maxLength, 16), threads: threads)

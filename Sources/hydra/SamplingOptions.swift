@@ -20,8 +20,8 @@ struct SamplingOptions: ParsableArguments {
     @Option(help: "Beam search with N beams (length-normalized; 1: none). Not with --temp.")
     var beam = 1
 
-    @Option(help: "Consensus decoding: write N translations of each paragraph (the first as the other options say, the others drawn at --candidate-temp) and keep the one the others agree with most (chrF). About N/2 times slower; 1: off, else 3 to 16. Not with --beam.")
-    var candidates = 1
+    @Option(help: "Consensus decoding: write N translations of each paragraph (the first as the other options say, the others drawn at --candidate-temp) and keep the one the others agree with most (chrF). Slower; 1: off, else 3 to 16; default: what the target head recommends for greedy decoding, else off. Not with --beam.")
+    var candidates: Int?
 
     @Option(help: "With --candidates: the temperature the other candidates are drawn at, unless --temp is set.")
     var candidateTemp: Float = 0.6

@@ -122,6 +122,27 @@ struct HeadTests {
         #expect(throws: HeadError.self) { try set.load(path: path, catalog: HeadCatalog(directories: [])) }
         info.repeatPenalty = nil
 
+        // And its --candidates, for greedy decoding only (1 where neither says).
+        info.candidates = 5
+        try HeadFileWriter.writeDense(native, to: path, info: info)
+        let voting = try set.load(path: path, catalog: HeadCatalog(directories: []))
+        #expect(voting.info.candidates == 5)
+        #expect(translator.sampler(target: voting, language: tt).sampling.candidates == 5)
+        #expect(translator.sampler(target: native, language: tt).sampling.candidates == 1)
+        translator.sampling.beams = 2
+        #expect(translator.sampler(target: voting, language: tt).sampling.candidates == 1)
+        translator.sampling.beams = 1
+        translator.sampling.temperature = 0.7
+        #expect(translator.sampler(target: voting, language: tt).sampling.candidates == 1)
+        translator.sampling.temperature = 0
+        translator.sampling.candidates = 1
+        #expect(translator.sampler(target: voting, language: tt).sampling.candidates == 1)
+        set.remove(named: voting.name)
+        info.candidates = 2
+        try HeadFileWriter.writeDense(native, to: path, info: info)
+        #expect(throws: HeadError.self) { try set.load(path: path, catalog: HeadCatalog(directories: [])) }
+        info.candidates = nil
+
         info.promptLanguage = "xx-unknown"
         try HeadFileWriter.writeDense(native, to: path, info: info)
         #expect(throws: HeadError.self) { try set.load(path: path, catalog: HeadCatalog(directories: [])) }
@@ -134,15 +155,16 @@ struct HeadTests {
         let path = temporaryPath("smol-rec.gguf"), changed = temporaryPath("smol-rec-2.gguf")
         defer { for p in [path, changed] { try? FileManager.default.removeItem(atPath: p) } }
         try HeadFileWriter.writeDense(native, to: path, info: TestHeads.renamed(native, "smol-rec", language: "tt"))
-        let info = try HeadDecoding.recommend(input: path, output: changed, noRepeatNgram: 3, repeatPenalty: 1.3)
-        #expect(info.noRepeatNgram == 3 && info.repeatPenalty == 1.3)
+        let info = try HeadDecoding.recommend(input: path, output: changed, noRepeatNgram: 3, repeatPenalty: 1.3,
+                                              candidates: 7)
+        #expect(info.noRepeatNgram == 3 && info.repeatPenalty == 1.3 && info.candidates == 7)
         let (before, after) = (try GGUFFile(path: path), try GGUFFile(path: changed))
         #expect(before.tensors.map(\.name) == after.tensors.map(\.name))
         for (a, b) in zip(before.tensors, after.tensors) {
             #expect(a.type == b.type && a.byteCount == b.byteCount && memcmp(a.data, b.data, a.byteCount) == 0, "\(a.name)")
         }
         // Setting them back (in place) gives the original file again.
-        try HeadDecoding.recommend(input: changed, output: changed, noRepeatNgram: 0, repeatPenalty: 1)
+        try HeadDecoding.recommend(input: changed, output: changed, noRepeatNgram: 0, repeatPenalty: 1, candidates: 1)
         #expect(FileManager.default.contentsEqual(atPath: path, andPath: changed))
         #expect(!FileManager.default.fileExists(atPath: changed + ".part"))
         // A model is not a head; values out of range are refused before anything is written.
@@ -151,6 +173,7 @@ struct HeadTests {
         }
         #expect(throws: HydraError.self) { try HeadDecoding.recommend(input: path, output: changed, repeatPenalty: 0) }
         #expect(throws: HydraError.self) { try HeadDecoding.recommend(input: path, output: changed, noRepeatNgram: 65) }
+        #expect(throws: HydraError.self) { try HeadDecoding.recommend(input: path, output: changed, candidates: 2) }
         #expect(FileManager.default.contentsEqual(atPath: path, andPath: changed))
     }
 

@@ -47,10 +47,14 @@ public enum HeadFile {
         if let p = penalty, !HeadDecoding.isValid(repeatPenalty: p) {
             throw HeadError.invalid("\(file.path): \(HeadKeys.repeatPenalty) \(p) is not in (0, 10]")
         }
+        let candidates = file.int(HeadKeys.candidates)
+        if let n = candidates, !(n > 1 && HeadDecoding.isValid(candidates: n)) {
+            throw HeadError.invalid("\(file.path): \(HeadKeys.candidates) \(n) is not between 3 and 16")
+        }
         return HeadInfo(
             name: file.string(HeadKeys.name) ?? stem, language: try required(HeadKeys.language),
             script: file.string(HeadKeys.script), promptLanguage: promptLanguage, noRepeatNgram: ngram,
-            repeatPenalty: penalty,
+            repeatPenalty: penalty, candidates: candidates,
             body: .init(architecture: try required(HeadKeys.bodyArchitecture), hiddenSize: hidden, fingerprint: fingerprint),
             output: output,
             provenance: .init(method: file.string(HeadKeys.buildMethod) ?? "unknown", source: file.string(HeadKeys.buildSource),

@@ -78,12 +78,16 @@ public struct HeadInfo: Sendable, Equatable {
     /// The `--repeat-penalty` that translations through this head use
     /// unless told otherwise; nil: off (1).
     public var repeatPenalty: Float?
+    /// The `--candidates` (consensus decoding) that greedy translations
+    /// through this head use unless told otherwise; nil: off (1).
+    public var candidates: Int?
     public var body: BodyFit
     public var output: Output
     public var provenance: Provenance
 
     public init(name: String, language: String, script: String? = nil, promptLanguage: String? = nil,
-                noRepeatNgram: Int? = nil, repeatPenalty: Float? = nil, body: BodyFit, output: Output,
+                noRepeatNgram: Int? = nil, repeatPenalty: Float? = nil, candidates: Int? = nil, body: BodyFit,
+                output: Output,
                 provenance: Provenance) {
         self.name = name
         self.language = language
@@ -91,6 +95,7 @@ public struct HeadInfo: Sendable, Equatable {
         self.promptLanguage = promptLanguage
         self.noRepeatNgram = noRepeatNgram
         self.repeatPenalty = repeatPenalty
+        self.candidates = candidates
         self.body = body
         self.output = output
         self.provenance = provenance
@@ -120,6 +125,8 @@ public enum HeadKeys {
     public static let noRepeatNgram = "hydra.head.decoding.no_repeat_ngram"
     /// The head's default `--repeat-penalty` (see `HeadInfo.repeatPenalty`).
     public static let repeatPenalty = "hydra.head.decoding.repeat_penalty"
+    /// The head's default `--candidates` (see `HeadInfo.candidates`).
+    public static let candidates = "hydra.head.decoding.candidates"
     /// "dense" or "recipe".
     public static let kind = "hydra.head.kind"
     /// "tied", "separate" or "none".

@@ -19,8 +19,9 @@ public struct Sampling: Sendable, Equatable, Codable {
     /// default), the others drawn at `candidateTemperature` with seeds
     /// `seed + 1`, `seed + 2`, … — and keep the one that agrees most with
     /// the others (the highest chrF against them, summed). 1: off; else at
-    /// least 3 (two cannot outvote each other).
-    public var candidates = 1
+    /// least 3 (two cannot outvote each other). Nil: what the target head
+    /// recommends for greedy decoding (`HeadInfo.candidates`), else off.
+    public var candidates: Int?
     /// The temperature the candidates after the first are drawn at (with
     /// `topK` and `topP`); a set `temperature` is used instead.
     public var candidateTemperature: Float = 0.6
@@ -52,7 +53,7 @@ public struct Sampling: Sendable, Equatable, Codable {
         topP = try c.decodeIfPresent(Float.self, forKey: .topP) ?? topP
         seed = try c.decodeIfPresent(UInt64.self, forKey: .seed) ?? seed
         beams = try c.decodeIfPresent(Int.self, forKey: .beams) ?? beams
-        candidates = try c.decodeIfPresent(Int.self, forKey: .candidates) ?? candidates
+        candidates = try c.decodeIfPresent(Int.self, forKey: .candidates)
         candidateTemperature = try c.decodeIfPresent(Float.self, forKey: .candidateTemperature) ?? candidateTemperature
         noRepeatNgram = try c.decodeIfPresent(Int.self, forKey: .noRepeatNgram)
         repeatPenalty = try c.decodeIfPresent(Float.self, forKey: .repeatPenalty)
@@ -67,10 +68,10 @@ public struct Sampling: Sendable, Equatable, Codable {
         if !(topP > 0 && topP <= 1) { return "--top-p (top_p) must be in (0, 1]" }
         if !(1...16).contains(beams) { return "--beam (beams) must be between 1 and 16" }
         if beams > 1 && temperature > 0 { return "--beam and --temp exclude each other" }
-        if !(candidates == 1 || (3...16).contains(candidates)) {
+        if let n = candidates, !HeadDecoding.isValid(candidates: n) {
             return "--candidates (candidates) must be 1 (off) or between 3 and 16"
         }
-        if candidates > 1 && beams > 1 { return "--candidates and --beam exclude each other" }
+        if (candidates ?? 1) > 1 && beams > 1 { return "--candidates and --beam exclude each other" }
         if !(candidateTemperature > 0 && candidateTemperature.isFinite) {
             return "--candidate-temp (candidate_temperature) must be more than 0"
         }
@@ -83,11 +84,11 @@ public struct Sampling: Sendable, Equatable, Codable {
     public var isGreedy: Bool { temperature <= 0 }
 
     /// The settings candidate `i` of consensus decoding is written with
-    /// (0: these; the others drawn with their own seeds).
+    /// (0: these; the others drawn with their own seeds), alone.
     public func candidate(_ i: Int) -> Sampling {
-        guard i > 0 else { return self }
         var s = self
         s.candidates = 1
+        guard i > 0 else { return s }
         if isGreedy { s.temperature = candidateTemperature }
         s.seed = seed &+ UInt64(i)
         return s

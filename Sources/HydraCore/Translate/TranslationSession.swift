@@ -65,8 +65,8 @@ public final class TranslationSession {
         let session = TranslationSession(sequence: sequence, sampler: sampler, answer: plan.answer, budget: plan.budget,
                                          promptTokens: plan.ids.count)
         let sampling = sampler.sampling
-        if sampling.candidates > 1 {
-            for i in 1..<sampling.candidates {
+        if let n = sampling.candidates, n > 1 {
+            for i in 1..<n {
                 session.candidates.append(Candidate(sequence: try sequence.clone(),
                                                    sampler: Sampler(banned: sampler.banned, sampling: sampling.candidate(i)),
                                                    answer: plan.answer))

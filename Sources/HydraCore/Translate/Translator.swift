@@ -99,6 +99,11 @@ public final class Translator {
         var sampling = sampling
         if sampling.noRepeatNgram == nil { sampling.noRepeatNgram = target.info.noRepeatNgram ?? 0 }
         if sampling.repeatPenalty == nil { sampling.repeatPenalty = target.info.repeatPenalty ?? 1 }
+        if sampling.candidates == nil {
+            // Measured for greedy decoding: not imposed on sampling or beams.
+            let greedy = sampling.isGreedy && sampling.beams == 1
+            sampling.candidates = greedy ? target.info.candidates ?? 1 : 1
+        }
         guard let script = ScriptLock.script(mode: scriptLock, head: target, target: language) else {
             return Sampler(sampling: sampling)
         }

@@ -41,6 +41,8 @@ public enum HeadTuning {
         public var noRepeatNgram: Int?
         /// The written head's default `--repeat-penalty` (nil: the tuned head's).
         public var repeatPenalty: Float?
+        /// The written head's default `--candidates` (nil: the tuned head's).
+        public var candidates: Int?
         public init() {}
 
         /// The language the pairs' prompt names when tuning `head`.
@@ -258,6 +260,7 @@ public enum HeadTuning {
         info.promptLanguage = prompted == head.language ? nil : prompted
         if let n = options.noRepeatNgram { info.noRepeatNgram = n > 0 ? n : nil }
         if let p = options.repeatPenalty { info.repeatPenalty = p != 1 ? p : nil }
+        if let n = options.candidates { info.candidates = n > 1 ? n : nil }
         let o = options.tuner
         let note = String(format: "output rows tuned with the body frozen on %@: Adam lr %g, L2 %g towards the built rows, batch %d, %d epochs, seed %llu",
                           corpus, Double(o.learningRate), Double(o.l2), o.batchSize, o.epochs, o.seed)
