@@ -21,13 +21,15 @@
 #   (running text only, for time); 1,000 pairs behind a prompt that names
 #   Russian (PROMPT=ru: Qwen writes Russian far better than Tatar; the
 #   output rows turn that intent into Tatar); the head recommends
-#   --no-repeat-ngram 3 (NGRAM=3) and --repeat-penalty 1.5 (PENALTY=1.5).
+#   --no-repeat-ngram 3 (NGRAM=3), --repeat-penalty 1.5 (PENALTY=1.5) and
+#   --candidates 7 (CANDIDATES=7: consensus decoding of greedy translations).
 # PAIRS=N takes N pairs instead, SPREAD=1 spreads them over the whole
 # (sorted) pair file instead of taking the first ones, EPOCHS, LR and L2
 # set the tuning (defaults: what built the shipped heads), PROMPT names
 # another language in the pairs' prompt (recorded in the head: translations
 # through it then name that language too; PROMPT=tt: the head's own), NGRAM
-# the --no-repeat-ngram the head recommends, PENALTY its --repeat-penalty.
+# the --no-repeat-ngram the head recommends, PENALTY its --repeat-penalty,
+# CANDIDATES its --candidates.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 HYDRA=${HYDRA:-.build/release/hydra}
@@ -38,10 +40,10 @@ mkdir -p "$CACHE" "$(dirname "$OUT")"
 case "$MODEL" in
     gemma3-270m)
         BUILT=${BUILT:-heads/tt-gemma3-270m-transtok.gguf}
-        TEXT=(data/tt/tt.txt data/tt/en-tt.tsv); PAIRS=${PAIRS:-1500}; SPREAD=${SPREAD:-}; PROMPT=${PROMPT:-ru}; NGRAM=${NGRAM:-3}; PENALTY=${PENALTY-1.5} ;;
+        TEXT=(data/tt/tt.txt data/tt/en-tt.tsv); PAIRS=${PAIRS:-1500}; SPREAD=${SPREAD:-}; PROMPT=${PROMPT:-ru}; NGRAM=${NGRAM:-3}; PENALTY=${PENALTY-1.5}; CANDIDATES=${CANDIDATES-} ;;
     *)
         BUILT=${BUILT:-$CACHE/tt-$MODEL-transtok.gguf}
-        TEXT=(data/tt/tt-text.txt); PAIRS=${PAIRS:-1000}; SPREAD=${SPREAD:-}; PROMPT=${PROMPT:-ru}; NGRAM=${NGRAM:-3}; PENALTY=${PENALTY-1.5} ;;
+        TEXT=(data/tt/tt-text.txt); PAIRS=${PAIRS:-1000}; SPREAD=${SPREAD:-}; PROMPT=${PROMPT:-ru}; NGRAM=${NGRAM:-3}; PENALTY=${PENALTY-1.5}; CANDIDATES=${CANDIDATES-7} ;;
 esac
 
 # The recipe takes seconds to build; rebuilt every time (same rows).
@@ -56,6 +58,7 @@ mv "$BUILT.part" "$BUILT"
     --text "${TEXT[@]}" --pairs data/tt/en-tt.tsv --max-pairs "$PAIRS" ${SPREAD:+--spread-pairs} \
     --lr "${LR:-5e-4}" --l2 "${L2:-1e-2}" --epochs "${EPOCHS:-1}" --seed 1 ${PROMPT:+--prompt-language "$PROMPT"} \
     ${NGRAM:+--recommend-no-repeat-ngram "$NGRAM"} ${PENALTY:+--recommend-repeat-penalty "$PENALTY"} \
+    ${CANDIDATES:+--recommend-candidates "$CANDIDATES"} \
     --name "tt-$MODEL" --work "$CACHE/tt-$MODEL.tune" --keep-work --out "$OUT.part"
 mv "$OUT.part" "$OUT"
 
