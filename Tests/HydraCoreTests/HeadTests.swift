@@ -88,11 +88,19 @@ struct HeadTests {
         #expect(try TranslationPrompt(source: en, target: tt, answeredBy: head).target.name == "Russian")
         #expect(try TranslationPrompt(source: en, target: tt, answeredBy: native).target.name == "Tatar")
 
+        // Written with `info`, then loaded afresh (or refused).
+        func reload(_ info: HeadInfo) throws -> Head {
+            set.remove(named: info.name)
+            try HeadFileWriter.writeDense(native, to: path, info: info)
+            return try set.load(path: path, catalog: HeadCatalog(directories: []))
+        }
+        func refused(_ info: HeadInfo) {
+            #expect(throws: HeadError.self) { try reload(info) }
+        }
+
         // The head's --no-repeat-ngram applies unless the user gives one (0 included).
         info.noRepeatNgram = 3
-        try HeadFileWriter.writeDense(native, to: path, info: info)
-        set.remove(named: head.name)
-        let blocking = try set.load(path: path, catalog: HeadCatalog(directories: []))
+        let blocking = try reload(info)
         #expect(blocking.info.noRepeatNgram == 3)
         let hydra = try TestHeads.model("smollm2-135m")
         let translator = try Translator(model: hydra)
@@ -100,32 +108,26 @@ struct HeadTests {
         #expect(translator.sampler(target: native, language: tt).sampling.noRepeatNgram == 0)
         translator.sampling.noRepeatNgram = 0
         #expect(translator.sampler(target: blocking, language: tt).sampling.noRepeatNgram == 0)
-        set.remove(named: blocking.name)
         info.noRepeatNgram = 99
-        try HeadFileWriter.writeDense(native, to: path, info: info)
-        #expect(throws: HeadError.self) { try set.load(path: path, catalog: HeadCatalog(directories: [])) }
+        refused(info)
         info.noRepeatNgram = nil
 
         // So does its --repeat-penalty (1 where neither says).
         info.repeatPenalty = 1.3
-        try HeadFileWriter.writeDense(native, to: path, info: info)
-        let penalizing = try set.load(path: path, catalog: HeadCatalog(directories: []))
+        let penalizing = try reload(info)
         #expect(penalizing.info.repeatPenalty == 1.3)
         translator.sampling.repeatPenalty = nil
         #expect(translator.sampler(target: penalizing, language: tt).sampling.repeatPenalty == 1.3)
         #expect(translator.sampler(target: native, language: tt).sampling.repeatPenalty == 1)
         translator.sampling.repeatPenalty = 1
         #expect(translator.sampler(target: penalizing, language: tt).sampling.repeatPenalty == 1)
-        set.remove(named: penalizing.name)
         info.repeatPenalty = -2
-        try HeadFileWriter.writeDense(native, to: path, info: info)
-        #expect(throws: HeadError.self) { try set.load(path: path, catalog: HeadCatalog(directories: [])) }
+        refused(info)
         info.repeatPenalty = nil
 
         // And its --candidates, for greedy decoding only (1 where neither says).
         info.candidates = 5
-        try HeadFileWriter.writeDense(native, to: path, info: info)
-        let voting = try set.load(path: path, catalog: HeadCatalog(directories: []))
+        let voting = try reload(info)
         #expect(voting.info.candidates == 5)
         #expect(translator.sampler(target: voting, language: tt).sampling.candidates == 5)
         #expect(translator.sampler(target: native, language: tt).sampling.candidates == 1)
@@ -137,15 +139,12 @@ struct HeadTests {
         translator.sampling.temperature = 0
         translator.sampling.candidates = 1
         #expect(translator.sampler(target: voting, language: tt).sampling.candidates == 1)
-        set.remove(named: voting.name)
         info.candidates = 2
-        try HeadFileWriter.writeDense(native, to: path, info: info)
-        #expect(throws: HeadError.self) { try set.load(path: path, catalog: HeadCatalog(directories: [])) }
+        refused(info)
         info.candidates = nil
 
         info.promptLanguage = "xx-unknown"
-        try HeadFileWriter.writeDense(native, to: path, info: info)
-        #expect(throws: HeadError.self) { try set.load(path: path, catalog: HeadCatalog(directories: [])) }
+        refused(info)
     }
 
     @Test("heads recommend rewrites only a head's decoding keys: tables byte for byte, undone exactly; bad input refused")
