@@ -28,15 +28,18 @@ extension HeadsCommand {
         @Option(help: "The head's default --candidates for greedy translations (1: none).")
         var candidates: Int?
 
+        var settings: HeadDecoding.Settings {
+            .init(noRepeatNgram: noRepeatNgram, repeatPenalty: repeatPenalty, candidates: candidates)
+        }
+
         func validate() throws {
-            guard noRepeatNgram != nil || repeatPenalty != nil || candidates != nil else {
+            guard !settings.isEmpty else {
                 throw ValidationError("give --no-repeat-ngram, --repeat-penalty, --candidates or several")
             }
         }
 
         func run() throws {
-            let info = try HeadDecoding.recommend(input: head, output: out ?? head, noRepeatNgram: noRepeatNgram,
-                                                  repeatPenalty: repeatPenalty, candidates: candidates)
+            let info = try HeadDecoding.recommend(input: head, output: out ?? head, settings)
             printError("wrote \(out ?? head): head '\(info.name)' decodes \(HeadsCommand.decoding(info))")
         }
     }

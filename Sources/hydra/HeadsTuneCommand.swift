@@ -110,6 +110,12 @@ extension HeadsCommand {
         @Option(help: "The head file to write.")
         var out: String
 
+        /// The decoding the written head is to recommend.
+        var recommended: HeadDecoding.Settings {
+            .init(noRepeatNgram: recommendNoRepeatNgram, repeatPenalty: recommendRepeatPenalty,
+                  candidates: recommendCandidates)
+        }
+
         func validate() throws {
             if text.isEmpty && pairs.isEmpty { throw ValidationError("give --text FILE... and/or --pairs FILE.tsv...") }
             for f in text + pairs + [out] + (work.map { [$0] } ?? [])
@@ -124,11 +130,7 @@ extension HeadsCommand {
             guard validationEvery >= 0, maxSequences >= 0, maxPairs >= 0, pack >= 0 else { throw ValidationError("counts cannot be negative") }
             guard maxLength >= 2 else { throw ValidationError("--max-length must be at least 2") }
             if let code = promptLanguage { _ = try Language.named(code) }
-            if let why = HeadDecoding.problem(noRepeatNgram: recommendNoRepeatNgram, repeatPenalty: recommendRepeatPenalty,
-                                              candidates: recommendCandidates,
-                                              option: "--recommend-") {
-                throw ValidationError(why)
-            }
+            if let why = recommended.problem(option: "--recommend-") { throw ValidationError(why) }
             guard ["q8_0", "f16", "f32"].contains(type.lowercased()) else { throw ValidationError("--type must be q8_0, f16 or f32") }
         }
 
@@ -150,9 +152,7 @@ extension HeadsCommand {
             options.spreadPairs = spreadPairs
             options.name = name
             options.promptLanguage = promptLanguage
-            options.noRepeatNgram = recommendNoRepeatNgram
-            options.repeatPenalty = recommendRepeatPenalty
-            options.candidates = recommendCandidates
+            options.decoding = recommended
             options.tableType = ["f16": .f16, "f32": .f32][type.lowercased()] ?? .q8_0
             let source = try Language.named(from)
             let hydra = try HydraModel.load(model, contextLength: max(maxLength, 16), threads: threads)

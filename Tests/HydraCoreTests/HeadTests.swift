@@ -154,8 +154,8 @@ struct HeadTests {
         let path = temporaryPath("smol-rec.gguf"), changed = temporaryPath("smol-rec-2.gguf")
         defer { for p in [path, changed] { try? FileManager.default.removeItem(atPath: p) } }
         try HeadFileWriter.writeDense(native, to: path, info: TestHeads.renamed(native, "smol-rec", language: "tt"))
-        let info = try HeadDecoding.recommend(input: path, output: changed, noRepeatNgram: 3, repeatPenalty: 1.3,
-                                              candidates: 7)
+        let info = try HeadDecoding.recommend(input: path, output: changed,
+                                              .init(noRepeatNgram: 3, repeatPenalty: 1.3, candidates: 7))
         #expect(info.noRepeatNgram == 3 && info.repeatPenalty == 1.3 && info.candidates == 7)
         let (before, after) = (try GGUFFile(path: path), try GGUFFile(path: changed))
         #expect(before.tensors.map(\.name) == after.tensors.map(\.name))
@@ -163,16 +163,16 @@ struct HeadTests {
             #expect(a.type == b.type && a.byteCount == b.byteCount && memcmp(a.data, b.data, a.byteCount) == 0, "\(a.name)")
         }
         // Setting them back (in place) gives the original file again.
-        try HeadDecoding.recommend(input: changed, output: changed, noRepeatNgram: 0, repeatPenalty: 1, candidates: 1)
+        try HeadDecoding.recommend(input: changed, output: changed, .init(noRepeatNgram: 0, repeatPenalty: 1, candidates: 1))
         #expect(FileManager.default.contentsEqual(atPath: path, andPath: changed))
         #expect(!FileManager.default.fileExists(atPath: changed + ".part"))
         // A model is not a head; values out of range are refused before anything is written.
         #expect(throws: HydraError.self) {
-            try HeadDecoding.recommend(input: TestModels.path("smollm2-135m"), output: changed, repeatPenalty: 1.2)
+            try HeadDecoding.recommend(input: TestModels.path("smollm2-135m"), output: changed, .init(repeatPenalty: 1.2))
         }
-        #expect(throws: HydraError.self) { try HeadDecoding.recommend(input: path, output: changed, repeatPenalty: 0) }
-        #expect(throws: HydraError.self) { try HeadDecoding.recommend(input: path, output: changed, noRepeatNgram: 65) }
-        #expect(throws: HydraError.self) { try HeadDecoding.recommend(input: path, output: changed, candidates: 2) }
+        #expect(throws: HydraError.self) { try HeadDecoding.recommend(input: path, output: changed, .init(repeatPenalty: 0)) }
+        #expect(throws: HydraError.self) { try HeadDecoding.recommend(input: path, output: changed, .init(noRepeatNgram: 65)) }
+        #expect(throws: HydraError.self) { try HeadDecoding.recommend(input: path, output: changed, .init(candidates: 2)) }
         #expect(FileManager.default.contentsEqual(atPath: path, andPath: changed))
     }
 
@@ -353,7 +353,8 @@ struct HeadTests {
         for folder in ["heads", "heads/reference"] {
             for name in try FileManager.default.contentsOfDirectory(atPath: root + "/" + folder) where name.hasSuffix(".gguf") {
                 let info = try HeadFile.info(of: GGUFFile(path: root + "/" + folder + "/" + name))
-                #expect(HeadDecoding.problem(noRepeatNgram: info.noRepeatNgram, repeatPenalty: info.repeatPenalty) == nil,
+                #expect(HeadDecoding.Settings(noRepeatNgram: info.noRepeatNgram, repeatPenalty: info.repeatPenalty,
+                                               candidates: info.candidates).problem() == nil,
                         "\(name)")
                 read += 1
             }

@@ -7,16 +7,45 @@ import Foundation
 /// records them in the head, and every translation through it uses them
 /// unless told otherwise.
 public enum HeadDecoding {
-    /// Why a head cannot recommend these settings (named by `option`'s
-    /// prefix, e.g. "--recommend-"), or nil when it can: an n-gram of
-    /// 0 (none) to 64 tokens, a repetition penalty in (0, 10], 1 (none) or
-    /// 3 to 16 candidates.
-    public static func problem(noRepeatNgram: Int?, repeatPenalty: Float?, candidates: Int? = nil,
-                               option: String = "--") -> String? {
-        if let n = noRepeatNgram, !(0...64).contains(n) { return "\(option)no-repeat-ngram must be between 0 and 64" }
-        if let p = repeatPenalty, !isValid(repeatPenalty: p) { return "\(option)repeat-penalty must be in (0, 10]" }
-        if let n = candidates, !isValid(candidates: n) { return "\(option)candidates must be 1 (none) or between 3 and 16" }
-        return nil
+    /// Settings to record in a head, each nil when left as it is; 0 (the
+    /// n-gram) or 1 (the penalty, the candidates) removes a recommendation.
+    public struct Settings: Sendable, Equatable {
+        public var noRepeatNgram: Int?
+        public var repeatPenalty: Float?
+        public var candidates: Int?
+
+        public init(noRepeatNgram: Int? = nil, repeatPenalty: Float? = nil, candidates: Int? = nil) {
+            self.noRepeatNgram = noRepeatNgram
+            self.repeatPenalty = repeatPenalty
+            self.candidates = candidates
+        }
+
+        public var isEmpty: Bool { noRepeatNgram == nil && repeatPenalty == nil && candidates == nil }
+
+        /// Why a head cannot recommend these settings (named by `option`'s
+        /// prefix, e.g. "--recommend-"), or nil when it can: an n-gram of
+        /// 0 (none) to 64 tokens, a repetition penalty in (0, 10], 1 (none)
+        /// or 3 to 16 candidates.
+        public func problem(option: String = "--") -> String? {
+            if let n = noRepeatNgram, !(0...64).contains(n) { return "\(option)no-repeat-ngram must be between 0 and 64" }
+            if let p = repeatPenalty, !isValid(repeatPenalty: p) { return "\(option)repeat-penalty must be in (0, 10]" }
+            if let n = candidates, !isValid(candidates: n) { return "\(option)candidates must be 1 (none) or between 3 and 16" }
+            return nil
+        }
+
+        /// Records the given settings in `info` (the "none" values clear them).
+        public func apply(to info: inout HeadInfo) {
+            if let n = noRepeatNgram { info.noRepeatNgram = n > 0 ? n : nil }
+            if let p = repeatPenalty { info.repeatPenalty = p != 1 ? p : nil }
+            if let n = candidates { info.candidates = n > 1 ? n : nil }
+        }
+    }
+
+    /// The `hydra.head.decoding.*` keys of `info`, nil where it recommends nothing.
+    static func keys(of info: HeadInfo) -> [(key: String, value: GGUFValue?)] {
+        [(HeadKeys.noRepeatNgram, info.noRepeatNgram.map { .uint32(UInt32($0)) }),
+         (HeadKeys.repeatPenalty, info.repeatPenalty.map { .float32($0) }),
+         (HeadKeys.candidates, info.candidates.map { .uint32(UInt32($0)) })]
     }
 
     static func isValid(repeatPenalty p: Float) -> Bool { p > 0 && p <= 10 }
@@ -24,30 +53,24 @@ public enum HeadDecoding {
     static func isValid(candidates n: Int) -> Bool { n == 1 || (3...16).contains(n) }
 
     /// Copies the head file at `input` to `output` (the same path: replaced
-    /// once the copy is complete) with its recommended `--no-repeat-ngram`
-    /// (0: none), `--repeat-penalty` (1: none) and `--candidates` (1: none)
-    /// set where given; every
-    /// other key and every tensor byte stay as they were. Returns the
-    /// written head's settings.
+    /// once the copy is complete) with `settings` recorded; every other key
+    /// and every tensor byte stay as they were. Returns the written head's
+    /// settings.
     @discardableResult
-    public static func recommend(input: String, output: String, noRepeatNgram: Int? = nil,
-                                 repeatPenalty: Float? = nil, candidates: Int? = nil) throws -> HeadInfo {
-        if let why = problem(noRepeatNgram: noRepeatNgram, repeatPenalty: repeatPenalty, candidates: candidates) {
-            throw HydraError.invalidInput(why)
-        }
+    public static func recommend(input: String, output: String, _ settings: Settings) throws -> HeadInfo {
+        if let why = settings.problem() { throw HydraError.invalidInput(why) }
         let file = try GGUFFile(path: input)
         guard HeadFile.isHead(file) else {
             throw HydraError.invalidInput("\(input) is not a head file (no \(HeadKeys.formatVersion))")
         }
-        _ = try HeadFile.info(of: file)  // a head hydra can load, before anything is written
+        let before = try HeadFile.info(of: file)  // a head hydra can load, before anything is written
+        var after = before
+        settings.apply(to: &after)
         var metadata: [(key: String, value: GGUFValue)] = file.metadataKeys.map { ($0, file.metadata[$0]!) }
-        func set(_ key: String, _ value: GGUFValue?) {
-            metadata.removeAll { $0.key == key }
-            if let value { metadata.append((key, value)) }
+        for (old, new) in zip(keys(of: before), keys(of: after)) where old.value != new.value {
+            metadata.removeAll { $0.key == new.key }
+            if let value = new.value { metadata.append((new.key, value)) }
         }
-        if let n = noRepeatNgram { set(HeadKeys.noRepeatNgram, n > 0 ? .uint32(UInt32(n)) : nil) }
-        if let p = repeatPenalty { set(HeadKeys.repeatPenalty, p != 1 ? .float32(p) : nil) }
-        if let n = candidates { set(HeadKeys.candidates, n > 1 ? .uint32(UInt32(n)) : nil) }
         // Written beside the destination, then renamed over it: an
         // interruption leaves the head as it was (the input stays mapped
         // until the copy is done, so it may be the destination).

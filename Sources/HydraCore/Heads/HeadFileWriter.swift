@@ -111,9 +111,7 @@ public enum HeadFileWriter {
         w.set(HeadKeys.language, .string(info.language))
         if let script = info.script { w.set(HeadKeys.script, .string(script)) }
         if let code = info.promptLanguage { w.set(HeadKeys.promptLanguage, .string(code)) }
-        if let n = info.noRepeatNgram { w.set(HeadKeys.noRepeatNgram, .uint32(UInt32(n))) }
-        if let p = info.repeatPenalty { w.set(HeadKeys.repeatPenalty, .float32(p)) }
-        if let n = info.candidates { w.set(HeadKeys.candidates, .uint32(UInt32(n))) }
+        for case let (key, value?) in HeadDecoding.keys(of: info) { w.set(key, value) }
         w.set(HeadKeys.kind, .string(kind))
         w.set(HeadKeys.output, .string(info.output.rawValue))
         w.set(HeadKeys.bodyArchitecture, .string(info.body.architecture))

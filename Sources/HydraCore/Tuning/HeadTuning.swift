@@ -37,12 +37,8 @@ public enum HeadTuning {
         /// The language the pairs' prompt names, recorded in the written head
         /// (`HeadInfo.promptLanguage`); nil: the head's prompt language, else its language.
         public var promptLanguage: String?
-        /// The written head's default `--no-repeat-ngram` (nil: the tuned head's).
-        public var noRepeatNgram: Int?
-        /// The written head's default `--repeat-penalty` (nil: the tuned head's).
-        public var repeatPenalty: Float?
-        /// The written head's default `--candidates` (nil: the tuned head's).
-        public var candidates: Int?
+        /// The decoding the written head recommends (each unset one: the tuned head's).
+        public var decoding = HeadDecoding.Settings()
         public init() {}
 
         /// The language the pairs' prompt names when tuning `head`.
@@ -258,9 +254,7 @@ public enum HeadTuning {
         info.output = .separate
         let prompted = try options.prompted(head).code
         info.promptLanguage = prompted == head.language ? nil : prompted
-        if let n = options.noRepeatNgram { info.noRepeatNgram = n > 0 ? n : nil }
-        if let p = options.repeatPenalty { info.repeatPenalty = p != 1 ? p : nil }
-        if let n = options.candidates { info.candidates = n > 1 ? n : nil }
+        options.decoding.apply(to: &info)
         let o = options.tuner
         let note = String(format: "output rows tuned with the body frozen on %@: Adam lr %g, L2 %g towards the built rows, batch %d, %d epochs, seed %llu",
                           corpus, Double(o.learningRate), Double(o.l2), o.batchSize, o.epochs, o.seed)
