@@ -26,6 +26,9 @@ struct SamplingOptions: ParsableArguments {
     @Option(help: "With --candidates: the temperature the other candidates are drawn at, unless --temp is set.")
     var candidateTemp: Float = 0.6
 
+    @Option(help: "With --candidates: how much the round-trip check counts beside the candidates' agreement (chrF points per nat of the chance that the model translates a candidate back into the source text, e.g. 3: more often right, about 3× slower; 0: agreement alone, the default).")
+    var roundTripWeight: Float = Sampling().roundTripWeight
+
     @Option(help: "Never repeat an n-gram of N tokens within a translation (0: off; greedy and sampling; default: what the target head recommends, else off).")
     var noRepeatNgram: Int?
 
@@ -63,6 +66,7 @@ struct SamplingOptions: ParsableArguments {
         s.beams = beam
         s.candidates = candidates
         s.candidateTemperature = candidateTemp
+        s.roundTripWeight = roundTripWeight
         s.noRepeatNgram = noRepeatNgram
         s.repeatPenalty = repeatPenalty
         s.repeatLastN = repeatLastN

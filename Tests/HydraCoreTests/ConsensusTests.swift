@@ -36,6 +36,18 @@ struct ConsensusTests {
         #expect(Consensus.choose([]) == 0)
     }
 
+    @Test("the round-trip check outweighs agreement by its weight, and only with one score per text")
+    func chooseWithRoundTrip() {
+        let texts = ["Бүген һава яхшы.", "Бүген һава яхшы!", "Кичә яңгыр яуды."]
+        #expect(Consensus.choose(texts) == 0)
+        // Agreement: 100-odd chrF points between the first two, ~10 to the third.
+        let scores = [-30.0, -20.0, -5.0]
+        #expect(Consensus.choose(texts, roundTrip: scores, weight: 0) == 0)
+        #expect(Consensus.choose(texts, roundTrip: scores, weight: 0.5) == 1)
+        #expect(Consensus.choose(texts, roundTrip: scores, weight: 5) == 2)
+        #expect(Consensus.choose(texts, roundTrip: [-5], weight: 5) == 0)
+    }
+
     @Test("--candidates settings: the others are drawn with their own seeds; bad values are named")
     func settings() {
         var s = Sampling()
@@ -57,6 +69,13 @@ struct ConsensusTests {
         d.keyDecodingStrategy = .convertFromSnakeCase
         let daemon = try? d.decode(Sampling.self, from: Data(#"{"candidates": 5, "candidate_temperature": 0.8}"#.utf8))
         #expect(daemon?.candidates == 5 && daemon?.candidateTemperature == 0.8)
+        let weighted = try? d.decode(Sampling.self, from: Data(#"{"round_trip_weight": 3}"#.utf8))
+        #expect(weighted?.roundTripWeight == 3 && Sampling().roundTripWeight == 0)
+        for bad: Float in [-1, .nan, .infinity] {
+            var b = Sampling()
+            b.roundTripWeight = bad
+            #expect(b.problem?.contains("--round-trip-weight") == true, "\(bad)")
+        }
         var both = Sampling()
         both.candidates = 3
         both.beams = 2
@@ -83,7 +102,54 @@ struct ConsensusTests {
         sampling.candidateTemperature = 1.2
         let alone = try (0..<3).map { try translate(sampling.candidate($0)) }
         #expect(Set(alone).count > 1, "\(alone)")
-        let consensus = try translate(sampling)
-        #expect(consensus == alone[Consensus.choose(alone)], "\(consensus) vs \(alone)")
+        sampling.roundTripWeight = 0
+        let agreed = try translate(sampling)
+        #expect(agreed == alone[Consensus.choose(alone)], "\(agreed) vs \(alone)")
+        sampling.roundTripWeight = 3
+        let checked = try translate(sampling)
+        let scores = try #require(try translator.roundTripScores(alone, of: text, from: en, to: ru))
+        #expect(checked == alone[Consensus.choose(alone, roundTrip: scores, weight: 3)], "\(checked) vs \(alone)")
+    }
+
+    /// The round-trip score is the log-probability of the source text
+    /// after the reverse prompt, each candidate's prompt run after the
+    /// cached opening: the same as the whole sequence run at once and
+    /// scored position by position (exactly for the first, which runs the
+    /// opening with it).
+    @Test("round-trip scores equal the reverse prompt's log-probabilities run whole", .tags(.model), .modelsWanted)
+    func roundTripScores() throws {
+        let lm = try HydraModel(path: TestModels.path("smollm2-135m"), contextLength: 1024, batchSize: 64,
+                                pool: ThreadPool(threads: 2))
+        let translator = try Translator(model: lm)
+        let (en, ru) = (try Language.named("en"), try Language.named("ru"))
+        let text = "The history of this city is long and full of remarkable events."
+        let candidates = ["История этого города длинная.", "Город большой.", "История этого города длинная.",
+                          "История этого города длинная и полна замечательных событий."]
+        let scores = try #require(try translator.roundTripScores(candidates, of: text, from: en, to: ru))
+        #expect(scores[0] == scores[2])
+        #expect(scores[3] > scores[1], "\(scores)")
+        let tokenizer = lm.native.tokenizer
+        let answer = tokenizer.tokenize(text, addSpecial: false, parseSpecial: false)
+        for (candidate, score) in zip(candidates, scores) {
+            let parts = TranslationPrompt(source: ru, target: en).parts(candidate, format: translator.format)
+            let context = tokenizer.tokenize(parts.prefix, addSpecial: true, parseSpecial: true)
+                + tokenizer.tokenize(parts.text, addSpecial: false, parseSpecial: false)
+                + tokenizer.tokenize(parts.suffix, addSpecial: false, parseSpecial: true)
+            let all = context + answer
+            lm.state.reset()
+            let logits = try lm.forward(tokens: Array(all.dropLast()), startPosition: 0, allLogits: true)
+            let v = lm.vocabularySize
+            var whole = 0.0
+            logits.withUnsafeBufferPointer { l in
+                for (j, token) in answer.enumerated() {
+                    let row = context.count - 1 + j
+                    whole += Perplexity.logSoftmax(UnsafeBufferPointer(rebasing: l[row * v..<(row + 1) * v]), at: Int(token))
+                }
+            }
+            // Run in other batches than the whole sequence (the opening apart),
+            // the products round differently: a few hundredths of a nat a token.
+            #expect(abs(whole - score) < 0.05 * Double(answer.count), "\(candidate): \(whole) vs \(score)")
+            if candidate == candidates[0] { #expect(whole == score) }
+        }
     }
 }

@@ -114,17 +114,63 @@ public final class HydraModel {
     /// (inputs.count × the vocabulary of `logitsFrom`), as perplexity needs.
     public func forwardAll(_ inputs: [HeadToken], startPosition: Int, logitsFrom target: Head) throws -> [Float] {
         let output = try outputHead(target)
+        return output.logits(hidden: try hiddenStates(inputs[...], startPosition: startPosition), pool: pool)
+    }
+
+    /// Runs `inputs` at positions startPosition... and returns the final
+    /// hidden state of every position (inputs.count × the embedding width).
+    private func hiddenStates(_ inputs: ArraySlice<HeadToken>, startPosition: Int) throws -> [Float] {
         let e = body.config.embeddingLength
         var embedded = [Float](repeating: 0, count: inputs.count * e)
         var hidden = [Float](repeating: 0, count: inputs.count * e)
-        try embedded.withUnsafeMutableBufferPointer { try embed(inputs[...], into: $0.baseAddress!) }
+        try embedded.withUnsafeMutableBufferPointer { try embed(inputs, into: $0.baseAddress!) }
         try embedded.withUnsafeBufferPointer { inp in
             try hidden.withUnsafeMutableBufferPointer { h in
                 try body.forward(embeddings: inp.baseAddress!, count: inputs.count, startPosition: startPosition,
                                  state: state, output: .all, hidden: h.baseAddress!, pool: pool)
             }
         }
-        return output.logits(hidden: hidden, pool: pool)
+        return hidden
+    }
+
+    /// The log-probability (natural log) that `head` writes `continuation`
+    /// right after `context`, run in the model's own state. The first
+    /// `cached` positions of `context` are taken from the state's cache
+    /// (left there by an earlier call whose context began the same way)
+    /// instead of being run again.
+    public func logProbability(of continuation: [Int32], by head: Head, after context: [HeadToken],
+                               cached: Int = 0) throws -> Double {
+        guard !continuation.isEmpty else { return 0 }
+        guard cached >= 0, cached < context.count, cached <= state.length else {
+            throw HydraError.invalidInput("\(cached) cached positions do not begin a context of \(context.count)")
+        }
+        let output = try outputHead(head)
+        let inputs = context[cached...] + continuation.dropLast().map { HeadToken(head, $0) }
+        let hidden = try hiddenStates(inputs, startPosition: cached)
+        // Only the rows that predict a token of the continuation are scored,
+        // a few at a time (a row of logits is a whole vocabulary).
+        let e = body.config.embeddingLength
+        let v = output.vocabularySize
+        let first = inputs.count - continuation.count
+        let rowsAtOnce = 16
+        var logits = [Float](repeating: 0, count: min(rowsAtOnce, continuation.count) * v)
+        var total = 0.0
+        for start in stride(from: 0, to: continuation.count, by: rowsAtOnce) {
+            let n = min(rowsAtOnce, continuation.count - start)
+            hidden.withUnsafeBufferPointer { h in
+                logits.withUnsafeMutableBufferPointer {
+                    output.logits(hidden: h.baseAddress! + (first + start) * e, count: n, into: $0.baseAddress!,
+                                  pool: pool)
+                }
+            }
+            logits.withUnsafeBufferPointer { rows in
+                for r in 0..<n {
+                    total += Perplexity.logSoftmax(UnsafeBufferPointer(rebasing: rows[r * v..<(r + 1) * v]),
+                                                   at: Int(continuation[start + r]))
+                }
+            }
+        }
+        return total
     }
 
     /// Runs a prompt from an empty cache, then generates with `target`:

@@ -25,6 +25,12 @@ public struct Sampling: Sendable, Equatable, Codable {
     /// The temperature the candidates after the first are drawn at (with
     /// `topK` and `topP`); a set `temperature` is used instead.
     public var candidateTemperature: Float = 0.6
+    /// How much the round-trip check counts in consensus decoding: chrF
+    /// points per nat of the log-probability that the model translates a
+    /// candidate back into the source text (`Consensus.choose`); 0 (the
+    /// default): the candidates' agreement alone. 3 gained 1.2 chrF on
+    /// qwen2.5-1.5b's en→tt at 2.9× the time of 7 candidates alone.
+    public var roundTripWeight: Float = 0
     /// A token that would repeat an n-gram of this many tokens already
     /// generated is never picked (0: off). Stops the loops greedy decoding
     /// falls into ("мин мин мин …"); not applied within beam search.
@@ -41,8 +47,8 @@ public struct Sampling: Sendable, Equatable, Codable {
     public init() {}
 
     private enum CodingKeys: String, CodingKey {
-        case temperature, topK, topP, seed, beams, candidates, candidateTemperature, noRepeatNgram, repeatPenalty,
-             repeatLastN
+        case temperature, topK, topP, seed, beams, candidates, candidateTemperature, roundTripWeight, noRepeatNgram,
+             repeatPenalty, repeatLastN
     }
 
     /// Missing keys keep their defaults: a request names only what it changes.
@@ -55,6 +61,7 @@ public struct Sampling: Sendable, Equatable, Codable {
         beams = try c.decodeIfPresent(Int.self, forKey: .beams) ?? beams
         candidates = try c.decodeIfPresent(Int.self, forKey: .candidates)
         candidateTemperature = try c.decodeIfPresent(Float.self, forKey: .candidateTemperature) ?? candidateTemperature
+        roundTripWeight = try c.decodeIfPresent(Float.self, forKey: .roundTripWeight) ?? roundTripWeight
         noRepeatNgram = try c.decodeIfPresent(Int.self, forKey: .noRepeatNgram)
         repeatPenalty = try c.decodeIfPresent(Float.self, forKey: .repeatPenalty)
         repeatLastN = try c.decodeIfPresent(Int.self, forKey: .repeatLastN) ?? repeatLastN
@@ -74,6 +81,9 @@ public struct Sampling: Sendable, Equatable, Codable {
         if (candidates ?? 1) > 1 && beams > 1 { return "--candidates and --beam exclude each other" }
         if !(candidateTemperature > 0 && candidateTemperature.isFinite) {
             return "--candidate-temp (candidate_temperature) must be more than 0"
+        }
+        if !(roundTripWeight >= 0 && roundTripWeight.isFinite) {
+            return "--round-trip-weight (round_trip_weight) must be 0 or more"
         }
         if let n = noRepeatNgram, !(0...64).contains(n) { return "--no-repeat-ngram (no_repeat_ngram) must be between 0 and 64" }
         if let p = repeatPenalty, !(p > 0 && p.isFinite) { return "--repeat-penalty (repeat_penalty) must be more than 0" }

@@ -21,6 +21,8 @@ public final class TranslationSession {
     /// (which passes the chosen one's text on through `answer`).
     private var candidates: [Candidate]
     private let budget: Int
+    /// Consensus decoding: which of the finished candidates' texts to pass on.
+    private var choose: ([String]) -> Int = { Consensus.choose($0) }
 
     /// One translation of the paragraph being written token by token,
     /// with its own sequence, random draws, and text.
@@ -71,6 +73,13 @@ public final class TranslationSession {
                                                    sampler: Sampler(banned: sampler.banned, sampling: sampling.candidate(i)),
                                                    answer: plan.answer))
             }
+            if sampling.roundTripWeight > 0 {
+                session.choose = { texts in
+                    // A check that cannot run leaves the choice to the candidates' agreement.
+                    let scores = (try? translator.roundTripScores(texts, of: paragraph, from: source, to: target)) ?? nil
+                    return Consensus.choose(texts, roundTrip: scores, weight: Double(sampling.roundTripWeight))
+                }
+            }
             session.advance(emit: emit)
         } else if sampling.beams > 1 && sampling.isGreedy {
             session.beam = try BeamSearch(first: sequence, width: sampler.sampling.beams, maxTokens: plan.budget,
@@ -111,8 +120,9 @@ public final class TranslationSession {
         sequences = running.map(\.sequence)
         tokens = running.map { $0.made.last! }
         if running.isEmpty {
-            // The consensus: the candidate the others agree with most.
-            let chosen = Consensus.choose(candidates.map(\.text))
+            // The consensus: the candidate the others agree with most,
+            // and that translates back into the source.
+            let chosen = choose(candidates.map(\.text))
             if !candidates[chosen].text.isEmpty { answer.passOn(candidates[chosen].text, emit: emit) }
         }
     }
