@@ -82,15 +82,22 @@ struct ConsensusTests {
         #expect(both.problem?.contains("--beam") == true)
     }
 
+    /// smollm2-135m, translating with its own head, and the English text
+    /// both model tests translate into Russian.
+    static func smollm() throws -> Translator {
+        try Translator(model: try HydraModel(path: TestModels.path("smollm2-135m"), contextLength: 1024,
+                                             batchSize: 64, pool: ThreadPool(threads: 2)))
+    }
+
+    static let english = (try! Language.named("en"), try! Language.named("ru"),
+                          "The history of this city is long and full of remarkable events.")
+
     /// The candidates are stepped together in one batch: each must be the
     /// text its settings give alone, and the answer their consensus.
     @Test("--candidates 3 answers the consensus of the three translations written alone", .tags(.model), .modelsWanted)
     func candidatesTranslate() throws {
-        let lm = try HydraModel(path: TestModels.path("smollm2-135m"), contextLength: 1024, batchSize: 64,
-                                pool: ThreadPool(threads: 2))
-        let translator = try Translator(model: lm)
-        let (en, ru) = (try Language.named("en"), try Language.named("ru"))
-        let text = "The history of this city is long and full of remarkable events."
+        let translator = try Self.smollm()
+        let (en, ru, text) = Self.english
         func translate(_ sampling: Sampling) throws -> String {
             translator.sampling = sampling
             var out = ""
@@ -118,11 +125,9 @@ struct ConsensusTests {
     /// opening with it).
     @Test("round-trip scores equal the reverse prompt's log-probabilities run whole", .tags(.model), .modelsWanted)
     func roundTripScores() throws {
-        let lm = try HydraModel(path: TestModels.path("smollm2-135m"), contextLength: 1024, batchSize: 64,
-                                pool: ThreadPool(threads: 2))
-        let translator = try Translator(model: lm)
-        let (en, ru) = (try Language.named("en"), try Language.named("ru"))
-        let text = "The history of this city is long and full of remarkable events."
+        let translator = try Self.smollm()
+        let lm = translator.hydra
+        let (en, ru, text) = Self.english
         let candidates = ["История этого города длинная.", "Город большой.", "История этого города длинная.",
                           "История этого города длинная и полна замечательных событий."]
         let scores = try #require(try translator.roundTripScores(candidates, of: text, from: en, to: ru))
