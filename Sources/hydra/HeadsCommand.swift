@@ -150,7 +150,9 @@ struct HeadsCommand: ParsableCommand {
     static func decoding(_ info: HeadInfo) -> String {
         let options = [info.noRepeatNgram.map { "--no-repeat-ngram \($0)" },
                        info.repeatPenalty.map { "--repeat-penalty \($0)" },
-                       info.candidates.map { "--candidates \($0)" }].compactMap { $0 }
+                       info.candidates.map { "--candidates \($0)" },
+                       info.roundTripWeight.map { "--round-trip-weight \($0)" },
+                       info.roundTripBelow.map { "--round-trip-below \($0)" }].compactMap { $0 }
         return options.isEmpty ? "as told" : options.joined(separator: " ") + " unless told otherwise"
     }
 

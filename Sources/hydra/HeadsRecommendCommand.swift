@@ -8,8 +8,9 @@ extension HeadsCommand {
             abstract: "Record the decoding settings translations through a head use unless told otherwise.",
             discussion: """
                 Rewrites the head file's hydra.head.decoding.* keys, every table byte unchanged: \
-                --no-repeat-ngram N (0: none), --repeat-penalty P (1: none) and --candidates N (1: none; \
-                consensus decoding, for greedy translations). Measure first (hydra heads \
+                --no-repeat-ngram N (0: none), --repeat-penalty P (1: none), --candidates N (1: none; \
+                consensus decoding, for greedy translations), --round-trip-weight W (0: none) and \
+                --round-trip-below B (100: always). Measure first (hydra heads \
                 eval with the same options), then record what translates best.
                 """)
 
@@ -28,13 +29,21 @@ extension HeadsCommand {
         @Option(help: "The head's default --candidates for greedy translations (1: none).")
         var candidates: Int?
 
+        @Option(help: "The head's default --round-trip-weight for consensus decoding (0: none).")
+        var roundTripWeight: Float?
+
+        @Option(help: "The head's default --round-trip-below for consensus decoding (100: always).")
+        var roundTripBelow: Float?
+
         var settings: HeadDecoding.Settings {
-            .init(noRepeatNgram: noRepeatNgram, repeatPenalty: repeatPenalty, candidates: candidates)
+            .init(noRepeatNgram: noRepeatNgram, repeatPenalty: repeatPenalty, candidates: candidates,
+                  roundTripWeight: roundTripWeight, roundTripBelow: roundTripBelow)
         }
 
         func validate() throws {
             guard !settings.isEmpty else {
-                throw ValidationError("give --no-repeat-ngram, --repeat-penalty, --candidates or several")
+                throw ValidationError(
+                    "give --no-repeat-ngram, --repeat-penalty, --candidates, --round-trip-weight, --round-trip-below or several")
             }
         }
 

@@ -53,6 +53,12 @@ extension HeadsCommand {
         @Option(help: "Record N as the written head's default --candidates for greedy translations (1: none; default: the tuned head's).")
         var recommendCandidates: Int?
 
+        @Option(help: "Record W as the written head's default --round-trip-weight (0: none; default: the tuned head's).")
+        var recommendRoundTripWeight: Float?
+
+        @Option(help: "Record B as the written head's default --round-trip-below (100: always; default: the tuned head's).")
+        var recommendRoundTripBelow: Float?
+
         @Option(help: "Adam's learning rate.")
         var lr: Float = 5e-4
 
@@ -113,7 +119,8 @@ extension HeadsCommand {
         /// The decoding the written head is to recommend.
         var recommended: HeadDecoding.Settings {
             .init(noRepeatNgram: recommendNoRepeatNgram, repeatPenalty: recommendRepeatPenalty,
-                  candidates: recommendCandidates)
+                  candidates: recommendCandidates, roundTripWeight: recommendRoundTripWeight,
+                  roundTripBelow: recommendRoundTripBelow)
         }
 
         func validate() throws {

@@ -26,8 +26,11 @@ struct SamplingOptions: ParsableArguments {
     @Option(help: "With --candidates: the temperature the other candidates are drawn at, unless --temp is set.")
     var candidateTemp: Float = 0.6
 
-    @Option(help: "With --candidates: how much the round-trip check counts beside the candidates' agreement (chrF points per nat of the chance that the model translates a candidate back into the source text, e.g. 3: more often right, about 3× slower; 0: agreement alone, the default).")
-    var roundTripWeight: Float = Sampling().roundTripWeight
+    @Option(help: "With --candidates: how much the round-trip check counts beside the candidates' agreement (chrF points per nat of the chance that the model translates a candidate back into the source text, e.g. 3: more often right, about 3× slower; 0: agreement alone; default: what the target head recommends, else 0).")
+    var roundTripWeight: Float?
+
+    @Option(help: "With --round-trip-weight: run the check only for paragraphs whose candidates agree less than this (the best one's mean chrF against the others, 0 to 100; 100: always; default: what the target head recommends, else 100).")
+    var roundTripBelow: Float?
 
     @Option(help: "Never repeat an n-gram of N tokens within a translation (0: off; greedy and sampling; default: what the target head recommends, else off).")
     var noRepeatNgram: Int?
@@ -67,6 +70,7 @@ struct SamplingOptions: ParsableArguments {
         s.candidates = candidates
         s.candidateTemperature = candidateTemp
         s.roundTripWeight = roundTripWeight
+        s.roundTripBelow = roundTripBelow
         s.noRepeatNgram = noRepeatNgram
         s.repeatPenalty = repeatPenalty
         s.repeatLastN = repeatLastN

@@ -42,10 +42,29 @@ struct ConsensusTests {
         #expect(Consensus.choose(texts) == 0)
         // Agreement: 100-odd chrF points between the first two, ~10 to the third.
         let scores = [-30.0, -20.0, -5.0]
-        #expect(Consensus.choose(texts, roundTrip: scores, weight: 0) == 0)
-        #expect(Consensus.choose(texts, roundTrip: scores, weight: 0.5) == 1)
-        #expect(Consensus.choose(texts, roundTrip: scores, weight: 5) == 2)
-        #expect(Consensus.choose(texts, roundTrip: [-5], weight: 5) == 0)
+        #expect(Consensus.choose(texts, weight: 0) { scores } == 0)
+        #expect(Consensus.choose(texts, weight: 0.5) { scores } == 1)
+        #expect(Consensus.choose(texts, weight: 5) { scores } == 2)
+        #expect(Consensus.choose(texts, weight: 5) { [-5] } == 0)
+        #expect(Consensus.choose(texts, weight: 5) { nil } == 0)
+    }
+
+    @Test("the round-trip check runs only where the best agreement is below the threshold")
+    func roundTripThreshold() {
+        let texts = ["Бүген һава яхшы.", "Бүген һава яхшы!", "Кичә яңгыр яуды."]
+        let agreement = Consensus.agreement(texts)
+        let best = agreement.max()!
+        for (i, a) in agreement.enumerated() {
+            let others = texts.indices.filter { $0 != i }.map { ChrF.score(texts[i], reference: texts[$0]) }
+            #expect(abs(a - others.reduce(0, +) / 2) < 1e-9)
+        }
+        var ran = 0
+        let scores = { () -> [Double]? in ran += 1; return [-30, -20, -5] }
+        #expect(Consensus.choose(texts, weight: 5, checkBelow: best, roundTrip: scores) == 0 && ran == 0)
+        #expect(Consensus.choose(texts, weight: 5, checkBelow: best + 0.01, roundTrip: scores) == 2 && ran == 1)
+        #expect(Consensus.choose(texts, weight: 0, checkBelow: 100, roundTrip: scores) == 0 && ran == 1)
+        // All equal: agreement 100, no check even at the default threshold.
+        #expect(Consensus.choose(["a b", "a b", "a b"], weight: 5, roundTrip: scores) == 0 && ran == 1)
     }
 
     @Test("--candidates settings: the others are drawn with their own seeds; bad values are named")
@@ -70,11 +89,16 @@ struct ConsensusTests {
         let daemon = try? d.decode(Sampling.self, from: Data(#"{"candidates": 5, "candidate_temperature": 0.8}"#.utf8))
         #expect(daemon?.candidates == 5 && daemon?.candidateTemperature == 0.8)
         let weighted = try? d.decode(Sampling.self, from: Data(#"{"round_trip_weight": 3}"#.utf8))
-        #expect(weighted?.roundTripWeight == 3 && Sampling().roundTripWeight == 0)
-        for bad: Float in [-1, .nan, .infinity] {
+        #expect(weighted?.roundTripWeight == 3 && weighted?.roundTripBelow == nil && Sampling().roundTripWeight == nil)
+        let gated = try? d.decode(Sampling.self, from: Data(#"{"round_trip_below": 30}"#.utf8))
+        #expect(gated?.roundTripBelow == 30)
+        for bad: Float in [-1, 101, .nan, .infinity] {
             var b = Sampling()
             b.roundTripWeight = bad
             #expect(b.problem?.contains("--round-trip-weight") == true, "\(bad)")
+            var c = Sampling()
+            c.roundTripBelow = bad
+            #expect(c.problem?.contains("--round-trip-below") == true, "\(bad)")
         }
         var both = Sampling()
         both.candidates = 3
@@ -115,7 +139,13 @@ struct ConsensusTests {
         sampling.roundTripWeight = 3
         let checked = try translate(sampling)
         let scores = try #require(try translator.roundTripScores(alone, of: text, from: en, to: ru))
-        #expect(checked == alone[Consensus.choose(alone, roundTrip: scores, weight: 3)], "\(checked) vs \(alone)")
+        #expect(checked == alone[Consensus.choose(alone, weight: 3) { scores }], "\(checked) vs \(alone)")
+        // The check runs only where the candidates agree less than --round-trip-below.
+        let best = Float(Consensus.agreement(alone).max()!)
+        sampling.roundTripBelow = best.nextDown
+        #expect(try translate(sampling) == agreed)
+        sampling.roundTripBelow = best.nextUp
+        #expect(try translate(sampling) == checked)
     }
 
     /// The round-trip score is the log-probability of the source text

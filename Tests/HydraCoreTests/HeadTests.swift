@@ -143,6 +143,27 @@ struct HeadTests {
         refused(info)
         info.candidates = nil
 
+        // And its round-trip check (weight 0 and threshold 100 where neither says).
+        info.roundTripWeight = 3
+        info.roundTripBelow = 30
+        let checking = try reload(info)
+        #expect(checking.info.roundTripWeight == 3 && checking.info.roundTripBelow == 30)
+        #expect(translator.sampler(target: checking, language: tt).sampling.roundTripWeight == 3)
+        #expect(translator.sampler(target: checking, language: tt).sampling.roundTripBelow == 30)
+        #expect(translator.sampler(target: native, language: tt).sampling.roundTripWeight == 0)
+        #expect(translator.sampler(target: native, language: tt).sampling.roundTripBelow == 100)
+        translator.sampling.roundTripWeight = 0
+        translator.sampling.roundTripBelow = 100
+        #expect(translator.sampler(target: checking, language: tt).sampling.roundTripWeight == 0)
+        #expect(translator.sampler(target: checking, language: tt).sampling.roundTripBelow == 100)
+        for (weight, below): (Float?, Float?) in [(0, nil), (-1, nil), (.nan, nil), (nil, 101), (nil, -1)] {
+            info.roundTripWeight = weight
+            info.roundTripBelow = below
+            refused(info)
+        }
+        info.roundTripWeight = nil
+        info.roundTripBelow = nil
+
         info.promptLanguage = "xx-unknown"
         refused(info)
     }
@@ -155,15 +176,19 @@ struct HeadTests {
         defer { for p in [path, changed] { try? FileManager.default.removeItem(atPath: p) } }
         try HeadFileWriter.writeDense(native, to: path, info: TestHeads.renamed(native, "smol-rec", language: "tt"))
         let info = try HeadDecoding.recommend(input: path, output: changed,
-                                              .init(noRepeatNgram: 3, repeatPenalty: 1.3, candidates: 7))
+                                              .init(noRepeatNgram: 3, repeatPenalty: 1.3, candidates: 7,
+                                                    roundTripWeight: 3, roundTripBelow: 30))
         #expect(info.noRepeatNgram == 3 && info.repeatPenalty == 1.3 && info.candidates == 7)
+        #expect(info.roundTripWeight == 3 && info.roundTripBelow == 30)
         let (before, after) = (try GGUFFile(path: path), try GGUFFile(path: changed))
         #expect(before.tensors.map(\.name) == after.tensors.map(\.name))
         for (a, b) in zip(before.tensors, after.tensors) {
             #expect(a.type == b.type && a.byteCount == b.byteCount && memcmp(a.data, b.data, a.byteCount) == 0, "\(a.name)")
         }
         // Setting them back (in place) gives the original file again.
-        try HeadDecoding.recommend(input: changed, output: changed, .init(noRepeatNgram: 0, repeatPenalty: 1, candidates: 1))
+        try HeadDecoding.recommend(input: changed, output: changed,
+                                   .init(noRepeatNgram: 0, repeatPenalty: 1, candidates: 1, roundTripWeight: 0,
+                                         roundTripBelow: 100))
         #expect(FileManager.default.contentsEqual(atPath: path, andPath: changed))
         #expect(!FileManager.default.fileExists(atPath: changed + ".part"))
         // A model is not a head; values out of range are refused before anything is written.
@@ -173,6 +198,8 @@ struct HeadTests {
         #expect(throws: HydraError.self) { try HeadDecoding.recommend(input: path, output: changed, .init(repeatPenalty: 0)) }
         #expect(throws: HydraError.self) { try HeadDecoding.recommend(input: path, output: changed, .init(noRepeatNgram: 65)) }
         #expect(throws: HydraError.self) { try HeadDecoding.recommend(input: path, output: changed, .init(candidates: 2)) }
+        #expect(throws: HydraError.self) { try HeadDecoding.recommend(input: path, output: changed, .init(roundTripWeight: -1)) }
+        #expect(throws: HydraError.self) { try HeadDecoding.recommend(input: path, output: changed, .init(roundTripBelow: 101)) }
         #expect(FileManager.default.contentsEqual(atPath: path, andPath: changed))
     }
 
@@ -354,7 +381,8 @@ struct HeadTests {
             for name in try FileManager.default.contentsOfDirectory(atPath: root + "/" + folder) where name.hasSuffix(".gguf") {
                 let info = try HeadFile.info(of: GGUFFile(path: root + "/" + folder + "/" + name))
                 #expect(HeadDecoding.Settings(noRepeatNgram: info.noRepeatNgram, repeatPenalty: info.repeatPenalty,
-                                               candidates: info.candidates).problem() == nil,
+                                               candidates: info.candidates, roundTripWeight: info.roundTripWeight,
+                                               roundTripBelow: info.roundTripBelow).problem() == nil,
                         "\(name)")
                 read += 1
             }

@@ -1,35 +1,52 @@
 import Foundation
 
 /// The decoding settings a head file recommends (`HeadInfo.noRepeatNgram`,
-/// `HeadInfo.repeatPenalty`, `HeadInfo.candidates`), changed without
+/// `HeadInfo.repeatPenalty`, `HeadInfo.candidates`,
+/// `HeadInfo.roundTripWeight`, `HeadInfo.roundTripBelow`), changed without
 /// touching its tables: after
 /// measuring which settings translate best through a head, a researcher
 /// records them in the head, and every translation through it uses them
 /// unless told otherwise.
 public enum HeadDecoding {
     /// Settings to record in a head, each nil when left as it is; 0 (the
-    /// n-gram) or 1 (the penalty, the candidates) removes a recommendation.
+    /// n-gram, the round-trip weight), 1 (the penalty, the candidates) or
+    /// 100 (the round-trip threshold) removes a recommendation.
     public struct Settings: Sendable, Equatable {
         public var noRepeatNgram: Int?
         public var repeatPenalty: Float?
         public var candidates: Int?
+        public var roundTripWeight: Float?
+        public var roundTripBelow: Float?
 
-        public init(noRepeatNgram: Int? = nil, repeatPenalty: Float? = nil, candidates: Int? = nil) {
+        public init(noRepeatNgram: Int? = nil, repeatPenalty: Float? = nil, candidates: Int? = nil,
+                    roundTripWeight: Float? = nil, roundTripBelow: Float? = nil) {
             self.noRepeatNgram = noRepeatNgram
             self.repeatPenalty = repeatPenalty
             self.candidates = candidates
+            self.roundTripWeight = roundTripWeight
+            self.roundTripBelow = roundTripBelow
         }
 
-        public var isEmpty: Bool { noRepeatNgram == nil && repeatPenalty == nil && candidates == nil }
+        public var isEmpty: Bool {
+            noRepeatNgram == nil && repeatPenalty == nil && candidates == nil && roundTripWeight == nil
+                && roundTripBelow == nil
+        }
 
         /// Why a head cannot recommend these settings (named by `option`'s
         /// prefix, e.g. "--recommend-"), or nil when it can: an n-gram of
         /// 0 (none) to 64 tokens, a repetition penalty in (0, 10], 1 (none)
-        /// or 3 to 16 candidates.
+        /// or 3 to 16 candidates, a round-trip weight and threshold between
+        /// 0 and 100.
         public func problem(option: String = "--") -> String? {
             if let n = noRepeatNgram, !(0...64).contains(n) { return "\(option)no-repeat-ngram must be between 0 and 64" }
             if let p = repeatPenalty, !isValid(repeatPenalty: p) { return "\(option)repeat-penalty must be in (0, 10]" }
             if let n = candidates, !isValid(candidates: n) { return "\(option)candidates must be 1 (none) or between 3 and 16" }
+            if let w = roundTripWeight, !isValid(roundTripWeight: w) {
+                return "\(option)round-trip-weight must be between 0 (none) and 100"
+            }
+            if let b = roundTripBelow, !isValid(roundTripBelow: b) {
+                return "\(option)round-trip-below must be between 0 and 100 (always)"
+            }
             return nil
         }
 
@@ -38,6 +55,8 @@ public enum HeadDecoding {
             if let n = noRepeatNgram { info.noRepeatNgram = n > 0 ? n : nil }
             if let p = repeatPenalty { info.repeatPenalty = p != 1 ? p : nil }
             if let n = candidates { info.candidates = n > 1 ? n : nil }
+            if let w = roundTripWeight { info.roundTripWeight = w > 0 ? w : nil }
+            if let b = roundTripBelow { info.roundTripBelow = b < 100 ? b : nil }
         }
     }
 
@@ -45,12 +64,18 @@ public enum HeadDecoding {
     static func keys(of info: HeadInfo) -> [(key: String, value: GGUFValue?)] {
         [(HeadKeys.noRepeatNgram, info.noRepeatNgram.map { .uint32(UInt32($0)) }),
          (HeadKeys.repeatPenalty, info.repeatPenalty.map { .float32($0) }),
-         (HeadKeys.candidates, info.candidates.map { .uint32(UInt32($0)) })]
+         (HeadKeys.candidates, info.candidates.map { .uint32(UInt32($0)) }),
+         (HeadKeys.roundTripWeight, info.roundTripWeight.map { .float32($0) }),
+         (HeadKeys.roundTripBelow, info.roundTripBelow.map { .float32($0) })]
     }
 
     static func isValid(repeatPenalty p: Float) -> Bool { p > 0 && p <= 10 }
     /// 1 (off) or 3 to 16: two candidates cannot outvote each other.
     static func isValid(candidates n: Int) -> Bool { n == 1 || (3...16).contains(n) }
+    /// chrF points per nat: 0 (off) to 100.
+    static func isValid(roundTripWeight w: Float) -> Bool { w >= 0 && w <= 100 }
+    /// A chrF threshold: 0 (never) to 100 (always).
+    static func isValid(roundTripBelow b: Float) -> Bool { b >= 0 && b <= 100 }
 
     /// Copies the head file at `input` to `output` (the same path: replaced
     /// once the copy is complete) with `settings` recorded; every other key

@@ -51,10 +51,18 @@ public enum HeadFile {
         if let n = candidates, !(n > 1 && HeadDecoding.isValid(candidates: n)) {
             throw HeadError.invalid("\(file.path): \(HeadKeys.candidates) \(n) is not between 3 and 16")
         }
+        let weight = file.float(HeadKeys.roundTripWeight)
+        if let w = weight, !(w > 0 && HeadDecoding.isValid(roundTripWeight: w)) {
+            throw HeadError.invalid("\(file.path): \(HeadKeys.roundTripWeight) \(w) is not in (0, 100]")
+        }
+        let below = file.float(HeadKeys.roundTripBelow)
+        if let b = below, !HeadDecoding.isValid(roundTripBelow: b) {
+            throw HeadError.invalid("\(file.path): \(HeadKeys.roundTripBelow) \(b) is not between 0 and 100")
+        }
         return HeadInfo(
             name: file.string(HeadKeys.name) ?? stem, language: try required(HeadKeys.language),
             script: file.string(HeadKeys.script), promptLanguage: promptLanguage, noRepeatNgram: ngram,
-            repeatPenalty: penalty, candidates: candidates,
+            repeatPenalty: penalty, candidates: candidates, roundTripWeight: weight, roundTripBelow: below,
             body: .init(architecture: try required(HeadKeys.bodyArchitecture), hiddenSize: hidden, fingerprint: fingerprint),
             output: output,
             provenance: .init(method: file.string(HeadKeys.buildMethod) ?? "unknown", source: file.string(HeadKeys.buildSource),

@@ -81,13 +81,19 @@ public struct HeadInfo: Sendable, Equatable {
     /// The `--candidates` (consensus decoding) that greedy translations
     /// through this head use unless told otherwise; nil: off (1).
     public var candidates: Int?
+    /// The `--round-trip-weight` of consensus decoding through this head
+    /// unless told otherwise; nil: off (0).
+    public var roundTripWeight: Float?
+    /// The `--round-trip-below` of consensus decoding through this head
+    /// unless told otherwise; nil: 100 (the check wherever it is on).
+    public var roundTripBelow: Float?
     public var body: BodyFit
     public var output: Output
     public var provenance: Provenance
 
     public init(name: String, language: String, script: String? = nil, promptLanguage: String? = nil,
-                noRepeatNgram: Int? = nil, repeatPenalty: Float? = nil, candidates: Int? = nil, body: BodyFit,
-                output: Output,
+                noRepeatNgram: Int? = nil, repeatPenalty: Float? = nil, candidates: Int? = nil,
+                roundTripWeight: Float? = nil, roundTripBelow: Float? = nil, body: BodyFit, output: Output,
                 provenance: Provenance) {
         self.name = name
         self.language = language
@@ -96,6 +102,8 @@ public struct HeadInfo: Sendable, Equatable {
         self.noRepeatNgram = noRepeatNgram
         self.repeatPenalty = repeatPenalty
         self.candidates = candidates
+        self.roundTripWeight = roundTripWeight
+        self.roundTripBelow = roundTripBelow
         self.body = body
         self.output = output
         self.provenance = provenance
@@ -127,6 +135,10 @@ public enum HeadKeys {
     public static let repeatPenalty = "hydra.head.decoding.repeat_penalty"
     /// The head's default `--candidates` (see `HeadInfo.candidates`).
     public static let candidates = "hydra.head.decoding.candidates"
+    /// The head's default `--round-trip-weight` (see `HeadInfo.roundTripWeight`).
+    public static let roundTripWeight = "hydra.head.decoding.round_trip_weight"
+    /// The head's default `--round-trip-below` (see `HeadInfo.roundTripBelow`).
+    public static let roundTripBelow = "hydra.head.decoding.round_trip_below"
     /// "dense" or "recipe".
     public static let kind = "hydra.head.kind"
     /// "tied", "separate" or "none".

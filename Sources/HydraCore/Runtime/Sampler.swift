@@ -27,10 +27,17 @@ public struct Sampling: Sendable, Equatable, Codable {
     public var candidateTemperature: Float = 0.6
     /// How much the round-trip check counts in consensus decoding: chrF
     /// points per nat of the log-probability that the model translates a
-    /// candidate back into the source text (`Consensus.choose`); 0 (the
-    /// default): the candidates' agreement alone. 3 gained 1.2 chrF on
-    /// qwen2.5-1.5b's en→tt at 2.9× the time of 7 candidates alone.
-    public var roundTripWeight: Float = 0
+    /// candidate back into the source text (`Consensus.choose`); 0: the
+    /// candidates' agreement alone. 3 gained 1.2 chrF on qwen2.5-1.5b's
+    /// en→tt at 2.9× the time of 7 candidates alone. Nil: what the target
+    /// head recommends (`HeadInfo.roundTripWeight`), else 0.
+    public var roundTripWeight: Float?
+    /// The round-trip check runs only for paragraphs whose candidates agree
+    /// less than this (the best candidate's mean chrF against the others):
+    /// where they agree, it seldom changes the choice. 100: always, unless
+    /// all candidates are equal. Nil: what the target head recommends
+    /// (`HeadInfo.roundTripBelow`), else 100.
+    public var roundTripBelow: Float?
     /// A token that would repeat an n-gram of this many tokens already
     /// generated is never picked (0: off). Stops the loops greedy decoding
     /// falls into ("мин мин мин …"); not applied within beam search.
@@ -47,8 +54,8 @@ public struct Sampling: Sendable, Equatable, Codable {
     public init() {}
 
     private enum CodingKeys: String, CodingKey {
-        case temperature, topK, topP, seed, beams, candidates, candidateTemperature, roundTripWeight, noRepeatNgram,
-             repeatPenalty, repeatLastN
+        case temperature, topK, topP, seed, beams, candidates, candidateTemperature, roundTripWeight, roundTripBelow,
+             noRepeatNgram, repeatPenalty, repeatLastN
     }
 
     /// Missing keys keep their defaults: a request names only what it changes.
@@ -61,7 +68,8 @@ public struct Sampling: Sendable, Equatable, Codable {
         beams = try c.decodeIfPresent(Int.self, forKey: .beams) ?? beams
         candidates = try c.decodeIfPresent(Int.self, forKey: .candidates)
         candidateTemperature = try c.decodeIfPresent(Float.self, forKey: .candidateTemperature) ?? candidateTemperature
-        roundTripWeight = try c.decodeIfPresent(Float.self, forKey: .roundTripWeight) ?? roundTripWeight
+        roundTripWeight = try c.decodeIfPresent(Float.self, forKey: .roundTripWeight)
+        roundTripBelow = try c.decodeIfPresent(Float.self, forKey: .roundTripBelow)
         noRepeatNgram = try c.decodeIfPresent(Int.self, forKey: .noRepeatNgram)
         repeatPenalty = try c.decodeIfPresent(Float.self, forKey: .repeatPenalty)
         repeatLastN = try c.decodeIfPresent(Int.self, forKey: .repeatLastN) ?? repeatLastN
@@ -82,8 +90,11 @@ public struct Sampling: Sendable, Equatable, Codable {
         if !(candidateTemperature > 0 && candidateTemperature.isFinite) {
             return "--candidate-temp (candidate_temperature) must be more than 0"
         }
-        if !(roundTripWeight >= 0 && roundTripWeight.isFinite) {
-            return "--round-trip-weight (round_trip_weight) must be 0 or more"
+        if let w = roundTripWeight, !HeadDecoding.isValid(roundTripWeight: w) {
+            return "--round-trip-weight (round_trip_weight) must be between 0 and 100"
+        }
+        if let b = roundTripBelow, !HeadDecoding.isValid(roundTripBelow: b) {
+            return "--round-trip-below (round_trip_below) must be between 0 and 100"
         }
         if let n = noRepeatNgram, !(0...64).contains(n) { return "--no-repeat-ngram (no_repeat_ngram) must be between 0 and 64" }
         if let p = repeatPenalty, !(p > 0 && p.isFinite) { return "--repeat-penalty (repeat_penalty) must be more than 0" }

@@ -73,11 +73,12 @@ public final class TranslationSession {
                                                    sampler: Sampler(banned: sampler.banned, sampling: sampling.candidate(i)),
                                                    answer: plan.answer))
             }
-            if sampling.roundTripWeight > 0 {
+            if let weight = sampling.roundTripWeight, weight > 0 {
                 session.choose = { texts in
-                    // A check that cannot run leaves the choice to the candidates' agreement.
-                    let scores = (try? translator.roundTripScores(texts, of: paragraph, from: source, to: target)) ?? nil
-                    return Consensus.choose(texts, roundTrip: scores, weight: Double(sampling.roundTripWeight))
+                    Consensus.choose(texts, weight: Double(weight), checkBelow: Double(sampling.roundTripBelow ?? 100)) {
+                        // A check that cannot run leaves the choice to the candidates' agreement.
+                        (try? translator.roundTripScores(texts, of: paragraph, from: source, to: target)) ?? nil
+                    }
                 }
             }
             session.advance(emit: emit)

@@ -104,6 +104,8 @@ public final class Translator {
             let greedy = sampling.isGreedy && sampling.beams == 1
             sampling.candidates = greedy ? target.info.candidates ?? 1 : 1
         }
+        if sampling.roundTripWeight == nil { sampling.roundTripWeight = target.info.roundTripWeight ?? 0 }
+        if sampling.roundTripBelow == nil { sampling.roundTripBelow = target.info.roundTripBelow ?? 100 }
         guard let script = ScriptLock.script(mode: scriptLock, head: target, target: language) else {
             return Sampler(sampling: sampling)
         }
