@@ -21,7 +21,7 @@ extension HeadsCommand {
         @Option(name: [.short, .long], help: "A GGUF file or a known model's name (default: \(KnownModel.defaultName)).")
         var model: String?
 
-        @Option(name: .customLong("head"), help: "A head file to compare (repeatable).")
+        @Option(name: .customLong("head"), help: "A head file to compare (repeatable; heads of the same name are reported as NAME, NAME#2, …).")
         var heads: [String] = []
 
         @Option(help: "Held-out pairs: tab-separated 'source<TAB>target' lines.")
@@ -76,8 +76,9 @@ extension HeadsCommand {
             var all = skipNative ? [] : [hydra.native]
             for path in heads {
                 all.append(try hydra.heads.load(path: HeadsCommand.resolve(path), catalog: HeadCatalog(directories: []),
-                                                materializeAs: tableType))
+                                                materializeAs: tableType, replacing: true))
             }
+            let labels = HeadEvaluation.labels(all.map(\.name))
             let texts = Array(pairs.map(\.target).prefix(lines ?? pairs.count))
             let sample = Array(pairs.prefix(translate))
             if let hypotheses {
@@ -90,14 +91,14 @@ extension HeadsCommand {
             print(["head", "method", "vocab", "tokens/char", "bits/char", "bits/token", "decode tok/s",
                    "translate s", "generated"].joined(separator: "\t"))
             let decodePrompt = hydra.native.tokenizer.tokenize("The weather is good today.", addSpecial: true, parseSpecial: false)
-            for head in all {
-                try measure(head, nativeInput: false)
-                if nativeInput, head !== hydra.native, head.canGenerate { try measure(head, nativeInput: true) }
+            for (head, label) in zip(all, labels) {
+                try measure(head, label: label, nativeInput: false)
+                if nativeInput, head !== hydra.native, head.canGenerate { try measure(head, label: label, nativeInput: true) }
             }
 
             /// One row of the table: `head` as it is, or its output rows behind the native input side.
-            func measure(_ head: Head, nativeInput: Bool) throws {
-                let name = nativeInput ? head.name + "+native-input" : head.name
+            func measure(_ head: Head, label: String, nativeInput: Bool) throws {
+                let name = nativeInput ? label + "+native-input" : label
                 let tpc = HeadEvaluation.tokensPerCharacter(head.tokenizer, lines: texts)
                 var bar = ProgressBar("bits/char through \(name)")
                 let progress = { (done: Int) in bar.update(Double(done) / Double(max(texts.count, 1))) }

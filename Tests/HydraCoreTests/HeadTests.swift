@@ -336,6 +336,32 @@ struct HeadTests {
         #expect(throws: HeadError.self) { _ = try Translator(model: hydra, target: head) }
     }
 
+    @Test("two files of the same head name: the second is refused, or replaces the first when asked; both stay usable")
+    func sameNameHeads() throws {
+        let hydra = try TestHeads.model("smollm2-135m")
+        let first = try TestHeads.denseCopy(hydra.native, "twin")
+        let second = temporaryPath("twin-retuned.gguf")
+        try FileManager.default.copyItem(atPath: first, toPath: second)
+        defer { for p in [first, second] { try? FileManager.default.removeItem(atPath: p) } }
+        let a = try hydra.heads.load(path: first, catalog: HeadCatalog(directories: []))
+        #expect(throws: HeadError.self) { try hydra.heads.load(path: second, catalog: HeadCatalog(directories: [])) }
+        let b = try hydra.heads.load(path: second, catalog: HeadCatalog(directories: []), replacing: true)
+        #expect(a !== b && hydra.heads.head(named: "twin") === b)
+        #expect(hydra.heads.heads.filter { $0.name == "twin" }.count == 1)
+        let ids = hydra.native.tokenizer.tokenize("Hello there", addSpecial: true, parseSpecial: false)
+        let viaA = Array(try hydra.forwardLast(tokens: ids, head: a, startPosition: 0, logitsFrom: a))
+        let viaB = Array(try hydra.forwardLast(tokens: ids, head: b, startPosition: 0, logitsFrom: b))
+        let native = Array(try hydra.forwardLast(tokens: ids, startPosition: 0))
+        #expect(viaA == viaB && viaA == native)
+        // The native head is never replaced.
+        let nativeName = try TestHeads.denseCopy(hydra.native, hydra.native.name)
+        defer { try? FileManager.default.removeItem(atPath: nativeName) }
+        #expect(throws: HeadError.self) {
+            try hydra.heads.load(path: nativeName, catalog: HeadCatalog(directories: []), replacing: true)
+        }
+        #expect(HeadEvaluation.labels(["native", "twin", "twin", "ru", "twin"]) == ["native", "twin", "twin#2", "ru", "twin#3"])
+    }
+
     @Test("a recipe's source head is found by name in the catalog and loaded first")
     func recipeSourceFromCatalog() throws {
         let lm = try TestHeads.model("smollm2-135m")

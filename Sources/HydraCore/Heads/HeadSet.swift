@@ -27,12 +27,18 @@ public final class HeadSet: @unchecked Sendable {
         try self.init(body: body, native: Head.native(of: body, language: nativeLanguage))
     }
 
-    /// Adds a head (checked against the body). Names are unique.
-    public func add(_ head: Head) throws {
+    /// Adds a head (checked against the body). Names are unique: a head of
+    /// the same name is refused, or with `replacing` takes the place of the
+    /// one loaded before (never the native head's), which stays usable by
+    /// whoever holds it.
+    public func add(_ head: Head, replacing: Bool = false) throws {
         try head.checkFits(body, fingerprint: fingerprint)
         try lock.withLock {
-            guard !heads.contains(where: { $0.name == head.name }) else {
-                throw HeadError.invalid("a head named '\(head.name)' is already loaded")
+            if let same = heads.firstIndex(where: { $0.name == head.name }) {
+                guard replacing, heads[same] !== native else {
+                    throw HeadError.invalid("a head named '\(head.name)' is already loaded")
+                }
+                heads.remove(at: same)
             }
             heads.append(head)
         }
@@ -40,13 +46,17 @@ public final class HeadSet: @unchecked Sendable {
 
     /// Loads a head file and adds it. A recipe head's source is found among
     /// the loaded heads, else (by name) in `catalog`, and loaded first.
+    /// `replacing`: as for `add` (a head compared with an earlier copy of itself).
     @discardableResult
-    public func load(path: String, catalog: HeadCatalog = HeadCatalog(), materializeAs: GGMLType = .f32) throws -> Head {
+    public func load(path: String, catalog: HeadCatalog = HeadCatalog(), materializeAs: GGMLType = .f32,
+                     replacing: Bool = false) throws -> Head {
         var loading: Set<String> = []
-        return try load(path: path, catalog: catalog, materializeAs: materializeAs, loading: &loading)
+        return try load(path: path, catalog: catalog, materializeAs: materializeAs, replacing: replacing,
+                        loading: &loading)
     }
 
-    private func load(path: String, catalog: HeadCatalog, materializeAs: GGMLType, loading: inout Set<String>) throws -> Head {
+    private func load(path: String, catalog: HeadCatalog, materializeAs: GGMLType, replacing: Bool = false,
+                      loading: inout Set<String>) throws -> Head {
         guard loading.insert(path).inserted else {
             throw HeadError.invalid("recipe heads refer to each other in a cycle through \(path)")
         }
@@ -59,7 +69,7 @@ public final class HeadSet: @unchecked Sendable {
             return try self.load(path: entry.path, catalog: catalog, materializeAs: materializeAs, loading: &loadingNow)
         }, materializeAs: materializeAs)
         if let existing = self.head(named: head.name), existing.path == path { return existing }
-        try add(head)
+        try add(head, replacing: replacing)
         return head
     }
 

@@ -4,6 +4,18 @@ import Foundation
 /// language: tokens per character and bits per character (see
 /// shared METHODS "Evaluating a head").
 public enum HeadEvaluation {
+    /// The names under which heads are reported side by side: a head's
+    /// name, or for the second and later heads of the same name (a head
+    /// beside a retuned copy of itself), the name and "#2", "#3", ….
+    public static func labels(_ names: [String]) -> [String] {
+        var seen: [String: Int] = [:]
+        return names.map { name in
+            seen[name, default: 0] += 1
+            let k = seen[name]!
+            return k == 1 ? name : "\(name)#\(k)"
+        }
+    }
+
     /// Tokens per character of `lines` under `tokenizer` (no BOS/EOS);
     /// characters are Unicode extended grapheme clusters (Swift `Character`).
     public static func tokensPerCharacter(_ tokenizer: Tokenizer, lines: [String]) -> Double {
