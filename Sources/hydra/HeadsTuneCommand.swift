@@ -65,6 +65,11 @@ extension HeadsCommand {
         @Option(help: "λ of the L2 pull of the rows towards their built values.")
         var l2: Float = 1e-2
 
+        @Option(help: ArgumentHelp(
+            "Weight W of the native head as teacher (0: none).",
+            discussion: "For a language the native head writes (Russian): the loss adds W times the KL divergence of the rows' distribution from the native head's at the same hidden state, each new token counted in the group of the first native token of its text."))
+        var distill: Float = 0
+
         @Option(help: "Positions per minibatch.")
         var batch = 256
 
@@ -131,6 +136,7 @@ extension HeadsCommand {
             }
             guard lr > 0, lr.isFinite else { throw ValidationError("--lr must be a positive number") }
             guard l2 >= 0, l2.isFinite else { throw ValidationError("--l2 must be zero or more") }
+            guard distill >= 0, distill.isFinite else { throw ValidationError("--distill must be zero or more") }
             guard batch > 0 else { throw ValidationError("--batch must be at least 1") }
             guard epochs > 0 else { throw ValidationError("--epochs must be at least 1") }
             guard checkpointEvery > 0 else { throw ValidationError("--checkpoint-every must be at least 1") }
@@ -147,6 +153,7 @@ extension HeadsCommand {
             var options = HeadTuning.Options()
             options.tuner.learningRate = lr
             options.tuner.l2 = l2
+            options.tuner.distill = distill
             options.tuner.batchSize = batch
             options.tuner.epochs = epochs
             options.tuner.seed = seed
@@ -181,6 +188,11 @@ extension HeadsCommand {
                 loss = result.validationBefore.isNaN
                     ? String(format: "; validation loss %.4f nats/token", result.validationAfter)
                     : String(format: "; validation loss %.4f -> %.4f nats/token", result.validationBefore, result.validationAfter)
+            }
+            if !result.teacherAfter.isNaN {
+                loss += result.teacherBefore.isNaN
+                    ? String(format: ", KL from the native head %.4f nats", result.teacherAfter)
+                    : String(format: ", KL from the native head %.4f -> %.4f nats", result.teacherBefore, result.teacherAfter)
             }
             printError(String(format: "wrote %@: head '%@' in %.1f s; %d sequences, %d training / %d validation positions, %d steps",
                               out, name ?? tuned.name, seconds, result.sequences, result.trainRows, result.validationRows,

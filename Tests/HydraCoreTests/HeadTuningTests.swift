@@ -147,6 +147,100 @@ struct HeadTuningTests {
         #expect(HeadTuning.select(items, count: 12, spread: true) == items)
     }
 
+    @Test("the native head as teacher: its group probabilities are the native softmax, its gradient the KL's, and tuning with it lowers the KL and resumes exactly")
+    func nativeTeacher() throws {
+        let (folder, text, pairs) = try Self.corpus()
+        defer { try? FileManager.default.removeItem(atPath: folder) }
+        let hydra = try HydraModel(path: TestModels.path("gemma3-270m"), contextLength: 128, batchSize: 128,
+                                   pool: ThreadPool(threads: 2))
+        let head = try hydra.heads.load(path: Self.headPath, catalog: HeadCatalog(directories: []))
+        let teacher = try NativeTeacher(model: hydra, head: head)
+        let native = try #require(hydra.native.output)
+
+        // Each new token sits in the group of the first native token of its text.
+        let grouped = teacher.group.filter { $0 >= 0 }.count
+        #expect(grouped > head.vocabulary.count * 9 / 10, "\(grouped) of \(head.vocabulary.count) tokens grouped")
+        #expect(teacher.nativeIds.count > 1000 && Set(teacher.nativeIds).count == teacher.nativeIds.count)
+        for v in stride(from: 300, to: head.vocabulary.count, by: 997) where teacher.group[v] >= 0 {
+            let bytes = head.tokenizer.piece(Int32(v))
+            let first = bytes.withUnsafeBufferPointer {
+                hydra.native.tokenizer.tokenize(bytes: $0, addSpecial: false, parseSpecial: false).first
+            }
+            #expect(first == teacher.nativeIds[Int(teacher.group[v])], "token \(v)")
+        }
+
+        // Hidden states of Tatar text through the head, as tuning caches them.
+        let sequences = try TuningCorpus.textSequences(try HeadTuning.readLines(text), head: head, maxLength: 96, pack: 96)
+        let cache = try HiddenStateCache(folder: folder + "/states", width: 640)
+        try cache.fill(Array(sequences.prefix(1)), model: hydra)
+        let d = 640, g = teacher.nativeIds.count, vocab = try #require(head.output).vocabularySize
+        for r in [0, cache.rows / 2, cache.rows - 1] {
+            let h = (0..<d).map { HalfFloat.float(fromHalf: cache.hidden[r * d + $0]) }
+            var q = [Float](repeating: 0, count: g)
+            teacher.probabilities(h, count: 1, width: d, softcap: nil, into: &q)
+            // The teacher = the native head's softmax over its groups' tokens, renormalised.
+            let logits = native.logits(hidden: h, pool: nil)
+            let picked = teacher.nativeIds.map { Double(logits[Int($0)]) }
+            let top = picked.max()!
+            let e = picked.map { exp($0 - top) }
+            let total = e.reduce(0, +)
+            // (The runtime's product rounds the hidden state to 8 bits; the teacher's is in floats.)
+            let worst = zip(q, e).map { abs(Double($0) - $1 / total) }.max()!
+            let worstLog = zip(q, e).filter { $1 / total > 1e-4 }.map { abs(log(Double($0)) - log($1 / total)) }.max()!
+            #expect(worst < 1e-2 && worstLog < 0.1, "largest difference from the native softmax: \(worst), in logs \(worstLog)")
+            #expect(q.indices.max { q[$0] < q[$1] } == e.indices.max { e[$0] < e[$1] })
+
+            // The KL's gradient against central differences, at the built rows' logits.
+            let z = TokenEmbedding(matrix: try #require(head.output).matrix)
+            var row = [Float](repeating: 0, count: d), logit = [Float](repeating: 0, count: vocab)
+            for v in 0..<vocab {
+                z.row(v, into: &row)
+                logit[v] = zip(row, h).reduce(0) { $0 + $1.0 * $1.1 }
+            }
+            var mass = [Float](repeating: 0, count: g)
+            func kl(_ l: [Float], gradient: UnsafeMutablePointer<Float>? = nil) -> Double {
+                let t = l.max()!
+                let p = l.map { expf($0 - t) }
+                return teacher.divergence(p: p, q: q, mass: &mass, scale: 1, gradient: gradient)
+            }
+            var grad = [Float](repeating: 0, count: vocab)
+            let base = kl(logit, gradient: &grad)
+            #expect(base > 0 && base.isFinite)
+            let probe = (0..<vocab).sorted { abs(grad[$0]) > abs(grad[$1]) }.prefix(4) + [teacher.group.firstIndex(of: -1) ?? 0]
+            for v in probe {
+                let eps: Float = 1e-2
+                var up = logit, down = logit
+                up[v] += eps; down[v] -= eps
+                let numeric = (kl(up) - kl(down)) / Double(2 * eps)
+                #expect(abs(numeric - Double(grad[v])) <= 0.05 * abs(numeric) + 2e-5,
+                        "token \(v): gradient \(grad[v]), central difference \(numeric)")
+            }
+        }
+
+        // Tuning with the teacher lowers the validation KL, and resumes exactly.
+        var options = Self.options()
+        options.tuner.distill = 1
+        options.tuner.validationEvery = 4
+        let a = try HeadTuning.run(model: hydra, head: head, textFiles: [text], pairFiles: [pairs],
+                                   pairSource: try Language.named("en"), options: options, work: folder + "/a.work",
+                                   out: folder + "/a.gguf")
+        #expect(a.validationRows > 0 && a.teacherAfter < a.teacherBefore - 0.1, "\(a)")
+        let stopped = try HeadTuning.run(model: hydra, head: head, textFiles: [text], pairFiles: [pairs],
+                                         pairSource: try Language.named("en"), options: options,
+                                         work: folder + "/b.work", out: folder + "/b.gguf", stopAfter: 2)
+        #expect(stopped.stopped)
+        try HeadTuning.run(model: hydra, head: head, textFiles: [text], pairFiles: [pairs],
+                           pairSource: try Language.named("en"), options: options, work: folder + "/b.work",
+                           out: folder + "/b.gguf")
+        #expect(try Self.outputRows(folder + "/a.gguf") == Self.outputRows(folder + "/b.gguf"))
+        // Without the teacher the same run writes other rows.
+        options.tuner.distill = 0
+        try HeadTuning.run(model: hydra, head: head, textFiles: [text], pairFiles: [pairs],
+                           pairSource: try Language.named("en"), options: options, work: folder + "/c.work",
+                           out: folder + "/c.gguf")
+        #expect(try Self.outputRows(folder + "/a.gguf") != Self.outputRows(folder + "/c.gguf"))
+    }
+
     @Test("bad input is refused with a clear error")
     func badInput() throws {
         let (folder, text, pairs) = try Self.corpus()
@@ -184,6 +278,9 @@ struct HeadTuningTests {
         let lr = try CLI.run(["heads", "tune", "--head", Self.headPath, "--text", text, "--lr", "-1",
                               "--out", folder + "/x.gguf"])
         #expect(lr.status != 0 && lr.stderr.contains("--lr"), "\(lr.stderr)")
+        let distill = try CLI.run(["heads", "tune", "--head", Self.headPath, "--text", text, "--distill", "-1",
+                                   "--out", folder + "/x.gguf"])
+        #expect(distill.status != 0 && distill.stderr.contains("--distill"), "\(distill.stderr)")
         let held = try CLI.run(["heads", "tune", "--head", Self.headPath, "--pairs", "data/heldout/en-tt.tsv",
                                 "--out", folder + "/x.gguf"])
         #expect(held.status != 0 && held.stderr.contains("held-out"), "\(held.stderr)")

@@ -10,6 +10,7 @@
 # The result is a recipe head that also stores its tuned output rows
 # (heads/reference/ru-qwen2.5-1.5b.gguf; not picked by language: give it with --head)
 # and recommends --no-repeat-ngram 3 and --repeat-penalty 1.5 (NGRAM, PENALTY).
+# DISTILL=W adds the native head as teacher (heads tune --distill W).
 # Interrupted, it resumes from the hidden-state
 # cache and checkpoint in the cache folder. Held-out data (data/heldout) is
 # never read.
@@ -30,7 +31,7 @@ awk 'NR % 20 == 1' data/ru/en-ru.tsv > "$CACHE/ru-tune-pairs.tsv"
 
 "$HYDRA" heads tune --model "$MODEL" --head "$CACHE/ru-qwen2.5-1.5b-transtok.gguf" \
     --text "$CACHE/ru-tune-text.tsv" --pairs "$CACHE/ru-tune-pairs.tsv" \
-    --lr "${LR:-5e-4}" --l2 "${L2:-1e-2}" --epochs "${EPOCHS:-1}" --seed 1 \
+    --lr "${LR:-5e-4}" --l2 "${L2:-1e-2}" --epochs "${EPOCHS:-1}" --seed 1 --distill "${DISTILL:-0}" \
     --recommend-no-repeat-ngram "${NGRAM:-3}" --recommend-repeat-penalty "${PENALTY:-1.5}" \
     --name ru-qwen2.5-1.5b --work "$CACHE/ru-qwen2.5-1.5b.tune" --keep-work --out "$OUT.part"
 mv "$OUT.part" "$OUT"

@@ -23,6 +23,7 @@
 #   output rows turn that intent into Tatar); the head recommends
 #   --no-repeat-ngram 3 (NGRAM=3), --repeat-penalty 1.5 (PENALTY=1.5) and
 #   --candidates 7 (CANDIDATES=7: consensus decoding of greedy translations).
+# DISTILL=W adds the native head as teacher (heads tune --distill W).
 # PAIRS=N takes N pairs instead, SPREAD=1 spreads them over the whole
 # (sorted) pair file instead of taking the first ones, EPOCHS, LR and L2
 # set the tuning (defaults: what built the shipped heads), PROMPT names
@@ -58,7 +59,7 @@ mv "$BUILT.part" "$BUILT"
     --text "${TEXT[@]}" --pairs data/tt/en-tt.tsv --max-pairs "$PAIRS" ${SPREAD:+--spread-pairs} \
     --lr "${LR:-5e-4}" --l2 "${L2:-1e-2}" --epochs "${EPOCHS:-1}" --seed 1 ${PROMPT:+--prompt-language "$PROMPT"} \
     ${NGRAM:+--recommend-no-repeat-ngram "$NGRAM"} ${PENALTY:+--recommend-repeat-penalty "$PENALTY"} \
-    ${CANDIDATES:+--recommend-candidates "$CANDIDATES"} \
+    ${CANDIDATES:+--recommend-candidates "$CANDIDATES"} ${DISTILL:+--distill "$DISTILL"} \
     --name "tt-$MODEL" --work "$CACHE/tt-$MODEL.tune" --keep-work --out "$OUT.part"
 mv "$OUT.part" "$OUT"
 

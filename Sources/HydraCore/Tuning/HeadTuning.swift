@@ -68,6 +68,11 @@ public enum HeadTuning {
         /// Validation loss (nats/token) before and after.
         public var validationBefore = Double.nan
         public var validationAfter = Double.nan
+        /// With the native head as teacher: the mean KL divergence (nats) of
+        /// the validation positions from it, before (when the run started at
+        /// step 0) and after.
+        public var teacherBefore = Double.nan
+        public var teacherAfter = Double.nan
         /// True when `stopAfter` ended the run before the last epoch (no head written).
         public var stopped = false
     }
@@ -92,6 +97,9 @@ public enum HeadTuning {
             throw HydraError.invalidInput("head '\(head.name)' has an output bias, which tuning does not handle yet")
         }
         try head.checkFits(model.body)
+        guard options.tuner.distill >= 0, options.tuner.distill.isFinite else {
+            throw HydraError.invalidInput("the distillation weight must be zero or more, not \(options.tuner.distill)")
+        }
         guard options.maxLength >= 2 else { throw HydraError.invalidInput("the longest sequence must be at least 2 tokens") }
         let width = model.body.config.embeddingLength
         let type = width % options.tableType.blockElements == 0 ? options.tableType : .f16
@@ -111,8 +119,10 @@ public enum HeadTuning {
                                     limit: limit, pack: options.pack)
         let checkpoint = try openWork(work, hidden: hidden, tuner: options.tuner)
         let cache = try HiddenStateCache(folder: work, width: width)
+        let teacher = options.tuner.distill > 0 ? try NativeTeacher(model: model, head: head) : nil
         let tuner = OutputRowTuner(initial: initial, rows: output.vocabularySize, width: width,
-                                   softcap: model.body.config.finalLogitSoftcap, options: options.tuner)
+                                   softcap: model.body.config.finalLogitSoftcap, options: options.tuner,
+                                   teacher: teacher)
         try tuner.restore(from: checkpoint)
         if cache.sequencesDone > 0 || tuner.step > 0 {
             events(.resumed(sequences: cache.sequencesDone, step: tuner.step))
@@ -131,6 +141,7 @@ public enum HeadTuning {
         let (train, validation) = tuner.split(cache)
         result.trainRows = train.count
         result.validationRows = validation.count
+        if tuner.step == 0 { result.teacherBefore = tuner.teacherDivergence(cache, rows: validation) ?? .nan }
         try tuner.train(cache, checkpoint: checkpoint, stopAfter: stopAfter) { e in
             if case .validation(let step, let loss) = e {
                 if step == 0 { result.validationBefore = loss }
@@ -147,6 +158,7 @@ public enum HeadTuning {
         if result.validationBefore.isNaN, !validation.isEmpty {
             result.validationAfter = tuner.validationLoss(cache, rows: validation)
         }
+        result.teacherAfter = tuner.teacherDivergence(cache, rows: validation) ?? .nan
         let corpusNote = (textFiles + pairFiles).map { URL(fileURLWithPath: $0).lastPathComponent }.joined(separator: ", ")
         try write(head, inputs: inputs, output: tuner.weights, width: width, type: type, options: options,
                   note: "\(corpusNote) (\(sequences.count) sequences, \(positions) positions)", to: out)
@@ -256,8 +268,9 @@ public enum HeadTuning {
         info.promptLanguage = prompted == head.language ? nil : prompted
         options.decoding.apply(to: &info)
         let o = options.tuner
-        let note = String(format: "output rows tuned with the body frozen on %@: Adam lr %g, L2 %g towards the built rows, batch %d, %d epochs, seed %llu",
+        var note = String(format: "output rows tuned with the body frozen on %@: Adam lr %g, L2 %g towards the built rows, batch %d, %d epochs, seed %llu",
                           corpus, Double(o.learningRate), Double(o.l2), o.batchSize, o.epochs, o.seed)
+        if o.distill > 0 { note += String(format: ", native head as teacher (weight %g)", Double(o.distill)) }
         info.provenance = .init(method: "\(head.info.provenance.method) + tuned output rows",
                                 source: head.info.provenance.source,
                                 notes: [head.info.provenance.notes, note].compactMap { $0 }.joined(separator: "; "))

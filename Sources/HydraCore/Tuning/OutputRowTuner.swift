@@ -6,6 +6,10 @@ import Foundation
 ///
 ///     minimise  mean CE(softmax(W·h), target) + λ ‖W − W₀‖²
 ///
+/// (plus, with a `NativeTeacher` and `distill` W > 0, W · the mean KL
+/// divergence of the rows' distribution from the native head's, over the
+/// teacher's groups: still convex in W)
+///
 /// a convex problem (shared METHODS "After initialisation"), by Adam over
 /// shuffled minibatches; the products are two sgemm calls a step (logits,
 /// then the rows' gradient). The L2 pull keeps the rows of tokens the
@@ -30,18 +34,22 @@ public final class OutputRowTuner {
         public var beta1: Float = 0.9
         public var beta2: Float = 0.999
         public var epsilon: Float = 1e-8
+        /// Weight of the native head's distillation term (0: none; needs a teacher).
+        public var distill: Float = 0
         public init() {}
 
         /// What changes the trajectory (the epoch count does not: a longer run
         /// continues a shorter one).
         var identity: String {
             "lr \(learningRate) l2 \(l2) batch \(batchSize) seed \(seed) validation \(validationEvery) adam \(beta1) \(beta2) \(epsilon)"
+                + (distill > 0 ? " distill \(distill)" : "")
         }
     }
 
     public enum Event: Sendable {
-        /// After a step: steps done, of total; mean training loss (nats) of
-        /// the steps since the previous event of this kind; rows trained in them.
+        /// After a step: steps done, of total; mean training loss (nats; with
+        /// distillation CE + W · KL) of the steps since the previous event of
+        /// this kind; rows trained in them.
         case step(done: Int, total: Int, loss: Double, rows: Int)
         /// Mean validation loss (nats/token) after `step` steps.
         case validation(step: Int, loss: Double)
@@ -57,13 +65,17 @@ public final class OutputRowTuner {
     let initial: [Float]
     private var m: [Float], v: [Float]
     private let softcap: Float?
+    private let teacher: NativeTeacher?
 
-    public init(initial: [Float], rows: Int, width: Int, softcap: Float?, options: Options) {
+    public init(initial: [Float], rows: Int, width: Int, softcap: Float?, options: Options,
+                teacher: NativeTeacher? = nil) {
         precondition(initial.count == rows * width)
+        precondition(options.distill == 0 || teacher?.group.count == rows, "distillation needs a teacher for these rows")
         rowCount = rows
         self.width = width
         self.options = options
         self.softcap = softcap
+        self.teacher = options.distill > 0 ? teacher : nil
         weights = initial
         self.initial = initial
         m = [Float](repeating: 0, count: initial.count)
@@ -133,7 +145,7 @@ public final class OutputRowTuner {
         let total = perEpoch * options.epochs
         let last = min(total, stopAfter ?? total)
         let b = options.batchSize
-        var scratch = Scratch(batch: b, rows: rowCount, width: width)
+        var scratch = Scratch(batch: b, rows: rowCount, width: width, groups: teacher?.groups ?? 0)
         var order: [Int32] = []
         var orderEpoch = -1
         var lossSum = 0.0, lossRows = 0
@@ -179,8 +191,46 @@ public final class OutputRowTuner {
 
     /// Mean cross-entropy (nats/token) of `rows` under the current weights.
     public func validationLoss(_ cache: HiddenStateCache, rows: [Int32]) -> Double {
-        var scratch = Scratch(batch: options.batchSize, rows: rowCount, width: width)
+        var scratch = Scratch(batch: options.batchSize, rows: rowCount, width: width, groups: teacher?.groups ?? 0)
         return validationLoss(cache, rows: rows, scratch: &scratch)
+    }
+
+    /// Mean KL divergence (nats) of the rows' group distribution from the
+    /// teacher's over `rows`, under the current weights; nil without a teacher.
+    public func teacherDivergence(_ cache: HiddenStateCache, rows: [Int32]) -> Double? {
+        guard let teacher, !rows.isEmpty else { return nil }
+        let d = width, vocab = rowCount, g = teacher.groups
+        var h = [Float](), z = [Float](), q = [Float](), mass = [Float](repeating: 0, count: g)
+        var sum = 0.0
+        var a = 0
+        while a < rows.count {
+            let part = rows[a..<min(a + options.batchSize, rows.count)]
+            let n = part.count
+            h = [Float](repeating: 0, count: n * d)
+            z = [Float](repeating: 0, count: n * vocab)
+            q = [Float](repeating: 0, count: n * g)
+            for (i, r) in part.enumerated() {
+                for k in 0..<d { h[i * d + k] = HalfFloat.float(fromHalf: cache.hidden[Int(r) * d + k]) }
+            }
+            teacher.probabilities(h, count: n, width: d, softcap: softcap, into: &q)
+            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, Int32(n), Int32(vocab), Int32(d), 1,
+                        h, Int32(d), weights, Int32(d), 0, &z, Int32(vocab))
+            for i in 0..<n {
+                let row = Array(z[(i * vocab)..<((i + 1) * vocab)]).map { x in softcap.map { tanhf(x / $0) * $0 } ?? x }
+                let top = row.max() ?? 0
+                let p = row.map { expf($0 - top) }
+                sum += p.withUnsafeBufferPointer { p in
+                    q.withUnsafeBufferPointer { q in
+                        mass.withUnsafeMutableBufferPointer { m in
+                            teacher.divergence(p: p.baseAddress!, q: q.baseAddress! + i * g, mass: m.baseAddress!,
+                                               scale: 0, gradient: nil)
+                        }
+                    }
+                }
+            }
+            a += n
+        }
+        return sum / Double(rows.count)
     }
 
     private func validationLoss(_ cache: HiddenStateCache, rows: [Int32], scratch: inout Scratch) -> Double {
@@ -196,14 +246,23 @@ public final class OutputRowTuner {
 
     struct Scratch {
         var h: [Float], z: [Float], gradient: [Float]
-        init(batch: Int, rows: Int, width: Int) {
+        /// The teacher's group probabilities (batch × groups), group masses, one row's KL gradient.
+        var q: [Float] = [], mass: [Float] = [], dz: [Float] = []
+        init(batch: Int, rows: Int, width: Int, groups: Int = 0) {
             h = [Float](repeating: 0, count: batch * width)
             z = [Float](repeating: 0, count: batch * rows)
             gradient = [Float](repeating: 0, count: rows * width)
+            if groups > 0 {
+                q = [Float](repeating: 0, count: batch * groups)
+                mass = [Float](repeating: 0, count: groups)
+                dz = [Float](repeating: 0, count: rows)
+            }
         }
     }
 
-    /// Σ CE over `rows` (nats); with `gradient`, d(mean CE)/dW in scratch.gradient.
+    /// Σ CE over `rows` (nats); with `gradient`, d(mean CE)/dW in
+    /// scratch.gradient, and with a teacher the distillation term is added
+    /// to both (the validation loss stays the plain CE).
     private func lossAndGradient(_ cache: HiddenStateCache, rows: [Int32], scratch s: inout Scratch,
                                  gradient: Bool) -> Double {
         let n = rows.count, d = width, vocab = rowCount
@@ -216,6 +275,19 @@ public final class OutputRowTuner {
             }
         }
         var loss = 0.0
+        let teacher = gradient ? self.teacher : nil
+        if let teacher {
+            s.h.withUnsafeBufferPointer { h in
+                s.q.withUnsafeMutableBufferPointer { q in
+                    teacher.probabilities(h.baseAddress!, count: n, width: d, softcap: softcap, into: q.baseAddress!)
+                }
+            }
+        }
+        let distill = options.distill
+        // The teacher's buffers, held apart from `s` while s.z is written.
+        let q = s.q
+        var mass = s.mass, dz = s.dz
+        defer { (s.mass, s.dz) = (mass, dz) }
         s.h.withUnsafeBufferPointer { h in
             weights.withUnsafeBufferPointer { w in
                 s.z.withUnsafeMutableBufferPointer { z in
@@ -243,7 +315,25 @@ public final class OutputRowTuner {
                         guard gradient else { continue }
                         // dCE/dlogit = softmax − one-hot, over n rows; through the cap: × (1 − (z/cap)²).
                         let k = scale / sum
-                        for j in 0..<vocab { row[j] *= k }
+                        if let teacher {
+                            // row holds the softmax times `sum`: the KL and its gradient do not depend on that.
+                            let kl = q.withUnsafeBufferPointer { q in
+                                mass.withUnsafeMutableBufferPointer { mass in
+                                    dz.withUnsafeMutableBufferPointer { dz in
+                                        for j in 0..<vocab { dz[j] = 0 }
+                                        return teacher.divergence(p: row, q: q.baseAddress! + i * teacher.groups,
+                                                                  mass: mass.baseAddress!, scale: distill * scale,
+                                                                  gradient: dz.baseAddress!)
+                                    }
+                                }
+                            }
+                            loss += Double(distill) * kl
+                            dz.withUnsafeBufferPointer { dz in
+                                for j in 0..<vocab { row[j] = row[j] * k + dz[j] }
+                            }
+                        } else {
+                            for j in 0..<vocab { row[j] *= k }
+                        }
                         row[t] -= scale
                     }
                 }
