@@ -6,14 +6,14 @@ import Foundation
 ///
 ///     minimise  mean CE(softmax(W·h), target) + λ ‖W − W₀‖²
 ///
-/// (plus, with a `NativeTeacher` and `distill` W > 0, W · the mean KL
-/// divergence of the rows' distribution from the native head's, over the
-/// teacher's groups: still convex in W)
-///
 /// a convex problem (shared METHODS "After initialisation"), by Adam over
 /// shuffled minibatches; the products are two sgemm calls a step (logits,
 /// then the rows' gradient). The L2 pull keeps the rows of tokens the
 /// corpus rarely shows at their initial (built) values.
+///
+/// With a `NativeTeacher` and `distill` W > 0 the loss adds W · the mean
+/// KL divergence of the rows' group distribution from the native head's
+/// (no longer convex: a group's probability is a sum of softmax terms).
 ///
 /// Deterministic: epoch e visits the training rows in an order drawn from
 /// (seed, e) alone and the learning rate is constant, so a run resumed
