@@ -159,7 +159,8 @@ public final class OutputRowTuner {
                 orderEpoch = epoch
             }
             let batch = Array(order[(k * b)..<min((k + 1) * b, order.count)])
-            lossSum += lossAndGradient(cache, rows: batch, scratch: &scratch, gradient: true)
+            let loss = lossAndGradient(cache, rows: batch, scratch: &scratch, gradient: true, teacherTerm: true)
+            lossSum += loss.ce + Double(options.distill) * loss.kl
             lossRows += batch.count
             adam(gradient: scratch.gradient)
             step += 1
@@ -198,37 +199,14 @@ public final class OutputRowTuner {
     /// Mean KL divergence (nats) of the rows' group distribution from the
     /// teacher's over `rows`, under the current weights; nil without a teacher.
     public func teacherDivergence(_ cache: HiddenStateCache, rows: [Int32]) -> Double? {
-        guard let teacher, !rows.isEmpty else { return nil }
-        let d = width, vocab = rowCount, g = teacher.groups
-        var h = [Float](), z = [Float](), q = [Float](), mass = [Float](repeating: 0, count: g)
+        guard teacher != nil, !rows.isEmpty else { return nil }
+        var scratch = Scratch(batch: options.batchSize, rows: rowCount, width: width, groups: teacher?.groups ?? 0)
         var sum = 0.0
         var a = 0
         while a < rows.count {
-            let part = rows[a..<min(a + options.batchSize, rows.count)]
-            let n = part.count
-            h = [Float](repeating: 0, count: n * d)
-            z = [Float](repeating: 0, count: n * vocab)
-            q = [Float](repeating: 0, count: n * g)
-            for (i, r) in part.enumerated() {
-                for k in 0..<d { h[i * d + k] = HalfFloat.float(fromHalf: cache.hidden[Int(r) * d + k]) }
-            }
-            teacher.probabilities(h, count: n, width: d, softcap: softcap, into: &q)
-            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, Int32(n), Int32(vocab), Int32(d), 1,
-                        h, Int32(d), weights, Int32(d), 0, &z, Int32(vocab))
-            for i in 0..<n {
-                let row = Array(z[(i * vocab)..<((i + 1) * vocab)]).map { x in softcap.map { tanhf(x / $0) * $0 } ?? x }
-                let top = row.max() ?? 0
-                let p = row.map { expf($0 - top) }
-                sum += p.withUnsafeBufferPointer { p in
-                    q.withUnsafeBufferPointer { q in
-                        mass.withUnsafeMutableBufferPointer { m in
-                            teacher.divergence(p: p.baseAddress!, q: q.baseAddress! + i * g, mass: m.baseAddress!,
-                                               scale: 0, gradient: nil)
-                        }
-                    }
-                }
-            }
-            a += n
+            let part = Array(rows[a..<min(a + options.batchSize, rows.count)])
+            sum += lossAndGradient(cache, rows: part, scratch: &scratch, gradient: false, teacherTerm: true).kl
+            a += part.count
         }
         return sum / Double(rows.count)
     }
@@ -238,7 +216,7 @@ public final class OutputRowTuner {
         var a = 0
         while a < rows.count {
             let part = Array(rows[a..<min(a + options.batchSize, rows.count)])
-            sum += lossAndGradient(cache, rows: part, scratch: &scratch, gradient: false)
+            sum += lossAndGradient(cache, rows: part, scratch: &scratch, gradient: false, teacherTerm: false).ce
             a += part.count
         }
         return rows.isEmpty ? .nan : sum / Double(rows.count)
@@ -260,11 +238,11 @@ public final class OutputRowTuner {
         }
     }
 
-    /// Σ CE over `rows` (nats); with `gradient`, d(mean CE)/dW in
-    /// scratch.gradient, and with a teacher the distillation term is added
-    /// to both (the validation loss stays the plain CE).
+    /// Σ CE over `rows` (nats) and, with `teacherTerm` and a teacher, Σ KL
+    /// from the teacher; with `gradient`, the gradient of the mean loss
+    /// (CE, plus distill × KL where measured) with respect to W in scratch.gradient.
     private func lossAndGradient(_ cache: HiddenStateCache, rows: [Int32], scratch s: inout Scratch,
-                                 gradient: Bool) -> Double {
+                                 gradient: Bool, teacherTerm: Bool) -> (ce: Double, kl: Double) {
         let n = rows.count, d = width, vocab = rowCount
         cache.hidden.withUnsafeBufferPointer { hid in
             s.h.withUnsafeMutableBufferPointer { h in
@@ -274,8 +252,8 @@ public final class OutputRowTuner {
                 }
             }
         }
-        var loss = 0.0
-        let teacher = gradient ? self.teacher : nil
+        var loss = 0.0, divergence = 0.0
+        let teacher = teacherTerm ? self.teacher : nil
         if let teacher {
             s.h.withUnsafeBufferPointer { h in
                 s.q.withUnsafeMutableBufferPointer { q in
@@ -284,10 +262,11 @@ public final class OutputRowTuner {
             }
         }
         let distill = options.distill
-        // The teacher's buffers, held apart from `s` while s.z is written.
-        let q = s.q
-        var mass = s.mass, dz = s.dz
-        defer { (s.mass, s.dz) = (mass, dz) }
+        // The teacher's buffers, held apart from `s` while s.z is written (swapped, not copied).
+        var q: [Float] = [], mass: [Float] = [], dz: [Float] = []
+        swap(&q, &s.q); swap(&mass, &s.mass); swap(&dz, &s.dz)
+        defer { swap(&q, &s.q); swap(&mass, &s.mass); swap(&dz, &s.dz) }
+        let keep = gradient || teacher != nil  // the exponentials stay in the row
         s.h.withUnsafeBufferPointer { h in
             weights.withUnsafeBufferPointer { w in
                 s.z.withUnsafeMutableBufferPointer { z in
@@ -309,25 +288,26 @@ public final class OutputRowTuner {
                         for j in 0..<vocab {
                             let p = expf(row[j] - top)
                             sum += p
-                            if gradient { row[j] = p }
+                            if keep { row[j] = p }
                         }
                         loss += Double(logf(sum) + top - zt)
-                        guard gradient else { continue }
-                        // dCE/dlogit = softmax − one-hot, over n rows; through the cap: × (1 − (z/cap)²).
-                        let k = scale / sum
                         if let teacher {
                             // row holds the softmax times `sum`: the KL and its gradient do not depend on that.
-                            let kl = q.withUnsafeBufferPointer { q in
+                            divergence += q.withUnsafeBufferPointer { q in
                                 mass.withUnsafeMutableBufferPointer { mass in
                                     dz.withUnsafeMutableBufferPointer { dz in
-                                        for j in 0..<vocab { dz[j] = 0 }
+                                        if gradient { for j in 0..<vocab { dz[j] = 0 } }
                                         return teacher.divergence(p: row, q: q.baseAddress! + i * teacher.groups,
                                                                   mass: mass.baseAddress!, scale: distill * scale,
-                                                                  gradient: dz.baseAddress!)
+                                                                  gradient: gradient ? dz.baseAddress! : nil)
                                     }
                                 }
                             }
-                            loss += Double(distill) * kl
+                        }
+                        guard gradient else { continue }
+                        // dCE/dlogit = softmax − one-hot, over n rows; through the cap: × (1 − (z/cap)²).
+                        let k = scale / sum
+                        if teacher != nil {
                             dz.withUnsafeBufferPointer { dz in
                                 for j in 0..<vocab { row[j] = row[j] * k + dz[j] }
                             }
@@ -339,7 +319,7 @@ public final class OutputRowTuner {
                 }
             }
         }
-        guard gradient else { return loss }
+        guard gradient else { return (loss, divergence) }
         if let cap = softcap {
             // Recompute the capped logits for the chain rule (rare: Gemma 2 style caps).
             var raw = [Float](repeating: 0, count: n * vocab)
@@ -364,7 +344,7 @@ public final class OutputRowTuner {
                 }
             }
         }
-        return loss
+        return (loss, divergence)
     }
 
     /// One Adam step on g + 2λ(W − W₀).
