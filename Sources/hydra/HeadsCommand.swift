@@ -67,6 +67,9 @@ struct HeadsCommand: ParsableCommand {
                 ("language", info.language + (info.script.map { " (\($0))" } ?? "")),
                 ("prompt", "names " + (info.promptLanguage ?? info.language)),
                 ("decoding", HeadsCommand.decoding(info)),
+                ("memory", file.strings(HeadKeys.memorySource).map {
+                    "\($0.count) pairs from \(file.string(HeadKeys.memoryLanguage) ?? "?")"
+                } ?? "none"),
                 ("kind", kind),
                 ("output", info.output.rawValue),
                 ("body", info.body.description),
@@ -152,7 +155,8 @@ struct HeadsCommand: ParsableCommand {
                        info.repeatPenalty.map { "--repeat-penalty \($0)" },
                        info.candidates.map { "--candidates \($0)" },
                        info.roundTripWeight.map { "--round-trip-weight \($0)" },
-                       info.roundTripBelow.map { "--round-trip-below \($0)" }].compactMap { $0 }
+                       info.roundTripBelow.map { "--round-trip-below \($0)" },
+                       info.examples.map { "--examples \($0)" }].compactMap { $0 }
         return options.isEmpty ? "as told" : options.joined(separator: " ") + " unless told otherwise"
     }
 

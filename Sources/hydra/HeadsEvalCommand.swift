@@ -111,7 +111,7 @@ extension HeadsCommand {
                 var translateSeconds = 0.0, generated = 0
                 if !sample.isEmpty {
                     let translator = try Translator(model: hydra, source: hydra.native, target: head)
-                    decoding.apply(to: translator)
+                    try decoding.apply(to: translator, source: source)
                     var outputs: [String] = []
                     var tbar = ProgressBar("translating through \(name)")
                     var clock = Stopwatch()

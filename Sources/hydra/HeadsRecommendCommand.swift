@@ -10,8 +10,11 @@ extension HeadsCommand {
                 Rewrites the head file's hydra.head.decoding.* keys, every table byte unchanged: \
                 --no-repeat-ngram N (0: none), --repeat-penalty P (1: none), --candidates N (1: none; \
                 consensus decoding, for greedy translations), --round-trip-weight W (0: none) and \
-                --round-trip-below B (100: always). Measure first (hydra heads \
-                eval with the same options), then record what translates best.
+                --round-trip-below B (100: always), --examples N (0: none; pairs of the head's translation \
+                memory shown in the prompt). --memory FILE stores a translation memory in the head (a \
+                tab-separated file of texts in --memory-language and their translations into the \
+                head's language, replacing any it has; --no-memory removes it). Measure first (hydra \
+                heads eval with the same options), then record what translates best.
                 """)
 
         @Argument(help: "The head file (GGUF).")
@@ -35,20 +38,38 @@ extension HeadsCommand {
         @Option(help: "The head's default --round-trip-below for consensus decoding (100: always).")
         var roundTripBelow: Float?
 
-        var settings: HeadDecoding.Settings {
+        @Option(help: "The head's default --examples: pairs of its translation memory shown in the prompt (0: none).")
+        var examples: Int?
+
+        @Option(help: "Store this translation memory in the head: a tab-separated file, a text and its translation per line.")
+        var memory: String?
+
+        @Option(help: "The language of the memory's source side.")
+        var memoryLanguage = "en"
+
+        @Flag(help: "Remove the head's translation memory.")
+        var noMemory = false
+
+        func settings(memory: TranslationMemory? = nil) -> HeadDecoding.Settings {
             .init(noRepeatNgram: noRepeatNgram, repeatPenalty: repeatPenalty, candidates: candidates,
-                  roundTripWeight: roundTripWeight, roundTripBelow: roundTripBelow)
+                  roundTripWeight: roundTripWeight, roundTripBelow: roundTripBelow, examples: examples,
+                  memory: memory, dropMemory: noMemory)
         }
 
         func validate() throws {
-            guard !settings.isEmpty else {
+            guard !settings().isEmpty || memory != nil else {
                 throw ValidationError(
-                    "give --no-repeat-ngram, --repeat-penalty, --candidates, --round-trip-weight, --round-trip-below or several")
+                    "give --no-repeat-ngram, --repeat-penalty, --candidates, --round-trip-weight, --round-trip-below, "
+                        + "--examples, --memory, --no-memory or several")
             }
+            if memory != nil && noMemory { throw ValidationError("--memory and --no-memory exclude each other") }
+            _ = try Language.named(memoryLanguage)
         }
 
         func run() throws {
-            let info = try HeadDecoding.recommend(input: head, output: out ?? head, settings)
+            let language = try Language.named(memoryLanguage).code
+            let stored = try memory.map { try TranslationMemory.read(tsv: $0, sourceLanguage: language) }
+            let info = try HeadDecoding.recommend(input: head, output: out ?? head, settings(memory: stored))
             printError("wrote \(out ?? head): head '\(info.name)' decodes \(HeadsCommand.decoding(info))")
         }
     }

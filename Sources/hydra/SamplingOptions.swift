@@ -41,11 +41,19 @@ struct SamplingOptions: ParsableArguments {
     @Option(help: "How many of the last generated tokens --repeat-penalty looks at.")
     var repeatLastN = 64
 
+    @Option(help: "Show the N pairs of a translation memory nearest each paragraph in the prompt, as earlier requests and their answers (0 to 16; 0: none; default: what the target head recommends, else none). The memory: --memory, else the one the target head stores.")
+    var examples: Int?
+
+    @Option(help: "A translation memory: a tab-separated file of texts in the source language and their translations, one pair per line, for --examples (instead of the target head's; translated here, not through a running daemon).")
+    var memory: String?
+
     @Option(help: "The prompt's format: auto (from the model's metadata), \(ChatFormat.allCases.map(\.rawValue).joined(separator: ", ")).")
     var promptFormat = "auto"
 
     func validate() throws {
         if let problem = sampling.problem { throw ValidationError(problem) }
+        // A bad memory file is named before any model is loaded.
+        if let memory { _ = try TranslationMemory.read(tsv: memory, sourceLanguage: "und") }
         if promptFormat != "auto" && ChatFormat(rawValue: promptFormat) == nil {
             throw ValidationError("--prompt-format must be auto or one of \(ChatFormat.allCases.map(\.rawValue).joined(separator: ", "))")
         }
@@ -54,10 +62,12 @@ struct SamplingOptions: ParsableArguments {
     /// The prompt format asked for; nil: the model's own.
     var format: ChatFormat? { ChatFormat(rawValue: promptFormat) }
 
-    /// Sets how `translator` prompts and picks tokens.
-    func apply(to translator: Translator) {
+    /// Sets how `translator` prompts and picks tokens; `source`: the
+    /// language of the texts (the memory's source side).
+    func apply(to translator: Translator, source: Language) throws {
         translator.sampling = sampling
         if let format { translator.format = format }
+        if let memory { translator.memory = try TranslationMemory.read(tsv: memory, sourceLanguage: source.code) }
     }
 
     var sampling: Sampling {
@@ -74,6 +84,7 @@ struct SamplingOptions: ParsableArguments {
         s.noRepeatNgram = noRepeatNgram
         s.repeatPenalty = repeatPenalty
         s.repeatLastN = repeatLastN
+        s.examples = examples
         return s
     }
 }

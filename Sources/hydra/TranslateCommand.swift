@@ -74,6 +74,7 @@ struct TranslateCommand: ParsableCommand {
     func validate() throws {
         if let threads, let problem = ThreadPool.problem(with: threads) { throw ValidationError(problem) }
         if noDaemon && daemon { throw ValidationError("--daemon and --no-daemon exclude each other") }
+        if daemon && decoding.memory != nil { throw ValidationError("--memory is read in this process, not by a daemon: not with --daemon") }
         if batch != nil {
             guard out != nil else { throw ValidationError("--batch needs --out FILE") }
             guard text.isEmpty else { throw ValidationError("--batch takes no text arguments") }
@@ -104,7 +105,7 @@ struct TranslateCommand: ParsableCommand {
                                                         from: source,
                                                         to: target)
             translator.scriptLock = scriptLockMode
-            decoding.apply(to: translator)
+            try decoding.apply(to: translator, source: source)
             return try BatchRun(input: batch, output: out, parallel: parallel, exact: !throughput,
                                 shard: try shard.map { try BatchShard(parsing: $0) }).run(translator, from: source, to: target)
         }
@@ -116,7 +117,7 @@ struct TranslateCommand: ParsableCommand {
         let loadMs = clock.lap()
         let translator = try headOptions.translator(model: hydra, from: source, to: target)
         translator.scriptLock = scriptLockMode
-        decoding.apply(to: translator)
+        try decoding.apply(to: translator, source: source)
         var endsWithNewline = true
         let stats = try translator.translate(input, from: source, to: target) { piece in
             if let last = piece.last { endsWithNewline = last == "\n" }
@@ -153,6 +154,8 @@ struct TranslateCommand: ParsableCommand {
         // A running daemon keeps the attention it was started with (flash
         // attention unless told otherwise): the plain path runs here.
         if attention.mode == .off && !daemon { return false }
+        // A translation memory file is read here, not by the daemon.
+        if decoding.memory != nil { return false }
         let paths = DaemonPaths(socket: socket)
         // The same model as in this process would be: resolved here, by path.
         let modelPath = URL(fileURLWithPath: try KnownModel.resolve(model)).standardizedFileURL.path

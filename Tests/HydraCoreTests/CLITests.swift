@@ -61,6 +61,8 @@ struct CLITests {
             ("unknown target language", ["translate", "--from", "en", "--to", "zz", "hi"], nil),
             ("--from auto on text without letters", ["translate", "--no-daemon", "--from", "auto", "--to", "en", "--model", TestModels.path("smollm2-135m"), "123 !?"], nil),
             ("translate invalid UTF-8", ["translate", "--from", "en", "--to", "ru", "--model", TestModels.path("smollm2-135m")], Data([0xC3, 0x28])),
+            ("translation memory without tabs", ["translate", "--no-daemon", "--from", "en", "--to", "ru", "--model", TestModels.path("smollm2-135m"), "--memory", Fixtures.directory + "/perplexity.txt", "hi"], nil),
+            ("missing translation memory", ["translate", "--no-daemon", "--from", "en", "--to", "ru", "--memory", "/nonexistent/tm.tsv", "hi"], nil),
             ("perplexity of a missing file", ["perplexity", "--model", TestModels.path("smollm2-135m"), "/nonexistent.txt"], nil),
             ("perplexity of too short a text", ["perplexity", "--model", TestModels.path("smollm2-135m"), "-c", "128", "SHORT"], nil),
         ]

@@ -22,7 +22,9 @@
 #   Russian (PROMPT=ru: Qwen writes Russian far better than Tatar; the
 #   output rows turn that intent into Tatar); the head recommends
 #   --no-repeat-ngram 3 (NGRAM=3), --repeat-penalty 1.5 (PENALTY=1.5) and
-#   --candidates 7 (CANDIDATES=7: consensus decoding of greedy translations).
+#   --candidates 7 (CANDIDATES=7: consensus decoding of greedy translations),
+#   and stores data/tt/en-tt.tsv as its translation memory, recommending
+#   --examples 3 (EXAMPLES=3: the 3 nearest pairs shown in the prompt).
 # DISTILL=W adds the native head as teacher (heads tune --distill W).
 # PAIRS=N takes N pairs instead, SPREAD=1 spreads them over the whole
 # (sorted) pair file instead of taking the first ones, EPOCHS, LR and L2
@@ -30,7 +32,8 @@
 # another language in the pairs' prompt (recorded in the head: translations
 # through it then name that language too; PROMPT=tt: the head's own), NGRAM
 # the --no-repeat-ngram the head recommends, PENALTY its --repeat-penalty,
-# CANDIDATES its --candidates.
+# CANDIDATES its --candidates, EXAMPLES its --examples (with data/tt/en-tt.tsv
+# stored as its translation memory; empty: no memory).
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 HYDRA=${HYDRA:-.build/release/hydra}
@@ -41,10 +44,10 @@ mkdir -p "$CACHE" "$(dirname "$OUT")"
 case "$MODEL" in
     gemma3-270m)
         BUILT=${BUILT:-heads/tt-gemma3-270m-transtok.gguf}
-        TEXT=(data/tt/tt.txt data/tt/en-tt.tsv); PAIRS=${PAIRS:-1500}; SPREAD=${SPREAD:-}; PROMPT=${PROMPT:-ru}; NGRAM=${NGRAM:-3}; PENALTY=${PENALTY-1.5}; CANDIDATES=${CANDIDATES-} ;;
+        TEXT=(data/tt/tt.txt data/tt/en-tt.tsv); PAIRS=${PAIRS:-1500}; SPREAD=${SPREAD:-}; PROMPT=${PROMPT:-ru}; NGRAM=${NGRAM:-3}; PENALTY=${PENALTY-1.5}; CANDIDATES=${CANDIDATES-}; EXAMPLES=${EXAMPLES-} ;;
     *)
         BUILT=${BUILT:-$CACHE/tt-$MODEL-transtok.gguf}
-        TEXT=(data/tt/tt-text.txt); PAIRS=${PAIRS:-1000}; SPREAD=${SPREAD:-}; PROMPT=${PROMPT:-ru}; NGRAM=${NGRAM:-3}; PENALTY=${PENALTY-1.5}; CANDIDATES=${CANDIDATES-7} ;;
+        TEXT=(data/tt/tt-text.txt); PAIRS=${PAIRS:-1000}; SPREAD=${SPREAD:-}; PROMPT=${PROMPT:-ru}; NGRAM=${NGRAM:-3}; PENALTY=${PENALTY-1.5}; CANDIDATES=${CANDIDATES-7}; EXAMPLES=${EXAMPLES-3} ;;
 esac
 
 # The recipe takes seconds to build; rebuilt every time (same rows).
@@ -62,5 +65,8 @@ mv "$BUILT.part" "$BUILT"
     ${CANDIDATES:+--recommend-candidates "$CANDIDATES"} ${DISTILL:+--distill "$DISTILL"} \
     --name "tt-$MODEL" --work "$CACHE/tt-$MODEL.tune" --keep-work --out "$OUT.part"
 mv "$OUT.part" "$OUT"
+if [[ -n "$EXAMPLES" ]]; then
+    "$HYDRA" heads recommend "$OUT" --memory data/tt/en-tt.tsv --memory-language en --examples "$EXAMPLES"
+fi
 
 "$HYDRA" heads inspect "$OUT" --model "$MODEL"

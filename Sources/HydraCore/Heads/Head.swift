@@ -16,6 +16,10 @@ public final class Head: @unchecked Sendable {
     public let kind: String
     /// The file the head was read from, if any.
     public let path: String?
+    /// Pairs of texts and their translations into this head's language that
+    /// a translation can show in its prompt (`Sampling.examples`), if the
+    /// head file stores them.
+    public let memory: TranslationMemory?
     /// Whatever owns the memory the tables point into (a mapped file,
     /// materialized tables): kept alive as long as the head.
     private let owners: [AnyObject]
@@ -30,7 +34,7 @@ public final class Head: @unchecked Sendable {
 
     public init(info: HeadInfo, tokenizer: Tokenizer, tokenizerMetadata: TokenizerMetadata,
                 embedding: any EmbeddingSource, output: OutputHead?, kind: String, path: String? = nil,
-                owners: [AnyObject] = []) {
+                memory: TranslationMemory? = nil, owners: [AnyObject] = []) {
         self.info = info
         self.tokenizer = tokenizer
         self.tokenizerMetadata = tokenizerMetadata
@@ -38,6 +42,7 @@ public final class Head: @unchecked Sendable {
         self.output = output
         self.kind = kind
         self.path = path
+        self.memory = memory
         self.owners = owners
     }
 

@@ -2,7 +2,8 @@ import Foundation
 
 /// The decoding settings a head file recommends (`HeadInfo.noRepeatNgram`,
 /// `HeadInfo.repeatPenalty`, `HeadInfo.candidates`,
-/// `HeadInfo.roundTripWeight`, `HeadInfo.roundTripBelow`), changed without
+/// `HeadInfo.roundTripWeight`, `HeadInfo.roundTripBelow`, `HeadInfo.examples`
+/// and the translation memory they come from, `Head.memory`), changed without
 /// touching its tables: after
 /// measuring which settings translate best through a head, a researcher
 /// records them in the head, and every translation through it uses them
@@ -17,26 +18,35 @@ public enum HeadDecoding {
         public var candidates: Int?
         public var roundTripWeight: Float?
         public var roundTripBelow: Float?
+        public var examples: Int?
+        /// A translation memory to store in the head (replacing any it has).
+        public var memory: TranslationMemory?
+        /// Removes the head's translation memory.
+        public var dropMemory = false
 
         public init(noRepeatNgram: Int? = nil, repeatPenalty: Float? = nil, candidates: Int? = nil,
-                    roundTripWeight: Float? = nil, roundTripBelow: Float? = nil) {
+                    roundTripWeight: Float? = nil, roundTripBelow: Float? = nil, examples: Int? = nil,
+                    memory: TranslationMemory? = nil, dropMemory: Bool = false) {
             self.noRepeatNgram = noRepeatNgram
             self.repeatPenalty = repeatPenalty
             self.candidates = candidates
             self.roundTripWeight = roundTripWeight
             self.roundTripBelow = roundTripBelow
+            self.examples = examples
+            self.memory = memory
+            self.dropMemory = dropMemory
         }
 
         public var isEmpty: Bool {
             noRepeatNgram == nil && repeatPenalty == nil && candidates == nil && roundTripWeight == nil
-                && roundTripBelow == nil
+                && roundTripBelow == nil && examples == nil && memory == nil && !dropMemory
         }
 
         /// Why a head cannot recommend these settings (named by `option`'s
         /// prefix, e.g. "--recommend-"), or nil when it can: an n-gram of
         /// 0 (none) to 64 tokens, a repetition penalty in (0, 10], 1 (none)
         /// or 3 to 16 candidates, a round-trip weight and threshold between
-        /// 0 and 100.
+        /// 0 and 100, 0 to 16 example pairs.
         public func problem(option: String = "--") -> String? {
             if let n = noRepeatNgram, !(0...64).contains(n) { return "\(option)no-repeat-ngram must be between 0 and 64" }
             if let p = repeatPenalty, !isValid(repeatPenalty: p) { return "\(option)repeat-penalty must be in (0, 10]" }
@@ -47,6 +57,8 @@ public enum HeadDecoding {
             if let b = roundTripBelow, !isValid(roundTripBelow: b) {
                 return "\(option)round-trip-below must be between 0 and 100 (always)"
             }
+            if let n = examples, !isValid(examples: n) { return "\(option)examples must be between 0 and 16" }
+            if memory != nil && dropMemory { return "\(option)memory and \(option)no-memory exclude each other" }
             return nil
         }
 
@@ -57,6 +69,7 @@ public enum HeadDecoding {
             if let n = candidates { info.candidates = n > 1 ? n : nil }
             if let w = roundTripWeight { info.roundTripWeight = w > 0 ? w : nil }
             if let b = roundTripBelow { info.roundTripBelow = b < 100 ? b : nil }
+            if let n = examples { info.examples = n > 0 ? n : nil }
         }
     }
 
@@ -66,7 +79,8 @@ public enum HeadDecoding {
          (HeadKeys.repeatPenalty, info.repeatPenalty.map { .float32($0) }),
          (HeadKeys.candidates, info.candidates.map { .uint32(UInt32($0)) }),
          (HeadKeys.roundTripWeight, info.roundTripWeight.map { .float32($0) }),
-         (HeadKeys.roundTripBelow, info.roundTripBelow.map { .float32($0) })]
+         (HeadKeys.roundTripBelow, info.roundTripBelow.map { .float32($0) }),
+         (HeadKeys.examples, info.examples.map { .uint32(UInt32($0)) })]
     }
 
     static func isValid(repeatPenalty p: Float) -> Bool { p > 0 && p <= 10 }
@@ -76,6 +90,33 @@ public enum HeadDecoding {
     static func isValid(roundTripWeight w: Float) -> Bool { w >= 0 && w <= 100 }
     /// A chrF threshold: 0 (never) to 100 (always).
     static func isValid(roundTripBelow b: Float) -> Bool { b >= 0 && b <= 100 }
+    /// Example pairs in the prompt: 0 (none) to 16.
+    static func isValid(examples n: Int) -> Bool { (0...16).contains(n) }
+
+    /// The `hydra.head.memory.*` keys that store `memory` (nil: none).
+    static func memoryKeys(_ memory: TranslationMemory?) -> [(key: String, value: GGUFValue?)] {
+        [(HeadKeys.memoryLanguage, memory.map { .string($0.sourceLanguage) }),
+         (HeadKeys.memorySource, memory.map { .array(.strings($0.pairs.map(\.source))) }),
+         (HeadKeys.memoryTarget, memory.map { .array(.strings($0.pairs.map(\.target))) })]
+    }
+
+    /// The translation memory a head file stores, nil when it has none;
+    /// refuses one that is not whole (sides of different lengths, an empty
+    /// text, a language hydra does not know).
+    static func memory(of file: GGUFFile) throws -> TranslationMemory? {
+        let keys = [HeadKeys.memoryLanguage, HeadKeys.memorySource, HeadKeys.memoryTarget]
+        guard keys.contains(where: { file.metadata[$0] != nil }) else { return nil }
+        guard let language = file.string(HeadKeys.memoryLanguage), (try? Language.named(language)) != nil,
+              let sources = file.strings(HeadKeys.memorySource), let targets = file.strings(HeadKeys.memoryTarget),
+              sources.count == targets.count, !sources.isEmpty,
+              !sources.contains(where: \.isEmpty), !targets.contains(where: \.isEmpty)
+        else {
+            throw HeadError.invalid("\(file.path): the translation memory (\(HeadKeys.memorySource), "
+                                    + "\(HeadKeys.memoryTarget), \(HeadKeys.memoryLanguage)) is not whole")
+        }
+        return try TranslationMemory(pairs: zip(sources, targets).map { .init(source: $0, target: $1) },
+                                     sourceLanguage: language)
+    }
 
     /// Copies the head file at `input` to `output` (the same path: replaced
     /// once the copy is complete) with `settings` recorded; every other key
@@ -92,7 +133,9 @@ public enum HeadDecoding {
         var after = before
         settings.apply(to: &after)
         var metadata: [(key: String, value: GGUFValue)] = file.metadataKeys.map { ($0, file.metadata[$0]!) }
-        for (old, new) in zip(keys(of: before), keys(of: after)) where old.value != new.value {
+        var changes = zip(keys(of: before), keys(of: after)).filter { $0.0.value != $0.1.value }.map(\.1)
+        if settings.memory != nil || settings.dropMemory { changes += memoryKeys(settings.memory) }
+        for new in changes {
             metadata.removeAll { $0.key == new.key }
             if let value = new.value { metadata.append((new.key, value)) }
         }

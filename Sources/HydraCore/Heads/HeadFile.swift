@@ -59,10 +59,15 @@ public enum HeadFile {
         if let b = below, !HeadDecoding.isValid(roundTripBelow: b) {
             throw HeadError.invalid("\(file.path): \(HeadKeys.roundTripBelow) \(b) is not between 0 and 100")
         }
+        let examples = file.int(HeadKeys.examples)
+        if let n = examples, !(n > 0 && HeadDecoding.isValid(examples: n)) {
+            throw HeadError.invalid("\(file.path): \(HeadKeys.examples) \(n) is not between 1 and 16")
+        }
         return HeadInfo(
             name: file.string(HeadKeys.name) ?? stem, language: try required(HeadKeys.language),
             script: file.string(HeadKeys.script), promptLanguage: promptLanguage, noRepeatNgram: ngram,
             repeatPenalty: penalty, candidates: candidates, roundTripWeight: weight, roundTripBelow: below,
+            examples: examples,
             body: .init(architecture: try required(HeadKeys.bodyArchitecture), hiddenSize: hidden, fingerprint: fingerprint),
             output: output,
             provenance: .init(method: file.string(HeadKeys.buildMethod) ?? "unknown", source: file.string(HeadKeys.buildSource),
@@ -100,12 +105,13 @@ public enum HeadFile {
             throw HeadError.invalid("\(path): tokenizer: \(error)")
         }
         let metadata = TokenizerMetadata(file: file)
+        let memory = try HeadDecoding.memory(of: file)
         let head: Head
         switch kind(of: file) {
         case "dense":
-            head = try dense(file: file, info: info, tokenizer: tokenizer, metadata: metadata, body: body)
+            head = try dense(file: file, info: info, tokenizer: tokenizer, metadata: metadata, memory: memory, body: body)
         case "recipe":
-            head = try recipe(file: file, info: info, tokenizer: tokenizer, metadata: metadata, body: body,
+            head = try recipe(file: file, info: info, tokenizer: tokenizer, metadata: metadata, memory: memory, body: body,
                               source: source, materializeAs: materializeAs)
         case let other:
             throw HeadError.invalid("\(path): \(HeadKeys.kind) '\(other)' is not dense or recipe")
@@ -121,7 +127,7 @@ public enum HeadFile {
     }
 
     private static func dense(file: GGUFFile, info: HeadInfo, tokenizer: Tokenizer, metadata: TokenizerMetadata,
-                              body: Body) throws -> Head {
+                              memory: TranslationMemory?, body: Body) throws -> Head {
         let lookup = TensorLookup(file: file)
         let width = body.config.embeddingLength
         let table = try lookup.required(HeadKeys.embeddingTensor)
@@ -140,11 +146,11 @@ public enum HeadFile {
         }
         return Head(info: info, tokenizer: tokenizer, tokenizerMetadata: metadata,
                     embedding: TokenEmbedding(matrix: embedding), output: output, kind: "dense", path: file.path,
-                    owners: [file])
+                    memory: memory, owners: [file])
     }
 
     private static func recipe(file: GGUFFile, info: HeadInfo, tokenizer: Tokenizer, metadata: TokenizerMetadata,
-                               body: Body, source: (String) throws -> Head, materializeAs: GGMLType) throws -> Head {
+                               memory: TranslationMemory?, body: Body, source: (String) throws -> Head, materializeAs: GGMLType) throws -> Head {
         guard let sourceName = file.string(HeadKeys.recipeSource) else {
             throw HeadError.invalid("\(file.path): \(HeadKeys.recipeSource) is missing")
         }
@@ -193,7 +199,7 @@ public enum HeadFile {
         }
         return Head(info: info, tokenizer: tokenizer, tokenizerMetadata: metadata,
                     embedding: TokenEmbedding(matrix: embedding.matrix), output: output, kind: "recipe",
-                    path: file.path, owners: owners)
+                    path: file.path, memory: memory, owners: owners)
     }
 
     /// The map of a recipe head file and what it maps onto, without

@@ -87,13 +87,17 @@ public struct HeadInfo: Sendable, Equatable {
     /// The `--round-trip-below` of consensus decoding through this head
     /// unless told otherwise; nil: 100 (the check wherever it is on).
     public var roundTripBelow: Float?
+    /// The `--examples` (pairs of the head's translation memory shown in
+    /// the prompt, `Head.memory`) that translations through this head use
+    /// unless told otherwise; nil: none.
+    public var examples: Int?
     public var body: BodyFit
     public var output: Output
     public var provenance: Provenance
 
     public init(name: String, language: String, script: String? = nil, promptLanguage: String? = nil,
                 noRepeatNgram: Int? = nil, repeatPenalty: Float? = nil, candidates: Int? = nil,
-                roundTripWeight: Float? = nil, roundTripBelow: Float? = nil, body: BodyFit, output: Output,
+                roundTripWeight: Float? = nil, roundTripBelow: Float? = nil, examples: Int? = nil, body: BodyFit, output: Output,
                 provenance: Provenance) {
         self.name = name
         self.language = language
@@ -104,6 +108,7 @@ public struct HeadInfo: Sendable, Equatable {
         self.candidates = candidates
         self.roundTripWeight = roundTripWeight
         self.roundTripBelow = roundTripBelow
+        self.examples = examples
         self.body = body
         self.output = output
         self.provenance = provenance
@@ -139,6 +144,13 @@ public enum HeadKeys {
     public static let roundTripWeight = "hydra.head.decoding.round_trip_weight"
     /// The head's default `--round-trip-below` (see `HeadInfo.roundTripBelow`).
     public static let roundTripBelow = "hydra.head.decoding.round_trip_below"
+    /// The head's default `--examples` (see `HeadInfo.examples`).
+    public static let examples = "hydra.head.decoding.examples"
+    /// The head's translation memory (`Head.memory`): the language of its
+    /// source side, and the two sides as string arrays of one length.
+    public static let memoryLanguage = "hydra.head.memory.language"
+    public static let memorySource = "hydra.head.memory.source"
+    public static let memoryTarget = "hydra.head.memory.target"
     /// "dense" or "recipe".
     public static let kind = "hydra.head.kind"
     /// "tied", "separate" or "none".

@@ -50,12 +50,18 @@ public struct Sampling: Sendable, Equatable, Codable {
     public var repeatPenalty: Float?
     /// How many of the last generated tokens the repetition penalty looks at.
     public var repeatLastN = 64
+    /// Example pairs in the prompt: the translation shows this many pairs of
+    /// a translation memory (`TranslationMemory.nearest`: the target head's,
+    /// or one given with `--memory`) as earlier requests and answers; 0:
+    /// none. Nil: what the target head recommends (`HeadInfo.examples`),
+    /// else 0.
+    public var examples: Int?
 
     public init() {}
 
     private enum CodingKeys: String, CodingKey {
         case temperature, topK, topP, seed, beams, candidates, candidateTemperature, roundTripWeight, roundTripBelow,
-             noRepeatNgram, repeatPenalty, repeatLastN
+             noRepeatNgram, repeatPenalty, repeatLastN, examples
     }
 
     /// Missing keys keep their defaults: a request names only what it changes.
@@ -73,6 +79,7 @@ public struct Sampling: Sendable, Equatable, Codable {
         noRepeatNgram = try c.decodeIfPresent(Int.self, forKey: .noRepeatNgram)
         repeatPenalty = try c.decodeIfPresent(Float.self, forKey: .repeatPenalty)
         repeatLastN = try c.decodeIfPresent(Int.self, forKey: .repeatLastN) ?? repeatLastN
+        examples = try c.decodeIfPresent(Int.self, forKey: .examples)
     }
 
     /// Why these settings cannot be used, or nil when they can (named as
@@ -99,6 +106,7 @@ public struct Sampling: Sendable, Equatable, Codable {
         if let n = noRepeatNgram, !(0...64).contains(n) { return "--no-repeat-ngram (no_repeat_ngram) must be between 0 and 64" }
         if let p = repeatPenalty, !(p > 0 && p.isFinite) { return "--repeat-penalty (repeat_penalty) must be more than 0" }
         if !(0...4096).contains(repeatLastN) { return "--repeat-last-n (repeat_last_n) must be between 0 and 4096" }
+        if let n = examples, !HeadDecoding.isValid(examples: n) { return "--examples (examples) must be between 0 and 16" }
         return nil
     }
 

@@ -28,20 +28,28 @@ public enum ChatFormat: String, Sendable, CaseIterable, Codable {
         return .completion
     }
 
-    /// A conversation of one user turn, ready for the model to answer.
+    /// A conversation ready for the model to answer: earlier turns (a
+    /// request and its answer each), then the user's turn.
     /// Special tokens are written as text; tokenize with special parsing on.
-    public func render(system: String?, user: String) -> String {
+    public func render(system: String?, turns: [(user: String, answer: String)] = [], user: String) -> String {
         switch self {
         case .chatml, .tower:
             var s = ""
             if let system { s += "<|im_start|>system\n\(system)<|im_end|>\n" }
+            for t in turns { s += "<|im_start|>user\n\(t.user)<|im_end|>\n<|im_start|>assistant\n\(t.answer)<|im_end|>\n" }
             return s + "<|im_start|>user\n\(user)<|im_end|>\n<|im_start|>assistant\n"
         case .gemma:
-            // Gemma has no system role: the system text leads the user turn.
-            let text = system.map { "\($0)\n\n\(user)" } ?? user
-            return "<start_of_turn>user\n\(text)<end_of_turn>\n<start_of_turn>model\n"
+            // Gemma has no system role: the system text leads the first user turn.
+            let lead = system.map { "\($0)\n\n" } ?? ""
+            var s = ""
+            for (i, t) in turns.enumerated() {
+                s += "<start_of_turn>user\n\(i == 0 ? lead : "")\(t.user)<end_of_turn>\n"
+                    + "<start_of_turn>model\n\(t.answer)<end_of_turn>\n"
+            }
+            return s + "<start_of_turn>user\n\(turns.isEmpty ? lead : "")\(user)<end_of_turn>\n<start_of_turn>model\n"
         case .plain, .completion:
-            return (system.map { "\($0)\n\n" } ?? "") + user + "\n\n"
+            return (system.map { "\($0)\n\n" } ?? "") + turns.map { "\($0.user)\n\n\($0.answer)\n\n" }.joined()
+                + user + "\n\n"
         }
     }
 }
@@ -62,17 +70,25 @@ public struct PromptParts: Sendable, Equatable {
 /// languages, then the text.
 public struct TranslationPrompt: Sendable {
     public let source: Language
+    /// The language the prompt names as the target.
     public let target: Language
+    /// The language the answer is written in: `target`, unless the head
+    /// that writes it asks the prompt to name another (`init(source:target:answeredBy:)`).
+    public let answer: Language
 
     public init(source: Language, target: Language) {
         self.source = source
         self.target = target
+        answer = target
     }
 
     /// The prompt for an answer that `head` writes in `target`: it names the
-    /// head's prompt language where the head has one (`HeadInfo.promptLanguage`).
+    /// head's prompt language where the head has one (`HeadInfo.promptLanguage`),
+    /// except when it shows examples (`pieces`).
     public init(source: Language, target: Language, answeredBy head: Head) throws {
-        self.init(source: source, target: try head.info.promptLanguage.map(Language.named) ?? target)
+        self.source = source
+        self.target = try head.info.promptLanguage.map(Language.named) ?? target
+        answer = target
     }
 
     public var system: String {
@@ -91,19 +107,65 @@ public struct TranslationPrompt: Sendable {
 
     /// The prompt for `text` in a model's chat format.
     public func parts(_ text: String, format: ChatFormat) -> PromptParts {
-        if format == .completion {
-            var prefix = ""
-            if let a = Self.examples[source.code], let b = Self.examples[target.code] {
-                prefix = "\(source.name): \(a)\n\(target.name): \(b)\n"
-            }
-            return PromptParts(prefix: prefix + "\(source.name): ", text: text, suffix: "\n\(target.name):")
+        let all = pieces(text, format: format)
+        let at = all.firstIndex(of: .source(text))!
+        func template(_ part: ArraySlice<PromptPiece>) -> String {
+            part.map { if case .template(let t) = $0 { t } else { "" } }.joined()
         }
-        let marker = "\u{0}HYDRA-TEXT\u{0}"
-        let whole = format == .tower
-            ? format.render(system: nil, user: "Translate the following text from \(source.name) into \(target.name).\n"
-                                + "\(source.name): \(marker)\n\(target.name):")
-            : format.render(system: system, user: instruction + marker)
-        let split = whole.components(separatedBy: marker)
-        return PromptParts(prefix: split[0], text: text, suffix: split.count > 1 ? split[1] : "")
+        return PromptParts(prefix: template(all[..<at]), text: text, suffix: template(all[(at + 1)...]))
     }
+
+    /// The prompt for `text` as pieces to tokenize apart, with `examples`
+    /// (pairs from a translation memory) shown as earlier requests and
+    /// their answers; a base model's prompt shows them as lines instead of
+    /// the built-in example pair.
+    public func pieces(_ text: String, format: ChatFormat, examples: [TranslationMemory.Pair] = []) -> [PromptPiece] {
+        // Examples show the answer's own language, so the prompt names it
+        // (on qwen2.5-1.5b's Tatar head, 3 examples: chrF 25.8 against 24.5
+        // naming Russian, greedy, first 60 held-out pairs).
+        if !examples.isEmpty && answer != target {
+            return TranslationPrompt(source: source, target: answer).pieces(text, format: format, examples: examples)
+        }
+        // Each text is a marker in the rendered template, then cut out.
+        let source = "\u{0}s\u{0}", target = "\u{0}t\u{0}"
+        let whole: String
+        switch format {
+        case .completion:
+            var lines = examples.map { _ in "\(self.source.name): \(source)\n\(self.target.name): \(target)\n" }
+            if examples.isEmpty, let a = Self.examples[self.source.code], let b = Self.examples[self.target.code] {
+                lines = ["\(self.source.name): \(a)\n\(self.target.name): \(b)\n"]
+            }
+            whole = lines.joined() + "\(self.source.name): \(source)\n\(self.target.name):"
+        case .tower:
+            func request(_ marker: String) -> String {
+                "Translate the following text from \(self.source.name) into \(self.target.name).\n"
+                    + "\(self.source.name): \(marker)\n\(self.target.name):"
+            }
+            whole = format.render(system: nil, turns: examples.map { _ in (request(source), target) }, user: request(source))
+        case .chatml, .gemma, .plain:
+            whole = format.render(system: system, turns: examples.map { _ in (instruction + source, target) },
+                                  user: instruction + source)
+        }
+        var sources = examples.map(\.source) + [text], targets = examples.map(\.target)
+        var out: [PromptPiece] = []
+        for (i, part) in whole.split(separator: "\u{0}", omittingEmptySubsequences: false).enumerated() {
+            if i % 2 == 0 {
+                if !part.isEmpty { out.append(.template(String(part))) }
+            } else if part == "s" {
+                out.append(.source(sources.removeFirst()))
+            } else {
+                out.append(.target(targets.removeFirst()))
+            }
+        }
+        return out
+    }
+}
+
+/// A piece of a prompt, tokenized on its own: template text (special
+/// tokens parsed) or a text written in the prompt's source or target
+/// language (plain text, through that language's head).
+public enum PromptPiece: Sendable, Equatable {
+    case template(String)
+    case source(String)
+    case target(String)
 }

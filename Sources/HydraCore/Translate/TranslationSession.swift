@@ -61,11 +61,11 @@ public final class TranslationSession {
         let (sh, th) = try translator.heads(from: source, to: target)
         let sampler = translator.sampler(target: th, language: target)
         let plan = try translator.plan(paragraph, prompt: TranslationPrompt(source: source, target: target, answeredBy: th),
-                                       source: sh, target: th)
-        let sequence = try translator.hydra.startSequence(prompt: plan.ids.map { HeadToken(sh, $0) }, target: th,
-                                                          maxTokens: plan.budget)
+                                       source: sh, target: th, memory: translator.exampleMemory(from: source, target: th),
+                                       examples: sampler.sampling.examples ?? 0)
+        let sequence = try translator.hydra.startSequence(prompt: plan.tokens, target: th, maxTokens: plan.budget)
         let session = TranslationSession(sequence: sequence, sampler: sampler, answer: plan.answer, budget: plan.budget,
-                                         promptTokens: plan.ids.count)
+                                         promptTokens: plan.tokens.count)
         let sampling = sampler.sampling
         if let n = sampling.candidates, n > 1 {
             for i in 1..<n {

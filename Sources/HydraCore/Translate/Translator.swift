@@ -20,6 +20,9 @@ public final class Translator {
     public var scriptLock: ScriptLock.Mode = .auto
     /// Greedy (the default), sampling or beam search.
     public var sampling = Sampling()
+    /// Where the prompt's example pairs come from (`Sampling.examples`):
+    /// this memory when set (`--memory`), else the target head's.
+    public var memory: TranslationMemory?
 
     /// Translates through heads: the prompt in `source` (default: the head
     /// of the source language), the output in `target` (default: the head
@@ -70,14 +73,35 @@ public final class Translator {
     /// vocabulary (the fixed source head, else the head of `prompt.source`).
     public func promptIds(_ paragraph: String, prompt: TranslationPrompt) -> [Int32] {
         let head = sourceHead ?? hydra.heads.head(for: prompt.source.code) ?? hydra.native
-        return promptIds(paragraph, prompt: prompt, tokenizer: head.tokenizer)
+        return promptTokens(prompt.pieces(paragraph, format: format), source: head, target: head).map(\.token)
     }
 
-    private func promptIds(_ paragraph: String, prompt: TranslationPrompt, tokenizer: Tokenizer) -> [Int32] {
-        let parts = prompt.parts(paragraph, format: format)
-        return tokenizer.tokenize(parts.prefix, addSpecial: true, parseSpecial: true)
-            + tokenizer.tokenize(parts.text, addSpecial: false, parseSpecial: false)
-            + tokenizer.tokenize(parts.suffix, addSpecial: false, parseSpecial: true)
+    /// The tokens of a prompt's pieces: the template and the source texts
+    /// through `source`, the example answers through `target` (the head
+    /// the answer is written in, so the body reads them as it reads its
+    /// own answer). The first piece starts with the source head's BOS.
+    func promptTokens(_ pieces: [PromptPiece], source: Head, target: Head) -> [HeadToken] {
+        var out: [HeadToken] = []
+        for piece in pieces {
+            let first = out.isEmpty
+            switch piece {
+            case .template(let t):
+                out += source.tokenizer.tokenize(t, addSpecial: first, parseSpecial: true).map { HeadToken(source, $0) }
+            case .source(let t):
+                out += source.tokenizer.tokenize(t, addSpecial: first, parseSpecial: false).map { HeadToken(source, $0) }
+            case .target(let t):
+                out += target.tokenizer.tokenize(t, addSpecial: false, parseSpecial: false).map { HeadToken(target, $0) }
+            }
+        }
+        return out
+    }
+
+    /// The memory whose pairs a translation from `source` through `target`
+    /// shows as examples: `memory`, else the target head's, when its
+    /// source side is in `source`.
+    func exampleMemory(from source: Language, target: Head) -> TranslationMemory? {
+        guard let m = memory ?? target.memory, m.sourceLanguage == source.code else { return nil }
+        return m
     }
 
     /// Texts that end the answer when the target head writes them as text
@@ -106,6 +130,7 @@ public final class Translator {
         }
         if sampling.roundTripWeight == nil { sampling.roundTripWeight = target.info.roundTripWeight ?? 0 }
         if sampling.roundTripBelow == nil { sampling.roundTripBelow = target.info.roundTripBelow ?? 100 }
+        if sampling.examples == nil { sampling.examples = target.info.examples ?? 0 }
         guard let script = ScriptLock.script(mode: scriptLock, head: target, target: language) else {
             return Sampler(sampling: sampling)
         }
@@ -115,7 +140,7 @@ public final class Translator {
     /// What translating one paragraph needs before decoding: the prompt,
     /// the token budget, and the answer's text filter.
     struct ParagraphPlan {
-        let ids: [Int32]
+        let tokens: [HeadToken]
         let budget: Int
         let answer: AnswerText
     }
@@ -125,11 +150,21 @@ public final class Translator {
     /// the source's tokens.
     public static func tokenBudget(sourceTokens: Int) -> Int { 3 * sourceTokens + 32 }
 
-    func plan(_ paragraph: String, prompt: TranslationPrompt, source: Head, target: Head) throws -> ParagraphPlan {
-        let ids = promptIds(paragraph, prompt: prompt, tokenizer: source.tokenizer)
+    /// Plans one paragraph's translation, its prompt showing the `examples`
+    /// pairs of `memory` nearest the paragraph (fewer where the context
+    /// would not leave the answer its whole budget: the farthest go first).
+    func plan(_ paragraph: String, prompt: TranslationPrompt, source: Head, target: Head,
+              memory: TranslationMemory? = nil, examples: Int = 0) throws -> ParagraphPlan {
         let state = hydra.state
         let textTokens = source.tokenizer.tokenize(paragraph, addSpecial: false, parseSpecial: false).count
-        let budget = min(Self.tokenBudget(sourceTokens: textTokens), state.contextLength - ids.count)
+        let wanted = Self.tokenBudget(sourceTokens: textTokens)
+        var shown = memory?.nearest(paragraph, count: examples) ?? []
+        var tokens = promptTokens(prompt.pieces(paragraph, format: format, examples: shown), source: source, target: target)
+        while !shown.isEmpty && tokens.count + wanted > state.contextLength {
+            shown.removeFirst()
+            tokens = promptTokens(prompt.pieces(paragraph, format: format, examples: shown), source: source, target: target)
+        }
+        let budget = min(wanted, state.contextLength - tokens.count)
         guard budget > 0 else {
             throw HydraError.invalidInput(
                 "a paragraph of \(textTokens) tokens is too long for the model's context of \(state.contextLength)")
@@ -138,7 +173,7 @@ public final class Translator {
         // starts a line more than the paragraph has.
         let maxNewlines = format == .completion ? paragraph.filter { $0 == "\n" }.count : Int.max
         let answer = AnswerText(target: target, stops: stopStrings(target: target), maxNewlines: maxNewlines)
-        return ParagraphPlan(ids: ids, budget: budget, answer: answer)
+        return ParagraphPlan(tokens: tokens, budget: budget, answer: answer)
     }
 }
 

@@ -47,7 +47,7 @@ public enum NativeInput {
         var answer = plan.answer
         var ids: [Int32] = []
         var out = ""
-        var feed = Feed(model: model, prefix: plan.ids, head: head)
+        var feed = Feed(model: model, prefix: plan.tokens.map(\.token), head: head)
         while ids.count < plan.budget {
             let logits = try feed.logits(answer: head.tokenizer.detokenize(ids))
             let current = answer
