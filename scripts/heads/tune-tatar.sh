@@ -21,10 +21,11 @@
 #   (running text only, for time); 1,000 pairs behind a prompt that names
 #   Russian (PROMPT=ru: Qwen writes Russian far better than Tatar; the
 #   output rows turn that intent into Tatar); the head recommends
-#   --no-repeat-ngram 3 (NGRAM=3), --repeat-penalty 1.5 (PENALTY=1.5) and
-#   --candidates 7 (CANDIDATES=7: consensus decoding of greedy translations),
+#   --no-repeat-ngram 3 (NGRAM=3) and --repeat-penalty 1.5 (PENALTY=1.5),
 #   and stores data/tt/en-tt.tsv as its translation memory, recommending
-#   --examples 3 (EXAMPLES=3: the 3 nearest pairs shown in the prompt).
+#   --examples 3 (EXAMPLES=3: the 3 nearest pairs shown in the prompt;
+#   CANDIDATES=7 would add consensus decoding: better, but slower than the
+#   default may be).
 # DISTILL=W adds the native head as teacher (heads tune --distill W).
 # PAIRS=N takes N pairs instead, SPREAD=1 spreads them over the whole
 # (sorted) pair file instead of taking the first ones, EPOCHS, LR and L2
@@ -47,7 +48,7 @@ case "$MODEL" in
         TEXT=(data/tt/tt.txt data/tt/en-tt.tsv); PAIRS=${PAIRS:-1500}; SPREAD=${SPREAD:-}; PROMPT=${PROMPT:-ru}; NGRAM=${NGRAM:-3}; PENALTY=${PENALTY-1.5}; CANDIDATES=${CANDIDATES-}; EXAMPLES=${EXAMPLES-} ;;
     *)
         BUILT=${BUILT:-$CACHE/tt-$MODEL-transtok.gguf}
-        TEXT=(data/tt/tt-text.txt); PAIRS=${PAIRS:-1000}; SPREAD=${SPREAD:-}; PROMPT=${PROMPT:-ru}; NGRAM=${NGRAM:-3}; PENALTY=${PENALTY-1.5}; CANDIDATES=${CANDIDATES-7}; EXAMPLES=${EXAMPLES-3} ;;
+        TEXT=(data/tt/tt-text.txt); PAIRS=${PAIRS:-1000}; SPREAD=${SPREAD:-}; PROMPT=${PROMPT:-ru}; NGRAM=${NGRAM:-3}; PENALTY=${PENALTY-1.5}; CANDIDATES=${CANDIDATES-}; EXAMPLES=${EXAMPLES-3} ;;
 esac
 
 # The recipe takes seconds to build; rebuilt every time (same rows).
