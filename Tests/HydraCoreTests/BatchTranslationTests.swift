@@ -6,7 +6,13 @@ import Testing
 /// alone, a killed run resumes where it stopped, and a gettext catalog is
 /// filled without losing its placeholders or anything else.
 @Suite("Batch translation", .serialized, .tags(.model), .modelsWanted)
-struct BatchTranslationTests {
+final class BatchTranslationTests {
+    /// Each test's files, removed when it ends.
+    let folder = FileManager.default.temporaryDirectory.appendingPathComponent("hydra-batch-\(UUID().uuidString)")
+
+    init() throws { try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true) }
+    deinit { try? FileManager.default.removeItem(at: folder) }
+
     static let texts = [
         "Good morning.", "Open the file.", "The weather is good today.", "Save your work before you close the window.",
         "Two paragraphs.\n\nThe second one.", "Where is the station?", "I like green tea.", "Restart the computer.",
@@ -28,15 +34,11 @@ struct BatchTranslationTests {
         return out
     }
 
-    static func temporary(_ name: String) -> String {
-        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("hydra-batch-\(UUID().uuidString)")
-        try? FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
-        return dir.appendingPathComponent(name).path
-    }
+    func temporary(_ name: String) -> String { folder.appendingPathComponent(name).path }
 
     @Test("each text of a batch gets the translation it gets alone")
     func sameAsAlone() throws {
-        let input = Self.temporary("in.jsonl"), output = Self.temporary("out.jsonl")
+        let input = temporary("in.jsonl"), output = temporary("out.jsonl")
         try Self.jsonl(Self.texts).write(toFile: input, atomically: true, encoding: .utf8)
         let r = try CLI.run(["translate", "--model", "smollm2-135m", "--from", "en", "--to", "ru", "--batch", input,
                              "--out", output, "--parallel", "3", "--threads", "2"])
@@ -51,7 +53,7 @@ struct BatchTranslationTests {
 
     @Test("a run killed with SIGKILL is resumed: no text lost, none translated twice")
     func resumeAfterKill() throws {
-        let input = Self.temporary("in.jsonl"), output = Self.temporary("out.jsonl")
+        let input = temporary("in.jsonl"), output = temporary("out.jsonl")
         try Self.jsonl(Self.texts).write(toFile: input, atomically: true, encoding: .utf8)
         let args = ["translate", "--model", "smollm2-135m", "--from", "en", "--to", "ru", "--batch", input,
                     "--out", output, "--parallel", "1", "--threads", "2"]
@@ -88,11 +90,11 @@ struct BatchTranslationTests {
 
     @Test("a batch in three shards, merged: every text once, in input order, as alone")
     func shards() throws {
-        let input = Self.temporary("in.jsonl"), merged = Self.temporary("merged.jsonl")
+        let input = temporary("in.jsonl"), merged = temporary("merged.jsonl")
         try Self.jsonl(Self.texts).write(toFile: input, atomically: true, encoding: .utf8)
         var parts: [String] = []
         for k in 0..<3 {
-            let part = Self.temporary("part-\(k).jsonl")
+            let part = temporary("part-\(k).jsonl")
             let r = try CLI.run(["translate", "--model", "smollm2-135m", "--from", "en", "--to", "ru", "--batch", input,
                                  "--out", part, "--shard", "\(k)/3", "--threads", "2"])
             #expect(r.status == 0, "\(r.stderr)")
@@ -114,11 +116,11 @@ struct BatchTranslationTests {
 
     @Test("bad batch input: a clear error and a non-zero exit")
     func badInput() throws {
-        let output = Self.temporary("out.jsonl")
+        let output = temporary("out.jsonl")
         for (content, message) in [("{\"id\":1}\n", "no \"text\""), ("{\"text\":\"a\"}\n", "no \"id\""),
                                    ("not json\n", ":1:"), ("{\"id\":1.5,\"text\":\"a\"}\n", ":1:"),
                                    ("{\"id\":1,\"text\":\"a\"}\n{\"id\":1,\"text\":\"b\"}\n", "used twice")] {
-            let input = Self.temporary("in.jsonl")
+            let input = temporary("in.jsonl")
             try content.write(toFile: input, atomically: true, encoding: .utf8)
             let r = try CLI.run(["translate", "--model", "smollm2-135m", "--from", "en", "--to", "ru", "--batch", input,
                                  "--out", output])
@@ -183,7 +185,7 @@ struct BatchTranslationTests {
 
     @Test("hydra translate --batch on a catalog writes the filled catalog")
     func gettextCommand() throws {
-        let input = Self.temporary("in.po"), output = Self.temporary("out.po")
+        let input = temporary("in.po"), output = temporary("out.po")
         try Self.catalog.write(toFile: input, atomically: true, encoding: .utf8)
         let r = try CLI.run(["translate", "--model", "smollm2-135m", "--from", "en", "--to", "ru", "--batch", input,
                              "--out", output])
