@@ -44,6 +44,11 @@ extension HeadsCommand {
             discussion: "A related language the body writes well (ru for a Tatar head): the output rows learn to turn its intent into the head's language. The written head records it, and translations through it name that language."))
         var promptLanguage: String?
 
+        @Option(help: ArgumentHelp(
+            "Show each pair's N nearest pairs of its --pairs file in its prompt (0: none).",
+            discussion: "As a translation with --examples N shows a memory's nearest pairs (never the pair's own text): the rows are tuned on the states that decoding with examples meets. Store the file in the head with 'hydra heads recommend HEAD --memory FILE --examples N'."))
+        var examples = 0
+
         @Option(help: "Record N as the written head's default --no-repeat-ngram (0: none; default: the tuned head's).")
         var recommendNoRepeatNgram: Int?
 
@@ -142,6 +147,8 @@ extension HeadsCommand {
             guard checkpointEvery > 0 else { throw ValidationError("--checkpoint-every must be at least 1") }
             guard validationEvery >= 0, maxSequences >= 0, maxPairs >= 0, pack >= 0 else { throw ValidationError("counts cannot be negative") }
             guard maxLength >= 2 else { throw ValidationError("--max-length must be at least 2") }
+            if let why = HeadDecoding.Settings(examples: examples).problem() { throw ValidationError(why) }
+            if examples > 0 && pairs.isEmpty { throw ValidationError("--examples needs --pairs") }
             if let code = promptLanguage { _ = try Language.named(code) }
             if let why = recommended.problem(option: "--recommend-") { throw ValidationError(why) }
             guard ["q8_0", "f16", "f32"].contains(type.lowercased()) else { throw ValidationError("--type must be q8_0, f16 or f32") }
@@ -166,6 +173,7 @@ extension HeadsCommand {
             options.spreadPairs = spreadPairs
             options.name = name
             options.promptLanguage = promptLanguage
+            options.examples = examples
             options.decoding = recommended
             options.tableType = ["f16": .f16, "f32": .f32][type.lowercased()] ?? .q8_0
             let source = try Language.named(from)

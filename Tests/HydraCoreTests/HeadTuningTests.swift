@@ -137,6 +137,61 @@ struct HeadTuningTests {
         #expect(scale > 0 && worst <= 0.02 * scale, "largest difference \(worst) of states up to \(scale)")
     }
 
+    @Test("with --examples each pair's sequence starts with the prompt a translation with examples sends, never showing the pair itself")
+    func pairsWithExamples() throws {
+        let (folder, _, _) = try Self.corpus()
+        defer { try? FileManager.default.removeItem(atPath: folder) }
+        // Training pairs about files: two near twins (lines 1078 and 1079), so each has a near pair.
+        let lines = try String(contentsOf: Self.root.appendingPathComponent("data/tt/en-tt.tsv"), encoding: .utf8)
+            .split(separator: "\n")
+        let pairs = folder + "/files.tsv"
+        try ([1078, 2018, 1079, 2672, 6695, 7378].map { String(lines[$0 - 1]) }.joined(separator: "\n") + "\n")
+            .write(toFile: pairs, atomically: true, encoding: .utf8)
+        let hydra = try HydraModel(path: TestModels.path("gemma3-270m"), contextLength: 512, batchSize: 128,
+                                   pool: ThreadPool(threads: 2))
+        var info = try hydra.heads.load(path: Self.headPath, catalog: HeadCatalog(directories: [])).info
+        info.promptLanguage = "ru"
+        let built = try hydra.heads.load(path: Self.headPath, catalog: HeadCatalog(directories: []))
+        let head = Head(info: info, tokenizer: built.tokenizer, tokenizerMetadata: built.tokenizerMetadata,
+                        embedding: built.embedding, output: built.output, kind: built.kind, owners: [built])
+        let (en, ru) = (try Language.named("en"), try Language.named("ru"))
+        let all = try ParallelText.read(path: pairs)
+        // A memory without the tuned pairs: the sequence's prompt is exactly the one translating sends.
+        let others = try TranslationMemory(pairs: all.dropFirst(2).map { .init(source: $0.source, target: $0.target) },
+                                           sourceLanguage: "en")
+        let sequences = try TuningCorpus.pairSequences(Array(all.prefix(2)), model: hydra, source: hydra.native, head: head,
+                                                       from: en, to: ru, maxLength: 512, memory: others, examples: 2)
+        let translator = try Translator(model: hydra, source: hydra.native, target: head)
+        let prompt = try TranslationPrompt(source: en, target: try Language.named("tt"), answeredBy: head)
+        #expect(sequences.count == 2 && others.nearest(all[0].source, count: 2).count == 2)
+        for (s, pair) in zip(sequences, all) {
+            let plan = try translator.plan(pair.source, prompt: prompt, source: hydra.native, target: head,
+                                           memory: others, examples: 2)
+            #expect(Array(s.inputs.prefix(plan.tokens.count).map(\.token)) == plan.tokens.map(\.token))
+            #expect(zip(s.inputs, plan.tokens).allSatisfy { $0.head === $1.head })
+            #expect(s.positions.first == Int32(plan.tokens.count - 1))
+            // With examples the prompt names the answer's language (Tatar), without the head's prompt language.
+            let template = s.inputs.prefix(plan.tokens.count).filter { $0.head === hydra.native }.map(\.token)
+            let text = String(decoding: hydra.native.tokenizer.detokenize(template), as: UTF8.self)
+            let named = others.nearest(pair.source, count: 2).isEmpty ? "Russian" : "Tatar"
+            #expect(text.contains(named) && !text.contains(named == "Tatar" ? "Russian" : "Tatar"), "\(text)")
+            #expect(s.sharedPrefix > 0)
+        }
+        // A memory holding the tuned pairs (the whole file): each pair shows only other pairs.
+        let whole = try TranslationMemory.read(tsv: pairs, sourceLanguage: "en")
+        let own = try TuningCorpus.pairSequences(Array(all.prefix(2)), model: hydra, source: hydra.native, head: head,
+                                                 from: en, to: ru, maxLength: 512, memory: whole, examples: 2)
+        #expect(own.count == 2)
+        for (s, pair) in zip(own, all) {
+            let shown = s.inputs.prefix(Int(s.positions[0]) + 1).filter { $0.head === head }.map(\.token)
+            let answers = String(decoding: head.tokenizer.detokenize(shown), as: UTF8.self)
+            #expect(!answers.contains(pair.target), "\(answers)")
+        }
+        // The first pair's near twin (line 1079) is shown in its place.
+        let twin = own[0].inputs.prefix(Int(own[0].positions[0]) + 1).filter { $0.head === head }.map(\.token)
+        #expect(String(decoding: head.tokenizer.detokenize(twin), as: UTF8.self).contains(all[2].target))
+    }
+
     @Test("--max-pairs takes the first pairs, or with --spread-pairs pairs spread evenly over the file")
     func pairSelection() {
         let items = Array(0..<10)

@@ -25,9 +25,12 @@ struct TranslationMemoryTests {
         #expect(memory.nearest("Save the file", count: 0).isEmpty)
         #expect(memory.nearest("Nothing alike here", count: 3).isEmpty)
         // Equal scores keep the memory's order (the first is the nearest, so last).
-        let twins = try TranslationMemory(pairs: [Self.pair("Close", "Ябу"), Self.pair("close", "ябу"), Self.pair("Quit", "Чыгу")],
+        let twins = try TranslationMemory(pairs: [Self.pair("Close", "Ябу"), Self.pair("close", "Ябырга"), Self.pair("Quit", "Чыгу")],
                                           sourceLanguage: "en")
         #expect(twins.nearest("close", count: 2) == [twins.pairs[1], twins.pairs[0]])
+        // Tuning on the memory's own pairs: a pair whose text is the text is never shown.
+        #expect(memory.nearest("Save the file", count: 3, excludingItself: true) == [Self.pairs[1]])
+        #expect(twins.nearest("close", count: 2, excludingItself: true) == [twins.pairs[0]])
         #expect(throws: HydraError.self) { try TranslationMemory(pairs: [], sourceLanguage: "en") }
     }
 

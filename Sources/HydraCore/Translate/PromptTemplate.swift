@@ -77,18 +77,21 @@ public struct TranslationPrompt: Sendable {
     public let answer: Language
 
     public init(source: Language, target: Language) {
+        self.init(source: source, target: target, answer: target)
+    }
+
+    /// A prompt that names `target` for an answer written in `answer`.
+    public init(source: Language, target: Language, answer: Language) {
         self.source = source
         self.target = target
-        answer = target
+        self.answer = answer
     }
 
     /// The prompt for an answer that `head` writes in `target`: it names the
     /// head's prompt language where the head has one (`HeadInfo.promptLanguage`),
     /// except when it shows examples (`pieces`).
     public init(source: Language, target: Language, answeredBy head: Head) throws {
-        self.source = source
-        self.target = try head.info.promptLanguage.map(Language.named) ?? target
-        answer = target
+        self.init(source: source, target: try head.info.promptLanguage.map(Language.named) ?? target, answer: target)
     }
 
     public var system: String {

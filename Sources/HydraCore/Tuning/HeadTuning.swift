@@ -37,6 +37,10 @@ public enum HeadTuning {
         /// The language the pairs' prompt names, recorded in the written head
         /// (`HeadInfo.promptLanguage`); nil: the head's prompt language, else its language.
         public var promptLanguage: String?
+        /// Each pair's prompt shows this many of the pairs of its file
+        /// nearest it (its own text never), as translating with
+        /// `Sampling.examples` does (0: none).
+        public var examples = 0
         /// The decoding the written head recommends (each unset one: the tuned head's).
         public var decoding = HeadDecoding.Settings()
         public init() {}
@@ -195,11 +199,13 @@ public enum HeadTuning {
             sequences += try TuningCorpus.textSequences(try readLines(f), head: head, maxLength: limit, pack: options.pack)
         }
         for f in pairFiles {
-            var pairs = try ParallelText.read(path: f)
-            pairs = select(pairs, count: options.maxPairs, spread: options.spreadPairs)
-            sequences += try TuningCorpus.pairSequences(pairs, model: model, source: model.native, head: head,
+            let all = try ParallelText.read(path: f)
+            // The examples come from the whole file, as from the memory a head stores.
+            let memory = options.examples > 0 ? try TranslationMemory.read(tsv: f, sourceLanguage: pairSource.code) : nil
+            sequences += try TuningCorpus.pairSequences(select(all, count: options.maxPairs, spread: options.spreadPairs),
+                                                        model: model, source: model.native, head: head,
                                                         from: pairSource, to: try options.prompted(head),
-                                                        maxLength: limit)
+                                                        maxLength: limit, memory: memory, examples: options.examples)
         }
         if options.maxSequences > 0 { sequences = Array(sequences.prefix(options.maxSequences)) }
         return sequences

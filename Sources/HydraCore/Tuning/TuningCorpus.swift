@@ -63,24 +63,31 @@ public enum TuningCorpus {
     }
 
     /// Sequences for translation pairs: the prompt (through `source`, naming
-    /// `to`), then the target side through `head`, ending with the answer's end token.
+    /// `to`), then the target side through `head`, ending with the answer's
+    /// end token. With `examples` > 0 each prompt shows the pairs of
+    /// `memory` nearest its text (never the pair's own text), as a
+    /// translation with `Sampling.examples` does, so the rows are tuned on
+    /// the states that decoding with examples meets.
     public static func pairSequences(_ pairs: [(source: String, target: String)], model: HydraModel, source: Head, head: Head,
-                                     from: Language, to: Language, maxLength: Int) throws -> [TuningSequence] {
+                                     from: Language, to: Language, maxLength: Int,
+                                     memory: TranslationMemory? = nil, examples: Int = 0) throws -> [TuningSequence] {
         let translator = try Translator(model: model, source: source, target: head)
-        let prompt = TranslationPrompt(source: from, target: to)
+        let prompt = TranslationPrompt(source: from, target: to, answer: (try? Language.named(head.language)) ?? to)
         let end = endOfAnswer(format: translator.format, head: head)
-        let prefixCount = source.tokenizer.tokenize(prompt.parts("", format: translator.format).prefix,
-                                                    addSpecial: true, parseSpecial: true).count
         var out: [TuningSequence] = []
         for pair in pairs {
             let text = TextNormalization.nfc(pair.source), target = TextNormalization.nfc(pair.target)
             guard !text.isEmpty, !target.isEmpty else { continue }
-            let ids = translator.promptIds(text, prompt: prompt)
+            let shown = memory?.nearest(text, count: examples, excludingItself: true) ?? []
+            let pieces = prompt.pieces(text, format: translator.format, examples: shown)
+            let ids = translator.promptTokens(pieces, source: source, target: head)
+            // The template before the first text is the same in every prompt: run once.
+            let prefixCount = translator.promptTokens(Array(pieces.prefix(1)), source: source, target: head).count
             var answer = head.tokenizer.tokenize(target, addSpecial: false, parseSpecial: false)
             if let end { answer.append(end) }
             let total = ids.count + answer.count - 1
             guard total <= maxLength, !answer.isEmpty else { continue }
-            let inputs = ids.map { HeadToken(source, $0) } + answer.dropLast().map { HeadToken(head, $0) }
+            let inputs = ids + answer.dropLast().map { HeadToken(head, $0) }
             let first = Int32(ids.count - 1)
             out.append(TuningSequence(inputs: inputs, positions: (0..<Int32(answer.count)).map { first + $0 },
                                       targets: answer, sharedPrefix: min(prefixCount, ids.count - 1)))
