@@ -30,6 +30,7 @@ struct TranslationMemoryTests {
         #expect(twins.nearest("close", count: 2) == [twins.pairs[1], twins.pairs[0]])
         // Tuning on the memory's own pairs: a pair whose text is the text is never shown.
         #expect(memory.nearest("Save the file", count: 3, excludingItself: true) == [Self.pairs[1]])
+        #expect(memory.nearest(" Save the file\n", count: 3, excludingItself: true) == [Self.pairs[1]])
         #expect(twins.nearest("close", count: 2, excludingItself: true) == [twins.pairs[0]])
         #expect(throws: HydraError.self) { try TranslationMemory(pairs: [], sourceLanguage: "en") }
     }

@@ -100,7 +100,7 @@ public struct TranslationMemory: Sendable, Equatable {
     /// The `count` pairs nearest `text`, the nearest last (next to the
     /// text in a prompt); fewer when fewer share a word with it and score
     /// above zero. With `excludingItself`, pairs whose source is `text`
-    /// are left out (tuning on a memory's own pairs, whose prompts must not
+    /// (but for surrounding whitespace) are left out (tuning on a memory's own pairs, whose prompts must not
     /// show the answer).
     public func nearest(_ text: String, count: Int, excludingItself: Bool = false) -> [Pair] {
         guard count > 0 else { return [] }
@@ -111,7 +111,8 @@ public struct TranslationMemory: Sendable, Equatable {
         }
         let cost = Self.extraWordCost
         var scored: [(score: Float, index: Int32)] = []
-        for (i, shared) in overlap where !(excludingItself && pairs[Int(i)].source == text) {
+        let itself = excludingItself ? text.trimmingCharacters(in: .whitespacesAndNewlines) : nil
+        for (i, shared) in overlap where itself == nil || pairs[Int(i)].source.trimmingCharacters(in: .whitespacesAndNewlines) != itself {
             let score = shared - cost * (weight[Int(i)] - shared)
             if score > 0 { scored.append((score, i)) }
         }
