@@ -90,6 +90,10 @@ struct HeadsCommand: ParsableCommand {
                                                rows, file.string(HeadKeys.recipeSource) ?? "?",
                                                file.int(HeadKeys.recipeSourceRows) ?? 0, entries, avg)))
             }
+            if kind == "slice" {
+                let kept = file.tensor(named: HeadKeys.sliceTokens)?.elementCount ?? 0
+                lines.append(("slice", "output rows for \(kept) tokens; tokenizer and input rows of head '\(file.string(HeadKeys.recipeSource) ?? "?")'"))
+            }
             for t in file.tensors where !t.name.hasPrefix("hydra.") {
                 lines.append(("tensor", "\(t.name) \(t.type.name) \(t.shape) \(HeadsCommand.megabytes(t.byteCount))"))
             }

@@ -290,8 +290,10 @@ extension HeadsCommand {
             abstract: "Write the native head with its output limited to the tokens that occur in a language's text (a baseline).",
             discussion: """
                 Every native token that the text's lines tokenize into is kept (with the control tokens and the \
-                new line); every other token gets an output bias of -1e9, so it is never generated and scores \
-                zero probability. The tables are the native ones, so the file is as large as the native head.
+                new line); every other token scores -1e9, so it is never generated and has zero probability. \
+                The file is a slice head: the native tokenizer, and the native output rows of the kept tokens \
+                (their blocks unchanged); its input rows are the model's own, so it stays a few MB and each \
+                generated token reads only the kept rows.
                 """)
 
         @Option(name: [.short, .long], help: "A GGUF file or a known model's name (default: \(KnownModel.defaultName)).")

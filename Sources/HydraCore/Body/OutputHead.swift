@@ -4,19 +4,55 @@ import Foundation
 /// The final projection from the body's normed hidden state to logits over
 /// a vocabulary: `output.weight` (or the tied embedding table), an optional
 /// bias, and the architecture's final soft-capping.
+///
+/// A sliced output head (`tokens` set) has rows for only some tokens of
+/// the vocabulary — a language's tokens, say: row r scores token
+/// `tokens[r]`, and every other token gets `excludedLogit`, so it is never
+/// generated. Its product reads only those rows.
 public struct OutputHead: @unchecked Sendable {
     public let matrix: QuantizedMatrix
+    /// One bias per matrix row.
     public let bias: WeightVector?
     /// cap · tanh(logit / cap) when set (Gemma 2/3 style).
     public let softcap: Float?
+    /// The token each matrix row scores, increasing; nil: row r scores token r.
+    public let tokens: [Int32]?
 
     /// Size of the vocabulary the head scores.
-    public var vocabularySize: Int { matrix.rows }
+    public let vocabularySize: Int
+
+    /// The logit of a token a sliced head has no row for: probability zero
+    /// after softmax, and never picked.
+    public static let excludedLogit: Float = -1e9
 
     public init(matrix: QuantizedMatrix, bias: WeightVector? = nil, softcap: Float? = nil) {
         self.matrix = matrix
         self.bias = bias
         self.softcap = softcap
+        self.tokens = nil
+        self.vocabularySize = matrix.rows
+    }
+
+    /// A sliced head: `matrix` row r scores token `tokens[r]` of a
+    /// vocabulary of `vocabularySize`; refuses ids out of range, repeated or
+    /// not increasing, and a row count that is not the ids'.
+    public init(matrix: QuantizedMatrix, tokens: [Int32], vocabularySize: Int, bias: WeightVector? = nil,
+                softcap: Float? = nil) throws {
+        guard tokens.count == matrix.rows, !tokens.isEmpty else {
+            throw HeadError.invalid("a sliced output head has \(matrix.rows) rows for \(tokens.count) tokens")
+        }
+        guard tokens[0] >= 0, Int(tokens[tokens.count - 1]) < vocabularySize,
+              zip(tokens, tokens.dropFirst()).allSatisfy({ $0 < $1 }) else {
+            throw HeadError.invalid("the tokens of a sliced output head are not increasing ids below \(vocabularySize)")
+        }
+        guard bias.map({ $0.count == matrix.rows }) ?? true else {
+            throw HeadError.invalid("a sliced output head has \(bias!.count) biases for \(matrix.rows) rows")
+        }
+        self.matrix = matrix
+        self.bias = bias
+        self.softcap = softcap
+        self.tokens = tokens
+        self.vocabularySize = vocabularySize
     }
 
     /// The native head of `file`: `output.weight`, or `token_embd.weight`
@@ -31,6 +67,8 @@ public struct OutputHead: @unchecked Sendable {
         }
         bias = try lookup.optionalVector("output.bias", matrix.rows)
         softcap = config.finalLogitSoftcap
+        tokens = nil
+        vocabularySize = matrix.rows
     }
 
     /// Logits for `count` hidden rows (each `matrix.cols` floats): writes
@@ -38,6 +76,24 @@ public struct OutputHead: @unchecked Sendable {
     /// row gets the bits it would get alone (rows of separate sequences).
     public func logits(hidden: UnsafePointer<Float>, count: Int, into logits: UnsafeMutablePointer<Float>,
                        pool: ThreadPool?, eachAsOne: Bool = false) {
+        guard let tokens else {
+            rowLogits(hidden: hidden, count: count, into: logits, pool: pool, eachAsOne: eachAsOne)
+            return
+        }
+        let n = matrix.rows
+        let scores = UnsafeMutablePointer<Float>.allocate(capacity: count * n)
+        defer { scores.deallocate() }
+        rowLogits(hidden: hidden, count: count, into: scores, pool: pool, eachAsOne: eachAsOne)
+        for t in 0..<count {
+            let row = logits + t * vocabularySize
+            row.update(repeating: Self.excludedLogit, count: vocabularySize)
+            for (r, id) in tokens.enumerated() { row[Int(id)] = scores[t * n + r] }
+        }
+    }
+
+    /// The matrix rows' logits: count × matrix.rows floats.
+    private func rowLogits(hidden: UnsafePointer<Float>, count: Int, into logits: UnsafeMutablePointer<Float>,
+                           pool: ThreadPool?, eachAsOne: Bool) {
         if eachAsOne {
             matrix.multiplyEach(hidden, tokens: count, into: logits, pool: pool)
         } else {
@@ -59,9 +115,9 @@ public struct OutputHead: @unchecked Sendable {
     public func logits(hidden: [Float], pool: ThreadPool?) -> [Float] {
         precondition(hidden.count % matrix.cols == 0)
         let count = hidden.count / matrix.cols
-        return [Float](unsafeUninitializedCapacity: count * matrix.rows) { buffer, n in
+        return [Float](unsafeUninitializedCapacity: count * vocabularySize) { buffer, n in
             hidden.withUnsafeBufferPointer { logits(hidden: $0.baseAddress!, count: count, into: buffer.baseAddress!, pool: pool) }
-            n = count * matrix.rows
+            n = count * vocabularySize
         }
     }
 }

@@ -140,7 +140,7 @@ public struct HeadsParams: Codable, Sendable {
 public struct HeadDescription: Codable, Sendable, Equatable {
     public let name: String
     public let language: String
-    /// "native", "dense" or "recipe".
+    /// "native", "dense", "recipe" or "slice".
     public let kind: String
     public let path: String?
     public let canGenerate: Bool

@@ -12,7 +12,7 @@ public final class Head: @unchecked Sendable {
     public let embedding: any EmbeddingSource
     /// The output projection; nil for an input-only head.
     public let output: OutputHead?
-    /// "dense" or "recipe" for head files, "native" for a model file's own head.
+    /// "dense", "recipe" or "slice" for head files, "native" for a model file's own head.
     public let kind: String
     /// The file the head was read from, if any.
     public let path: String?

@@ -8,7 +8,7 @@ public struct HeadCatalog: Sendable {
     public struct Entry: Sendable {
         public let path: String
         public let info: HeadInfo
-        /// "dense" or "recipe".
+        /// "dense", "recipe" or "slice".
         public let kind: String
         public let fileSize: Int
     }

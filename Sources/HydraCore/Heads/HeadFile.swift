@@ -2,9 +2,11 @@ import Foundation
 
 /// Reads head files: GGUF files with `hydra.head.*` metadata, a tokenizer
 /// (`tokenizer.ggml.*`) and either tables (`token_embd.weight`, optional
-/// `output.weight`: a dense head) or a sparse map onto another head's rows
+/// `output.weight`: a dense head), a sparse map onto another head's rows
 /// (`hydra.recipe.*`: a recipe head, which may also store its own
-/// `output.weight`: output rows tuned after building). heads/README.md
+/// `output.weight`: output rows tuned after building), or another head's
+/// tokenizer and input rows with output rows for some of its tokens only
+/// (`hydra.slice.tokens` and `output.weight`: a slice head). heads/README.md
 /// documents the layout.
 public enum HeadFile {
     /// Whether `file` is a head file (rather than a model).
@@ -75,7 +77,7 @@ public enum HeadFile {
                               notes: file.string(HeadKeys.buildNotes)))
     }
 
-    /// "dense" or "recipe".
+    /// "dense", "recipe" or "slice".
     public static func kind(of file: GGUFFile) -> String { file.string(HeadKeys.kind) ?? "dense" }
 
     /// Loads the head in `path` for `body`, refusing a head built for
@@ -113,8 +115,11 @@ public enum HeadFile {
         case "recipe":
             head = try recipe(file: file, info: info, tokenizer: tokenizer, metadata: metadata, memory: memory, body: body,
                               source: source, materializeAs: materializeAs)
+        case "slice":
+            head = try slice(file: file, info: info, tokenizer: tokenizer, metadata: metadata, memory: memory, body: body,
+                             source: source)
         case let other:
-            throw HeadError.invalid("\(path): \(HeadKeys.kind) '\(other)' is not dense or recipe")
+            throw HeadError.invalid("\(path): \(HeadKeys.kind) '\(other)' is not dense, recipe or slice")
         }
         try head.checkFits(body, fingerprint: fit.fingerprint)
         guard head.embedding.rowCount >= tokenizer.vocabulary.count else {
@@ -200,6 +205,35 @@ public enum HeadFile {
         return Head(info: info, tokenizer: tokenizer, tokenizerMetadata: metadata,
                     embedding: TokenEmbedding(matrix: embedding.matrix), output: output, kind: "recipe",
                     path: file.path, memory: memory, owners: owners)
+    }
+
+    private static func slice(file: GGUFFile, info: HeadInfo, tokenizer: Tokenizer, metadata: TokenizerMetadata,
+                              memory: TranslationMemory?, body: Body, source: (String) throws -> Head) throws -> Head {
+        guard let sourceName = file.string(HeadKeys.recipeSource) else {
+            throw HeadError.invalid("\(file.path): \(HeadKeys.recipeSource) is missing")
+        }
+        guard info.output == .separate else {
+            throw HeadError.invalid("\(file.path): a slice head's \(HeadKeys.output) must be separate")
+        }
+        let from = try source(sourceName)
+        guard let sourceOutput = from.output else {
+            throw HeadError.invalid("\(file.path): head '\(sourceName)' has no output to slice")
+        }
+        // The slice keeps its source's tokenizer (stored in the file too, so
+        // the file reads alone): the same token texts, in the same order.
+        let hash = tokensHash(tokenizer.vocabulary)
+        guard file.string(HeadKeys.recipeSourceTokens) == hash, hash == tokensHash(from.vocabulary) else {
+            throw HeadError.mismatch("head '\(info.name)' was not sliced from the tokenizer of head '\(sourceName)'")
+        }
+        let tokens = try int32s(file, HeadKeys.sliceTokens)
+        let lookup = TensorLookup(file: file)
+        let rows = try lookup.required(HeadKeys.outputTensor)
+        let matrix = try lookup.productMatrix(rows, rows: tokens.count, cols: body.config.embeddingLength)
+        let output = try OutputHead(matrix: matrix, tokens: tokens, vocabularySize: sourceOutput.vocabularySize,
+                                    bias: try lookup.optionalVector(HeadKeys.outputBiasTensor, tokens.count),
+                                    softcap: body.config.finalLogitSoftcap)
+        return Head(info: info, tokenizer: tokenizer, tokenizerMetadata: metadata, embedding: from.embedding,
+                    output: output, kind: "slice", path: file.path, memory: memory, owners: [file, from])
     }
 
     /// The map of a recipe head file and what it maps onto, without

@@ -26,6 +26,9 @@ public enum HeadFileWriter {
             try addTable(&w, name: HeadKeys.embeddingTensor, matrix: embedding, type: tableType)
         }
         let output = (info ?? head.info).output
+        if output != .none, head.output?.tokens != nil {
+            throw HeadError.invalid("head '\(head.name)' has output rows for some tokens only: it cannot be written as a dense head")
+        }
         if output == .separate, let o = head.output {
             try addTable(&w, name: HeadKeys.outputTensor, matrix: o.matrix, type: tableType)
         } else if output == .separate {
@@ -98,6 +101,41 @@ public enum HeadFileWriter {
             let type = width % tableType.blockElements == 0 ? tableType : .f16
             try w.addTensor(name: HeadKeys.outputTensor, type: type, shape: [width, recipe.rowCount],
                             bytes: OwnedMatrix.encoded(output, as: type))
+        }
+        try w.write(to: path)
+    }
+
+    /// Writes a slice head: `source`'s tokenizer, with output rows for
+    /// `tokens` only — the rows of `source`'s output matrix (and bias) for
+    /// those tokens, their blocks copied unchanged, so each kept token
+    /// scores exactly as it does through `source`. Its input rows stay
+    /// `source`'s (recorded by name, row count and token hash, not copied).
+    public static func writeSlice(_ source: Head, tokens: [Int32], info: HeadInfo, to path: String) throws {
+        guard let output = source.output, output.tokens == nil else {
+            throw HeadError.invalid("head '\(source.name)' has no whole output matrix to slice")
+        }
+        let ids = Array(Set(tokens)).sorted()
+        guard let first = ids.first, first >= 0, Int(ids[ids.count - 1]) < output.vocabularySize else {
+            throw HeadError.invalid("a slice of head '\(source.name)' needs tokens below \(output.vocabularySize)")
+        }
+        var w = GGUFWriter()
+        var sliced = info
+        sliced.output = .separate
+        setMetadata(&w, info: sliced, kind: "slice", tokenizer: source.tokenizerMetadata)
+        let from = RecipeSource(source)
+        w.set(HeadKeys.recipeSource, .string(from.name))
+        w.set(HeadKeys.recipeSourceRows, .uint32(UInt32(from.rows)))
+        w.set(HeadKeys.recipeSourceTokens, .string(from.tokensHash))
+        try w.addTensor(name: HeadKeys.sliceTokens, type: .i32, shape: [ids.count], bytes: ids.withUnsafeBytes { Array($0) })
+        let m = output.matrix
+        var bytes: [UInt8] = []
+        bytes.reserveCapacity(ids.count * m.rowBytes)
+        for id in ids {
+            bytes += UnsafeRawBufferPointer(start: m.data + Int(id) * m.rowBytes, count: m.rowBytes)
+        }
+        try w.addTensor(name: HeadKeys.outputTensor, type: m.type, shape: [m.cols, ids.count], bytes: bytes)
+        if let bias = output.bias {
+            try w.addTensor(name: HeadKeys.outputBiasTensor, shape: [ids.count], floats: ids.map { bias.values[Int($0)] })
         }
         try w.write(to: path)
     }

@@ -151,7 +151,7 @@ public enum HeadKeys {
     public static let memoryLanguage = "hydra.head.memory.language"
     public static let memorySource = "hydra.head.memory.source"
     public static let memoryTarget = "hydra.head.memory.target"
-    /// "dense" or "recipe".
+    /// "dense", "recipe" or "slice".
     public static let kind = "hydra.head.kind"
     /// "tied", "separate" or "none".
     public static let output = "hydra.head.output"
@@ -164,8 +164,9 @@ public enum HeadKeys {
     public static let buildTool = "hydra.head.build.tool"
     public static let buildNotes = "hydra.head.build.notes"
 
-    /// Recipe heads: the head whose rows the map points into
-    /// ("native": the body file's own head).
+    /// Recipe and slice heads: the head whose rows the map points into, or
+    /// whose tokenizer and input rows the slice keeps ("native": the body
+    /// file's own head).
     public static let recipeSource = "hydra.recipe.source"
     /// Rows of the source head (checked at load).
     public static let recipeSourceRows = "hydra.recipe.source_rows"
@@ -178,6 +179,8 @@ public enum HeadKeys {
     public static let recipeOffsets = "hydra.recipe.offsets"
     public static let recipeIndices = "hydra.recipe.indices"
     public static let recipeWeights = "hydra.recipe.weights"
+    /// Slice heads: the token each `output.weight` row scores (I32, increasing).
+    public static let sliceTokens = "hydra.slice.tokens"
 
     /// The name a recipe uses for the native head of its body.
     public static let nativeSource = "native"

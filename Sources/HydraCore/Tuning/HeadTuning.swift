@@ -97,6 +97,9 @@ public enum HeadTuning {
         guard let output = head.output else {
             throw HydraError.invalidInput("head '\(head.name)' is input-only: it has no output rows to tune")
         }
+        guard output.tokens == nil else {
+            throw HydraError.invalidInput("head '\(head.name)' has output rows for some tokens only (a slice head): tune a whole head")
+        }
         guard output.bias == nil else {
             throw HydraError.invalidInput("head '\(head.name)' has an output bias, which tuning does not handle yet")
         }

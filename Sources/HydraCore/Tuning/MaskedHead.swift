@@ -1,10 +1,12 @@
 import Foundation
 
-/// The cheapest baseline a tuned head must beat: a head with the native
-/// tokenizer and tables whose output can only pick tokens that occur in
-/// target-language text (every other token gets an output bias of −10⁹,
-/// so it is never picked and its probability is zero). It cannot drift into
-/// another language's words, but keeps every shared subword.
+/// The cheapest baseline a tuned head must beat: the native head whose
+/// output can only pick tokens that occur in target-language text. It
+/// cannot drift into another language's words, but keeps every shared
+/// subword. Written as a slice head (`HeadFileWriter.writeSlice`): the
+/// native tokenizer and input rows, and output rows for the kept tokens
+/// only — a few MB instead of the native tables, and a product over those
+/// rows alone; every other token scores `OutputHead.excludedLogit`.
 public enum MaskedHead {
     /// The tokens of `head`'s vocabulary that occur when `lines` are
     /// tokenized with it, plus its control tokens (BOS, end of turn, …)
@@ -19,21 +21,12 @@ public enum MaskedHead {
         return mask
     }
 
-    /// Writes `native` restricted to `allowed` as a dense head file: the
-    /// native tables unchanged (an untied output matrix) and the bias.
+    /// Writes `native` restricted to `allowed` as a slice head file.
     public static func write(_ native: Head, allowed: TokenMask, language: Language, name: String,
                              notes: String, to path: String) throws {
-        guard let output = native.output else {
+        guard native.output != nil else {
             throw HydraError.invalidInput("head '\(native.name)' is input-only: there is no output to mask")
         }
-        let n = output.vocabularySize
-        let bias = UnsafeMutablePointer<Float>.allocate(capacity: n)
-        defer { bias.deallocate() }
-        for i in 0..<n {
-            let base = output.bias?.values[i] ?? 0
-            bias[i] = allowed.contains(Int32(i)) ? base : -1e9
-        }
-        let masked = OutputHead(matrix: output.matrix, bias: WeightVector(values: bias, count: n), softcap: output.softcap)
         var info = native.info
         info.name = name
         info.language = language.code
@@ -41,8 +34,6 @@ public enum MaskedHead {
         info.output = .separate
         info.provenance = .init(method: "masked", source: native.info.provenance.source,
                                 notes: "the native head with its output limited to \(allowed.count) tokens; \(notes)")
-        let head = Head(info: info, tokenizer: native.tokenizer, tokenizerMetadata: native.tokenizerMetadata,
-                        embedding: native.embedding, output: masked, kind: "dense", owners: [native])
-        try HeadFileWriter.writeDense(head, to: path, info: info)
+        try HeadFileWriter.writeSlice(native, tokens: allowed.ids, info: info, to: path)
     }
 }
