@@ -104,10 +104,10 @@ struct HeadTests {
         #expect(blocking.info.noRepeatNgram == 3)
         let hydra = try TestHeads.model("smollm2-135m")
         let translator = try Translator(model: hydra)
-        #expect(translator.sampler(target: blocking, language: tt).sampling.noRepeatNgram == 3)
-        #expect(translator.sampler(target: native, language: tt).sampling.noRepeatNgram == 0)
+        #expect(translator.sampler(target: blocking, language: tt, text: "").sampling.noRepeatNgram == 3)
+        #expect(translator.sampler(target: native, language: tt, text: "").sampling.noRepeatNgram == 0)
         translator.sampling.noRepeatNgram = 0
-        #expect(translator.sampler(target: blocking, language: tt).sampling.noRepeatNgram == 0)
+        #expect(translator.sampler(target: blocking, language: tt, text: "").sampling.noRepeatNgram == 0)
         info.noRepeatNgram = 99
         refused(info)
         info.noRepeatNgram = nil
@@ -117,10 +117,10 @@ struct HeadTests {
         let penalizing = try reload(info)
         #expect(penalizing.info.repeatPenalty == 1.3)
         translator.sampling.repeatPenalty = nil
-        #expect(translator.sampler(target: penalizing, language: tt).sampling.repeatPenalty == 1.3)
-        #expect(translator.sampler(target: native, language: tt).sampling.repeatPenalty == 1)
+        #expect(translator.sampler(target: penalizing, language: tt, text: "").sampling.repeatPenalty == 1.3)
+        #expect(translator.sampler(target: native, language: tt, text: "").sampling.repeatPenalty == 1)
         translator.sampling.repeatPenalty = 1
-        #expect(translator.sampler(target: penalizing, language: tt).sampling.repeatPenalty == 1)
+        #expect(translator.sampler(target: penalizing, language: tt, text: "").sampling.repeatPenalty == 1)
         info.repeatPenalty = -2
         refused(info)
         info.repeatPenalty = nil
@@ -129,16 +129,16 @@ struct HeadTests {
         info.candidates = 5
         let voting = try reload(info)
         #expect(voting.info.candidates == 5)
-        #expect(translator.sampler(target: voting, language: tt).sampling.candidates == 5)
-        #expect(translator.sampler(target: native, language: tt).sampling.candidates == 1)
+        #expect(translator.sampler(target: voting, language: tt, text: "").sampling.candidates == 5)
+        #expect(translator.sampler(target: native, language: tt, text: "").sampling.candidates == 1)
         translator.sampling.beams = 2
-        #expect(translator.sampler(target: voting, language: tt).sampling.candidates == 1)
+        #expect(translator.sampler(target: voting, language: tt, text: "").sampling.candidates == 1)
         translator.sampling.beams = 1
         translator.sampling.temperature = 0.7
-        #expect(translator.sampler(target: voting, language: tt).sampling.candidates == 1)
+        #expect(translator.sampler(target: voting, language: tt, text: "").sampling.candidates == 1)
         translator.sampling.temperature = 0
         translator.sampling.candidates = 1
-        #expect(translator.sampler(target: voting, language: tt).sampling.candidates == 1)
+        #expect(translator.sampler(target: voting, language: tt, text: "").sampling.candidates == 1)
         info.candidates = 2
         refused(info)
         info.candidates = nil
@@ -148,14 +148,14 @@ struct HeadTests {
         info.roundTripBelow = 30
         let checking = try reload(info)
         #expect(checking.info.roundTripWeight == 3 && checking.info.roundTripBelow == 30)
-        #expect(translator.sampler(target: checking, language: tt).sampling.roundTripWeight == 3)
-        #expect(translator.sampler(target: checking, language: tt).sampling.roundTripBelow == 30)
-        #expect(translator.sampler(target: native, language: tt).sampling.roundTripWeight == 0)
-        #expect(translator.sampler(target: native, language: tt).sampling.roundTripBelow == 100)
+        #expect(translator.sampler(target: checking, language: tt, text: "").sampling.roundTripWeight == 3)
+        #expect(translator.sampler(target: checking, language: tt, text: "").sampling.roundTripBelow == 30)
+        #expect(translator.sampler(target: native, language: tt, text: "").sampling.roundTripWeight == 0)
+        #expect(translator.sampler(target: native, language: tt, text: "").sampling.roundTripBelow == 100)
         translator.sampling.roundTripWeight = 0
         translator.sampling.roundTripBelow = 100
-        #expect(translator.sampler(target: checking, language: tt).sampling.roundTripWeight == 0)
-        #expect(translator.sampler(target: checking, language: tt).sampling.roundTripBelow == 100)
+        #expect(translator.sampler(target: checking, language: tt, text: "").sampling.roundTripWeight == 0)
+        #expect(translator.sampler(target: checking, language: tt, text: "").sampling.roundTripBelow == 100)
         for (weight, below): (Float?, Float?) in [(0, nil), (-1, nil), (.nan, nil), (nil, 101), (nil, -1)] {
             info.roundTripWeight = weight
             info.roundTripBelow = below

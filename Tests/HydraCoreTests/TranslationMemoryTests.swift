@@ -131,8 +131,8 @@ struct TranslationMemoryTests {
         let head = try lm.heads.load(path: changed, catalog: HeadCatalog(directories: []))
         #expect(head.memory == memory)
         let translator = try Translator(model: lm)
-        #expect(translator.sampler(target: head, language: Self.tt).sampling.examples == 3)
-        #expect(translator.sampler(target: lm.native, language: Self.tt).sampling.examples == 0)
+        #expect(translator.sampler(target: head, language: Self.tt, text: "").sampling.examples == 3)
+        #expect(translator.sampler(target: lm.native, language: Self.tt, text: "").sampling.examples == 0)
         #expect(translator.exampleMemory(from: Self.en, target: head) == memory)
         #expect(translator.exampleMemory(from: Self.ru, target: head) == nil)  // pairs from English only
         // Removing both gives the original file back.

@@ -23,8 +23,9 @@ public final class Head: @unchecked Sendable {
     /// Whatever owns the memory the tables point into (a mapped file,
     /// materialized tables): kept alive as long as the head.
     private let owners: [AnyObject]
-    /// The tokens of other scripts, per script (`ScriptLock`).
-    let scriptLockCache = ScriptLockCache()
+    /// Sets of tokens computed once over the vocabulary: those of other
+    /// scripts (`ScriptLock`), those writing placeholder marks (`PlaceholderGuard`).
+    let maskCache = TokenMaskCache()
 
     public var name: String { info.name }
     public var language: String { info.language }

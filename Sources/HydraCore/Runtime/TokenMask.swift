@@ -1,3 +1,5 @@
+import Foundation
+
 /// A set of token ids kept as bits: one test per logit costs a shift and a
 /// mask, so the sampler can check every token of a 262k vocabulary.
 public struct TokenMask: Sendable, Equatable {
@@ -30,6 +32,17 @@ public struct TokenMask: Sendable, Equatable {
         return words[w] & (UInt64(1) << UInt64(id & 63)) != 0
     }
 
+    /// The ids in either set.
+    public func union(_ other: TokenMask) -> TokenMask {
+        var out = self
+        if out.words.count < other.words.count {
+            out.words += [UInt64](repeating: 0, count: other.words.count - out.words.count)
+        }
+        for (i, word) in other.words.enumerated() { out.words[i] |= word }
+        out.count = out.words.reduce(0) { $0 + $1.nonzeroBitCount }
+        return out
+    }
+
     /// The ids in the set, in increasing order.
     public var ids: [Int32] {
         var out: [Int32] = []
@@ -38,5 +51,20 @@ public struct TokenMask: Sendable, Equatable {
             for b in 0..<64 where word & (UInt64(1) << UInt64(b)) != 0 { out.append(Int32(w * 64 + b)) }
         }
         return out
+    }
+}
+
+/// Token sets computed once per head and kept by name (a head's tokens of
+/// other scripts, of placeholder marks, ...).
+final class TokenMaskCache: @unchecked Sendable {
+    private let lock = NSLock()
+    private var masks: [String: TokenMask] = [:]
+
+    func mask(_ key: String, compute: () -> TokenMask) -> TokenMask {
+        if let m = lock.withLock({ masks[key] }) { return m }
+        // Computed outside the lock; two threads at once compute the same mask.
+        let m = compute()
+        lock.withLock { masks[key] = m }
+        return m
     }
 }

@@ -97,24 +97,9 @@ public enum ScriptLock {
     }
 }
 
-/// The banned tokens of one head, per script, computed on first use: a
-/// head lives as long as the daemon, and a 262k vocabulary takes a while.
-final class ScriptLockCache: @unchecked Sendable {
-    private let lock = NSLock()
-    private var masks: [Script: TokenMask] = [:]
-
-    func mask(_ tokenizer: Tokenizer, keeping script: Script) -> TokenMask {
-        if let m = lock.withLock({ masks[script] }) { return m }
-        // Computed outside the lock; two threads at once compute the same mask.
-        let m = ScriptLock.bannedTokens(tokenizer, keeping: script)
-        lock.withLock { masks[script] = m }
-        return m
-    }
-}
-
 extension Head {
     /// The tokens this head may not write in text of `script` (cached).
     public func bannedTokens(keeping script: Script) -> TokenMask {
-        scriptLockCache.mask(tokenizer, keeping: script)
+        maskCache.mask("script \(script)") { ScriptLock.bannedTokens(tokenizer, keeping: script) }
     }
 }

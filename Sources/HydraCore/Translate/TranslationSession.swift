@@ -59,7 +59,7 @@ public final class TranslationSession {
     public static func start(_ translator: Translator, paragraph: String, from source: Language, to target: Language,
                              emit: (String) -> Bool) throws -> TranslationSession {
         let (sh, th) = try translator.heads(from: source, to: target)
-        let sampler = translator.sampler(target: th, language: target)
+        let sampler = translator.sampler(target: th, language: target, text: paragraph)
         let plan = try translator.plan(paragraph, prompt: TranslationPrompt(source: source, target: target, answeredBy: th),
                                        source: sh, target: th, memory: translator.exampleMemory(from: source, target: th),
                                        examples: sampler.sampling.examples ?? 0)

@@ -117,9 +117,11 @@ public final class Translator {
         return target.vocabulary.id(of: marker) == nil ? [marker] : []
     }
 
-    /// The sampler for writing `language` through `target`: with the
-    /// tokens of other scripts banned when the script is locked.
-    public func sampler(target: Head, language: Language) -> Sampler {
+    /// The sampler for translating `text` into `language` through
+    /// `target`: with the tokens of other scripts banned when the script
+    /// is locked, and those that write a placeholder mark `text` lacks
+    /// (`PlaceholderGuard`).
+    public func sampler(target: Head, language: Language, text: String) -> Sampler {
         var sampling = sampling
         if sampling.noRepeatNgram == nil { sampling.noRepeatNgram = target.info.noRepeatNgram ?? 0 }
         if sampling.repeatPenalty == nil { sampling.repeatPenalty = target.info.repeatPenalty ?? 1 }
@@ -131,10 +133,11 @@ public final class Translator {
         if sampling.roundTripWeight == nil { sampling.roundTripWeight = target.info.roundTripWeight ?? 0 }
         if sampling.roundTripBelow == nil { sampling.roundTripBelow = target.info.roundTripBelow ?? 100 }
         if sampling.examples == nil { sampling.examples = target.info.examples ?? 0 }
-        guard let script = ScriptLock.script(mode: scriptLock, head: target, target: language) else {
-            return Sampler(sampling: sampling)
+        var banned = PlaceholderGuard.bannedTokens(target, for: text)
+        if let script = ScriptLock.script(mode: scriptLock, head: target, target: language) {
+            banned = banned.union(target.bannedTokens(keeping: script))
         }
-        return Sampler(banned: target.bannedTokens(keeping: script), sampling: sampling)
+        return Sampler(banned: banned, sampling: sampling)
     }
 
     /// What translating one paragraph needs before decoding: the prompt,
