@@ -154,19 +154,29 @@ public enum HeadFile {
                     memory: memory, owners: [file])
     }
 
-    private static func recipe(file: GGUFFile, info: HeadInfo, tokenizer: Tokenizer, metadata: TokenizerMetadata,
-                               memory: TranslationMemory?, body: Body, source: (String) throws -> Head, materializeAs: GGMLType) throws -> Head {
-        guard let sourceName = file.string(HeadKeys.recipeSource) else {
+    /// The head whose rows a recipe or slice head uses, found by the name
+    /// the file records and checked against the row count and token hash
+    /// it records.
+    private static func recordedSource(of file: GGUFFile, info: HeadInfo,
+                                       source: (String) throws -> Head) throws -> (name: String, head: Head) {
+        guard let name = file.string(HeadKeys.recipeSource) else {
             throw HeadError.invalid("\(file.path): \(HeadKeys.recipeSource) is missing")
         }
-        let from = try source(sourceName)
+        let from = try source(name)
         let rows = from.embedding.rowCount
         if let expected = file.int(HeadKeys.recipeSourceRows), expected != rows {
-            throw HeadError.mismatch("head '\(info.name)' maps onto \(expected) rows of head '\(sourceName)', which has \(rows)")
+            throw HeadError.mismatch("head '\(info.name)' maps onto \(expected) rows of head '\(name)', which has \(rows)")
         }
         if let expected = file.string(HeadKeys.recipeSourceTokens), expected != tokensHash(from.vocabulary) {
-            throw HeadError.mismatch("head '\(info.name)' was built on another tokenizer than head '\(sourceName)' has")
+            throw HeadError.mismatch("head '\(info.name)' was built on another tokenizer than head '\(name)' has")
         }
+        return (name, from)
+    }
+
+    private static func recipe(file: GGUFFile, info: HeadInfo, tokenizer: Tokenizer, metadata: TokenizerMetadata,
+                               memory: TranslationMemory?, body: Body, source: (String) throws -> Head, materializeAs: GGMLType) throws -> Head {
+        let (sourceName, from) = try recordedSource(of: file, info: info, source: source)
+        let rows = from.embedding.rowCount
         let map = try HeadRecipe(offsets: int32s(file, HeadKeys.recipeOffsets), indices: int32s(file, HeadKeys.recipeIndices),
                                  weights: floats(file, HeadKeys.recipeWeights), sourceRows: rows)
         let width = body.config.embeddingLength
@@ -209,21 +219,17 @@ public enum HeadFile {
 
     private static func slice(file: GGUFFile, info: HeadInfo, tokenizer: Tokenizer, metadata: TokenizerMetadata,
                               memory: TranslationMemory?, body: Body, source: (String) throws -> Head) throws -> Head {
-        guard let sourceName = file.string(HeadKeys.recipeSource) else {
-            throw HeadError.invalid("\(file.path): \(HeadKeys.recipeSource) is missing")
-        }
         guard info.output == .separate else {
             throw HeadError.invalid("\(file.path): a slice head's \(HeadKeys.output) must be separate")
         }
-        let from = try source(sourceName)
-        guard let sourceOutput = from.output else {
-            throw HeadError.invalid("\(file.path): head '\(sourceName)' has no output to slice")
-        }
         // The slice keeps its source's tokenizer (stored in the file too, so
         // the file reads alone): the same token texts, in the same order.
-        let hash = tokensHash(tokenizer.vocabulary)
-        guard file.string(HeadKeys.recipeSourceTokens) == hash, hash == tokensHash(from.vocabulary) else {
-            throw HeadError.mismatch("head '\(info.name)' was not sliced from the tokenizer of head '\(sourceName)'")
+        guard file.string(HeadKeys.recipeSourceTokens) == tokensHash(tokenizer.vocabulary) else {
+            throw HeadError.mismatch("head '\(info.name)' was not sliced from the tokenizer of head '\(file.string(HeadKeys.recipeSource) ?? "?")'")
+        }
+        let (sourceName, from) = try recordedSource(of: file, info: info, source: source)
+        guard let sourceOutput = from.output else {
+            throw HeadError.invalid("\(file.path): head '\(sourceName)' has no output to slice")
         }
         let tokens = try int32s(file, HeadKeys.sliceTokens)
         let lookup = TensorLookup(file: file)

@@ -83,9 +83,7 @@ public enum HeadFileWriter {
         }
         var w = GGUFWriter()
         setMetadata(&w, info: info, kind: "recipe", tokenizer: tokenizer)
-        w.set(HeadKeys.recipeSource, .string(source.name))
-        w.set(HeadKeys.recipeSourceRows, .uint32(UInt32(source.rows)))
-        w.set(HeadKeys.recipeSourceTokens, .string(source.tokensHash))
+        setSource(&w, source)
         try w.addTensor(name: HeadKeys.recipeOffsets, type: .i32, shape: [recipe.offsets.count],
                         bytes: recipe.offsets.withUnsafeBytes { Array($0) })
         // GGUF tensors have at least one element: an empty map stores one unused entry.
@@ -122,10 +120,7 @@ public enum HeadFileWriter {
         var sliced = info
         sliced.output = .separate
         setMetadata(&w, info: sliced, kind: "slice", tokenizer: source.tokenizerMetadata)
-        let from = RecipeSource(source)
-        w.set(HeadKeys.recipeSource, .string(from.name))
-        w.set(HeadKeys.recipeSourceRows, .uint32(UInt32(from.rows)))
-        w.set(HeadKeys.recipeSourceTokens, .string(from.tokensHash))
+        setSource(&w, RecipeSource(source))
         try w.addTensor(name: HeadKeys.sliceTokens, type: .i32, shape: [ids.count], bytes: ids.withUnsafeBytes { Array($0) })
         let m = output.matrix
         var bytes: [UInt8] = []
@@ -138,6 +133,13 @@ public enum HeadFileWriter {
             try w.addTensor(name: HeadKeys.outputBiasTensor, shape: [ids.count], floats: ids.map { bias.values[Int($0)] })
         }
         try w.write(to: path)
+    }
+
+    /// The keys naming the head a recipe or slice head's rows come from.
+    private static func setSource(_ w: inout GGUFWriter, _ source: RecipeSource) {
+        w.set(HeadKeys.recipeSource, .string(source.name))
+        w.set(HeadKeys.recipeSourceRows, .uint32(UInt32(source.rows)))
+        w.set(HeadKeys.recipeSourceTokens, .string(source.tokensHash))
     }
 
     /// The `hydra.head.*`, `general.*` and tokenizer keys.
