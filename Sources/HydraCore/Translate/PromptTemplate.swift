@@ -120,8 +120,8 @@ public struct TranslationPrompt: Sendable {
 
     /// The prompt for `text` as pieces to tokenize apart, with `examples`
     /// (pairs from a translation memory) shown as earlier requests and
-    /// their answers; a base model's prompt shows them as lines instead of
-    /// the built-in example pair.
+    /// their answers, and then no system text; a base model's prompt shows
+    /// them as lines instead of the built-in example pair.
     public func pieces(_ text: String, format: ChatFormat, examples: [TranslationMemory.Pair] = []) -> [PromptPiece] {
         // Examples show the answer's own language, so the prompt names it
         // (on qwen2.5-1.5b's Tatar head, 3 examples: chrF 25.8 against 24.5
