@@ -160,7 +160,8 @@ struct HeadsCommand: ParsableCommand {
                        info.candidates.map { "--candidates \($0)" },
                        info.roundTripWeight.map { "--round-trip-weight \($0)" },
                        info.roundTripBelow.map { "--round-trip-below \($0)" },
-                       info.examples.map { "--examples \($0)" }].compactMap { $0 }
+                       info.examples.map { "--examples \($0)" },
+                       info.minLength.map { "--min-length \($0)" }].compactMap { $0 }
         return options.isEmpty ? "as told" : options.joined(separator: " ") + " unless told otherwise"
     }
 

@@ -41,6 +41,9 @@ extension HeadsCommand {
         @Option(help: "The head's default --examples: pairs of its translation memory shown in the prompt (0: none).")
         var examples: Int?
 
+        @Option(help: "The head's default --min-length: the answer's least characters per source character before it may end (0: none).")
+        var minLength: Float?
+
         @Option(help: "Store this translation memory in the head: a tab-separated file, a text and its translation per line.")
         var memory: String?
 
@@ -53,14 +56,14 @@ extension HeadsCommand {
         func settings(memory: TranslationMemory? = nil) -> HeadDecoding.Settings {
             .init(noRepeatNgram: noRepeatNgram, repeatPenalty: repeatPenalty, candidates: candidates,
                   roundTripWeight: roundTripWeight, roundTripBelow: roundTripBelow, examples: examples,
-                  memory: memory, dropMemory: noMemory)
+                  minLength: minLength, memory: memory, dropMemory: noMemory)
         }
 
         func validate() throws {
             guard !settings().isEmpty || memory != nil else {
                 throw ValidationError(
                     "give --no-repeat-ngram, --repeat-penalty, --candidates, --round-trip-weight, --round-trip-below, "
-                        + "--examples, --memory, --no-memory or several")
+                        + "--examples, --min-length, --memory, --no-memory or several")
             }
             if memory != nil && noMemory { throw ValidationError("--memory and --no-memory exclude each other") }
             _ = try Language.named(memoryLanguage)

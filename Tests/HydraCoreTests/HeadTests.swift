@@ -164,6 +164,20 @@ struct HeadTests {
         info.roundTripWeight = nil
         info.roundTripBelow = nil
 
+        // And its --min-length (off where neither says).
+        info.minLength = 0.5
+        let lengthy = try reload(info)
+        #expect(lengthy.info.minLength == 0.5)
+        #expect(translator.sampler(target: lengthy, language: tt, text: "").sampling.minLength == 0.5)
+        #expect(translator.sampler(target: native, language: tt, text: "").sampling.minLength == 0)
+        translator.sampling.minLength = 0
+        #expect(translator.sampler(target: lengthy, language: tt, text: "").sampling.minLength == 0)
+        for bad: Float in [0, -1, 5, .nan] {
+            info.minLength = bad
+            refused(info)
+        }
+        info.minLength = nil
+
         info.promptLanguage = "xx-unknown"
         refused(info)
     }
@@ -177,8 +191,8 @@ struct HeadTests {
         try HeadFileWriter.writeDense(native, to: path, info: TestHeads.renamed(native, "smol-rec", language: "tt"))
         let info = try HeadDecoding.recommend(input: path, output: changed,
                                               .init(noRepeatNgram: 3, repeatPenalty: 1.3, candidates: 7,
-                                                    roundTripWeight: 3, roundTripBelow: 30))
-        #expect(info.noRepeatNgram == 3 && info.repeatPenalty == 1.3 && info.candidates == 7)
+                                                    roundTripWeight: 3, roundTripBelow: 30, minLength: 0.5))
+        #expect(info.noRepeatNgram == 3 && info.repeatPenalty == 1.3 && info.candidates == 7 && info.minLength == 0.5)
         #expect(info.roundTripWeight == 3 && info.roundTripBelow == 30)
         let (before, after) = (try GGUFFile(path: path), try GGUFFile(path: changed))
         #expect(before.tensors.map(\.name) == after.tensors.map(\.name))
@@ -188,7 +202,7 @@ struct HeadTests {
         // Setting them back (in place) gives the original file again.
         try HeadDecoding.recommend(input: changed, output: changed,
                                    .init(noRepeatNgram: 0, repeatPenalty: 1, candidates: 1, roundTripWeight: 0,
-                                         roundTripBelow: 100))
+                                         roundTripBelow: 100, minLength: 0))
         #expect(FileManager.default.contentsEqual(atPath: path, andPath: changed))
         #expect(!FileManager.default.fileExists(atPath: changed + ".part"))
         // A model is not a head; values out of range are refused before anything is written.
@@ -200,6 +214,7 @@ struct HeadTests {
         #expect(throws: HydraError.self) { try HeadDecoding.recommend(input: path, output: changed, .init(candidates: 2)) }
         #expect(throws: HydraError.self) { try HeadDecoding.recommend(input: path, output: changed, .init(roundTripWeight: -1)) }
         #expect(throws: HydraError.self) { try HeadDecoding.recommend(input: path, output: changed, .init(roundTripBelow: 101)) }
+        #expect(throws: HydraError.self) { try HeadDecoding.recommend(input: path, output: changed, .init(minLength: 5)) }
         #expect(FileManager.default.contentsEqual(atPath: path, andPath: changed))
     }
 

@@ -103,11 +103,12 @@ struct SamplingTests {
     func samplingSettings() throws {
         let d = JSONDecoder()
         d.keyDecodingStrategy = .convertFromSnakeCase
-        let s = try d.decode(Sampling.self, from: Data(#"{"top_k": 5, "no_repeat_ngram": 4, "repeat_penalty": 1.1}"#.utf8))
+        let s = try d.decode(Sampling.self, from: Data(#"{"top_k": 5, "no_repeat_ngram": 4, "repeat_penalty": 1.1, "min_length": 0.5}"#.utf8))
         var expected = Sampling()
         expected.topK = 5
         expected.noRepeatNgram = 4
         expected.repeatPenalty = 1.1
+        expected.minLength = 0.5
         #expect(s == expected)
         #expect(try d.decode(Sampling.self, from: Data("{}".utf8)) == Sampling())
         #expect(Sampling().problem == nil)
@@ -118,6 +119,9 @@ struct SamplingTests {
         bad = Sampling()
         bad.noRepeatNgram = -1
         #expect(bad.problem?.contains("no-repeat-ngram") == true)
+        bad = Sampling()
+        bad.minLength = -0.5
+        #expect(bad.problem?.contains("min-length") == true)
     }
 
     /// A prompt through the native head of smollm2-135m.

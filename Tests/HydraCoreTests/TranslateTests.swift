@@ -104,6 +104,32 @@ struct TranslateTests {
         #expect(out.hasSuffix("\n"))
         #expect(Script.dominant(in: out) == .cyrillic, "\(out)")
     }
+
+    @Test("--min-length: the answer goes on past its end token until it is long enough, the same text before that")
+    func minimumLength() throws {
+        let lm = try TestHeads.model("qwen2.5-0.5b", context: 512)
+        let translator = try Translator(model: lm)
+        let text = "Good morning."
+        func translate(_ minLength: Float) throws -> (text: String, tokens: Int) {
+            translator.sampling.minLength = minLength
+            var out = ""
+            let stats = try translator.translate(text, from: try Language.named("en"), to: try Language.named("ru")) {
+                out += $0
+                return true
+            }
+            return (out, stats.generatedTokens)
+        }
+        let plain = try translate(0), long = try translate(3)
+        let least = 3 * text.unicodeScalars.count
+        #expect(plain.text.unicodeScalars.count < least, "\(plain.text)")  // else the setting would change nothing
+        // Ended by length, or by the token budget.
+        let budget = Translator.tokenBudget(
+            sourceTokens: lm.native.tokenizer.tokenize(text, addSpecial: false, parseSpecial: false).count)
+        #expect(long.text.unicodeScalars.count >= least || long.tokens == budget,
+                "\(long.text)")
+        #expect(long.text.hasPrefix(plain.text), "\(plain.text) | \(long.text)")
+        #expect(long.tokens > plain.tokens)
+    }
 }
 
 @Suite("Text")

@@ -2,7 +2,8 @@ import Foundation
 
 /// The decoding settings a head file recommends (`HeadInfo.noRepeatNgram`,
 /// `HeadInfo.repeatPenalty`, `HeadInfo.candidates`,
-/// `HeadInfo.roundTripWeight`, `HeadInfo.roundTripBelow`, `HeadInfo.examples`
+/// `HeadInfo.roundTripWeight`, `HeadInfo.roundTripBelow`, `HeadInfo.examples`,
+/// `HeadInfo.minLength`
 /// and the translation memory they come from, `Head.memory`), changed without
 /// touching its tables: after
 /// measuring which settings translate best through a head, a researcher
@@ -19,6 +20,7 @@ public enum HeadDecoding {
         public var roundTripWeight: Float?
         public var roundTripBelow: Float?
         public var examples: Int?
+        public var minLength: Float?
         /// A translation memory to store in the head (replacing any it has).
         public var memory: TranslationMemory?
         /// Removes the head's translation memory.
@@ -26,27 +28,29 @@ public enum HeadDecoding {
 
         public init(noRepeatNgram: Int? = nil, repeatPenalty: Float? = nil, candidates: Int? = nil,
                     roundTripWeight: Float? = nil, roundTripBelow: Float? = nil, examples: Int? = nil,
-                    memory: TranslationMemory? = nil, dropMemory: Bool = false) {
+                    minLength: Float? = nil, memory: TranslationMemory? = nil, dropMemory: Bool = false) {
             self.noRepeatNgram = noRepeatNgram
             self.repeatPenalty = repeatPenalty
             self.candidates = candidates
             self.roundTripWeight = roundTripWeight
             self.roundTripBelow = roundTripBelow
             self.examples = examples
+            self.minLength = minLength
             self.memory = memory
             self.dropMemory = dropMemory
         }
 
         public var isEmpty: Bool {
             noRepeatNgram == nil && repeatPenalty == nil && candidates == nil && roundTripWeight == nil
-                && roundTripBelow == nil && examples == nil && memory == nil && !dropMemory
+                && roundTripBelow == nil && examples == nil && minLength == nil && memory == nil && !dropMemory
         }
 
         /// Why a head cannot recommend these settings (named by `option`'s
         /// prefix, e.g. "--recommend-"), or nil when it can: an n-gram of
         /// 0 (none) to 64 tokens, a repetition penalty in (0, 10], 1 (none)
         /// or 3 to 16 candidates, a round-trip weight and threshold between
-        /// 0 and 100, 0 to 16 example pairs.
+        /// 0 and 100, 0 to 16 example pairs, a least length of 0 (none) to 4
+        /// characters a source character.
         public func problem(option: String = "--") -> String? {
             if let n = noRepeatNgram, !(0...64).contains(n) { return "\(option)no-repeat-ngram must be between 0 and 64" }
             if let p = repeatPenalty, !isValid(repeatPenalty: p) { return "\(option)repeat-penalty must be in (0, 10]" }
@@ -58,6 +62,7 @@ public enum HeadDecoding {
                 return "\(option)round-trip-below must be between 0 and 100 (always)"
             }
             if let n = examples, !isValid(examples: n) { return "\(option)examples must be between 0 and 16" }
+            if let r = minLength, !isValid(minLength: r) { return "\(option)min-length must be between 0 (none) and 4" }
             if memory != nil && dropMemory { return "\(option)memory and \(option)no-memory exclude each other" }
             return nil
         }
@@ -70,6 +75,7 @@ public enum HeadDecoding {
             if let w = roundTripWeight { info.roundTripWeight = w > 0 ? w : nil }
             if let b = roundTripBelow { info.roundTripBelow = b < 100 ? b : nil }
             if let n = examples { info.examples = n > 0 ? n : nil }
+            if let r = minLength { info.minLength = r > 0 ? r : nil }
         }
     }
 
@@ -80,7 +86,8 @@ public enum HeadDecoding {
          (HeadKeys.candidates, info.candidates.map { .uint32(UInt32($0)) }),
          (HeadKeys.roundTripWeight, info.roundTripWeight.map { .float32($0) }),
          (HeadKeys.roundTripBelow, info.roundTripBelow.map { .float32($0) }),
-         (HeadKeys.examples, info.examples.map { .uint32(UInt32($0)) })]
+         (HeadKeys.examples, info.examples.map { .uint32(UInt32($0)) }),
+         (HeadKeys.minLength, info.minLength.map { .float32($0) })]
     }
 
     static func isValid(repeatPenalty p: Float) -> Bool { p > 0 && p <= 10 }
@@ -92,6 +99,8 @@ public enum HeadDecoding {
     static func isValid(roundTripBelow b: Float) -> Bool { b >= 0 && b <= 100 }
     /// Example pairs in the prompt: 0 (none) to 16.
     static func isValid(examples n: Int) -> Bool { (0...16).contains(n) }
+    /// Characters of the answer a source character: 0 (none) to 4.
+    static func isValid(minLength r: Float) -> Bool { r >= 0 && r <= 4 }
 
     /// The `hydra.head.memory.*` keys that store `memory` (nil: none).
     static func memoryKeys(_ memory: TranslationMemory?) -> [(key: String, value: GGUFValue?)] {

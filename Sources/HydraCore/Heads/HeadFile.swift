@@ -65,11 +65,15 @@ public enum HeadFile {
         if let n = examples, !(n > 0 && HeadDecoding.isValid(examples: n)) {
             throw HeadError.invalid("\(file.path): \(HeadKeys.examples) \(n) is not between 1 and 16")
         }
+        let minLength = file.float(HeadKeys.minLength)
+        if let r = minLength, !(r > 0 && HeadDecoding.isValid(minLength: r)) {
+            throw HeadError.invalid("\(file.path): \(HeadKeys.minLength) \(r) is not in (0, 4]")
+        }
         return HeadInfo(
             name: file.string(HeadKeys.name) ?? stem, language: try required(HeadKeys.language),
             script: file.string(HeadKeys.script), promptLanguage: promptLanguage, noRepeatNgram: ngram,
             repeatPenalty: penalty, candidates: candidates, roundTripWeight: weight, roundTripBelow: below,
-            examples: examples,
+            examples: examples, minLength: minLength,
             body: .init(architecture: try required(HeadKeys.bodyArchitecture), hiddenSize: hidden, fingerprint: fingerprint),
             output: output,
             provenance: .init(method: file.string(HeadKeys.buildMethod) ?? "unknown", source: file.string(HeadKeys.buildSource),

@@ -91,13 +91,17 @@ public struct HeadInfo: Sendable, Equatable {
     /// the prompt, `Head.memory`) that translations through this head use
     /// unless told otherwise; nil: none.
     public var examples: Int?
+    /// The `--min-length` (the answer's least characters per source
+    /// character before it may end) that translations through this head
+    /// use unless told otherwise; nil: off.
+    public var minLength: Float?
     public var body: BodyFit
     public var output: Output
     public var provenance: Provenance
 
     public init(name: String, language: String, script: String? = nil, promptLanguage: String? = nil,
                 noRepeatNgram: Int? = nil, repeatPenalty: Float? = nil, candidates: Int? = nil,
-                roundTripWeight: Float? = nil, roundTripBelow: Float? = nil, examples: Int? = nil, body: BodyFit, output: Output,
+                roundTripWeight: Float? = nil, roundTripBelow: Float? = nil, examples: Int? = nil, minLength: Float? = nil, body: BodyFit, output: Output,
                 provenance: Provenance) {
         self.name = name
         self.language = language
@@ -109,6 +113,7 @@ public struct HeadInfo: Sendable, Equatable {
         self.roundTripWeight = roundTripWeight
         self.roundTripBelow = roundTripBelow
         self.examples = examples
+        self.minLength = minLength
         self.body = body
         self.output = output
         self.provenance = provenance
@@ -146,6 +151,8 @@ public enum HeadKeys {
     public static let roundTripBelow = "hydra.head.decoding.round_trip_below"
     /// The head's default `--examples` (see `HeadInfo.examples`).
     public static let examples = "hydra.head.decoding.examples"
+    /// The head's default `--min-length` (see `HeadInfo.minLength`).
+    public static let minLength = "hydra.head.decoding.min_length"
     /// The head's translation memory (`Head.memory`): the language of its
     /// source side, and the two sides as string arrays of one length.
     public static let memoryLanguage = "hydra.head.memory.language"

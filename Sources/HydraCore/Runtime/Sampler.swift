@@ -56,12 +56,19 @@ public struct Sampling: Sendable, Equatable, Codable {
     /// none. Nil: what the target head recommends (`HeadInfo.examples`),
     /// else 0.
     public var examples: Int?
+    /// The answer may not end (its end token is not picked) before it has
+    /// this many characters for each character of the source text: 0.5
+    /// keeps a translation from stopping after a word or two. Greedy,
+    /// sampling and consensus decoding; not within beam search; the token
+    /// budget still ends it. 0: off. Nil: what the target head recommends
+    /// (`HeadInfo.minLength`), else off.
+    public var minLength: Float?
 
     public init() {}
 
     private enum CodingKeys: String, CodingKey {
         case temperature, topK, topP, seed, beams, candidates, candidateTemperature, roundTripWeight, roundTripBelow,
-             noRepeatNgram, repeatPenalty, repeatLastN, examples
+             noRepeatNgram, repeatPenalty, repeatLastN, examples, minLength
     }
 
     /// Missing keys keep their defaults: a request names only what it changes.
@@ -80,6 +87,7 @@ public struct Sampling: Sendable, Equatable, Codable {
         repeatPenalty = try c.decodeIfPresent(Float.self, forKey: .repeatPenalty)
         repeatLastN = try c.decodeIfPresent(Int.self, forKey: .repeatLastN) ?? repeatLastN
         examples = try c.decodeIfPresent(Int.self, forKey: .examples)
+        minLength = try c.decodeIfPresent(Float.self, forKey: .minLength)
     }
 
     /// Why these settings cannot be used, or nil when they can (named as
@@ -107,6 +115,7 @@ public struct Sampling: Sendable, Equatable, Codable {
         if let p = repeatPenalty, !(p > 0 && p.isFinite) { return "--repeat-penalty (repeat_penalty) must be more than 0" }
         if !(0...4096).contains(repeatLastN) { return "--repeat-last-n (repeat_last_n) must be between 0 and 4096" }
         if let n = examples, !HeadDecoding.isValid(examples: n) { return "--examples (examples) must be between 0 and 16" }
+        if let r = minLength, !HeadDecoding.isValid(minLength: r) { return "--min-length (min_length) must be between 0 and 4" }
         return nil
     }
 

@@ -21,6 +21,8 @@ public final class TranslationSession {
     /// (which passes the chosen one's text on through `answer`).
     private var candidates: [Candidate]
     private let budget: Int
+    /// The characters an answer needs before it may end (`Sampling.minLength`).
+    private var leastCharacters = 0
     /// Consensus decoding: which of the finished candidates' texts to pass on.
     private var choose: ([String]) -> Int = { Consensus.choose($0) }
 
@@ -31,6 +33,8 @@ public final class TranslationSession {
         let sampler: Sampler
         /// The tokens picked so far.
         var made: [Int32] = []
+        /// The characters (Unicode scalars) of their text.
+        var characters = 0
         var answer: AnswerText
         /// The answer's text so far (consensus decoding: passed on at the end).
         var text = ""
@@ -67,6 +71,7 @@ public final class TranslationSession {
         let session = TranslationSession(sequence: sequence, sampler: sampler, answer: plan.answer, budget: plan.budget,
                                          promptTokens: plan.tokens.count)
         let sampling = sampler.sampling
+        session.leastCharacters = Int((Double(sampling.minLength ?? 0) * Double(paragraph.unicodeScalars.count)).rounded(.up))
         if let n = sampling.candidates, n > 1 {
             for i in 1..<n {
                 session.candidates.append(Candidate(sequence: try sequence.clone(),
@@ -132,10 +137,20 @@ public final class TranslationSession {
     /// passes its text to `emit`; it stops running at its end.
     private func step(_ candidate: Candidate, emit: (String) -> Bool) {
         let current = candidate.answer
+        let target = candidate.sequence.target
+        // Too short to end: the end tokens are not picked.
+        let short = candidate.characters < leastCharacters
+        let allowed = { (token: Int32) -> Bool in
+            current.allows(token) && !(short && target.vocabulary.isEndOfGeneration(token))
+        }
         let next = candidate.sequence.logits.withUnsafeBufferPointer {
-            candidate.sampler.pick($0, after: candidate.made, allowed: current.allows)
+            candidate.sampler.pick($0, after: candidate.made, allowed: allowed)
         }
         candidate.made.append(next)
+        if leastCharacters > 0 {
+            // Bytes that start a character: pieces may split one.
+            candidate.characters += target.tokenizer.piece(next).filter { $0 & 0xC0 != 0x80 }.count
+        }
         stats.generatedTokens += 1
         if !(candidate.answer.take(next, emit: emit) && candidate.made.count < budget) {
             candidate.running = false
