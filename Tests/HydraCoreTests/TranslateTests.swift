@@ -120,15 +120,18 @@ struct TranslateTests {
             return (out, stats.generatedTokens)
         }
         let plain = try translate(0), long = try translate(3)
-        let least = 3 * text.unicodeScalars.count
-        #expect(plain.text.unicodeScalars.count < least, "\(plain.text)")  // else the setting would change nothing
+        func visible(_ s: String) -> Int { s.unicodeScalars.filter { !$0.properties.isWhitespace }.count }
+        let least = 3 * visible(text)
+        #expect(visible(plain.text) < least, "\(plain.text)")  // else the setting would change nothing
         // Ended by length, or by the token budget.
         let budget = Translator.tokenBudget(
             sourceTokens: lm.native.tokenizer.tokenize(text, addSpecial: false, parseSpecial: false).count)
-        #expect(long.text.unicodeScalars.count >= least || long.tokens == budget,
+        #expect(visible(long.text) >= least || long.tokens == budget,
                 "\(long.text)")
         #expect(long.text.hasPrefix(plain.text), "\(plain.text) | \(long.text)")
         #expect(long.tokens > plain.tokens)
+        let lines = long.text.split(whereSeparator: \.isNewline).count
+        #expect(lines == 1, "\(long.text)")  // one line in, one line out
     }
 }
 

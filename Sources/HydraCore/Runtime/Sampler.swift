@@ -57,7 +57,9 @@ public struct Sampling: Sendable, Equatable, Codable {
     /// else 0.
     public var examples: Int?
     /// The answer may not end (its end token is not picked) before it has
-    /// this many characters for each character of the source text: 0.5
+    /// this many characters for each character of the source text (spaces
+    /// and line breaks not counted; nor, for a text of one line, a line
+    /// break before then): 0.5
     /// keeps a translation from stopping after a word or two. Greedy,
     /// sampling and consensus decoding; not within beam search; the token
     /// budget still ends it. 0: off. Nil: what the target head recommends

@@ -23,6 +23,8 @@ public final class TranslationSession {
     private let budget: Int
     /// The characters an answer needs before it may end (`Sampling.minLength`).
     private var leastCharacters = 0
+    /// Whether the paragraph is one line: an answer held open goes on on its line.
+    private var oneLine = true
     /// Consensus decoding: which of the finished candidates' texts to pass on.
     private var choose: ([String]) -> Int = { Consensus.choose($0) }
 
@@ -33,7 +35,7 @@ public final class TranslationSession {
         let sampler: Sampler
         /// The tokens picked so far.
         var made: [Int32] = []
-        /// The characters (Unicode scalars) of their text.
+        /// The characters of their text, spaces and line breaks left out.
         var characters = 0
         var answer: AnswerText
         /// The answer's text so far (consensus decoding: passed on at the end).
@@ -71,7 +73,9 @@ public final class TranslationSession {
         let session = TranslationSession(sequence: sequence, sampler: sampler, answer: plan.answer, budget: plan.budget,
                                          promptTokens: plan.tokens.count)
         let sampling = sampler.sampling
-        session.leastCharacters = Int((Double(sampling.minLength ?? 0) * Double(paragraph.unicodeScalars.count)).rounded(.up))
+        let visible = paragraph.unicodeScalars.filter { !$0.properties.isWhitespace }.count
+        session.leastCharacters = Int((Double(sampling.minLength ?? 0) * Double(visible)).rounded(.up))
+        session.oneLine = !paragraph.contains(where: \.isNewline)
         if let n = sampling.candidates, n > 1 {
             for i in 1..<n {
                 session.candidates.append(Candidate(sequence: try sequence.clone(),
@@ -138,18 +142,21 @@ public final class TranslationSession {
     private func step(_ candidate: Candidate, emit: (String) -> Bool) {
         let current = candidate.answer
         let target = candidate.sequence.target
-        // Too short to end: the end tokens are not picked.
-        let short = candidate.characters < leastCharacters
+        // Too short to end: the end tokens are not picked, nor (for a
+        // paragraph of one line) a line break, which would start another.
+        let short = candidate.characters < leastCharacters, oneLine = oneLine
         let allowed = { (token: Int32) -> Bool in
-            current.allows(token) && !(short && target.vocabulary.isEndOfGeneration(token))
+            guard current.allows(token) else { return false }
+            guard short else { return true }
+            return !target.vocabulary.isEndOfGeneration(token) && !(oneLine && target.tokenizer.piece(token).contains(0x0A))
         }
         let next = candidate.sequence.logits.withUnsafeBufferPointer {
             candidate.sampler.pick($0, after: candidate.made, allowed: allowed)
         }
         candidate.made.append(next)
         if leastCharacters > 0 {
-            // Bytes that start a character: pieces may split one.
-            candidate.characters += target.tokenizer.piece(next).filter { $0 & 0xC0 != 0x80 }.count
+            // Bytes that start a character (pieces may split one), but ASCII spaces and line breaks.
+            candidate.characters += target.tokenizer.piece(next).filter { $0 & 0xC0 != 0x80 && !Self.isSpace($0) }.count
         }
         stats.generatedTokens += 1
         if !(candidate.answer.take(next, emit: emit) && candidate.made.count < budget) {
@@ -157,6 +164,9 @@ public final class TranslationSession {
             _ = candidate.answer.finish(emit: emit)
         }
     }
+
+    /// ASCII space, tab and line breaks.
+    private static func isSpace(_ byte: UInt8) -> Bool { byte == 0x20 || (0x09...0x0D).contains(byte) }
 
     /// Beam search: the beams to feed next, or the best hypothesis's text
     /// once the search is over.
