@@ -24,7 +24,8 @@ public final class Head: @unchecked Sendable {
     /// materialized tables): kept alive as long as the head.
     private let owners: [AnyObject]
     /// Sets of tokens computed once over the vocabulary: those of other
-    /// scripts (`ScriptLock`), those writing placeholder marks (`PlaceholderGuard`).
+    /// scripts (`ScriptLock`), those writing placeholder marks or line
+    /// breaks (`tokens(writing:)`).
     let maskCache = TokenMaskCache()
 
     public var name: String { info.name }

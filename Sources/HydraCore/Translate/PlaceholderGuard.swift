@@ -16,7 +16,7 @@ public enum PlaceholderGuard {
     public static func bannedTokens(_ head: Head, for text: String) -> TokenMask {
         let missing = marks.filter { !text.utf8.contains($0) }
         guard !missing.isEmpty else { return TokenMask() }
-        return head.maskCache.mask("marks \(missing)") { tokens(of: head, writing: missing) }
+        return head.tokens(writing: missing)
     }
 
     static func tokens(of head: Head, writing missing: [UInt8]) -> TokenMask {
@@ -28,5 +28,13 @@ public enum PlaceholderGuard {
             if head.tokenizer.piece(id).contains(where: missing.contains) { mask.insert(id) }
         }
         return mask
+    }
+}
+
+extension Head {
+    /// The tokens that write one of `bytes` (control and end tokens never;
+    /// computed once per set of bytes).
+    func tokens(writing bytes: [UInt8]) -> TokenMask {
+        maskCache.mask("writing \(bytes)") { PlaceholderGuard.tokens(of: self, writing: bytes) }
     }
 }

@@ -23,8 +23,10 @@ public final class TranslationSession {
     private let budget: Int
     /// The characters an answer needs before it may end (`Sampling.minLength`).
     private var leastCharacters = 0
-    /// Whether the paragraph is one line: an answer held open goes on on its line.
-    private var oneLine = true
+    /// The tokens not picked either while the answer is too short: those
+    /// writing a line break, when the paragraph is one line (the answer
+    /// goes on on its line).
+    private var lineBreaks = TokenMask()
     /// Consensus decoding: which of the finished candidates' texts to pass on.
     private var choose: ([String]) -> Int = { Consensus.choose($0) }
 
@@ -75,7 +77,9 @@ public final class TranslationSession {
         let sampling = sampler.sampling
         let visible = paragraph.unicodeScalars.filter { !$0.properties.isWhitespace }.count
         session.leastCharacters = Int((Double(sampling.minLength ?? 0) * Double(visible)).rounded(.up))
-        session.oneLine = !paragraph.contains(where: \.isNewline)
+        if session.leastCharacters > 0 && !paragraph.contains(where: \.isNewline) {
+            session.lineBreaks = th.tokens(writing: [0x0A])
+        }
         if let n = sampling.candidates, n > 1 {
             for i in 1..<n {
                 session.candidates.append(Candidate(sequence: try sequence.clone(),
@@ -144,11 +148,10 @@ public final class TranslationSession {
         let target = candidate.sequence.target
         // Too short to end: the end tokens are not picked, nor (for a
         // paragraph of one line) a line break, which would start another.
-        let short = candidate.characters < leastCharacters, oneLine = oneLine
+        let short = candidate.characters < leastCharacters, lineBreaks = lineBreaks
         let allowed = { (token: Int32) -> Bool in
             guard current.allows(token) else { return false }
-            guard short else { return true }
-            return !target.vocabulary.isEndOfGeneration(token) && !(oneLine && target.tokenizer.piece(token).contains(0x0A))
+            return !short || !(target.vocabulary.isEndOfGeneration(token) || lineBreaks.contains(token))
         }
         let next = candidate.sequence.logits.withUnsafeBufferPointer {
             candidate.sampler.pick($0, after: candidate.made, allowed: allowed)
