@@ -25,7 +25,8 @@
 #   and stores data/tt/en-tt.tsv as its translation memory, recommending
 #   --examples 3 (EXAMPLES=3: the 3 nearest pairs shown in the prompt;
 #   CANDIDATES=7 would add consensus decoding: better, but slower than the
-#   default may be).
+#   default may be) and --min-length 0.5 (MINLEN=0.5: an answer may end
+#   only once it has half the characters of its text).
 # DISTILL=W adds the native head as teacher (heads tune --distill W).
 # PAIRS=N takes N pairs instead, SPREAD=1 spreads them over the whole
 # (sorted) pair file instead of taking the first ones, EPOCHS, LR and L2
@@ -33,8 +34,9 @@
 # another language in the pairs' prompt (recorded in the head: translations
 # through it then name that language too; PROMPT=tt: the head's own), NGRAM
 # the --no-repeat-ngram the head recommends, PENALTY its --repeat-penalty,
-# CANDIDATES its --candidates, EXAMPLES its --examples (with data/tt/en-tt.tsv
-# stored as its translation memory; empty: no memory), TUNE_EXAMPLES the
+# CANDIDATES its --candidates, MINLEN its --min-length, EXAMPLES its
+# --examples (with data/tt/en-tt.tsv stored as its translation memory;
+# empty: no memory), TUNE_EXAMPLES the
 # nearest pairs each tuning pair's prompt shows (heads tune --examples;
 # default none: for qwen2.5-1.5b, TUNE_EXAMPLES=3 scored chrF 22.46 on the
 # first 60 held-out pairs, greedy with 3 examples, against 25.77 for rows
@@ -49,10 +51,10 @@ mkdir -p "$CACHE" "$(dirname "$OUT")"
 case "$MODEL" in
     gemma3-270m)
         BUILT=${BUILT:-heads/tt-gemma3-270m-transtok.gguf}
-        TEXT=(data/tt/tt.txt data/tt/en-tt.tsv); PAIRS=${PAIRS:-1500}; SPREAD=${SPREAD:-}; PROMPT=${PROMPT:-ru}; NGRAM=${NGRAM:-3}; PENALTY=${PENALTY-1.5}; CANDIDATES=${CANDIDATES-}; EXAMPLES=${EXAMPLES-} ;;
+        TEXT=(data/tt/tt.txt data/tt/en-tt.tsv); PAIRS=${PAIRS:-1500}; SPREAD=${SPREAD:-}; PROMPT=${PROMPT:-ru}; NGRAM=${NGRAM:-3}; PENALTY=${PENALTY-1.5}; CANDIDATES=${CANDIDATES-}; EXAMPLES=${EXAMPLES-}; MINLEN=${MINLEN-} ;;
     *)
         BUILT=${BUILT:-$CACHE/tt-$MODEL-transtok.gguf}
-        TEXT=(data/tt/tt-text.txt); PAIRS=${PAIRS:-1000}; SPREAD=${SPREAD:-}; PROMPT=${PROMPT:-ru}; NGRAM=${NGRAM:-3}; PENALTY=${PENALTY-1.5}; CANDIDATES=${CANDIDATES-}; EXAMPLES=${EXAMPLES-3} ;;
+        TEXT=(data/tt/tt-text.txt); PAIRS=${PAIRS:-1000}; SPREAD=${SPREAD:-}; PROMPT=${PROMPT:-ru}; NGRAM=${NGRAM:-3}; PENALTY=${PENALTY-1.5}; CANDIDATES=${CANDIDATES-}; EXAMPLES=${EXAMPLES-3}; MINLEN=${MINLEN-0.5} ;;
 esac
 TUNE_EXAMPLES=${TUNE_EXAMPLES-}
 
@@ -74,6 +76,9 @@ mv "$BUILT.part" "$BUILT"
 mv "$OUT.part" "$OUT"
 if [[ -n "$EXAMPLES" ]]; then
     "$HYDRA" heads recommend "$OUT" --memory data/tt/en-tt.tsv --memory-language en --examples "$EXAMPLES"
+fi
+if [[ -n "$MINLEN" ]]; then
+    "$HYDRA" heads recommend "$OUT" --min-length "$MINLEN"
 fi
 
 "$HYDRA" heads inspect "$OUT" --model "$MODEL"
