@@ -37,7 +37,8 @@ public final class TranslationSession {
         let sampler: Sampler
         /// The tokens picked so far.
         var made: [Int32] = []
-        /// The characters of their text, spaces and line breaks left out.
+        /// The characters of their text, spaces and line breaks left out
+        /// (counted until there are enough).
         var characters = 0
         var answer: AnswerText
         /// The answer's text so far (consensus decoding: passed on at the end).
@@ -75,8 +76,7 @@ public final class TranslationSession {
         let session = TranslationSession(sequence: sequence, sampler: sampler, answer: plan.answer, budget: plan.budget,
                                          promptTokens: plan.tokens.count)
         let sampling = sampler.sampling
-        let visible = paragraph.unicodeScalars.filter { !$0.properties.isWhitespace }.count
-        session.leastCharacters = Int((Double(sampling.minLength ?? 0) * Double(visible)).rounded(.up))
+        session.leastCharacters = Int((Double(sampling.minLength ?? 0) * Double(Self.counted(paragraph.utf8))).rounded(.up))
         if session.leastCharacters > 0 && !paragraph.contains(where: \.isNewline) {
             session.lineBreaks = th.tokens(writing: [0x0A])
         }
@@ -157,10 +157,7 @@ public final class TranslationSession {
             candidate.sampler.pick($0, after: candidate.made, allowed: allowed)
         }
         candidate.made.append(next)
-        if leastCharacters > 0 {
-            // Bytes that start a character (pieces may split one), but ASCII spaces and line breaks.
-            candidate.characters += target.tokenizer.piece(next).filter { $0 & 0xC0 != 0x80 && !Self.isSpace($0) }.count
-        }
+        if short { candidate.characters += Self.counted(target.tokenizer.piece(next)) }
         stats.generatedTokens += 1
         if !(candidate.answer.take(next, emit: emit) && candidate.made.count < budget) {
             candidate.running = false
@@ -168,8 +165,12 @@ public final class TranslationSession {
         }
     }
 
-    /// ASCII space, tab and line breaks.
-    private static func isSpace(_ byte: UInt8) -> Bool { byte == 0x20 || (0x09...0x0D).contains(byte) }
+    /// The characters of UTF-8 text as the least length counts them, in
+    /// the paragraph and in each token's piece alike: bytes that start a
+    /// character (a piece may split one), but ASCII spaces, tabs and line breaks.
+    private static func counted(_ bytes: some Sequence<UInt8>) -> Int {
+        bytes.reduce(0) { n, b in b & 0xC0 != 0x80 && b != 0x20 && !(0x09...0x0D).contains(b) ? n + 1 : n }
+    }
 
     /// Beam search: the beams to feed next, or the best hypothesis's text
     /// once the search is over.
