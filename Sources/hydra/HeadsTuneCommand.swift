@@ -14,7 +14,9 @@ extension HeadsCommand {
                 (OpenBLAS sgemm). --text files give one sequence a line (the head's BOS, then the line; a \
                 .tsv gives its second column); --pairs files give translation pairs 'source<TAB>target', run \
                 as hydra's translation prompt (native head) followed by the target through the head, as \
-                decoding sees them. Input rows are kept; a tied head comes out untied (Q8_0 tables by default).
+                decoding sees them. Input rows are kept; a tied head comes out untied (Q8_0 tables by default); a \
+                slice of the model's own head ('hydra heads mask') stays a slice: its kept tokens' rows are tuned, \
+                positions whose next token it has no row for are not trained.
                 The hidden states, a checkpoint and what they were made from are kept in --work (default: \
                 OUT.tune): a second run with the same arguments continues where the first stopped and gives \
                 the same head, bit for bit; a larger --epochs continues a finished run. The folder is removed \

@@ -118,17 +118,60 @@ struct SliceHeadTests {
         }
     }
 
-    @Test("tuning and dense export refuse a slice head: its output rows are not the whole vocabulary")
-    func sliceNotTunedOrExported() throws {
+    @Test("a slice of the native head tunes into a slice: the loss falls, only its rows change, the input rows stay the native ones")
+    func sliceTunesIntoSlice() throws {
+        let model = try TestHeads.model("gemma3-270m")
+        let (path, allowed) = try Self.masked(model)
+        defer { try? FileManager.default.removeItem(atPath: path) }
+        let slice = try model.heads.load(path: path, catalog: HeadCatalog(directories: []))
+        let (folder, text, pairs) = try HeadTuningTests.corpus()
+        defer { try? FileManager.default.removeItem(atPath: folder) }
+        var options = HeadTuningTests.options()
+        options.promptLanguage = nil
+        options.name = "tt-masked-tuned"
+        var losses: [Double] = []
+        let result = try HeadTuning.run(model: model, head: slice, textFiles: [text], pairFiles: [pairs],
+                                        pairSource: Language.named("en"), options: options,
+                                        work: folder + "/work", out: folder + "/tuned.gguf") { e in
+            if case .tuner(.step(_, _, let loss, _)) = e { losses.append(loss) }
+        }
+        #expect(!result.stopped && losses.count >= 6, "\(result)")
+        let third = max(losses.count / 3, 1)
+        #expect(losses.suffix(third).reduce(0, +) < losses.prefix(third).reduce(0, +) - 0.1 * Double(third), "\(losses)")
+
+        let tuned = try model.heads.load(path: folder + "/tuned.gguf", catalog: HeadCatalog(directories: []))
+        let output = try #require(tuned.output)
+        #expect(tuned.kind == "slice" && output.tokens == allowed.ids && tuned.vocabulary.count == slice.vocabulary.count)
+        // The stored rows are the tuned ones (F32), and differ from the native rows they started from.
+        let stored = try HeadTuningTests.outputRows(folder + "/tuned.gguf").withUnsafeBytes { Array($0.bindMemory(to: Float.self)) }
+        var row = [Float](repeating: 0, count: 640), before = row, native = row, input = row
+        TokenEmbedding(matrix: output.matrix).row(7, into: &row)
+        TokenEmbedding(matrix: try #require(slice.output).matrix).row(7, into: &before)
+        #expect(row == Array(stored[7 * 640..<8 * 640]) && row != before)
+        // Input rows: the native head's, untouched.
+        let id = Int(allowed.ids[7])
+        model.native.embedding.row(id, into: &native)
+        tuned.embedding.row(id, into: &input)
+        #expect(input == native)
+        // A token the slice has no row for is still never written.
+        let logits = output.logits(hidden: [Float](repeating: 0.01, count: 640), pool: nil)
+        let excluded = try #require((0..<logits.count).first { !allowed.contains(Int32($0)) })
+        #expect(logits[excluded] == OutputHead.excludedLogit)
+
+        options.tuner.distill = 1
+        #expect {
+            try HeadTuning.run(model: model, head: slice, textFiles: [text], pairFiles: [], pairSource: Language.named("en"),
+                               options: options, work: folder + "/distill", out: folder + "/distill.gguf")
+        } throws: { "\($0)".contains("tune it without --distill") }
+    }
+
+    @Test("dense export refuses a slice head: its output rows are not the whole vocabulary")
+    func sliceNotExported() throws {
         let model = try TestHeads.model("gemma3-270m")
         let (path, _) = try Self.masked(model)
         defer { try? FileManager.default.removeItem(atPath: path) }
         let slice = try model.heads.load(path: path, catalog: HeadCatalog(directories: []))
-        let work = temporaryPath("tune-slice")
-        #expect {
-            try HeadTuning.run(model: model, head: slice, textFiles: [work + "/tt.txt"], pairFiles: [],
-                               pairSource: Language.named("en"), options: .init(), work: work, out: work + "/out.gguf")
-        } throws: { "\($0)".contains("has output rows for some tokens only (a slice head)") }
+        let work = temporaryPath("export-slice")
         #expect {
             try HeadFileWriter.writeDense(slice, to: work + ".gguf")
         } throws: { "\($0)".contains("cannot be written as a dense head") }

@@ -135,6 +135,27 @@ public enum HeadFileWriter {
         try w.write(to: path)
     }
 
+    /// Writes a slice head whose rows were computed in floats (`tokens.count`
+    /// rows × width: tuned rows, `HeadTuning`) over the input rows of `source`.
+    public static func writeSlice(info: HeadInfo, tokenizer: TokenizerMetadata, source: RecipeSource, tokens: [Int32],
+                                  output: [Float], width: Int, tableType: GGMLType = defaultTableType,
+                                  to path: String) throws {
+        guard !tokens.isEmpty, zip(tokens, tokens.dropFirst()).allSatisfy({ $0 < $1 }), tokens[0] >= 0,
+              Int(tokens[tokens.count - 1]) < source.rows, width > 0, output.count == tokens.count * width else {
+            throw HeadError.invalid("head '\(info.name)': a slice needs increasing tokens below \(source.rows) and a row of \(width) for each")
+        }
+        var w = GGUFWriter()
+        var sliced = info
+        sliced.output = .separate
+        setMetadata(&w, info: sliced, kind: "slice", tokenizer: tokenizer)
+        setSource(&w, source)
+        try w.addTensor(name: HeadKeys.sliceTokens, type: .i32, shape: [tokens.count], bytes: tokens.withUnsafeBytes { Array($0) })
+        let type = width % tableType.blockElements == 0 ? tableType : .f16
+        try w.addTensor(name: HeadKeys.outputTensor, type: type, shape: [width, tokens.count],
+                        bytes: OwnedMatrix.encoded(output, as: type))
+        try w.write(to: path)
+    }
+
     /// The keys naming the head a recipe or slice head's rows come from.
     private static func setSource(_ w: inout GGUFWriter, _ source: RecipeSource) {
         w.set(HeadKeys.recipeSource, .string(source.name))

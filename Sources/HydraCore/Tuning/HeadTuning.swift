@@ -9,7 +9,9 @@ import Foundation
 /// recipe (its map, plus the tuned output rows stored beside it); a dense
 /// head's rows are rounded to the type it is written in before the body
 /// sees them, so the written head is the one that was tuned. A tied head
-/// comes out untied.
+/// comes out untied. A slice of the native head (`hydra heads mask`) stays
+/// a slice: the native tokenizer and input rows, its kept tokens' output
+/// rows tuned (positions whose next token it has no row for are not trained).
 ///
 /// Everything lives in a work folder (default: next to the output, `OUT.tune`):
 /// the hidden-state cache, a checkpoint, and what they were made from; a
@@ -97,8 +99,13 @@ public enum HeadTuning {
         guard let output = head.output else {
             throw HydraError.invalidInput("head '\(head.name)' is input-only: it has no output rows to tune")
         }
-        guard output.tokens == nil else {
-            throw HydraError.invalidInput("head '\(head.name)' has output rows for some tokens only (a slice head): tune a whole head")
+        if output.tokens != nil {
+            guard head.kind == "slice", HeadFile.tokensHash(head.vocabulary) == HeadFile.tokensHash(model.native.vocabulary) else {
+                throw HydraError.invalidInput("head '\(head.name)' has output rows for some tokens only: tune a whole head or a slice of the model's own head")
+            }
+            guard options.tuner.distill == 0 else {
+                throw HydraError.invalidInput("a slice of the native head has no teacher but itself: tune it without --distill")
+            }
         }
         guard output.bias == nil else {
             throw HydraError.invalidInput("head '\(head.name)' has an output bias, which tuning does not handle yet")
@@ -114,8 +121,9 @@ public enum HeadTuning {
         let inputs = try InputRows(head: head, output: output, type: type)
         let initial = rows(of: TokenEmbedding(matrix: output.matrix))
         let limit = min(options.maxLength, model.state.contextLength)
-        let sequences = try corpus(model: model, head: inputs.proxy, textFiles: textFiles, pairFiles: pairFiles,
+        var sequences = try corpus(model: model, head: inputs.proxy, textFiles: textFiles, pairFiles: pairFiles,
                                    pairSource: pairSource, options: options, limit: limit)
+        if let tokens = output.tokens { sequences = rowTargets(sequences, tokens: tokens) }
         let positions = sequences.reduce(0) { $0 + $1.targets.count }
         guard positions > 0 else {
             throw HydraError.invalidInput("the tuning text is empty: no line or pair gave a token to train on")
@@ -127,7 +135,7 @@ public enum HeadTuning {
         let checkpoint = try openWork(work, hidden: hidden, tuner: options.tuner)
         let cache = try HiddenStateCache(folder: work, width: width)
         let teacher = options.tuner.distill > 0 ? try NativeTeacher(model: model, head: head) : nil
-        let tuner = OutputRowTuner(initial: initial, rows: output.vocabularySize, width: width,
+        let tuner = OutputRowTuner(initial: initial, rows: output.matrix.rows, width: width,
                                    softcap: model.body.config.finalLogitSoftcap, options: options.tuner,
                                    teacher: teacher)
         try tuner.restore(from: checkpoint)
@@ -168,26 +176,33 @@ public enum HeadTuning {
         result.teacherAfter = tuner.teacherDivergence(cache, rows: validation) ?? .nan
         let corpusNote = (textFiles + pairFiles).map { URL(fileURLWithPath: $0).lastPathComponent }.joined(separator: ", ")
         try write(head, inputs: inputs, output: tuner.weights, width: width, type: type, options: options,
-                  note: "\(corpusNote) (\(sequences.count) sequences, \(positions) positions)", to: out)
+                  note: "\(corpusNote) (\(sequences.count) sequences, \(positions) positions)",
+                  source: RecipeSource(model.native), to: out)
         return result
     }
 
     /// The input rows as they will be written, as the body sees them: a
     /// recipe head keeps its map (materialized in F32 when loaded), a dense
-    /// head its rows rounded to the table type.
+    /// head its rows rounded to the table type, a slice its source's rows
+    /// (not written: `floats` empty, `rounded` nil).
     struct InputRows {
         /// The map of a recipe head, and what it maps onto.
         let recipe: (recipe: HeadRecipe, source: RecipeSource)?
         let floats: [Float]
-        let rounded: OwnedMatrix
+        let rounded: OwnedMatrix?
         /// The head with these input rows: what the tuning text is tokenized and embedded with.
         let proxy: Head
 
         init(head: Head, output: OutputHead, type: GGMLType) throws {
+            if head.kind == "slice" {
+                (recipe, floats, rounded, proxy) = (nil, [], nil, head)
+                return
+            }
             recipe = try head.kind == "recipe" ? head.path.map { try HeadFile.recipe(of: $0) } : nil
             floats = HeadTuning.rows(of: head.embedding)
-            rounded = try OwnedMatrix(floats: floats, rows: head.embedding.rowCount, cols: head.embedding.width,
-                                      type: recipe == nil ? type : .f32)
+            let rounded = try OwnedMatrix(floats: floats, rows: head.embedding.rowCount, cols: head.embedding.width,
+                                          type: recipe == nil ? type : .f32)
+            self.rounded = rounded
             proxy = Head(info: head.info, tokenizer: head.tokenizer, tokenizerMetadata: head.tokenizerMetadata,
                          embedding: TokenEmbedding(matrix: rounded.matrix), output: output, kind: head.kind,
                          owners: [rounded, head])
@@ -214,6 +229,22 @@ public enum HeadTuning {
         return sequences
     }
 
+    /// The sequences for a slice head, whose row r scores token `tokens[r]`:
+    /// each target becomes its row, and a position whose next token has no
+    /// row is not trained (the slice can never write it).
+    static func rowTargets(_ sequences: [TuningSequence], tokens: [Int32]) -> [TuningSequence] {
+        let row = Dictionary(uniqueKeysWithValues: tokens.enumerated().map { ($1, Int32($0)) })
+        return sequences.map { s in
+            var kept = s
+            kept.positions = []
+            kept.targets = []
+            for (p, t) in zip(s.positions, s.targets) {
+                if let r = row[t] { kept.positions.append(p); kept.targets.append(r) }
+            }
+            return kept
+        }
+    }
+
     /// `count` of `items` (all when 0 or more than there are): the first
     /// ones, or evenly spaced over them (item i·n/count), in order.
     static func select<T>(_ items: [T], count: Int, spread: Bool) -> [T] {
@@ -231,8 +262,14 @@ public enum HeadTuning {
         h.add(BodyFingerprint(body: model.body).description)
         h.add(UInt64(limit)); h.add(UInt64(pack))
         inputs.floats.withUnsafeBytes { h.add($0.bindMemory(to: UInt8.self)) }
-        UnsafeRawBufferPointer(start: inputs.rounded.matrix.data, count: inputs.rounded.matrix.byteCount)
-            .withMemoryRebound(to: UInt8.self) { h.add($0) }
+        if let rounded = inputs.rounded {
+            UnsafeRawBufferPointer(start: rounded.matrix.data, count: rounded.matrix.byteCount)
+                .withMemoryRebound(to: UInt8.self) { h.add($0) }
+        }
+        if let tokens = inputs.proxy.output?.tokens {  // a slice: the native input rows, these tokens' output rows
+            h.add("slice")
+            for t in tokens { h.add(UInt64(UInt32(bitPattern: t))) }
+        }
         initial.withUnsafeBytes { h.add($0.bindMemory(to: UInt8.self)) }
         for s in sequences {
             h.add(UInt64(s.inputs.count)); h.add(UInt64(s.sharedPrefix))
@@ -267,9 +304,10 @@ public enum HeadTuning {
     }
 
     /// Writes the tuned head: a recipe head as its map plus the tuned
-    /// output rows, a dense head as both tables.
+    /// output rows, a dense head as both tables, a slice as its tokens'
+    /// tuned rows over `source` (the native head).
     static func write(_ head: Head, inputs: InputRows, output: [Float], width: Int, type: GGMLType, options: Options,
-                      note corpus: String, to out: String) throws {
+                      note corpus: String, source: RecipeSource, to out: String) throws {
         var info = head.info
         info.name = options.name ?? head.info.name
         info.output = .separate
@@ -283,7 +321,10 @@ public enum HeadTuning {
         info.provenance = .init(method: "\(head.info.provenance.method) + tuned output rows",
                                 source: head.info.provenance.source,
                                 notes: [head.info.provenance.notes, note].compactMap { $0 }.joined(separator: "; "))
-        if let recipe = inputs.recipe {
+        if let tokens = head.output?.tokens {
+            try HeadFileWriter.writeSlice(info: info, tokenizer: head.tokenizerMetadata, source: source, tokens: tokens,
+                                          output: output, width: width, tableType: type, to: out)
+        } else if let recipe = inputs.recipe {
             try HeadFileWriter.writeRecipe(info: info, tokenizer: head.tokenizerMetadata, recipe: recipe.recipe,
                                            source: recipe.source, output: output, width: width, tableType: type, to: out)
         } else {
