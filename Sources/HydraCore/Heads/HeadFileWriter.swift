@@ -116,12 +116,7 @@ public enum HeadFileWriter {
         guard let first = ids.first, first >= 0, Int(ids[ids.count - 1]) < output.vocabularySize else {
             throw HeadError.invalid("a slice of head '\(source.name)' needs tokens below \(output.vocabularySize)")
         }
-        var w = GGUFWriter()
-        var sliced = info
-        sliced.output = .separate
-        setMetadata(&w, info: sliced, kind: "slice", tokenizer: source.tokenizerMetadata)
-        setSource(&w, RecipeSource(source))
-        try w.addTensor(name: HeadKeys.sliceTokens, type: .i32, shape: [ids.count], bytes: ids.withUnsafeBytes { Array($0) })
+        var w = try sliceWriter(info: info, tokenizer: source.tokenizerMetadata, source: RecipeSource(source), tokens: ids)
         let m = output.matrix
         var bytes: [UInt8] = []
         bytes.reserveCapacity(ids.count * m.rowBytes)
@@ -144,16 +139,23 @@ public enum HeadFileWriter {
               Int(tokens[tokens.count - 1]) < source.rows, width > 0, output.count == tokens.count * width else {
             throw HeadError.invalid("head '\(info.name)': a slice needs increasing tokens below \(source.rows) and a row of \(width) for each")
         }
+        var w = try sliceWriter(info: info, tokenizer: tokenizer, source: source, tokens: tokens)
+        let type = width % tableType.blockElements == 0 ? tableType : .f16
+        try w.addTensor(name: HeadKeys.outputTensor, type: type, shape: [width, tokens.count],
+                        bytes: OwnedMatrix.encoded(output, as: type))
+        try w.write(to: path)
+    }
+
+    /// A slice head file's keys and kept tokens, before its output rows.
+    private static func sliceWriter(info: HeadInfo, tokenizer: TokenizerMetadata, source: RecipeSource,
+                                    tokens: [Int32]) throws -> GGUFWriter {
         var w = GGUFWriter()
         var sliced = info
         sliced.output = .separate
         setMetadata(&w, info: sliced, kind: "slice", tokenizer: tokenizer)
         setSource(&w, source)
         try w.addTensor(name: HeadKeys.sliceTokens, type: .i32, shape: [tokens.count], bytes: tokens.withUnsafeBytes { Array($0) })
-        let type = width % tableType.blockElements == 0 ? tableType : .f16
-        try w.addTensor(name: HeadKeys.outputTensor, type: type, shape: [width, tokens.count],
-                        bytes: OwnedMatrix.encoded(output, as: type))
-        try w.write(to: path)
+        return w
     }
 
     /// The keys naming the head a recipe or slice head's rows come from.
