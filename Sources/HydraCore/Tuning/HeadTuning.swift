@@ -177,7 +177,7 @@ public enum HeadTuning {
         let corpusNote = (textFiles + pairFiles).map { URL(fileURLWithPath: $0).lastPathComponent }.joined(separator: ", ")
         try write(head, inputs: inputs, output: tuner.weights, width: width, type: type, options: options,
                   note: "\(corpusNote) (\(sequences.count) sequences, \(positions) positions)",
-                  source: RecipeSource(model.native), to: out)
+                  native: model.native, to: out)
         return result
     }
 
@@ -194,7 +194,7 @@ public enum HeadTuning {
         let proxy: Head
 
         init(head: Head, output: OutputHead, type: GGMLType) throws {
-            if head.kind == "slice" {
+            if output.tokens != nil {  // a slice (checked in `run`)
                 (recipe, floats, rounded, proxy) = (nil, [], nil, head)
                 return
             }
@@ -305,9 +305,9 @@ public enum HeadTuning {
 
     /// Writes the tuned head: a recipe head as its map plus the tuned
     /// output rows, a dense head as both tables, a slice as its tokens'
-    /// tuned rows over `source` (the native head).
+    /// tuned rows over `native` (the model's own head).
     static func write(_ head: Head, inputs: InputRows, output: [Float], width: Int, type: GGMLType, options: Options,
-                      note corpus: String, source: RecipeSource, to out: String) throws {
+                      note corpus: String, native: Head, to out: String) throws {
         var info = head.info
         info.name = options.name ?? head.info.name
         info.output = .separate
@@ -322,7 +322,7 @@ public enum HeadTuning {
                                 source: head.info.provenance.source,
                                 notes: [head.info.provenance.notes, note].compactMap { $0 }.joined(separator: "; "))
         if let tokens = head.output?.tokens {
-            try HeadFileWriter.writeSlice(info: info, tokenizer: head.tokenizerMetadata, source: source, tokens: tokens,
+            try HeadFileWriter.writeSlice(info: info, tokenizer: head.tokenizerMetadata, source: RecipeSource(native), tokens: tokens,
                                           output: output, width: width, tableType: type, to: out)
         } else if let recipe = inputs.recipe {
             try HeadFileWriter.writeRecipe(info: info, tokenizer: head.tokenizerMetadata, recipe: recipe.recipe,
