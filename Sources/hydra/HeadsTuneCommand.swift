@@ -283,6 +283,27 @@ struct ProgressReport {
             break
         }
     }
+
+    mutating func show(_ event: TokenDistillation.Event) {
+        switch event {
+        case .corpus(let train, let validation, let positions):
+            printError("distillation text: \(train) chunks to train on, \(validation) to validate on, \(positions) aligned positions")
+        case .resumed(let step):
+            printError("resuming at step \(step)")
+        case .step(let done, let total, let loss, let n):
+            enter("distill", at: done)
+            tokens += n
+            lossSum += loss; lossRows += 1
+            guard due(force: done == total) else { return }
+            let s = seconds
+            printError(String(format: "distilling: step %d/%d, %d tokens, loss %.4f, %.1f tokens/s, ETA %@",
+                              done, total, tokens, lossSum / Double(max(lossRows, 1)), Double(tokens) / max(s, 1e-9),
+                              eta(done: done, total: total, seconds: s)))
+            lossSum = 0; lossRows = 0
+        case .validation(let step, let loss):
+            printError(String(format: "validation loss after step %d: %.4f", step, loss))
+        }
+    }
 }
 
 extension HeadsCommand {

@@ -1,0 +1,343 @@
+import COpenBLAS
+import Foundation
+
+/// The first `depth` blocks of a body in floats, with the backward pass of
+/// their input: what tuning input rows through the frozen body needs
+/// (`TokenDistillation`). The weights stay frozen, so only the gradient
+/// of the activations is computed, never of a weight.
+///
+/// One sequence at positions 0..<count. Weights are dequantized once
+/// (ggml's dequantization) and multiplied in floats through OpenBLAS, so
+/// the pass is smooth in its input (the runtime quantizes activations
+/// before its products, as llama.cpp does); it follows the runtime's
+/// forward to float rounding (`FloatBlocksTests`). Llama and Qwen2 blocks:
+/// RMS norms, Q/K/V with optional biases, RoPE, grouped-query causal
+/// attention, output projection, SwiGLU feed-forward.
+public final class FloatBlocks: @unchecked Sendable {
+    public let config: ModelConfig
+    public let depth: Int
+    private let layers: [Layer]
+    /// cos, sin of each position's angle pairs (maxPositions × ropeDimensions).
+    private let ropeCache: [Float]
+    /// The longest sequence a pass takes.
+    public let maxPositions: Int
+
+    struct Layer {
+        let attentionNorm: [Float]
+        let query, key, value, output: [Float]  // rows × cols, row-major (ggml's layout)
+        let queryBias, keyBias, valueBias, outputBias: [Float]?
+        let feedForwardNorm: [Float]
+        let gate, up, down: [Float]
+    }
+
+    /// What one block's backward pass needs from its forward pass.
+    struct Saved {
+        var input: [Float]       // count × e
+        var normed: [Float]      // attention norm output
+        var q, k, v: [Float]     // after RoPE (q, k)
+        var probabilities: [Float]  // heads × count × count (row i: weights over j ≤ i)
+        var attention: [Float]   // count × queryLength
+        var middle: [Float]      // input + attention output
+        var normed2: [Float]     // feed-forward norm output
+        var gate, up: [Float]    // count × feedForwardLength
+    }
+
+    /// A forward pass: its output after `depth` blocks (count × e, the
+    /// residual stream, not normed) and what the backward pass needs.
+    public struct Pass {
+        public let count: Int
+        public let output: [Float]
+        let saved: [Saved]
+    }
+
+    /// Dequantizes the first `depth` blocks of `body`. Throws for blocks
+    /// this pass does not handle (Gemma's extra norms, GeGLU, sliding
+    /// windows, scaled queries).
+    public init(body: Body, depth: Int, maxPositions: Int) throws {
+        let c = body.config
+        guard c.architecture == .llama || c.architecture == .qwen2, c.activation == .swiglu, !c.hasQKNorm,
+              !c.hasPostNorms, !c.scalesQueryFirst, !c.slidingLayers.contains(true) else {
+            throw HydraError.invalidInput(
+                "tuning through the body handles Llama and Qwen2 blocks; \(c.architecture.rawValue) is not supported yet")
+        }
+        guard depth >= 1, depth <= c.layerCount else {
+            throw HydraError.invalidInput("the depth must be 1 to \(c.layerCount) blocks, not \(depth)")
+        }
+        guard maxPositions >= 1 else { throw HydraError.invalidInput("no positions to run") }
+        config = c
+        self.depth = depth
+        self.maxPositions = maxPositions
+        func floats(_ m: QuantizedMatrix) -> [Float] {
+            [Float](unsafeUninitializedCapacity: m.rows * m.cols) { b, n in
+                for r in 0..<m.rows { m.dequantizeRow(r, into: b.baseAddress! + r * m.cols) }
+                n = m.rows * m.cols
+            }
+        }
+        func vector(_ v: WeightVector?) -> [Float]? { v.map { Array(UnsafeBufferPointer(start: $0.values, count: $0.count)) } }
+        layers = body.weights.layers.prefix(depth).map { w in
+            Layer(attentionNorm: vector(w.attentionNorm)!, query: floats(w.query), key: floats(w.key),
+                  value: floats(w.value), output: floats(w.attentionOutput), queryBias: vector(w.queryBias),
+                  keyBias: vector(w.keyBias), valueBias: vector(w.valueBias), outputBias: vector(w.attentionOutputBias),
+                  feedForwardNorm: vector(w.feedForwardNorm)!, gate: floats(w.gate), up: floats(w.up),
+                  down: floats(w.down))
+        }
+        // cos/sin per position and pair, the angle advanced by multiplication as the runtime's RoPE does.
+        let rot = c.ropeDimensions
+        let thetaScale = powf(c.ropeBase, -2 / Float(rot))
+        var cache = [Float](repeating: 0, count: maxPositions * rot)
+        for p in 0..<maxPositions {
+            var theta = Float(p)
+            for i in stride(from: 0, to: rot, by: 2) {
+                cache[p * rot + i] = cosf(theta)
+                cache[p * rot + i + 1] = sinf(theta)
+                theta *= thetaScale
+            }
+        }
+        ropeCache = cache
+    }
+
+    /// Runs `count` input rows (count × e) through the blocks.
+    public func forward(_ input: [Float], count: Int) -> Pass {
+        precondition(count >= 1 && count <= maxPositions && input.count == count * config.embeddingLength)
+        var x = input
+        var saved: [Saved] = []
+        saved.reserveCapacity(depth)
+        for layer in layers {
+            let s = block(layer, x, count)
+            x = s.out
+            saved.append(s.saved)
+        }
+        return Pass(count: count, output: x, saved: saved)
+    }
+
+    /// The gradient of a loss with respect to the pass's input rows, given
+    /// its gradient with respect to the output (count × e).
+    public func backward(_ pass: Pass, outputGradient: [Float]) -> [Float] {
+        precondition(outputGradient.count == pass.output.count)
+        var d = outputGradient
+        for (layer, saved) in zip(layers, pass.saved).reversed() {
+            d = blockBackward(layer, saved, d, pass.count)
+        }
+        return d
+    }
+
+    // MARK: one block
+
+    private func block(_ w: Layer, _ x: [Float], _ n: Int) -> (out: [Float], saved: Saved) {
+        let c = config
+        let e = c.embeddingLength, ql = c.queryLength, kv = c.kvLength, f = c.feedForwardLength
+        let normed = rmsNorm(x, w.attentionNorm, n)
+        var q = product(normed, w.query, n, ql, e, bias: w.queryBias)
+        var k = product(normed, w.key, n, kv, e, bias: w.keyBias)
+        let v = product(normed, w.value, n, kv, e, bias: w.valueBias)
+        rope(&q, n, c.headCount, inverse: false)
+        rope(&k, n, c.kvHeadCount, inverse: false)
+        let (attention, probabilities) = attend(q, k, v, n)
+        var middle = product(attention, w.output, n, e, ql, bias: w.outputBias)
+        for i in 0..<middle.count { middle[i] += x[i] }
+        let normed2 = rmsNorm(middle, w.feedForwardNorm, n)
+        let gate = product(normed2, w.gate, n, f, e, bias: nil)
+        let up = product(normed2, w.up, n, f, e, bias: nil)
+        var act = [Float](repeating: 0, count: n * f)
+        for i in 0..<act.count { act[i] = silu(gate[i]) * up[i] }
+        var out = product(act, w.down, n, e, f, bias: nil)
+        for i in 0..<out.count { out[i] += middle[i] }
+        return (out, Saved(input: x, normed: normed, q: q, k: k, v: v, probabilities: probabilities,
+                           attention: attention, middle: middle, normed2: normed2, gate: gate, up: up))
+    }
+
+    private func blockBackward(_ w: Layer, _ s: Saved, _ dOut: [Float], _ n: Int) -> [Float] {
+        let c = config
+        let e = c.embeddingLength, ql = c.queryLength, kv = c.kvLength, f = c.feedForwardLength
+        // Feed-forward: out = middle + down(silu(gate) · up).
+        let dAct = productBack(dOut, w.down, n, e, f)
+        var dGate = [Float](repeating: 0, count: n * f)
+        var dUp = [Float](repeating: 0, count: n * f)
+        for i in 0..<dAct.count {
+            let g = s.gate[i]
+            let sigma = 1 / (1 + expf(-g))
+            dUp[i] = dAct[i] * g * sigma
+            dGate[i] = dAct[i] * s.up[i] * sigma * (1 + g * (1 - sigma))
+        }
+        var dNormed2 = productBack(dGate, w.gate, n, f, e)
+        productBack(dUp, w.up, n, f, e, into: &dNormed2, accumulate: true)
+        var dMiddle = dOut
+        rmsNormBack(s.middle, w.feedForwardNorm, dNormed2, n, into: &dMiddle)
+        // Attention: middle = input + output(attend(rope(q), rope(k), v)).
+        let dAttention = productBack(dMiddle, w.output, n, e, ql)
+        var (dq, dk, dv) = attendBack(s, dAttention, n)
+        rope(&dq, n, c.headCount, inverse: true)
+        rope(&dk, n, c.kvHeadCount, inverse: true)
+        var dNormed = productBack(dq, w.query, n, ql, e)
+        productBack(dk, w.key, n, kv, e, into: &dNormed, accumulate: true)
+        productBack(dv, w.value, n, kv, e, into: &dNormed, accumulate: true)
+        var dInput = dMiddle
+        rmsNormBack(s.input, w.attentionNorm, dNormed, n, into: &dInput)
+        return dInput
+    }
+
+    // MARK: steps
+
+    private func silu(_ g: Float) -> Float { g / (1 + expf(-g)) }
+
+    /// y = x·Wᵀ (+ bias): x is n × cols, W rows × cols, y n × rows.
+    private func product(_ x: [Float], _ w: [Float], _ n: Int, _ rows: Int, _ cols: Int, bias: [Float]?) -> [Float] {
+        var y = [Float](repeating: 0, count: n * rows)
+        if let bias { for t in 0..<n { for r in 0..<rows { y[t * rows + r] = bias[r] } } }
+        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, Int32(n), Int32(rows), Int32(cols), 1, x, Int32(cols),
+                    w, Int32(cols), bias == nil ? 0 : 1, &y, Int32(rows))
+        return y
+    }
+
+    /// dx = dy·W for y = x·Wᵀ: dy is n × rows, dx n × cols.
+    private func productBack(_ dy: [Float], _ w: [Float], _ n: Int, _ rows: Int, _ cols: Int) -> [Float] {
+        var dx = [Float](repeating: 0, count: n * cols)
+        productBack(dy, w, n, rows, cols, into: &dx, accumulate: false)
+        return dx
+    }
+
+    private func productBack(_ dy: [Float], _ w: [Float], _ n: Int, _ rows: Int, _ cols: Int, into dx: inout [Float],
+                             accumulate: Bool) {
+        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, Int32(n), Int32(cols), Int32(rows), 1, dy, Int32(rows),
+                    w, Int32(cols), accumulate ? 1 : 0, &dx, Int32(cols))
+    }
+
+    /// y = x / rms(x) · weight, row by row (n rows of e).
+    private func rmsNorm(_ x: [Float], _ weight: [Float], _ n: Int) -> [Float] {
+        let e = config.embeddingLength
+        var y = [Float](repeating: 0, count: x.count)
+        for t in 0..<n {
+            let r = inverseRMS(x, t * e, e)
+            for i in 0..<e { y[t * e + i] = x[t * e + i] * r * weight[i] }
+        }
+        return y
+    }
+
+    /// Adds to dx the gradient through y = x·r·weight, r = 1/sqrt(mean(x²) + ε):
+    /// dx_i = r·w_i·dy_i − x_i·r³/e · Σ_j w_j·dy_j·x_j.
+    private func rmsNormBack(_ x: [Float], _ weight: [Float], _ dy: [Float], _ n: Int, into dx: inout [Float]) {
+        let e = config.embeddingLength
+        for t in 0..<n {
+            let o = t * e
+            let r = inverseRMS(x, o, e)
+            var dot: Float = 0
+            for i in 0..<e { dot += weight[i] * dy[o + i] * x[o + i] }
+            let k = r * r * r * dot / Float(e)
+            for i in 0..<e { dx[o + i] += r * weight[i] * dy[o + i] - x[o + i] * k }
+        }
+    }
+
+    private func inverseRMS(_ x: [Float], _ offset: Int, _ e: Int) -> Float {
+        var sum: Double = 0
+        for i in 0..<e { sum += Double(x[offset + i] * x[offset + i]) }
+        return 1 / (Float(sum / Double(e)) + config.rmsEpsilon).squareRoot()
+    }
+
+    /// Rotates each head's first ropeDimensions values by its position's
+    /// angles (`inverse`: back, the transpose of the rotation).
+    private func rope(_ x: inout [Float], _ n: Int, _ heads: Int, inverse: Bool) {
+        let d = config.headDimension, rot = config.ropeDimensions
+        let neox = config.ropeStyle == .neox
+        for t in 0..<n {
+            for h in 0..<heads {
+                let base = (t * heads + h) * d
+                for i in stride(from: 0, to: rot, by: 2) {
+                    let cs = ropeCache[t * rot + i], sn = inverse ? -ropeCache[t * rot + i + 1] : ropeCache[t * rot + i + 1]
+                    let a = neox ? base + i / 2 : base + i
+                    let b = neox ? a + rot / 2 : a + 1
+                    let x0 = x[a], x1 = x[b]
+                    x[a] = x0 * cs - x1 * sn
+                    x[b] = x0 * sn + x1 * cs
+                }
+            }
+        }
+    }
+
+    /// Causal attention of every head: out_i = Σ_{j ≤ i} softmax_j(q_i·k_j·scale) v_j,
+    /// query head h reading key/value head h / (heads / kvHeads).
+    private func attend(_ q: [Float], _ k: [Float], _ v: [Float], _ n: Int) -> ([Float], [Float]) {
+        let c = config
+        let d = c.headDimension, heads = c.headCount, group = c.headCount / c.kvHeadCount
+        let ql = c.queryLength, kv = c.kvLength
+        var out = [Float](repeating: 0, count: n * ql)
+        var p = [Float](repeating: 0, count: heads * n * n)
+        q.withUnsafeBufferPointer { q in k.withUnsafeBufferPointer { k in v.withUnsafeBufferPointer { v in
+            out.withUnsafeMutableBufferPointer { out in p.withUnsafeMutableBufferPointer { p in
+                for h in 0..<heads {
+                    let g = h / group
+                    for i in 0..<n {
+                        let qi = q.baseAddress! + i * ql + h * d
+                        let row = p.baseAddress! + (h * n + i) * n
+                        var top = -Float.infinity
+                        for j in 0...i {
+                            let kj = k.baseAddress! + j * kv + g * d
+                            var s: Float = 0
+                            for m in 0..<d { s += qi[m] * kj[m] }
+                            row[j] = s * c.attentionScale
+                            top = max(top, row[j])
+                        }
+                        var sum: Float = 0
+                        for j in 0...i { row[j] = expf(row[j] - top); sum += row[j] }
+                        let oi = out.baseAddress! + i * ql + h * d
+                        for j in 0...i {
+                            row[j] /= sum
+                            let vj = v.baseAddress! + j * kv + g * d
+                            for m in 0..<d { oi[m] += row[j] * vj[m] }
+                        }
+                    }
+                }
+            } }
+        } } }
+        return (out, p)
+    }
+
+    /// The gradients of q, k and v (after RoPE) through `attend`:
+    /// dP_ij = dO_i·v_j, dS_ij = P_ij (dP_ij − Σ_j' P_ij' dP_ij'),
+    /// dq_i = scale Σ_j dS_ij k_j, dk_j += scale dS_ij q_i, dv_j += P_ij dO_i.
+    private func attendBack(_ s: Saved, _ dOut: [Float], _ n: Int) -> ([Float], [Float], [Float]) {
+        let c = config
+        let d = c.headDimension, heads = c.headCount, group = c.headCount / c.kvHeadCount
+        let ql = c.queryLength, kv = c.kvLength
+        var dq = [Float](repeating: 0, count: n * ql)
+        var dk = [Float](repeating: 0, count: n * kv)
+        var dv = [Float](repeating: 0, count: n * kv)
+        var dp = [Float](repeating: 0, count: n)
+        s.q.withUnsafeBufferPointer { q in s.k.withUnsafeBufferPointer { k in s.v.withUnsafeBufferPointer { v in
+            s.probabilities.withUnsafeBufferPointer { p in dOut.withUnsafeBufferPointer { dO in
+                dq.withUnsafeMutableBufferPointer { dq in dk.withUnsafeMutableBufferPointer { dk in
+                    dv.withUnsafeMutableBufferPointer { dv in dp.withUnsafeMutableBufferPointer { dp in
+                        for h in 0..<heads {
+                            let g = h / group
+                            for i in 0..<n {
+                                let row = p.baseAddress! + (h * n + i) * n
+                                let doi = dO.baseAddress! + i * ql + h * d
+                                var weighted: Float = 0
+                                for j in 0...i {
+                                    let vj = v.baseAddress! + j * kv + g * d
+                                    var s: Float = 0
+                                    for m in 0..<d { s += doi[m] * vj[m] }
+                                    dp[j] = s
+                                    weighted += row[j] * s
+                                    let dvj = dv.baseAddress! + j * kv + g * d
+                                    for m in 0..<d { dvj[m] += row[j] * doi[m] }
+                                }
+                                let qi = q.baseAddress! + i * ql + h * d
+                                let dqi = dq.baseAddress! + i * ql + h * d
+                                for j in 0...i {
+                                    let ds = row[j] * (dp[j] - weighted) * c.attentionScale
+                                    let kj = k.baseAddress! + j * kv + g * d
+                                    let dkj = dk.baseAddress! + j * kv + g * d
+                                    for m in 0..<d {
+                                        dqi[m] += ds * kj[m]
+                                        dkj[m] += ds * qi[m]
+                                    }
+                                }
+                            }
+                        }
+                    } }
+                } }
+            } }
+        } } }
+        return (dq, dk, dv)
+    }
+}

@@ -1,0 +1,332 @@
+import COpenBLAS
+import Foundation
+
+/// `hydra heads distill-inputs`: a head's input rows tuned through the
+/// frozen body by Token Distillation (Dobler et al. 2025; shared METHODS):
+/// the same text runs through the first `depth` blocks twice, once as the
+/// model's own tokens (the teacher) and once as the head's tokens; where a
+/// token of each ends at the same byte, the head's state should equal the
+/// teacher's. A chunk's loss is the squared distance of the two states,
+/// summed over its aligned positions, over the teacher's squared lengths
+/// summed (positions where either state is over 5× the teacher's median
+/// length are left out: the few with the body's massive activations); its gradient goes
+/// back through the blocks (`FloatBlocks`) to the head's input rows of
+/// that text, which Adam moves (one step a chunk of text).
+///
+/// Output rows are copied unchanged; retune them afterwards (`heads tune`)
+/// on the states the new input rows give. The written head is dense (both
+/// tables, Q8_0 by default). Everything lives in a work folder: what the
+/// run is made from and a checkpoint; a second run continues where the
+/// first stopped and writes the same head.
+public enum TokenDistillation {
+    public struct Options: Sendable {
+        /// Blocks the states are compared after.
+        public var depth = 4
+        public var learningRate: Float = 1e-4
+        public var epochs = 1
+        /// Lines are packed into chunks of up to this many bytes (a longer line is a chunk of its own).
+        public var chunkBytes = 600
+        /// Chunks longer than this many native tokens are skipped.
+        public var maxTokens = 768
+        public var seed: UInt64 = 1
+        /// Every Nth chunk is kept out of training to measure the loss on (0: none).
+        public var validationEvery = 50
+        public var checkpointEvery = 20
+        public var tableType: GGMLType = HeadFileWriter.defaultTableType
+        public var name: String?
+        public init() {}
+
+        var identity: String {
+            "depth \(depth) lr \(learningRate) epochs \(epochs) chunk \(chunkBytes) max \(maxTokens) seed \(seed) validation \(validationEvery)"
+        }
+    }
+
+    public enum Event: Sendable {
+        /// The chunks are ready: training and validation chunks, aligned positions.
+        case corpus(train: Int, validation: Int, positions: Int)
+        case resumed(step: Int)
+        /// One optimizer step: step of total, the chunk's loss and head tokens.
+        case step(step: Int, total: Int, loss: Double, tokens: Int)
+        case validation(step: Int, loss: Double)
+    }
+
+    public struct Result: Sendable {
+        public var steps = 0
+        public var validationBefore = Double.nan
+        public var validationAfter = Double.nan
+        public var stopped = false
+    }
+
+    /// A piece of text as both tokenizations, and where their tokens end together.
+    struct Chunk {
+        let tokens: [Int32]        // the head's
+        let native: [Int32]        // the model's own
+        let aligned: [(Int, Int)]  // (head position, native position) of tokens ending at the same byte
+    }
+
+    @discardableResult
+    public static func run(model: HydraModel, head: Head, textFiles: [String], options: Options, work: String,
+                           out: String, stopAfter: Int? = nil, events: (Event) -> Void = { _ in }) throws -> Result {
+        try TuningCorpus.checkNotHeldOut(textFiles + [out, work])
+        guard !textFiles.isEmpty else { throw HydraError.invalidInput("no text to distill on") }
+        guard head.output?.tokens == nil else {
+            throw HydraError.invalidInput("head '\(head.name)' is a slice: its input rows are the model's own")
+        }
+        try head.checkFits(model.body)
+        guard options.learningRate > 0, options.learningRate.isFinite, options.epochs >= 1, options.chunkBytes >= 1,
+              options.maxTokens >= 2, options.checkpointEvery >= 1, options.validationEvery >= 0 else {
+            throw HydraError.invalidInput("distillation settings out of range")
+        }
+        let e = model.config.embeddingLength
+        var chunks: [Chunk] = []
+        for f in textFiles { chunks += self.chunks(try HeadTuning.readLines(f), head: head, native: model.native, options: options) }
+        let validation = options.validationEvery > 0 ? stride(from: 0, to: chunks.count, by: options.validationEvery).map { chunks[$0] } : []
+        let train = chunks.enumerated().filter { options.validationEvery == 0 || $0.offset % options.validationEvery != 0 }.map(\.element)
+        guard !train.isEmpty else { throw HydraError.invalidInput("the text gave no chunk whose tokens line up with the model's own") }
+        events(.corpus(train: train.count, validation: validation.count, positions: chunks.reduce(0) { $0 + $1.aligned.count }))
+
+        let longest = chunks.reduce(0) { max($0, $1.tokens.count, $1.native.count) }
+        let blocks = try FloatBlocks(body: model.body, depth: options.depth, maxPositions: longest)
+        openblas_set_num_threads(Int32(model.pool.threads))  // fixed threads: the same sums on every run
+        var state = State(head: head, native: model.native.embedding, width: e)
+
+        // The work folder: what the run is made from, and a checkpoint.
+        var h = FNV1a()
+        h.add("hydra-distill-v1"); h.add(BodyFingerprint(body: model.body).description); h.add(options.identity)
+        state.rows.withUnsafeBytes { h.add($0.bindMemory(to: UInt8.self)) }  // the head's rows, before any step
+        for c in chunks { for t in c.tokens { h.add(UInt64(UInt32(bitPattern: t))) }; h.add("|") }
+        let identity = BodyFingerprint(value: h.value).description
+        try FileManager.default.createDirectory(atPath: work, withIntermediateDirectories: true)
+        let identityPath = work + "/identity", checkpoint = work + "/checkpoint.bin"
+        if let old = try? String(contentsOfFile: identityPath, encoding: .utf8), old != identity + "\n" {
+            throw HydraError.invalidInput("the work folder \(work) holds a run over other text, head, body or settings: remove it or give another --work")
+        }
+        try (identity + "\n").write(toFile: identityPath, atomically: true, encoding: .utf8)
+        if FileManager.default.fileExists(atPath: checkpoint) {
+            try state.restore(from: checkpoint)
+            events(.resumed(step: state.step))
+        }
+
+        var result = Result()
+        let total = train.count * options.epochs
+        func validationLoss() -> Double {
+            guard !validation.isEmpty else { return .nan }
+            return validation.reduce(0.0) { $0 + step(blocks, $1, &state, learningRate: 0, width: e) } / Double(validation.count)
+        }
+        if state.step == 0 {
+            result.validationBefore = validationLoss()
+            if !result.validationBefore.isNaN { events(.validation(step: 0, loss: result.validationBefore)) }
+        }
+        while state.step < total {
+            if let stopAfter, state.step >= stopAfter {
+                try state.save(to: checkpoint)
+                result.steps = state.step
+                result.stopped = true
+                return result
+            }
+            let epoch = state.step / train.count
+            let order = shuffled(train.count, seed: options.seed &+ UInt64(epoch))
+            let chunk = train[order[state.step % train.count]]
+            let loss = step(blocks, chunk, &state, learningRate: options.learningRate, width: e)
+            state.step += 1
+            events(.step(step: state.step, total: total, loss: loss, tokens: chunk.tokens.count))
+            if state.step % options.checkpointEvery == 0 && state.step < total { try state.save(to: checkpoint) }
+        }
+        result.steps = state.step
+        result.validationAfter = validationLoss()
+        if !result.validationAfter.isNaN { events(.validation(step: state.step, loss: result.validationAfter)) }
+        try write(head, rows: state.rows, width: e, options: options, chunks: train.count, to: out)
+        return result
+    }
+
+    /// One chunk's loss, and (learning rate > 0) an Adam step on the rows of its tokens.
+    static func step(_ blocks: FloatBlocks, _ chunk: Chunk, _ state: inout State, learningRate: Float,
+                     width e: Int) -> Double {
+        let teacher = blocks.forward(state.nativeInputs(chunk.native), count: chunk.native.count).output
+        let pass = blocks.forward(state.inputs(chunk.tokens), count: chunk.tokens.count)
+        // The aligned positions, less those where either state is far longer than the teacher's median
+        // (the body's few "massive activation" positions, which would outweigh every other).
+        func squaredLength(_ x: [Float], _ row: Int) -> Float { (0..<e).reduce(Float(0)) { $0 + x[row * e + $1] * x[row * e + $1] } }
+        let lengths = chunk.aligned.map { squaredLength(teacher, $0.1) }
+        let median = lengths.sorted()[lengths.count / 2]
+        let kept = chunk.aligned.indices.filter {
+            lengths[$0] <= 25 * median && squaredLength(pass.output, chunk.aligned[$0].0) <= 25 * median
+        }
+        guard !kept.isEmpty else { return 0 }
+        let size = kept.reduce(Float(0)) { $0 + lengths[$1] }
+        var gradient = [Float](repeating: 0, count: pass.output.count)
+        var distance: Float = 0
+        for a in kept {
+            let (p, q) = chunk.aligned[a]
+            for i in 0..<e {
+                let d = pass.output[p * e + i] - teacher[q * e + i]
+                distance += d * d
+                gradient[p * e + i] = 2 * d / size
+            }
+        }
+        let loss = Double(distance / size)
+        guard learningRate > 0 else { return loss }
+        let dx = blocks.backward(pass, outputGradient: gradient)
+        // The gradient of each row: the sum over the positions of its token.
+        var rowGradient: [Int32: [Float]] = [:]
+        for (t, id) in chunk.tokens.enumerated() {
+            var g = rowGradient[id] ?? [Float](repeating: 0, count: e)
+            for i in 0..<e { g[i] += dx[t * e + i] }
+            rowGradient[id] = g
+        }
+        state.adam(rowGradient, learningRate: learningRate)
+        return loss
+    }
+
+    /// The rows being tuned, Adam's moments and the step count.
+    struct State {
+        var rows: [Float]
+        var m: [Float], v: [Float]
+        /// Adam steps taken by each row (its bias correction: a row moves only on chunks with its token).
+        var updates: [Int32]
+        var step = 0
+        let width: Int
+        /// The model's own input rows, for the teacher's pass.
+        let native: any EmbeddingSource
+
+        init(head: Head, native: any EmbeddingSource, width: Int) {
+            rows = HeadTuning.rows(of: head.embedding)
+            m = [Float](repeating: 0, count: rows.count)
+            v = [Float](repeating: 0, count: rows.count)
+            updates = [Int32](repeating: 0, count: head.embedding.rowCount)
+            self.width = width
+            self.native = native
+        }
+
+        /// The head's rows of `tokens` (Llama and Qwen2 take them unscaled; FloatBlocks refuses the others).
+        func inputs(_ tokens: [Int32]) -> [Float] {
+            var x = [Float](repeating: 0, count: tokens.count * width)
+            for (t, id) in tokens.enumerated() {
+                for i in 0..<width { x[t * width + i] = rows[Int(id) * width + i] }
+            }
+            return x
+        }
+
+        /// The model's own rows of `tokens`.
+        func nativeInputs(_ tokens: [Int32]) -> [Float] {
+            var x = [Float](repeating: 0, count: tokens.count * width)
+            x.withUnsafeMutableBufferPointer { b in
+                for (t, id) in tokens.enumerated() { native.row(Int(id), into: b.baseAddress! + t * width) }
+            }
+            return x
+        }
+
+        mutating func adam(_ gradients: [Int32: [Float]], learningRate: Float) {
+            let beta1: Float = 0.9, beta2: Float = 0.999, epsilon: Float = 1e-8
+            for (id, g) in gradients.sorted(by: { $0.key < $1.key }) {
+                let r = Int(id)
+                updates[r] += 1
+                let c1 = 1 - powf(beta1, Float(updates[r])), c2 = 1 - powf(beta2, Float(updates[r]))
+                for i in 0..<width {
+                    let k = r * width + i
+                    m[k] = beta1 * m[k] + (1 - beta1) * g[i]
+                    v[k] = beta2 * v[k] + (1 - beta2) * g[i] * g[i]
+                    rows[k] -= learningRate * (m[k] / c1) / ((v[k] / c2).squareRoot() + epsilon)
+                }
+            }
+        }
+
+        /// The checkpoint: the step, then rows, moments and update counts as raw little-endian values.
+        func save(to path: String) throws {
+            var data = Data()
+            withUnsafeBytes(of: Int64(step).littleEndian) { data.append(contentsOf: $0) }
+            for a in [rows, m, v] { a.withUnsafeBytes { data.append(contentsOf: $0) } }
+            updates.withUnsafeBytes { data.append(contentsOf: $0) }
+            try data.write(to: URL(fileURLWithPath: path + ".part"))
+            guard rename(path + ".part", path) == 0 else {
+                throw HydraError.invalidInput("cannot write the checkpoint \(path): \(String(cString: strerror(errno)))")
+            }
+        }
+
+        mutating func restore(from path: String) throws {
+            guard let data = FileManager.default.contents(atPath: path),
+                  data.count == 8 + 3 * rows.count * 4 + updates.count * 4 else {
+                throw HydraError.invalidInput("the checkpoint \(path) is damaged: remove it to start over")
+            }
+            data.withUnsafeBytes { raw in
+                step = Int(Int64(littleEndian: raw.loadUnaligned(as: Int64.self)))
+                var offset = 8
+                func read(_ a: inout [Float]) {
+                    a.withUnsafeMutableBytes { $0.copyMemory(from: UnsafeRawBufferPointer(rebasing: raw[offset..<offset + $0.count])) }
+                    offset += a.count * 4
+                }
+                read(&rows); read(&m); read(&v)
+                updates.withUnsafeMutableBytes { $0.copyMemory(from: UnsafeRawBufferPointer(rebasing: raw[offset..<offset + $0.count])) }
+            }
+        }
+    }
+
+    /// A seeded permutation of 0..<count.
+    static func shuffled(_ count: Int, seed: UInt64) -> [Int] {
+        var g = SeededGenerator(seed: seed)
+        var order = Array(0..<count)
+        order.shuffle(using: &g)
+        return order
+    }
+
+    /// Lines packed into chunks of up to `chunkBytes` bytes (joined by new
+    /// lines), each tokenized both ways; chunks with no shared token end, or
+    /// longer than `maxTokens` native tokens, are dropped.
+    static func chunks(_ lines: [String], head: Head, native: Head, options: Options) -> [Chunk] {
+        var texts: [String] = []
+        var current = ""
+        for line in lines where !line.isEmpty {
+            if !current.isEmpty && current.utf8.count + 1 + line.utf8.count > options.chunkBytes {
+                texts.append(current)
+                current = ""
+            }
+            current += current.isEmpty ? line : "\n" + line
+        }
+        if !current.isEmpty { texts.append(current) }
+        return texts.compactMap { text in
+            let bytes = Array(text.utf8)
+            let tokens = head.tokenizer.tokenize(text, addSpecial: false, parseSpecial: false)
+            let nativeTokens = native.tokenizer.tokenize(text, addSpecial: false, parseSpecial: false)
+            guard tokens.count >= 2, nativeTokens.count <= options.maxTokens,
+                  let ends = tokenEnds(tokens, head.tokenizer, bytes),
+                  let nativeEnds = tokenEnds(nativeTokens, native.tokenizer, bytes) else { return nil }
+            var at: [Int: Int] = [:]
+            for (q, end) in nativeEnds.enumerated() where at[end] == nil { at[end] = q }
+            // A token ending where a native token ends; the first position has no context to learn from.
+            let aligned = ends.enumerated().compactMap { p, end in p > 0 ? at[end].map { (p, $0) } : nil }
+            return aligned.isEmpty ? nil : Chunk(tokens: tokens, native: nativeTokens, aligned: aligned)
+        }
+    }
+
+    /// The byte offset in `text` where each token ends, or nil when the
+    /// tokens do not spell `text` (a space the tokenizer put first is allowed).
+    static func tokenEnds(_ tokens: [Int32], _ tokenizer: Tokenizer, _ text: [UInt8]) -> [Int]? {
+        var spelled: [UInt8] = []
+        var ends: [Int] = []
+        for t in tokens {
+            spelled += tokenizer.piece(t)
+            ends.append(spelled.count)
+        }
+        if spelled == text { return ends }
+        if spelled.first == 0x20, spelled.count == text.count + 1, spelled.dropFirst().elementsEqual(text) {
+            return ends.map { $0 - 1 }
+        }
+        return nil
+    }
+
+    /// Writes `head` with the tuned input rows and its own output rows, as a dense head.
+    static func write(_ head: Head, rows: [Float], width: Int, options: Options, chunks: Int, to out: String) throws {
+        var info = head.info
+        info.name = options.name ?? head.info.name
+        let output = head.output.map { HeadTuning.rows(of: TokenEmbedding(matrix: $0.matrix)) }
+        if output != nil { info.output = .separate }
+        let note = String(format: "input rows tuned by token distillation after %d blocks on %d chunks: Adam lr %g, %d epochs, seed %llu",
+                          options.depth, chunks, Double(options.learningRate), options.epochs, options.seed)
+        info.provenance = .init(method: "\(head.info.provenance.method) + distilled input rows",
+                                source: head.info.provenance.source,
+                                notes: [head.info.provenance.notes, note].compactMap { $0 }.joined(separator: "; "))
+        let type = width % options.tableType.blockElements == 0 ? options.tableType : .f16
+        try HeadFileWriter.writeDense(info: info, tokenizer: head.tokenizerMetadata, embedding: rows, output: output,
+                                      width: width, tableType: type, to: out)
+    }
+}
