@@ -268,20 +268,27 @@ struct ProgressReport {
                               done, total, tokens, Double(tokens) / max(s, 1e-9),
                               eta(done: tokens, total: tokens + left, seconds: s, first: 0)))
         case .tuner(.step(let done, let total, let loss, let rows)):
-            enter("tune", at: done)
-            tokens += rows
-            lossSum += loss * Double(rows); lossRows += rows
-            guard due(force: done == total) else { return }
-            let s = seconds
-            printError(String(format: "tuning: step %d/%d, %d positions, loss %.4f, %.0f positions/s, ETA %@",
-                              done, total, tokens, lossSum / Double(max(lossRows, 1)), Double(tokens) / max(s, 1e-9),
-                              eta(done: done, total: total, seconds: s)))
-            lossSum = 0; lossRows = 0
+            step("tuning", done: done, total: total, loss: loss, weight: rows, items: rows, unit: "positions")
         case .tuner(.validation(let step, let loss)):
             printError(String(format: "validation loss after step %d: %.4f nats/token", step, loss))
         case .tuner(.checkpoint):
             break
         }
+    }
+
+    /// An optimizer step: `items` more positions or tokens, the mean loss
+    /// since the last line (each step's loss counted `weight` times).
+    private mutating func step(_ label: String, done: Int, total: Int, loss: Double, weight: Int, items: Int,
+                               unit: String) {
+        enter(label, at: done)
+        tokens += items
+        lossSum += loss * Double(weight); lossRows += weight
+        guard due(force: done == total) else { return }
+        let s = seconds
+        printError(String(format: "%@: step %d/%d, %d %@, loss %.4f, %.1f %@/s, ETA %@", label, done, total, tokens, unit,
+                          lossSum / Double(max(lossRows, 1)), Double(tokens) / max(s, 1e-9), unit,
+                          eta(done: done, total: total, seconds: s)))
+        lossSum = 0; lossRows = 0
     }
 
     mutating func show(_ event: TokenDistillation.Event) {
@@ -291,15 +298,7 @@ struct ProgressReport {
         case .resumed(let step):
             printError("resuming at step \(step)")
         case .step(let done, let total, let loss, let n):
-            enter("distill", at: done)
-            tokens += n
-            lossSum += loss; lossRows += 1
-            guard due(force: done == total) else { return }
-            let s = seconds
-            printError(String(format: "distilling: step %d/%d, %d tokens, loss %.4f, %.1f tokens/s, ETA %@",
-                              done, total, tokens, lossSum / Double(max(lossRows, 1)), Double(tokens) / max(s, 1e-9),
-                              eta(done: done, total: total, seconds: s)))
-            lossSum = 0; lossRows = 0
+            step("distilling", done: done, total: total, loss: loss, weight: 1, items: n, unit: "tokens")
         case .validation(let step, let loss):
             printError(String(format: "validation loss after step %d: %.4f", step, loss))
         }

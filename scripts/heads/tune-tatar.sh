@@ -28,6 +28,10 @@
 #   default may be) and --min-length 0.5 (MINLEN=0.5: an answer may end
 #   only once it has half the characters of its text).
 # DISTILL=W adds the native head as teacher (heads tune --distill W).
+# DISTILL_INPUTS=N (Llama and Qwen2 bodies) first tunes the built head's
+#   input rows by token distillation after N blocks (heads distill-inputs on
+#   the running text, lr DISTILL_LR, default 1e-3), then tunes the output
+#   rows over them (a dense head of ~53 MB; its own work folders).
 # PAIRS=N takes N pairs instead, SPREAD=1 spreads them over the whole
 # (sorted) pair file instead of taking the first ones, EPOCHS, LR and L2
 # set the tuning (defaults: what built the shipped heads), PROMPT names
@@ -66,13 +70,24 @@ TUNE_EXAMPLES=${TUNE_EXAMPLES-}
         --out "$BUILT.part"
 mv "$BUILT.part" "$BUILT"
 
+WORK="$CACHE/tt-$MODEL.tune"
+if [[ -n "${DISTILL_INPUTS:-}" ]]; then
+    DISTILLED="$CACHE/tt-$MODEL-transtok-d$DISTILL_INPUTS.gguf"
+    [[ -f "$DISTILLED" ]] || "$HYDRA" heads distill-inputs --model "$MODEL" --head "$BUILT" --text data/tt/tt-text.txt \
+        --depth "$DISTILL_INPUTS" --lr "${DISTILL_LR:-1e-3}" --seed 1 --name "tt-$MODEL-transtok-d$DISTILL_INPUTS" \
+        --work "$DISTILLED.distill" --out "$DISTILLED.part"
+    [[ -f "$DISTILLED" ]] || mv "$DISTILLED.part" "$DISTILLED"
+    BUILT=$DISTILLED
+    WORK="$CACHE/tt-$MODEL-d$DISTILL_INPUTS.tune"
+fi
+
 "$HYDRA" heads tune --model "$MODEL" --head "$BUILT" \
     --text "${TEXT[@]}" --pairs data/tt/en-tt.tsv --max-pairs "$PAIRS" ${SPREAD:+--spread-pairs} \
     --lr "${LR:-5e-4}" --l2 "${L2:-1e-2}" --epochs "${EPOCHS:-1}" --seed 1 ${PROMPT:+--prompt-language "$PROMPT"} \
     ${NGRAM:+--recommend-no-repeat-ngram "$NGRAM"} ${PENALTY:+--recommend-repeat-penalty "$PENALTY"} \
     ${CANDIDATES:+--recommend-candidates "$CANDIDATES"} ${DISTILL:+--distill "$DISTILL"} \
     ${TUNE_EXAMPLES:+--examples "$TUNE_EXAMPLES"} \
-    --name "tt-$MODEL" --work "$CACHE/tt-$MODEL.tune" --keep-work --out "$OUT.part"
+    --name "tt-$MODEL" --work "$WORK" --keep-work --out "$OUT.part"
 mv "$OUT.part" "$OUT"
 if [[ -n "$EXAMPLES" ]]; then
     "$HYDRA" heads recommend "$OUT" --memory data/tt/en-tt.tsv --memory-language en --examples "$EXAMPLES"
