@@ -41,7 +41,7 @@ struct FloatBlocksTests {
                                        output: .all, hidden: $0.baseAddress!, pool: model.pool)
             }
         }
-        let blocks = try FloatBlocks(body: model.body, depth: depth, maxPositions: 64)
+        let blocks = try FloatBlocks(body: model.body, depth: depth)
         let pass = blocks.forward(x, count: tokens.count)
         #expect(runtime.count == pass.output.count)
         // Per position: the difference is small beside the state's size
@@ -66,7 +66,7 @@ struct FloatBlocksTests {
         let model = try HydraModel(path: TestModels.path(key), contextLength: 64, batchSize: 64, pool: ThreadPool(threads: 2))
         let tokens = Array(Self.tokens(model).prefix(12))
         let x = try Self.inputs(model, tokens)
-        let blocks = try FloatBlocks(body: model.body, depth: 2, maxPositions: 64)
+        let blocks = try FloatBlocks(body: model.body, depth: 2)
         var random = SeededGenerator(seed: 7)
         func gaussian() -> Float { Float((-2 * log(random.nextUnit())).squareRoot() * cos(2 * .pi * random.nextUnit())) }
         // loss = Σ w · output, so d loss / d output = w.
@@ -93,9 +93,9 @@ struct FloatBlocksTests {
     @Test("Gemma blocks are refused with a clear error")
     func gemmaRefused() throws {
         let model = try HydraModel(path: TestModels.path("gemma3-270m"), contextLength: 32, batchSize: 32, pool: ThreadPool(threads: 1))
-        #expect(throws: HydraError.self) { try FloatBlocks(body: model.body, depth: 1, maxPositions: 32) }
+        #expect(throws: HydraError.self) { try FloatBlocks(body: model.body, depth: 1) }
         let small = try HydraModel(path: TestModels.path("smollm2-135m"), contextLength: 32, batchSize: 32, pool: ThreadPool(threads: 1))
-        #expect(throws: HydraError.self) { try FloatBlocks(body: small.body, depth: 0, maxPositions: 32) }
-        #expect(throws: HydraError.self) { try FloatBlocks(body: small.body, depth: small.config.layerCount + 1, maxPositions: 32) }
+        #expect(throws: HydraError.self) { try FloatBlocks(body: small.body, depth: 0) }
+        #expect(throws: HydraError.self) { try FloatBlocks(body: small.body, depth: small.config.layerCount + 1) }
     }
 }

@@ -27,6 +27,13 @@ struct TokenDistillationTests {
         return (folder, folder + "/built.gguf", folder + "/text.txt")
     }
 
+    /// smollm2-135m with the built head loaded.
+    static func load(_ headPath: String) throws -> (HydraModel, Head) {
+        let model = try HydraModel(path: TestModels.path("smollm2-135m"), contextLength: 64, batchSize: 64,
+                                   pool: ThreadPool(threads: 2))
+        return (model, try model.heads.load(path: headPath, catalog: HeadCatalog(directories: [])))
+    }
+
     static func options() -> TokenDistillation.Options {
         var o = TokenDistillation.Options()
         o.depth = 2
@@ -52,9 +59,7 @@ struct TokenDistillationTests {
     func lossFallsAndResumeIsExact() throws {
         let (folder, headPath, text) = try Self.setUp()
         defer { try? FileManager.default.removeItem(atPath: folder) }
-        let model = try HydraModel(path: TestModels.path("smollm2-135m"), contextLength: 64, batchSize: 64,
-                                   pool: ThreadPool(threads: 2))
-        let head = try model.heads.load(path: headPath, catalog: HeadCatalog(directories: []))
+        let (model, head) = try Self.load(headPath)
 
         var losses: [Double] = []
         let straight = try TokenDistillation.run(model: model, head: head, textFiles: [text], options: Self.options(),
@@ -100,9 +105,7 @@ struct TokenDistillationTests {
     func refusals() throws {
         let (folder, headPath, text) = try Self.setUp()
         defer { try? FileManager.default.removeItem(atPath: folder) }
-        let model = try HydraModel(path: TestModels.path("smollm2-135m"), contextLength: 64, batchSize: 64,
-                                   pool: ThreadPool(threads: 2))
-        let head = try model.heads.load(path: headPath, catalog: HeadCatalog(directories: []))
+        let (model, head) = try Self.load(headPath)
         let heldout = Self.root.appendingPathComponent("data/heldout/en-tt.tsv").path
         #expect(throws: HydraError.self) {
             try TokenDistillation.run(model: model, head: head, textFiles: [heldout], options: Self.options(),

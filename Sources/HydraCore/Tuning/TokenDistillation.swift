@@ -80,13 +80,13 @@ public enum TokenDistillation {
         let e = model.config.embeddingLength
         var chunks: [Chunk] = []
         for f in textFiles { chunks += self.chunks(try HeadTuning.readLines(f), head: head, native: model.native, options: options) }
-        let validation = options.validationEvery > 0 ? stride(from: 0, to: chunks.count, by: options.validationEvery).map { chunks[$0] } : []
-        let train = chunks.enumerated().filter { options.validationEvery == 0 || $0.offset % options.validationEvery != 0 }.map(\.element)
+        // Indices into `chunks`.
+        let validation = options.validationEvery > 0 ? Array(stride(from: 0, to: chunks.count, by: options.validationEvery)) : []
+        let train = chunks.indices.filter { options.validationEvery == 0 || $0 % options.validationEvery != 0 }
         guard !train.isEmpty else { throw HydraError.invalidInput("the text gave no chunk whose tokens line up with the model's own") }
         events(.corpus(train: train.count, validation: validation.count, positions: chunks.reduce(0) { $0 + $1.aligned.count }))
 
-        let longest = chunks.reduce(0) { max($0, $1.tokens.count, $1.native.count) }
-        let blocks = try FloatBlocks(body: model.body, depth: options.depth, maxPositions: longest)
+        let blocks = try FloatBlocks(body: model.body, depth: options.depth)
         openblas_set_num_threads(Int32(model.pool.threads))  // fixed threads: the same sums on every run
         var state = State(head: head, native: model.native.embedding, width: e)
 
@@ -107,11 +107,24 @@ public enum TokenDistillation {
             events(.resumed(step: state.step))
         }
 
+        // The teacher's states at each chunk's aligned positions (aligned × e), run once and kept:
+        // they do not change, and validation and later epochs read them again.
+        var teachers = [[Float]?](repeating: nil, count: chunks.count)
+        func loss(_ index: Int, learningRate: Float) -> Double {
+            let chunk = chunks[index]
+            let teacher = teachers[index] ?? {
+                let all = blocks.forward(state.nativeInputs(chunk.native), count: chunk.native.count).output
+                return chunk.aligned.flatMap { all[$0.1 * e..<($0.1 + 1) * e] }
+            }()
+            teachers[index] = teacher
+            return step(blocks, chunk, teacher: teacher, &state, learningRate: learningRate, width: e)
+        }
+
         var result = Result()
         let total = train.count * options.epochs
         func validationLoss() -> Double {
             guard !validation.isEmpty else { return .nan }
-            return validation.reduce(0.0) { $0 + step(blocks, $1, &state, learningRate: 0, width: e) } / Double(validation.count)
+            return validation.reduce(0.0) { $0 + loss($1, learningRate: 0) } / Double(validation.count)
         }
         if state.step == 0 {
             result.validationBefore = validationLoss()
@@ -126,10 +139,10 @@ public enum TokenDistillation {
             }
             let epoch = state.step / train.count
             let order = shuffled(train.count, seed: options.seed &+ UInt64(epoch))
-            let chunk = train[order[state.step % train.count]]
-            let loss = step(blocks, chunk, &state, learningRate: options.learningRate, width: e)
+            let index = train[order[state.step % train.count]]
+            let value = loss(index, learningRate: options.learningRate)
             state.step += 1
-            events(.step(step: state.step, total: total, loss: loss, tokens: chunk.tokens.count))
+            events(.step(step: state.step, total: total, loss: value, tokens: chunks[index].tokens.count))
             if state.step % options.checkpointEvery == 0 && state.step < total { try state.save(to: checkpoint) }
         }
         result.steps = state.step
@@ -139,15 +152,16 @@ public enum TokenDistillation {
         return result
     }
 
-    /// One chunk's loss, and (learning rate > 0) an Adam step on the rows of its tokens.
-    static func step(_ blocks: FloatBlocks, _ chunk: Chunk, _ state: inout State, learningRate: Float,
-                     width e: Int) -> Double {
-        let teacher = blocks.forward(state.nativeInputs(chunk.native), count: chunk.native.count).output
+    /// One chunk's loss, and (learning rate > 0) an Adam step on the rows
+    /// of its tokens; `teacher` holds the model's states at the chunk's
+    /// aligned positions, in their order.
+    static func step(_ blocks: FloatBlocks, _ chunk: Chunk, teacher: [Float], _ state: inout State,
+                     learningRate: Float, width e: Int) -> Double {
         let pass = blocks.forward(state.inputs(chunk.tokens), count: chunk.tokens.count)
         // The aligned positions, less those where either state is far longer than the teacher's median
         // (the body's few "massive activation" positions, which would outweigh every other).
         func squaredLength(_ x: [Float], _ row: Int) -> Float { (0..<e).reduce(Float(0)) { $0 + x[row * e + $1] * x[row * e + $1] } }
-        let lengths = chunk.aligned.map { squaredLength(teacher, $0.1) }
+        let lengths = chunk.aligned.indices.map { squaredLength(teacher, $0) }
         let median = lengths.sorted()[lengths.count / 2]
         let kept = chunk.aligned.indices.filter {
             lengths[$0] <= 25 * median && squaredLength(pass.output, chunk.aligned[$0].0) <= 25 * median
@@ -157,9 +171,9 @@ public enum TokenDistillation {
         var gradient = [Float](repeating: 0, count: pass.output.count)
         var distance: Float = 0
         for a in kept {
-            let (p, q) = chunk.aligned[a]
+            let p = chunk.aligned[a].0
             for i in 0..<e {
-                let d = pass.output[p * e + i] - teacher[q * e + i]
+                let d = pass.output[p * e + i] - teacher[a * e + i]
                 distance += d * d
                 gradient[p * e + i] = 2 * d / size
             }

@@ -1,3 +1,4 @@
+import CHydraKernels
 import COpenBLAS
 import Foundation
 
@@ -7,7 +8,8 @@ import Foundation
 /// of the activations is computed, never of a weight.
 ///
 /// One sequence at positions 0..<count. Weights are dequantized once
-/// (ggml's dequantization) and multiplied in floats through OpenBLAS, so
+/// (ggml's dequantization) and multiplied in floats through OpenBLAS (norms,
+/// RoPE and SwiGLU are the runtime's kernels), so
 /// the pass is smooth in its input (the runtime quantizes activations
 /// before its products, as llama.cpp does); it follows the runtime's
 /// forward to float rounding (`FloatBlocksTests`). Llama and Qwen2 blocks:
@@ -17,10 +19,6 @@ public final class FloatBlocks: @unchecked Sendable {
     public let config: ModelConfig
     public let depth: Int
     private let layers: [Layer]
-    /// cos, sin of each position's angle pairs (maxPositions × ropeDimensions).
-    private let ropeCache: [Float]
-    /// The longest sequence a pass takes.
-    public let maxPositions: Int
 
     struct Layer {
         let attentionNorm: [Float]
@@ -53,7 +51,7 @@ public final class FloatBlocks: @unchecked Sendable {
     /// Dequantizes the first `depth` blocks of `body`. Throws for blocks
     /// this pass does not handle (Gemma's extra norms, GeGLU, sliding
     /// windows, scaled queries).
-    public init(body: Body, depth: Int, maxPositions: Int) throws {
+    public init(body: Body, depth: Int) throws {
         let c = body.config
         guard c.architecture == .llama || c.architecture == .qwen2, c.activation == .swiglu, !c.hasQKNorm,
               !c.hasPostNorms, !c.scalesQueryFirst, !c.slidingLayers.contains(true) else {
@@ -63,10 +61,8 @@ public final class FloatBlocks: @unchecked Sendable {
         guard depth >= 1, depth <= c.layerCount else {
             throw HydraError.invalidInput("the depth must be 1 to \(c.layerCount) blocks, not \(depth)")
         }
-        guard maxPositions >= 1 else { throw HydraError.invalidInput("no positions to run") }
         config = c
         self.depth = depth
-        self.maxPositions = maxPositions
         func floats(_ m: QuantizedMatrix) -> [Float] {
             [Float](unsafeUninitializedCapacity: m.rows * m.cols) { b, n in
                 for r in 0..<m.rows { m.dequantizeRow(r, into: b.baseAddress! + r * m.cols) }
@@ -81,24 +77,11 @@ public final class FloatBlocks: @unchecked Sendable {
                   feedForwardNorm: vector(w.feedForwardNorm)!, gate: floats(w.gate), up: floats(w.up),
                   down: floats(w.down))
         }
-        // cos/sin per position and pair, the angle advanced by multiplication as the runtime's RoPE does.
-        let rot = c.ropeDimensions
-        let thetaScale = powf(c.ropeBase, -2 / Float(rot))
-        var cache = [Float](repeating: 0, count: maxPositions * rot)
-        for p in 0..<maxPositions {
-            var theta = Float(p)
-            for i in stride(from: 0, to: rot, by: 2) {
-                cache[p * rot + i] = cosf(theta)
-                cache[p * rot + i + 1] = sinf(theta)
-                theta *= thetaScale
-            }
-        }
-        ropeCache = cache
     }
 
     /// Runs `count` input rows (count × e) through the blocks.
     public func forward(_ input: [Float], count: Int) -> Pass {
-        precondition(count >= 1 && count <= maxPositions && input.count == count * config.embeddingLength)
+        precondition(count >= 1 && input.count == count * config.embeddingLength)
         var x = input
         var saved: [Saved] = []
         saved.reserveCapacity(depth)
@@ -126,7 +109,7 @@ public final class FloatBlocks: @unchecked Sendable {
     private func block(_ w: Layer, _ x: [Float], _ n: Int) -> (out: [Float], saved: Saved) {
         let c = config
         let e = c.embeddingLength, ql = c.queryLength, kv = c.kvLength, f = c.feedForwardLength
-        let normed = rmsNorm(x, w.attentionNorm, n)
+        let normed = rmsNorm(x, w.attentionNorm, n, e)
         var q = product(normed, w.query, n, ql, e, bias: w.queryBias)
         var k = product(normed, w.key, n, kv, e, bias: w.keyBias)
         let v = product(normed, w.value, n, kv, e, bias: w.valueBias)
@@ -135,11 +118,11 @@ public final class FloatBlocks: @unchecked Sendable {
         let (attention, probabilities) = attend(q, k, v, n)
         var middle = product(attention, w.output, n, e, ql, bias: w.outputBias)
         for i in 0..<middle.count { middle[i] += x[i] }
-        let normed2 = rmsNorm(middle, w.feedForwardNorm, n)
+        let normed2 = rmsNorm(middle, w.feedForwardNorm, n, e)
         let gate = product(normed2, w.gate, n, f, e, bias: nil)
         let up = product(normed2, w.up, n, f, e, bias: nil)
         var act = [Float](repeating: 0, count: n * f)
-        for i in 0..<act.count { act[i] = silu(gate[i]) * up[i] }
+        hydra_swiglu(gate, up, &act, Int64(n), Int64(f))
         var out = product(act, w.down, n, e, f, bias: nil)
         for i in 0..<out.count { out[i] += middle[i] }
         return (out, Saved(input: x, normed: normed, q: q, k: k, v: v, probabilities: probabilities,
@@ -178,8 +161,6 @@ public final class FloatBlocks: @unchecked Sendable {
 
     // MARK: steps
 
-    private func silu(_ g: Float) -> Float { g / (1 + expf(-g)) }
-
     /// y = x·Wᵀ (+ bias): x is n × cols, W rows × cols, y n × rows.
     private func product(_ x: [Float], _ w: [Float], _ n: Int, _ rows: Int, _ cols: Int, bias: [Float]?) -> [Float] {
         var y = [Float](repeating: 0, count: n * rows)
@@ -202,14 +183,10 @@ public final class FloatBlocks: @unchecked Sendable {
                     w, Int32(cols), accumulate ? 1 : 0, &dx, Int32(cols))
     }
 
-    /// y = x / rms(x) · weight, row by row (n rows of e).
-    private func rmsNorm(_ x: [Float], _ weight: [Float], _ n: Int) -> [Float] {
-        let e = config.embeddingLength
+    /// y = x / rms(x) · weight, row by row (the runtime's kernel).
+    private func rmsNorm(_ x: [Float], _ weight: [Float], _ n: Int, _ e: Int) -> [Float] {
         var y = [Float](repeating: 0, count: x.count)
-        for t in 0..<n {
-            let r = inverseRMS(x, t * e, e)
-            for i in 0..<e { y[t * e + i] = x[t * e + i] * r * weight[i] }
-        }
+        hydra_rms_norm(x, weight, &y, Int64(n), Int64(e), config.rmsEpsilon)
         return y
     }
 
@@ -234,21 +211,20 @@ public final class FloatBlocks: @unchecked Sendable {
     }
 
     /// Rotates each head's first ropeDimensions values by its position's
-    /// angles (`inverse`: back, the transpose of the rotation).
+    /// angles (the runtime's kernel); `inverse`: back, each position by the
+    /// negated angles (the kernel's angles are odd in the position, so the
+    /// rotation back is the transpose of the rotation).
     private func rope(_ x: inout [Float], _ n: Int, _ heads: Int, inverse: Bool) {
-        let d = config.headDimension, rot = config.ropeDimensions
-        let neox = config.ropeStyle == .neox
-        for t in 0..<n {
-            for h in 0..<heads {
-                let base = (t * heads + h) * d
-                for i in stride(from: 0, to: rot, by: 2) {
-                    let cs = ropeCache[t * rot + i], sn = inverse ? -ropeCache[t * rot + i + 1] : ropeCache[t * rot + i + 1]
-                    let a = neox ? base + i / 2 : base + i
-                    let b = neox ? a + rot / 2 : a + 1
-                    let x0 = x[a], x1 = x[b]
-                    x[a] = x0 * cs - x1 * sn
-                    x[b] = x0 * sn + x1 * cs
-                }
+        let c = config, d = Int64(c.headDimension), rot = Int64(c.ropeDimensions)
+        var scratch = [Float](repeating: 0, count: c.ropeDimensions)
+        x.withUnsafeMutableBufferPointer { x in
+            if !inverse {
+                hydra_rope(x.baseAddress!, Int64(n), Int64(heads), d, rot, 0, c.ropeBase, c.ropeStyle.rawValue, &scratch)
+                return
+            }
+            for t in 0..<n {
+                hydra_rope(x.baseAddress! + t * heads * Int(d), 1, Int64(heads), d, rot, Int64(-t), c.ropeBase,
+                           c.ropeStyle.rawValue, &scratch)
             }
         }
     }
