@@ -11,7 +11,7 @@ struct HeadsCommand: ParsableCommand {
             Heads are found in $HYDRA_HEADS (directories separated by ':'), \
             ~/.local/share/hydra/heads and the heads/ folder shipped with hydra.
             """,
-        subcommands: [List.self, Inspect.self, Export.self, Build.self, Tune.self, DistillInputs.self, Mask.self, Eval.self, Quantize.self,
+        subcommands: [List.self, Inspect.self, Export.self, Build.self, Tune.self, DistillInputs.self, TuneJointly.self, Mask.self, Eval.self, Quantize.self,
                       Recommend.self],
         defaultSubcommand: List.self
     )

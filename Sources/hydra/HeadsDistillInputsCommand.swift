@@ -98,7 +98,9 @@ extension HeadsCommand {
             var clock = Stopwatch()
             var report = ProgressReport()
             let result = try TokenDistillation.run(model: hydra, head: tuned, textFiles: text, options: options,
-                                                   work: folder, out: out, stopAfter: stopAfter) { report.show($0) }
+                                                   work: folder, out: out, stopAfter: stopAfter) {
+                report.show($0, doing: "distilling", items: "chunks", positions: "aligned positions")
+            }
             if result.stopped {
                 printError("stopped after step \(result.steps); the checkpoint is in \(folder)")
                 return

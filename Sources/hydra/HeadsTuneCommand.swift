@@ -291,14 +291,16 @@ struct ProgressReport {
         lossSum = 0; lossRows = 0
     }
 
-    mutating func show(_ event: TokenDistillation.Event) {
+    /// A run through the body: `doing` names its steps ("distilling"), `items` what it trains on
+    /// ("chunks"), `positions` what its loss reads.
+    mutating func show(_ event: ThroughBodyEvent, doing: String, items: String, positions what: String) {
         switch event {
         case .corpus(let train, let validation, let positions):
-            printError("distillation text: \(train) chunks to train on, \(validation) to validate on, \(positions) aligned positions")
+            printError("\(train) \(items) to train on, \(validation) to validate on, \(positions) \(what)")
         case .resumed(let step):
             printError("resuming at step \(step)")
         case .step(let done, let total, let loss, let n):
-            step("distilling", done: done, total: total, loss: loss, weight: 1, items: n, unit: "tokens")
+            step(doing, done: done, total: total, loss: loss, weight: 1, items: n, unit: "tokens")
         case .validation(let step, let loss):
             printError(String(format: "validation loss after step %d: %.4f", step, loss))
         }

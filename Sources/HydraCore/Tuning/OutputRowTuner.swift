@@ -177,6 +177,14 @@ public final class OutputRowTuner {
         }
     }
 
+    /// One Adam step (with the L2 pull) on a gradient of the mean loss
+    /// computed elsewhere (`JointTuning`: through the body).
+    public func apply(gradient: [Float]) {
+        precondition(gradient.count == weights.count)
+        adam(gradient: gradient)
+        step += 1
+    }
+
     /// The order of the training rows in `epoch`: Fisher–Yates from (seed, epoch).
     static func shuffled(_ rows: [Int32], seed: UInt64, epoch: Int) -> [Int32] {
         var g = SeededGenerator(seed: seed &* 0x9E37_79B9_7F4A_7C15 &+ UInt64(epoch))

@@ -41,14 +41,7 @@ public enum TokenDistillation {
         }
     }
 
-    public enum Event: Sendable {
-        /// The chunks are ready: training and validation chunks, aligned positions.
-        case corpus(train: Int, validation: Int, positions: Int)
-        case resumed(step: Int)
-        /// One optimizer step: step of total, the chunk's loss and head tokens.
-        case step(step: Int, total: Int, loss: Double, tokens: Int)
-        case validation(step: Int, loss: Double)
-    }
+    public typealias Event = ThroughBodyEvent
 
     public struct Result: Sendable {
         public var steps = 0
@@ -88,7 +81,7 @@ public enum TokenDistillation {
 
         let blocks = try FloatBlocks(body: model.body, depth: options.depth)
         openblas_set_num_threads(Int32(model.pool.threads))  // fixed threads: the same sums on every run
-        var state = State(head: head, native: model.native.embedding, width: e)
+        var state = InputRowAdam(head: head, width: e)
 
         // The work folder: what the run is made from, and a checkpoint.
         var h = FNV1a()
@@ -113,7 +106,7 @@ public enum TokenDistillation {
         func loss(_ index: Int, learningRate: Float) -> Double {
             let chunk = chunks[index]
             let teacher = teachers[index] ?? {
-                let all = blocks.forward(state.nativeInputs(chunk.native), count: chunk.native.count).output
+                let all = blocks.forward(nativeInputs(chunk.native, model.native.embedding, width: e), count: chunk.native.count).output
                 return chunk.aligned.flatMap { all[$0.1 * e..<($0.1 + 1) * e] }
             }()
             teachers[index] = teacher
@@ -138,7 +131,7 @@ public enum TokenDistillation {
                 return result
             }
             let epoch = state.step / train.count
-            let order = shuffled(train.count, seed: options.seed &+ UInt64(epoch))
+            let order = seededOrder(train.count, seed: options.seed &+ UInt64(epoch))
             let index = train[order[state.step % train.count]]
             let value = loss(index, learningRate: options.learningRate)
             state.step += 1
@@ -155,7 +148,7 @@ public enum TokenDistillation {
     /// One chunk's loss, and (learning rate > 0) an Adam step on the rows
     /// of its tokens; `teacher` holds the model's states at the chunk's
     /// aligned positions, in their order.
-    static func step(_ blocks: FloatBlocks, _ chunk: Chunk, teacher: [Float], _ state: inout State,
+    static func step(_ blocks: FloatBlocks, _ chunk: Chunk, teacher: [Float], _ state: inout InputRowAdam,
                      learningRate: Float, width e: Int) -> Double {
         let pass = blocks.forward(state.inputs(chunk.tokens), count: chunk.tokens.count)
         // The aligned positions, less those where either state is far longer than the teacher's median
@@ -183,121 +176,25 @@ public enum TokenDistillation {
         let dx = blocks.backward(pass, outputGradient: gradient)
         // The gradient of each row: the sum over the positions of its token.
         var rowGradient: [Int32: [Float]] = [:]
-        for (t, id) in chunk.tokens.enumerated() {
-            var g = rowGradient[id] ?? [Float](repeating: 0, count: e)
-            for i in 0..<e { g[i] += dx[t * e + i] }
-            rowGradient[id] = g
-        }
+        state.accumulate(dx, tokens: chunk.tokens, into: &rowGradient)
         state.adam(rowGradient, learningRate: learningRate)
         return loss
     }
 
-    /// The rows being tuned, Adam's moments and the step count.
-    struct State {
-        var rows: [Float]
-        var m: [Float], v: [Float]
-        /// Adam steps taken by each row (its bias correction: a row moves only on chunks with its token).
-        var updates: [Int32]
-        var step = 0
-        let width: Int
-        /// The model's own input rows, for the teacher's pass.
-        let native: any EmbeddingSource
-
-        init(head: Head, native: any EmbeddingSource, width: Int) {
-            rows = HeadTuning.rows(of: head.embedding)
-            m = [Float](repeating: 0, count: rows.count)
-            v = [Float](repeating: 0, count: rows.count)
-            updates = [Int32](repeating: 0, count: head.embedding.rowCount)
-            self.width = width
-            self.native = native
+    /// The model's own rows of `tokens`.
+    static func nativeInputs(_ tokens: [Int32], _ native: any EmbeddingSource, width: Int) -> [Float] {
+        var x = [Float](repeating: 0, count: tokens.count * width)
+        x.withUnsafeMutableBufferPointer { b in
+            for (t, id) in tokens.enumerated() { native.row(Int(id), into: b.baseAddress! + t * width) }
         }
-
-        /// The head's rows of `tokens` (Llama and Qwen2 take them unscaled; FloatBlocks refuses the others).
-        func inputs(_ tokens: [Int32]) -> [Float] {
-            var x = [Float](repeating: 0, count: tokens.count * width)
-            for (t, id) in tokens.enumerated() {
-                for i in 0..<width { x[t * width + i] = rows[Int(id) * width + i] }
-            }
-            return x
-        }
-
-        /// The model's own rows of `tokens`.
-        func nativeInputs(_ tokens: [Int32]) -> [Float] {
-            var x = [Float](repeating: 0, count: tokens.count * width)
-            x.withUnsafeMutableBufferPointer { b in
-                for (t, id) in tokens.enumerated() { native.row(Int(id), into: b.baseAddress! + t * width) }
-            }
-            return x
-        }
-
-        mutating func adam(_ gradients: [Int32: [Float]], learningRate: Float) {
-            let beta1: Float = 0.9, beta2: Float = 0.999, epsilon: Float = 1e-8
-            for (id, g) in gradients.sorted(by: { $0.key < $1.key }) {
-                let r = Int(id)
-                updates[r] += 1
-                let c1 = 1 - powf(beta1, Float(updates[r])), c2 = 1 - powf(beta2, Float(updates[r]))
-                for i in 0..<width {
-                    let k = r * width + i
-                    m[k] = beta1 * m[k] + (1 - beta1) * g[i]
-                    v[k] = beta2 * v[k] + (1 - beta2) * g[i] * g[i]
-                    rows[k] -= learningRate * (m[k] / c1) / ((v[k] / c2).squareRoot() + epsilon)
-                }
-            }
-        }
-
-        /// The checkpoint: the step, then rows, moments and update counts as raw little-endian values.
-        func save(to path: String) throws {
-            var data = Data()
-            withUnsafeBytes(of: Int64(step).littleEndian) { data.append(contentsOf: $0) }
-            for a in [rows, m, v] { a.withUnsafeBytes { data.append(contentsOf: $0) } }
-            updates.withUnsafeBytes { data.append(contentsOf: $0) }
-            try data.write(to: URL(fileURLWithPath: path + ".part"))
-            guard rename(path + ".part", path) == 0 else {
-                throw HydraError.invalidInput("cannot write the checkpoint \(path): \(String(cString: strerror(errno)))")
-            }
-        }
-
-        mutating func restore(from path: String) throws {
-            guard let data = FileManager.default.contents(atPath: path),
-                  data.count == 8 + 3 * rows.count * 4 + updates.count * 4 else {
-                throw HydraError.invalidInput("the checkpoint \(path) is damaged: remove it to start over")
-            }
-            data.withUnsafeBytes { raw in
-                step = Int(Int64(littleEndian: raw.loadUnaligned(as: Int64.self)))
-                var offset = 8
-                func read(_ a: inout [Float]) {
-                    a.withUnsafeMutableBytes { $0.copyMemory(from: UnsafeRawBufferPointer(rebasing: raw[offset..<offset + $0.count])) }
-                    offset += a.count * 4
-                }
-                read(&rows); read(&m); read(&v)
-                updates.withUnsafeMutableBytes { $0.copyMemory(from: UnsafeRawBufferPointer(rebasing: raw[offset..<offset + $0.count])) }
-            }
-        }
-    }
-
-    /// A seeded permutation of 0..<count.
-    static func shuffled(_ count: Int, seed: UInt64) -> [Int] {
-        var g = SeededGenerator(seed: seed)
-        var order = Array(0..<count)
-        order.shuffle(using: &g)
-        return order
+        return x
     }
 
     /// Lines packed into chunks of up to `chunkBytes` bytes (joined by new
     /// lines), each tokenized both ways; chunks with no shared token end, or
     /// longer than `maxTokens` native tokens, are dropped.
     static func chunks(_ lines: [String], head: Head, native: Head, options: Options) -> [Chunk] {
-        var texts: [String] = []
-        var current = ""
-        for line in lines where !line.isEmpty {
-            if !current.isEmpty && current.utf8.count + 1 + line.utf8.count > options.chunkBytes {
-                texts.append(current)
-                current = ""
-            }
-            current += current.isEmpty ? line : "\n" + line
-        }
-        if !current.isEmpty { texts.append(current) }
-        return texts.compactMap { text in
+        packLines(lines, bytes: options.chunkBytes).compactMap { text in
             let bytes = Array(text.utf8)
             let tokens = head.tokenizer.tokenize(text, addSpecial: false, parseSpecial: false)
             let nativeTokens = native.tokenizer.tokenize(text, addSpecial: false, parseSpecial: false)

@@ -19,6 +19,8 @@ public final class FloatBlocks: @unchecked Sendable {
     public let config: ModelConfig
     public let depth: Int
     private let layers: [Layer]
+    /// The final norm's weights (what the output rows read after the last block).
+    private let outputNorm: [Float]
 
     struct Layer {
         let attentionNorm: [Float]
@@ -70,6 +72,7 @@ public final class FloatBlocks: @unchecked Sendable {
             }
         }
         func vector(_ v: WeightVector?) -> [Float]? { v.map { Array(UnsafeBufferPointer(start: $0.values, count: $0.count)) } }
+        outputNorm = vector(body.weights.outputNorm)!
         layers = body.weights.layers.prefix(depth).map { w in
             Layer(attentionNorm: vector(w.attentionNorm)!, query: floats(w.query), key: floats(w.key),
                   value: floats(w.value), output: floats(w.attentionOutput), queryBias: vector(w.queryBias),
@@ -102,6 +105,19 @@ public final class FloatBlocks: @unchecked Sendable {
             d = blockBackward(layer, saved, d, pass.count)
         }
         return d
+    }
+
+    /// The final norm of `count` states (count × e): what the output rows
+    /// read after the last block.
+    public func finalNorm(_ x: [Float], count: Int) -> [Float] {
+        rmsNorm(x, outputNorm, count, config.embeddingLength)
+    }
+
+    /// The gradient of the states `x` given the gradient of their final norm.
+    public func finalNormBack(_ x: [Float], _ dy: [Float], count: Int) -> [Float] {
+        var dx = [Float](repeating: 0, count: x.count)
+        rmsNormBack(x, outputNorm, dy, count, into: &dx)
+        return dx
     }
 
     // MARK: one block

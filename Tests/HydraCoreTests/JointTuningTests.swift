@@ -1,0 +1,164 @@
+import Foundation
+import Testing
+@testable import HydraCore
+
+/// `hydra heads tune-jointly`: the trans-tokenized 400-token Tatar head of
+/// `TokenDistillationTests` tuned through all 30 blocks of smollm2-135m,
+/// on running text and on translation prompts (the model's own tokens,
+/// then the head's).
+@Suite("Joint tuning through the body", .serialized)
+struct JointTuningTests {
+    static func options() -> JointTuning.Options {
+        var o = JointTuning.Options()
+        o.learningRate = 2e-3
+        o.outputLearningRate = 2e-3
+        o.sequencesPerStep = 3
+        o.validationEvery = 5
+        o.checkpointEvery = 2
+        o.tableType = .f32
+        o.name = "tt-joint-test"
+        return o
+    }
+
+    /// The sequences: 40 lines of text one a sequence, then 8 pairs as hydra's prompt.
+    static func corpus() -> HeadTuning.Options {
+        var c = HeadTuning.Options()
+        c.pack = 0
+        c.maxLength = 160
+        c.maxPairs = 8
+        return c
+    }
+
+    static func run(_ model: HydraModel, _ head: Head, folder: String, text: String, work: String, out: String,
+                    stopAfter: Int? = nil, events: (JointTuning.Event) -> Void = { _ in }) throws -> JointTuning.Result {
+        try JointTuning.run(model: model, head: head, textFiles: [text], pairFiles: [folder + "/pairs.tsv"],
+                            pairSource: try Language.named("en"), corpus: corpus(), options: options(),
+                            work: folder + "/" + work, out: folder + "/" + out, stopAfter: stopAfter, events: events)
+    }
+
+    /// The head's output rows as floats (vocabulary × e).
+    static func outputRows(_ head: Head) throws -> [Float] {
+        HeadTuning.rows(of: TokenEmbedding(matrix: try #require(head.output).matrix))
+    }
+
+    @Test("the float pass's loss equals the runtime's, and its gradient is the loss's derivative")
+    func lossAndGradient() throws {
+        let (folder, headPath, _) = try TokenDistillationTests.setUp()
+        defer { try? FileManager.default.removeItem(atPath: folder) }
+        // A context long enough for a translation prompt.
+        let model = try HydraModel(path: TestModels.path("smollm2-135m"), contextLength: 192, batchSize: 192,
+                                   pool: ThreadPool(threads: 2))
+        let head = try model.heads.load(path: headPath, catalog: HeadCatalog(directories: []))
+        let text = try #require(try TuningCorpus.textSequences(["Бүген һава бик яхшы, без паркка барабыз."], head: head,
+                                                               maxLength: 64).first)
+        let pair = try #require(try TuningCorpus.pairSequences(
+            [(source: "The weather is good.", target: "Һава яхшы.")], model: model, source: model.native, head: head,
+            from: try Language.named("en"), to: try Language.named("tt"), maxLength: 160).first)
+        #expect(pair.inputs.contains { $0.head !== head } && pair.inputs.contains { $0.head === head })
+        let blocks = try FloatBlocks(body: model.body, depth: model.config.layerCount)
+        let e = model.config.embeddingLength
+        var inputs = InputRowAdam(head: head, width: e)
+        var outputs = try Self.outputRows(head)
+        let vocabulary = head.output!.vocabularySize
+
+        // The runtime's cross-entropy of the same targets (its logits equal llama.cpp's).
+        for sequence in [text, pair] {
+            model.state.reset()
+            let logits = try model.forwardAll(sequence.inputs, startPosition: 0, logitsFrom: head)
+            let runtime = logits.withUnsafeBufferPointer { l in
+                zip(sequence.positions, sequence.targets).reduce(0.0) {
+                    $0 + HeadEvaluation.negativeLog2(l.baseAddress! + Int($1.0) * vocabulary, count: vocabulary, of: Int($1.1))
+                } * log(2.0)
+            }
+            let float = JointTuning.loss(blocks, sequence, head: head, inputs: inputs, outputs: outputs, vocabulary: vocabulary)
+            #expect(abs(float - runtime) <= 0.02 * runtime, "float pass \(float) nats, runtime \(runtime) nats")
+            #expect(float != runtime)  // two computations, not one read twice
+        }
+
+        // The pair: the model's own tokens feed the prompt, the head's the answer.
+        var gradient: JointTuning.Gradient? = JointTuning.Gradient(scale: 1, outputs: vocabulary * e)
+        _ = JointTuning.loss(blocks, pair, head: head, inputs: inputs, outputs: outputs, vocabulary: vocabulary,
+                             gradient: &gradient)
+        var random = SeededGenerator(seed: 11)
+        func gaussian() -> Float { Float((-2 * log(random.nextUnit())).squareRoot() * cos(2 * .pi * random.nextUnit())) }
+        // Input rows: a random direction over the head's rows the pair reads.
+        let read = Set(pair.inputs.filter { $0.head === head }.map(\.token)).sorted()
+        #expect(read.count == gradient!.inputs.count)
+        var direction = [Float](repeating: 0, count: inputs.rows.count)
+        for id in read { for i in 0..<e { direction[Int(id) * e + i] = gaussian() } }
+        let inputSlope = read.reduce(0.0) { s, id in
+            s + (0..<e).reduce(0.0) { $0 + Double(gradient!.inputs[id]![$1] * direction[Int(id) * e + $1]) }
+        }
+        let original = inputs.rows
+        func inputLoss(_ h: Float) -> Double {
+            inputs.rows = zip(original, direction).map { $0 + h * $1 }
+            return JointTuning.loss(blocks, pair, head: head, inputs: inputs, outputs: outputs, vocabulary: vocabulary)
+        }
+        let h = Float(0.05 / abs(inputSlope))
+        let inputNumeric = (inputLoss(h) - inputLoss(-h)) / Double(2 * h)
+        inputs.rows = original
+        #expect(abs(inputNumeric - inputSlope) <= 0.02 * abs(inputNumeric),
+                "input rows: finite differences \(inputNumeric), backward pass \(inputSlope)")
+        // Output rows: a random direction over all of them.
+        let outputDirection = (0..<outputs.count).map { _ in gaussian() }
+        let outputSlope = zip(gradient!.outputs, outputDirection).reduce(0.0) { $0 + Double($1.0 * $1.1) }
+        let initial = outputs
+        func outputLoss(_ h: Float) -> Double {
+            outputs = zip(initial, outputDirection).map { $0 + h * $1 }
+            return JointTuning.loss(blocks, pair, head: head, inputs: inputs, outputs: outputs, vocabulary: vocabulary)
+        }
+        // The loss is far more curved along output rows (they feed the logits directly): a smaller step.
+        let k = Float(0.002 / abs(outputSlope))
+        let outputNumeric = (outputLoss(k) - outputLoss(-k)) / Double(2 * k)
+        #expect(abs(outputNumeric - outputSlope) <= 0.02 * abs(outputNumeric),
+                "output rows: finite differences \(outputNumeric), gradient \(outputSlope)")
+    }
+
+    @Test("the validation loss falls, both tables move, and a stopped run resumed writes the same head")
+    func lossFallsAndResumeIsExact() throws {
+        let (folder, headPath, text) = try TokenDistillationTests.setUp()
+        defer { try? FileManager.default.removeItem(atPath: folder) }
+        let (model, head) = try TokenDistillationTests.load(headPath)
+
+        var losses: [Double] = []
+        let straight = try Self.run(model, head, folder: folder, text: text, work: "a.work", out: "a.gguf") { e in
+            if case .step(_, _, let loss, _) = e { losses.append(loss) }
+        }
+        #expect(straight.steps >= 10)  // 39 sequences to train on, 3 a step
+        #expect(straight.validationAfter < 0.95 * straight.validationBefore,
+                "validation loss \(straight.validationBefore) -> \(straight.validationAfter)")
+        #expect(losses.allSatisfy { $0.isFinite })
+
+        let stopped = try Self.run(model, head, folder: folder, text: text, work: "b.work", out: "b.gguf", stopAfter: 3)
+        #expect(stopped.stopped && !FileManager.default.fileExists(atPath: folder + "/b.gguf"))
+        var resumed = false
+        try Self.run(model, head, folder: folder, text: text, work: "b.work", out: "b.gguf") { e in
+            if case .resumed(let step) = e { resumed = step == 3 }
+        }
+        #expect(resumed)
+        let a = try TokenDistillationTests.tables(folder + "/a.gguf"), b = try TokenDistillationTests.tables(folder + "/b.gguf")
+        #expect(a.input == b.input && a.output == b.output)
+
+        let tuned = try model.heads.load(path: folder + "/a.gguf", catalog: HeadCatalog(directories: []))
+        #expect(tuned.kind == "dense" && tuned.info.provenance.method.hasSuffix("+ jointly tuned rows"))
+        let builtOutput = try Self.outputRows(head), tunedOutput = try Self.outputRows(tuned)
+        #expect(builtOutput != tunedOutput)
+        #expect(HeadTuning.rows(of: head.embedding) != HeadTuning.rows(of: tuned.embedding))
+    }
+
+    @Test("held-out text is refused, by the API and the command")
+    func refusals() throws {
+        let (folder, headPath, _) = try TokenDistillationTests.setUp()
+        defer { try? FileManager.default.removeItem(atPath: folder) }
+        let (model, head) = try TokenDistillationTests.load(headPath)
+        let heldout = TokenDistillationTests.root.appendingPathComponent("data/heldout/en-tt.tsv").path
+        #expect(throws: HydraError.self) {
+            try JointTuning.run(model: model, head: head, textFiles: [], pairFiles: [heldout],
+                                pairSource: try Language.named("en"), corpus: Self.corpus(), options: Self.options(),
+                                work: folder + "/w", out: folder + "/o.gguf")
+        }
+        let cli = try CLI.run(["heads", "tune-jointly", "--model", TestModels.path("smollm2-135m"), "--head", headPath,
+                               "--text", heldout, "--out", folder + "/c.gguf"])
+        #expect(cli.status != 0 && cli.stderr.contains("held-out"))
+    }
+}
