@@ -44,13 +44,7 @@ public enum JointTuning {
 
     public typealias Event = ThroughBodyEvent
 
-    public struct Result: Sendable {
-        public var steps = 0
-        /// Mean cross-entropy (nats per token) of the validation sequences.
-        public var validationBefore = Double.nan
-        public var validationAfter = Double.nan
-        public var stopped = false
-    }
+    public typealias Result = ThroughBodyResult
 
     /// Tunes `head` on the sequences `heads tune` would build from the same
     /// files and `corpus` settings (its pack, pairs, prompt language and

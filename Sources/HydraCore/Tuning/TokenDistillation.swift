@@ -43,12 +43,7 @@ public enum TokenDistillation {
 
     public typealias Event = ThroughBodyEvent
 
-    public struct Result: Sendable {
-        public var steps = 0
-        public var validationBefore = Double.nan
-        public var validationAfter = Double.nan
-        public var stopped = false
-    }
+    public typealias Result = ThroughBodyResult
 
     /// A piece of text as both tokenizations, and where their tokens end together.
     struct Chunk {

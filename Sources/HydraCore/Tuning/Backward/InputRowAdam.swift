@@ -10,6 +10,16 @@ public enum ThroughBodyEvent: Sendable {
     case validation(step: Int, loss: Double)
 }
 
+/// What a tuning run through the body ends with.
+public struct ThroughBodyResult: Sendable {
+    public var steps = 0
+    /// The validation loss before the first step and after the last (NaN: none measured).
+    public var validationBefore = Double.nan
+    public var validationAfter = Double.nan
+    /// Stopped early (`stopAfter`), its checkpoint kept and no head written.
+    public var stopped = false
+}
+
 /// A head's input rows being tuned through the body, with Adam's moments:
 /// only the rows of tokens a step read move, each with its own bias
 /// correction (a row moves only on steps that read its token).
