@@ -18,7 +18,9 @@ extension HeadsCommand {
                 their initial values (--l2). The head is written dense (Q8_0 tables). Llama and Qwen2 bodies; \
                 the whole body is held in floats (about 4 bytes a weight). A checkpoint and what the run is made \
                 from are kept in --work (default: OUT.joint): a second run continues where the first stopped and \
-                writes the same head. Files under a 'heldout' folder are refused.
+                writes the same head. --snapshot-every N also writes the head every N steps (OUT.stepN.gguf), \
+                with its validation loss, for a curve of quality against tuning tokens. Files under a 'heldout' \
+                folder are refused.
                 Example:
                   hydra heads tune-jointly --model qwen2.5-1.5b --head heads/tt-qwen2.5-1.5b.gguf \\
                     --text data/tt/tt-text.txt \\
@@ -67,6 +69,9 @@ extension HeadsCommand {
         @Option(help: "Write a checkpoint every N steps.")
         var checkpointEvery = 5
 
+        @Option(help: "Every N steps, also measure the validation loss and write the head so far as OUT.stepN.gguf (0: never).")
+        var snapshotEvery = 0
+
         @Option(help: "Seed of the sequence order.")
         var seed: UInt64 = 1
 
@@ -98,7 +103,7 @@ extension HeadsCommand {
             guard epochs >= 1, sequencesPerStep >= 1, checkpointEvery >= 1 else {
                 throw ValidationError("--epochs, --sequences-per-step and --checkpoint-every must be at least 1")
             }
-            guard validationEvery >= 0, maxPairs >= 0 else { throw ValidationError("counts cannot be negative") }
+            guard validationEvery >= 0, maxPairs >= 0, snapshotEvery >= 0 else { throw ValidationError("counts cannot be negative") }
             if let code = promptLanguage { _ = try Language.named(code) }
         }
 
@@ -115,6 +120,7 @@ extension HeadsCommand {
             options.sequencesPerStep = sequencesPerStep
             options.validationEvery = validationEvery
             options.checkpointEvery = checkpointEvery
+            options.snapshotEvery = snapshotEvery
             options.seed = seed
             options.name = name
             let source = try Language.named(from)

@@ -30,9 +30,12 @@ struct JointTuningTests {
     }
 
     static func run(_ model: HydraModel, _ head: Head, folder: String, text: String, work: String, out: String,
-                    stopAfter: Int? = nil, events: (JointTuning.Event) -> Void = { _ in }) throws -> JointTuning.Result {
-        try JointTuning.run(model: model, head: head, textFiles: [text], pairFiles: [folder + "/pairs.tsv"],
-                            pairSource: try Language.named("en"), corpus: corpus(), options: options(),
+                    stopAfter: Int? = nil, snapshotEvery: Int = 0,
+                    events: (JointTuning.Event) -> Void = { _ in }) throws -> JointTuning.Result {
+        var options = options()
+        options.snapshotEvery = snapshotEvery
+        return try JointTuning.run(model: model, head: head, textFiles: [text], pairFiles: [folder + "/pairs.tsv"],
+                            pairSource: try Language.named("en"), corpus: corpus(), options: options,
                             work: folder + "/" + work, out: folder + "/" + out, stopAfter: stopAfter, events: events)
     }
 
@@ -41,7 +44,7 @@ struct JointTuningTests {
         HeadTuning.rows(of: TokenEmbedding(matrix: try #require(head.output).matrix))
     }
 
-    @Test("the float pass's loss equals the runtime's, and its gradient is the loss's derivative")
+    @Test("the float pass's loss equals the runtime's, packed sequences keep their losses, and the gradient is the loss's derivative")
     func lossAndGradient() throws {
         let (folder, headPath, _) = try TokenDistillationTests.setUp()
         defer { try? FileManager.default.removeItem(atPath: folder) }
@@ -70,19 +73,30 @@ struct JointTuningTests {
                     $0 + HeadEvaluation.negativeLog2(l.baseAddress! + Int($1.0) * vocabulary, count: vocabulary, of: Int($1.1))
                 } * log(2.0)
             }
-            let float = JointTuning.loss(blocks, sequence, head: head, inputs: inputs, outputs: outputs, vocabulary: vocabulary)
+            let float = JointTuning.loss(blocks, .init(sequence), head: head, inputs: inputs, outputs: outputs,
+                                         vocabulary: vocabulary)
             #expect(abs(float - runtime) <= 0.02 * runtime, "float pass \(float) nats, runtime \(runtime) nats")
             #expect(float != runtime)  // two computations, not one read twice
         }
 
-        // The pair: the model's own tokens feed the prompt, the head's the answer.
+        // Both in one pass, side by side: each attends only to itself at its own positions.
+        var both = JointTuning.Pass(text)
+        both.append(pair)
+        #expect(both.segments == [text.inputs.count, pair.inputs.count])
+        let apart = [text, pair].reduce(0.0) {
+            $0 + JointTuning.loss(blocks, .init($1), head: head, inputs: inputs, outputs: outputs, vocabulary: vocabulary)
+        }
+        let packed = JointTuning.loss(blocks, both, head: head, inputs: inputs, outputs: outputs, vocabulary: vocabulary)
+        #expect(abs(packed - apart) <= 1e-4 * apart, "packed \(packed) nats, apart \(apart) nats")
+
+        // The gradient of the packed pass: the model's own tokens feed the pair's prompt, the head's the rest.
         var gradient: JointTuning.Gradient? = JointTuning.Gradient(scale: 1, outputs: vocabulary * e)
-        _ = JointTuning.loss(blocks, pair, head: head, inputs: inputs, outputs: outputs, vocabulary: vocabulary,
+        _ = JointTuning.loss(blocks, both, head: head, inputs: inputs, outputs: outputs, vocabulary: vocabulary,
                              gradient: &gradient)
         var random = SeededGenerator(seed: 11)
         func gaussian() -> Float { Float((-2 * log(random.nextUnit())).squareRoot() * cos(2 * .pi * random.nextUnit())) }
-        // Input rows: a random direction over the head's rows the pair reads.
-        let read = Set(pair.inputs.filter { $0.head === head }.map(\.token)).sorted()
+        // Input rows: a random direction over the head's rows the pass reads.
+        let read = Set(both.sequence.inputs.filter { $0.head === head }.map(\.token)).sorted()
         #expect(read.count == gradient!.inputs.count)
         var direction = [Float](repeating: 0, count: inputs.rows.count)
         for id in read { for i in 0..<e { direction[Int(id) * e + i] = gaussian() } }
@@ -92,7 +106,7 @@ struct JointTuningTests {
         let original = inputs.rows
         func inputLoss(_ h: Float) -> Double {
             inputs.rows = zip(original, direction).map { $0 + h * $1 }
-            return JointTuning.loss(blocks, pair, head: head, inputs: inputs, outputs: outputs, vocabulary: vocabulary)
+            return JointTuning.loss(blocks, both, head: head, inputs: inputs, outputs: outputs, vocabulary: vocabulary)
         }
         let h = Float(0.05 / abs(inputSlope))
         let inputNumeric = (inputLoss(h) - inputLoss(-h)) / Double(2 * h)
@@ -105,7 +119,7 @@ struct JointTuningTests {
         let initial = outputs
         func outputLoss(_ h: Float) -> Double {
             outputs = zip(initial, outputDirection).map { $0 + h * $1 }
-            return JointTuning.loss(blocks, pair, head: head, inputs: inputs, outputs: outputs, vocabulary: vocabulary)
+            return JointTuning.loss(blocks, both, head: head, inputs: inputs, outputs: outputs, vocabulary: vocabulary)
         }
         // The loss is far more curved along output rows (they feed the logits directly): a smaller step.
         let k = Float(0.002 / abs(outputSlope))
@@ -114,15 +128,17 @@ struct JointTuningTests {
                 "output rows: finite differences \(outputNumeric), gradient \(outputSlope)")
     }
 
-    @Test("the validation loss falls, both tables move, and a stopped run resumed writes the same head")
+    @Test("the validation loss falls, both tables move, a stopped run resumed writes the same head, and snapshots change nothing")
     func lossFallsAndResumeIsExact() throws {
         let (folder, headPath, text) = try TokenDistillationTests.setUp()
         defer { try? FileManager.default.removeItem(atPath: folder) }
         let (model, head) = try TokenDistillationTests.load(headPath)
 
-        var losses: [Double] = []
-        let straight = try Self.run(model, head, folder: folder, text: text, work: "a.work", out: "a.gguf") { e in
+        var losses: [Double] = [], snapshotLosses: [Int: Double] = [:]
+        let straight = try Self.run(model, head, folder: folder, text: text, work: "a.work", out: "a.gguf",
+                                    snapshotEvery: 5) { e in
             if case .step(_, _, let loss, _) = e { losses.append(loss) }
+            if case .validation(let step, let loss) = e { snapshotLosses[step] = loss }
         }
         #expect(straight.steps >= 10)  // 39 sequences to train on, 3 a step
         #expect(straight.validationAfter < 0.95 * straight.validationBefore,
@@ -137,7 +153,17 @@ struct JointTuningTests {
         }
         #expect(resumed)
         let a = try TokenDistillationTests.tables(folder + "/a.gguf"), b = try TokenDistillationTests.tables(folder + "/b.gguf")
-        #expect(a.input == b.input && a.output == b.output)
+        #expect(a.input == b.input && a.output == b.output)  // b wrote no snapshots
+
+        // The snapshots: every 5th step before the last, each with its validation loss, between the start and the end.
+        #expect(JointTuning.snapshotPath(folder + "/a.gguf", step: 5) == folder + "/a.step5.gguf")
+        let snapshots = stride(from: 5, to: straight.steps, by: 5).map { $0 }
+        #expect(!snapshots.isEmpty && snapshots.allSatisfy { snapshotLosses[$0] != nil })
+        #expect(snapshots.allSatisfy { FileManager.default.fileExists(atPath: JointTuning.snapshotPath(folder + "/a.gguf", step: $0)) })
+        #expect(!FileManager.default.fileExists(atPath: JointTuning.snapshotPath(folder + "/a.gguf", step: straight.steps)))
+        let first = try TokenDistillationTests.tables(JointTuning.snapshotPath(folder + "/a.gguf", step: 5))
+        #expect(first.input != a.input && first.output != a.output)
+        #expect(snapshotLosses[5]! < straight.validationBefore)
 
         let tuned = try model.heads.load(path: folder + "/a.gguf", catalog: HeadCatalog(directories: []))
         #expect(tuned.kind == "dense" && tuned.info.provenance.method.hasSuffix("+ jointly tuned rows"))

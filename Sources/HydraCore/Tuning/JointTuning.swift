@@ -33,6 +33,9 @@ public enum JointTuning {
         /// Every Nth sequence is kept out of training to measure the loss on (0: none), as `heads tune` does.
         public var validationEvery = 50
         public var checkpointEvery = 5
+        /// Every N steps, also measure the validation loss and write the head so far
+        /// (`snapshotPath(out, step:)`), for a curve of quality against tuning tokens (0: never).
+        public var snapshotEvery = 0
         public var tableType: GGMLType = HeadFileWriter.defaultTableType
         public var name: String?
         public init() {}
@@ -67,7 +70,7 @@ public enum JointTuning {
         try head.checkFits(model.body)
         guard options.learningRate > 0, options.learningRate.isFinite, options.outputLearningRate >= 0,
               options.outputLearningRate.isFinite, options.l2 >= 0, options.l2.isFinite, options.epochs >= 1,
-              options.sequencesPerStep >= 1, options.checkpointEvery >= 1, options.validationEvery >= 0,
+              options.sequencesPerStep >= 1, options.checkpointEvery >= 1, options.validationEvery >= 0, options.snapshotEvery >= 0,
               corpus.maxLength >= 2 else {
             throw HydraError.invalidInput("tuning settings out of range")
         }
@@ -126,8 +129,8 @@ public enum JointTuning {
         var result = Result()
         func validationLoss() -> Double {
             guard !validation.isEmpty else { return .nan }
-            let nats = validation.reduce(0.0) {
-                $0 + loss(blocks, sequences[$1], head: head, inputs: inputs, outputs: outputs.weights, vocabulary: vocabulary)
+            let nats = passes(validation.map { sequences[$0] }).reduce(0.0) {
+                $0 + loss(blocks, $1, head: head, inputs: inputs, outputs: outputs.weights, vocabulary: vocabulary)
             }
             return nats / Double(validation.reduce(0) { $0 + sequences[$1].targets.count })
         }
@@ -151,8 +154,8 @@ public enum JointTuning {
             let positions = batch.reduce(0) { $0 + $1.targets.count }
             var gradient: Gradient? = Gradient(scale: 1 / Float(positions), outputs: vocabulary * e)
             var nats = 0.0
-            for sequence in batch {
-                nats += loss(blocks, sequence, head: head, inputs: inputs, outputs: outputs.weights, vocabulary: vocabulary,
+            for pass in passes(batch) {
+                nats += loss(blocks, pass, head: head, inputs: inputs, outputs: outputs.weights, vocabulary: vocabulary,
                              gradient: &gradient)
             }
             inputs.adam(gradient!.inputs, learningRate: options.learningRate)
@@ -161,6 +164,13 @@ public enum JointTuning {
             events(.step(step: inputs.step, total: total, loss: nats / Double(positions),
                          tokens: batch.reduce(0) { $0 + $1.inputs.count }))
             if inputs.step % options.checkpointEvery == 0 && inputs.step < total { try save() }
+            if options.snapshotEvery > 0 && inputs.step % options.snapshotEvery == 0 && inputs.step < total {
+                let loss = validationLoss()
+                if !loss.isNaN { events(.validation(step: inputs.step, loss: loss)) }
+                try write(head, inputs: inputs.rows, outputs: outputs.weights, width: e, options: options,
+                          promptLanguage: try corpus.prompted(head), sequences: train.count,
+                          to: snapshotPath(out, step: inputs.step))
+            }
         }
         result.steps = inputs.step
         result.validationAfter = validationLoss()
@@ -168,6 +178,53 @@ public enum JointTuning {
         try write(head, inputs: inputs.rows, outputs: outputs.weights, width: e, options: options,
                   promptLanguage: try corpus.prompted(head), sequences: train.count, to: out)
         return result
+    }
+
+    /// Where the snapshot of step `step` goes: `out` with `.stepN` before its extension (tt.gguf → tt.step50.gguf).
+    public static func snapshotPath(_ out: String, step: Int) -> String {
+        let url = URL(fileURLWithPath: out)
+        let ext = url.pathExtension
+        let stem = ext.isEmpty ? out : String(out.dropLast(ext.count + 1))
+        return stem + ".step\(step)" + (ext.isEmpty ? "" : "." + ext)
+    }
+
+    /// Short sequences run side by side in one pass of the body (each
+    /// attending only to itself) until they hold this many inputs: the
+    /// products then read each weight once for all of them. A longer
+    /// sequence runs alone, so a pass needs no more memory than the longest
+    /// sequence `heads tune` packs.
+    static let passInputs = 256
+
+    /// `sequences` grouped into passes, in order: as many consecutive ones as fit in `passInputs`.
+    static func passes(_ sequences: [TuningSequence]) -> [Pass] {
+        var result: [Pass] = []
+        for q in sequences {
+            if let last = result.last, last.sequence.inputs.count + q.inputs.count <= passInputs {
+                result[result.count - 1].append(q)
+            } else {
+                result.append(Pass(q))
+            }
+        }
+        return result
+    }
+
+    /// Sequences packed one after another: their inputs, positions (moved by the inputs before them) and targets.
+    struct Pass {
+        var sequence: TuningSequence
+        var segments: [Int]
+
+        init(_ q: TuningSequence) {
+            sequence = q
+            segments = [q.inputs.count]
+        }
+
+        mutating func append(_ q: TuningSequence) {
+            let offset = Int32(sequence.inputs.count)
+            sequence.inputs += q.inputs
+            sequence.positions += q.positions.map { $0 + offset }
+            sequence.targets += q.targets
+            segments.append(q.inputs.count)
+        }
     }
 
     /// A step's gradient: of the input rows by token, and of the output rows (vocabulary × e).
@@ -183,19 +240,20 @@ public enum JointTuning {
         }
     }
 
-    /// The summed cross-entropy (nats) of `sequence`'s targets through the
+    /// The summed cross-entropy (nats) of the pass's targets through the
     /// body and `outputs` (vocabulary × e), `head`'s input rows from `inputs`.
-    static func loss(_ blocks: FloatBlocks, _ sequence: TuningSequence, head: Head, inputs: InputRowAdam,
+    static func loss(_ blocks: FloatBlocks, _ packed: Pass, head: Head, inputs: InputRowAdam,
                      outputs: [Float], vocabulary: Int) -> Double {
         var none: Gradient?
-        return loss(blocks, sequence, head: head, inputs: inputs, outputs: outputs, vocabulary: vocabulary, gradient: &none)
+        return loss(blocks, packed, head: head, inputs: inputs, outputs: outputs, vocabulary: vocabulary, gradient: &none)
     }
 
     /// The same, adding its gradient × `gradient.scale` to `gradient`.
-    static func loss(_ blocks: FloatBlocks, _ sequence: TuningSequence, head: Head, inputs: InputRowAdam,
+    static func loss(_ blocks: FloatBlocks, _ packed: Pass, head: Head, inputs: InputRowAdam,
                      outputs: [Float], vocabulary: Int, gradient: inout Gradient?) -> Double {
+        let sequence = packed.sequence
         let e = inputs.width, n = sequence.inputs.count, m = sequence.positions.count
-        let pass = blocks.forward(inputs.inputs(sequence.inputs, tuned: head), count: n)
+        let pass = blocks.forward(inputs.inputs(sequence.inputs, tuned: head), count: n, segments: packed.segments)
         let normed = blocks.finalNorm(pass.output, count: n)
         // The trained positions' normed states (m × e), their logits (m × vocabulary); then, in place,
         // scale × (softmax − one-hot of the target).

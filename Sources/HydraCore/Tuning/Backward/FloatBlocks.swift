@@ -7,7 +7,10 @@ import Foundation
 /// (`TokenDistillation`). The weights stay frozen, so only the gradient
 /// of the activations is computed, never of a weight.
 ///
-/// One sequence at positions 0..<count. Weights are dequantized once
+/// One sequence at positions 0..<count, or several packed one after
+/// another (`segments`: each at positions 0..<its length, attending only
+/// to itself; one pass reads the weights once for all of them, which
+/// short sequences need to keep the products fast). Weights are dequantized once
 /// (ggml's dequantization) and multiplied in floats through OpenBLAS (norms,
 /// RoPE and SwiGLU are the runtime's kernels), so
 /// the pass is smooth in its input (the runtime quantizes activations
@@ -48,6 +51,8 @@ public final class FloatBlocks: @unchecked Sendable {
         public let count: Int
         public let output: [Float]
         let saved: [Saved]
+        /// For each row, the first row of its segment.
+        let starts: [Int]
     }
 
     /// Dequantizes the first `depth` blocks of `body`. Throws for blocks
@@ -82,18 +87,24 @@ public final class FloatBlocks: @unchecked Sendable {
         }
     }
 
-    /// Runs `count` input rows (count × e) through the blocks.
-    public func forward(_ input: [Float], count: Int) -> Pass {
+    /// Runs `count` input rows (count × e) through the blocks: one
+    /// sequence, or `segments` (lengths summing to `count`) side by side.
+    public func forward(_ input: [Float], count: Int, segments: [Int]? = nil) -> Pass {
         precondition(count >= 1 && input.count == count * config.embeddingLength)
+        let segments = segments ?? [count]
+        precondition(segments.allSatisfy { $0 >= 1 } && segments.reduce(0, +) == count)
+        var starts: [Int] = []
+        starts.reserveCapacity(count)
+        for length in segments { starts += repeatElement(starts.count, count: length) }
         var x = input
         var saved: [Saved] = []
         saved.reserveCapacity(depth)
         for layer in layers {
-            let s = block(layer, x, count)
+            let s = block(layer, x, starts)
             x = s.out
             saved.append(s.saved)
         }
-        return Pass(count: count, output: x, saved: saved)
+        return Pass(count: count, output: x, saved: saved, starts: starts)
     }
 
     /// The gradient of a loss with respect to the pass's input rows, given
@@ -102,7 +113,7 @@ public final class FloatBlocks: @unchecked Sendable {
         precondition(outputGradient.count == pass.output.count)
         var d = outputGradient
         for (layer, saved) in zip(layers, pass.saved).reversed() {
-            d = blockBackward(layer, saved, d, pass.count)
+            d = blockBackward(layer, saved, d, pass.starts)
         }
         return d
     }
@@ -122,16 +133,16 @@ public final class FloatBlocks: @unchecked Sendable {
 
     // MARK: one block
 
-    private func block(_ w: Layer, _ x: [Float], _ n: Int) -> (out: [Float], saved: Saved) {
-        let c = config
+    private func block(_ w: Layer, _ x: [Float], _ starts: [Int]) -> (out: [Float], saved: Saved) {
+        let c = config, n = starts.count
         let e = c.embeddingLength, ql = c.queryLength, kv = c.kvLength, f = c.feedForwardLength
         let normed = rmsNorm(x, w.attentionNorm, n, e)
         var q = product(normed, w.query, n, ql, e, bias: w.queryBias)
         var k = product(normed, w.key, n, kv, e, bias: w.keyBias)
         let v = product(normed, w.value, n, kv, e, bias: w.valueBias)
-        rope(&q, n, c.headCount, inverse: false)
-        rope(&k, n, c.kvHeadCount, inverse: false)
-        let (attention, probabilities) = attend(q, k, v, n)
+        rope(&q, starts, c.headCount, inverse: false)
+        rope(&k, starts, c.kvHeadCount, inverse: false)
+        let (attention, probabilities) = attend(q, k, v, starts)
         var middle = product(attention, w.output, n, e, ql, bias: w.outputBias)
         for i in 0..<middle.count { middle[i] += x[i] }
         let normed2 = rmsNorm(middle, w.feedForwardNorm, n, e)
@@ -145,8 +156,8 @@ public final class FloatBlocks: @unchecked Sendable {
                            attention: attention, middle: middle, normed2: normed2, gate: gate, up: up))
     }
 
-    private func blockBackward(_ w: Layer, _ s: Saved, _ dOut: [Float], _ n: Int) -> [Float] {
-        let c = config
+    private func blockBackward(_ w: Layer, _ s: Saved, _ dOut: [Float], _ starts: [Int]) -> [Float] {
+        let c = config, n = starts.count
         let e = c.embeddingLength, ql = c.queryLength, kv = c.kvLength, f = c.feedForwardLength
         // Feed-forward: out = middle + down(silu(gate) · up).
         let dAct = productBack(dOut, w.down, n, e, f)
@@ -164,9 +175,9 @@ public final class FloatBlocks: @unchecked Sendable {
         rmsNormBack(s.middle, w.feedForwardNorm, dNormed2, n, into: &dMiddle)
         // Attention: middle = input + output(attend(rope(q), rope(k), v)).
         let dAttention = productBack(dMiddle, w.output, n, e, ql)
-        var (dq, dk, dv) = attendBack(s, dAttention, n)
-        rope(&dq, n, c.headCount, inverse: true)
-        rope(&dk, n, c.kvHeadCount, inverse: true)
+        var (dq, dk, dv) = attendBack(s, dAttention, starts)
+        rope(&dq, starts, c.headCount, inverse: true)
+        rope(&dk, starts, c.kvHeadCount, inverse: true)
         var dNormed = productBack(dq, w.query, n, ql, e)
         productBack(dk, w.key, n, kv, e, into: &dNormed, accumulate: true)
         productBack(dv, w.value, n, kv, e, into: &dNormed, accumulate: true)
@@ -226,29 +237,27 @@ public final class FloatBlocks: @unchecked Sendable {
         return 1 / (Float(sum / Double(e)) + config.rmsEpsilon).squareRoot()
     }
 
-    /// Rotates each head's first ropeDimensions values by its position's
-    /// angles (the runtime's kernel); `inverse`: back, each position by the
-    /// negated angles (the kernel's angles are odd in the position, so the
-    /// rotation back is the transpose of the rotation).
-    private func rope(_ x: inout [Float], _ n: Int, _ heads: Int, inverse: Bool) {
+    /// Rotates each head's first ropeDimensions values by its position in
+    /// its segment (row − `starts[row]`; the runtime's kernel); `inverse`:
+    /// back, each position by the negated angles (the kernel's angles are
+    /// odd in the position, so the rotation back is the transpose of the
+    /// rotation).
+    private func rope(_ x: inout [Float], _ starts: [Int], _ heads: Int, inverse: Bool) {
         let c = config, d = Int64(c.headDimension), rot = Int64(c.ropeDimensions)
         var scratch = [Float](repeating: 0, count: c.ropeDimensions)
         x.withUnsafeMutableBufferPointer { x in
-            if !inverse {
-                hydra_rope(x.baseAddress!, Int64(n), Int64(heads), d, rot, 0, c.ropeBase, c.ropeStyle.rawValue, &scratch)
-                return
-            }
-            for t in 0..<n {
-                hydra_rope(x.baseAddress! + t * heads * Int(d), 1, Int64(heads), d, rot, Int64(-t), c.ropeBase,
-                           c.ropeStyle.rawValue, &scratch)
+            for t in starts.indices {
+                let position = Int64(t - starts[t])
+                hydra_rope(x.baseAddress! + t * heads * Int(d), 1, Int64(heads), d, rot, inverse ? -position : position,
+                           c.ropeBase, c.ropeStyle.rawValue, &scratch)
             }
         }
     }
 
-    /// Causal attention of every head: out_i = Σ_{j ≤ i} softmax_j(q_i·k_j·scale) v_j,
-    /// query head h reading key/value head h / (heads / kvHeads).
-    private func attend(_ q: [Float], _ k: [Float], _ v: [Float], _ n: Int) -> ([Float], [Float]) {
-        let c = config
+    /// Causal attention of every head within each segment: out_i = Σ_{starts[i] ≤ j ≤ i}
+    /// softmax_j(q_i·k_j·scale) v_j, query head h reading key/value head h / (heads / kvHeads).
+    private func attend(_ q: [Float], _ k: [Float], _ v: [Float], _ starts: [Int]) -> ([Float], [Float]) {
+        let c = config, n = starts.count
         let d = c.headDimension, heads = c.headCount, group = c.headCount / c.kvHeadCount
         let ql = c.queryLength, kv = c.kvLength
         var out = [Float](repeating: 0, count: n * ql)
@@ -261,7 +270,7 @@ public final class FloatBlocks: @unchecked Sendable {
                         let qi = q.baseAddress! + i * ql + h * d
                         let row = p.baseAddress! + (h * n + i) * n
                         var top = -Float.infinity
-                        for j in 0...i {
+                        for j in starts[i]...i {
                             let kj = k.baseAddress! + j * kv + g * d
                             var s: Float = 0
                             for m in 0..<d { s += qi[m] * kj[m] }
@@ -269,9 +278,9 @@ public final class FloatBlocks: @unchecked Sendable {
                             top = max(top, row[j])
                         }
                         var sum: Float = 0
-                        for j in 0...i { row[j] = expf(row[j] - top); sum += row[j] }
+                        for j in starts[i]...i { row[j] = expf(row[j] - top); sum += row[j] }
                         let oi = out.baseAddress! + i * ql + h * d
-                        for j in 0...i {
+                        for j in starts[i]...i {
                             row[j] /= sum
                             let vj = v.baseAddress! + j * kv + g * d
                             for m in 0..<d { oi[m] += row[j] * vj[m] }
@@ -286,8 +295,8 @@ public final class FloatBlocks: @unchecked Sendable {
     /// The gradients of q, k and v (after RoPE) through `attend`:
     /// dP_ij = dO_i·v_j, dS_ij = P_ij (dP_ij − Σ_j' P_ij' dP_ij'),
     /// dq_i = scale Σ_j dS_ij k_j, dk_j += scale dS_ij q_i, dv_j += P_ij dO_i.
-    private func attendBack(_ s: Saved, _ dOut: [Float], _ n: Int) -> ([Float], [Float], [Float]) {
-        let c = config
+    private func attendBack(_ s: Saved, _ dOut: [Float], _ starts: [Int]) -> ([Float], [Float], [Float]) {
+        let c = config, n = starts.count
         let d = c.headDimension, heads = c.headCount, group = c.headCount / c.kvHeadCount
         let ql = c.queryLength, kv = c.kvLength
         var dq = [Float](repeating: 0, count: n * ql)
@@ -304,7 +313,7 @@ public final class FloatBlocks: @unchecked Sendable {
                                 let row = p.baseAddress! + (h * n + i) * n
                                 let doi = dO.baseAddress! + i * ql + h * d
                                 var weighted: Float = 0
-                                for j in 0...i {
+                                for j in starts[i]...i {
                                     let vj = v.baseAddress! + j * kv + g * d
                                     var s: Float = 0
                                     for m in 0..<d { s += doi[m] * vj[m] }
@@ -315,7 +324,7 @@ public final class FloatBlocks: @unchecked Sendable {
                                 }
                                 let qi = q.baseAddress! + i * ql + h * d
                                 let dqi = dq.baseAddress! + i * ql + h * d
-                                for j in 0...i {
+                                for j in starts[i]...i {
                                     let ds = row[j] * (dp[j] - weighted) * c.attentionScale
                                     let kj = k.baseAddress! + j * kv + g * d
                                     let dkj = dk.baseAddress! + j * kv + g * d
