@@ -128,11 +128,16 @@ struct JointTuningTests {
                 "output rows: finite differences \(outputNumeric), gradient \(outputSlope)")
     }
 
-    @Test("the validation loss falls, both tables move, a stopped run resumed writes the same head, and snapshots change nothing")
+    @Test("the validation loss falls, both tables move, a stopped run resumed writes the same head, snapshots change nothing, the memory stays")
     func lossFallsAndResumeIsExact() throws {
         let (folder, headPath, text) = try TokenDistillationTests.setUp()
         defer { try? FileManager.default.removeItem(atPath: folder) }
+        // A translation memory in the head, which the tuned heads must keep.
+        let memory = try TranslationMemory(pairs: [.init(source: "Good morning.", target: "Хәерле иртә."),
+                                                   .init(source: "Thank you.", target: "Рәхмәт.")], sourceLanguage: "en")
+        try HeadDecoding.recommend(input: headPath, output: headPath, .init(memory: memory))
         let (model, head) = try TokenDistillationTests.load(headPath)
+        #expect(head.memory?.pairs.count == 2)
 
         var losses: [Double] = [], snapshotLosses: [Int: Double] = [:]
         let straight = try Self.run(model, head, folder: folder, text: text, work: "a.work", out: "a.gguf",
@@ -164,9 +169,12 @@ struct JointTuningTests {
         let first = try TokenDistillationTests.tables(JointTuning.snapshotPath(folder + "/a.gguf", step: 5))
         #expect(first.input != a.input && first.output != a.output)
         #expect(snapshotLosses[5]! < straight.validationBefore)
+        let snapshot = try HeadDecoding.memory(of: GGUFFile(path: JointTuning.snapshotPath(folder + "/a.gguf", step: 5)))
+        #expect(snapshot?.pairs.map(\.target) == memory.pairs.map(\.target))
 
         let tuned = try model.heads.load(path: folder + "/a.gguf", catalog: HeadCatalog(directories: []))
         #expect(tuned.kind == "dense" && tuned.info.provenance.method.hasSuffix("+ jointly tuned rows"))
+        #expect(tuned.memory?.pairs.map(\.source) == memory.pairs.map(\.source))
         let builtOutput = try Self.outputRows(head), tunedOutput = try Self.outputRows(tuned)
         #expect(builtOutput != tunedOutput)
         #expect(HeadTuning.rows(of: head.embedding) != HeadTuning.rows(of: tuned.embedding))

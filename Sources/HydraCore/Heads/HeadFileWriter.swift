@@ -43,13 +43,15 @@ public enum HeadFileWriter {
 
     /// Writes a dense head from tables computed in floats (rows × width,
     /// row-major). `output` nil with `info.output == .separate` is an error.
+    /// `memory`: a translation memory to store (a tuned head keeps its own).
     public static func writeDense(info: HeadInfo, tokenizer: TokenizerMetadata, embedding: [Float], output: [Float]?,
-                                  width: Int, tableType: GGMLType = defaultTableType, to path: String) throws {
+                                  width: Int, tableType: GGMLType = defaultTableType, memory: TranslationMemory? = nil,
+                                  to path: String) throws {
         guard width > 0, embedding.count % width == 0 else {
             throw HeadError.invalid("\(embedding.count) embedding floats are not rows of \(width)")
         }
         var w = GGUFWriter()
-        setMetadata(&w, info: info, kind: "dense", tokenizer: tokenizer)
+        setMetadata(&w, info: info, kind: "dense", tokenizer: tokenizer, memory: memory)
         let type = width % tableType.blockElements == 0 ? tableType : .f16
         try w.addTensor(name: HeadKeys.embeddingTensor, type: type, shape: [width, embedding.count / width],
                         bytes: OwnedMatrix.encoded(embedding, as: type))
@@ -77,12 +79,12 @@ public enum HeadFileWriter {
     /// still the map.
     public static func writeRecipe(info: HeadInfo, tokenizer: TokenizerMetadata, recipe: HeadRecipe, source: RecipeSource,
                                    output: [Float]? = nil, width: Int = 0, tableType: GGMLType = defaultTableType,
-                                   to path: String) throws {
+                                   memory: TranslationMemory? = nil, to path: String) throws {
         guard recipe.indices.allSatisfy({ Int($0) < source.rows }) else {
             throw HeadError.invalid("the recipe points past the \(source.rows) rows of head '\(source.name)'")
         }
         var w = GGUFWriter()
-        setMetadata(&w, info: info, kind: "recipe", tokenizer: tokenizer)
+        setMetadata(&w, info: info, kind: "recipe", tokenizer: tokenizer, memory: memory)
         setSource(&w, source)
         try w.addTensor(name: HeadKeys.recipeOffsets, type: .i32, shape: [recipe.offsets.count],
                         bytes: recipe.offsets.withUnsafeBytes { Array($0) })
@@ -134,12 +136,12 @@ public enum HeadFileWriter {
     /// rows × width: tuned rows, `HeadTuning`) over the input rows of `source`.
     public static func writeSlice(info: HeadInfo, tokenizer: TokenizerMetadata, source: RecipeSource, tokens: [Int32],
                                   output: [Float], width: Int, tableType: GGMLType = defaultTableType,
-                                  to path: String) throws {
+                                  memory: TranslationMemory? = nil, to path: String) throws {
         guard !tokens.isEmpty, zip(tokens, tokens.dropFirst()).allSatisfy({ $0 < $1 }), tokens[0] >= 0,
               Int(tokens[tokens.count - 1]) < source.rows, width > 0, output.count == tokens.count * width else {
             throw HeadError.invalid("head '\(info.name)': a slice needs increasing tokens below \(source.rows) and a row of \(width) for each")
         }
-        var w = try sliceWriter(info: info, tokenizer: tokenizer, source: source, tokens: tokens)
+        var w = try sliceWriter(info: info, tokenizer: tokenizer, source: source, tokens: tokens, memory: memory)
         let type = width % tableType.blockElements == 0 ? tableType : .f16
         try w.addTensor(name: HeadKeys.outputTensor, type: type, shape: [width, tokens.count],
                         bytes: OwnedMatrix.encoded(output, as: type))
@@ -148,11 +150,11 @@ public enum HeadFileWriter {
 
     /// A slice head file's keys and kept tokens, before its output rows.
     private static func sliceWriter(info: HeadInfo, tokenizer: TokenizerMetadata, source: RecipeSource,
-                                    tokens: [Int32]) throws -> GGUFWriter {
+                                    tokens: [Int32], memory: TranslationMemory? = nil) throws -> GGUFWriter {
         var w = GGUFWriter()
         var sliced = info
         sliced.output = .separate
-        setMetadata(&w, info: sliced, kind: "slice", tokenizer: tokenizer)
+        setMetadata(&w, info: sliced, kind: "slice", tokenizer: tokenizer, memory: memory)
         setSource(&w, source)
         try w.addTensor(name: HeadKeys.sliceTokens, type: .i32, shape: [tokens.count], bytes: tokens.withUnsafeBytes { Array($0) })
         return w
@@ -166,7 +168,8 @@ public enum HeadFileWriter {
     }
 
     /// The `hydra.head.*`, `general.*` and tokenizer keys.
-    static func setMetadata(_ w: inout GGUFWriter, info: HeadInfo, kind: String, tokenizer: TokenizerMetadata) {
+    static func setMetadata(_ w: inout GGUFWriter, info: HeadInfo, kind: String, tokenizer: TokenizerMetadata,
+                            memory: TranslationMemory? = nil) {
         w.set("general.type", .string("hydra-head"))
         w.set("general.name", .string(info.name))
         w.set(HeadKeys.formatVersion, .uint32(UInt32(HeadKeys.currentFormat)))
@@ -175,6 +178,7 @@ public enum HeadFileWriter {
         if let script = info.script { w.set(HeadKeys.script, .string(script)) }
         if let code = info.promptLanguage { w.set(HeadKeys.promptLanguage, .string(code)) }
         for case let (key, value?) in HeadDecoding.keys(of: info) { w.set(key, value) }
+        for case let (key, value?) in HeadDecoding.memoryKeys(memory) { w.set(key, value) }
         w.set(HeadKeys.kind, .string(kind))
         w.set(HeadKeys.output, .string(info.output.rawValue))
         w.set(HeadKeys.bodyArchitecture, .string(info.body.architecture))

@@ -323,13 +323,14 @@ public enum HeadTuning {
                                 notes: [head.info.provenance.notes, note].compactMap { $0 }.joined(separator: "; "))
         if let tokens = head.output?.tokens {
             try HeadFileWriter.writeSlice(info: info, tokenizer: head.tokenizerMetadata, source: RecipeSource(native), tokens: tokens,
-                                          output: output, width: width, tableType: type, to: out)
+                                          output: output, width: width, tableType: type, memory: head.memory, to: out)
         } else if let recipe = inputs.recipe {
             try HeadFileWriter.writeRecipe(info: info, tokenizer: head.tokenizerMetadata, recipe: recipe.recipe,
-                                           source: recipe.source, output: output, width: width, tableType: type, to: out)
+                                           source: recipe.source, output: output, width: width, tableType: type,
+                                           memory: head.memory, to: out)
         } else {
             try HeadFileWriter.writeDense(info: info, tokenizer: head.tokenizerMetadata, embedding: inputs.floats,
-                                          output: output, width: width, tableType: type, to: out)
+                                          output: output, width: width, tableType: type, memory: head.memory, to: out)
         }
     }
 

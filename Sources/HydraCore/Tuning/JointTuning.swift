@@ -311,6 +311,6 @@ public enum JointTuning {
                                 notes: [head.info.provenance.notes, note].compactMap { $0 }.joined(separator: "; "))
         let type = width % options.tableType.blockElements == 0 ? options.tableType : .f16
         try HeadFileWriter.writeDense(info: info, tokenizer: head.tokenizerMetadata, embedding: inputs, output: outputs,
-                                      width: width, tableType: type, to: out)
+                                      width: width, tableType: type, memory: head.memory, to: out)
     }
 }

@@ -233,6 +233,6 @@ public enum TokenDistillation {
                                 notes: [head.info.provenance.notes, note].compactMap { $0 }.joined(separator: "; "))
         let type = width % options.tableType.blockElements == 0 ? options.tableType : .f16
         try HeadFileWriter.writeDense(info: info, tokenizer: head.tokenizerMetadata, embedding: rows, output: output,
-                                      width: width, tableType: type, to: out)
+                                      width: width, tableType: type, memory: head.memory, to: out)
     }
 }
