@@ -88,6 +88,12 @@ struct DaemonHardeningTests {
         #expect(sent < 30 << 20, "the daemon kept reading a client that does not read")
         #expect(growthMB < 64, "RSS grew by \(growthMB) MB")
         // No request under way: closed after the idle timeout.
+        try Self.waitUntilSilentClientsDropped(daemon)
+    }
+
+    /// Waits (15 s at most) until the daemon has closed every connection
+    /// but the one its status call opens.
+    static func waitUntilSilentClientsDropped(_ daemon: TestDaemon) throws {
         let deadline = Date().addingTimeInterval(15)
         var clients = Int.max
         while Date() < deadline {
@@ -95,7 +101,7 @@ struct DaemonHardeningTests {
             if clients == 1 { break }
             usleep(200_000)
         }
-        #expect(clients == 1, "the silent client is still connected")
+        #expect(clients == 1, "a silent client is still connected")
     }
 
     @Test("a half-line held open is closed after the idle timeout; a long request is not")
@@ -115,6 +121,26 @@ struct DaemonHardeningTests {
             .joined(separator: "\n\n")
         let r = try daemon.client().translate(TranslateParams(text: text, from: "en", to: "ru", stream: false))
         #expect(r.text == (try InProcess.translate(text)))
+    }
+
+    @Test("a client silent past the idle timeout has its next requests answered, streamed or not")
+    func requestAfterIdleClose() throws {
+        let daemon = try TestDaemon(arguments: ["--idle-timeout", "1"])
+        defer { daemon.stop() }
+        let client = try daemon.client()
+        let expected = try InProcess.translate("Hello!")
+        func waitUntilDropped() throws { try Self.waitUntilSilentClientsDropped(daemon) }
+        #expect(try client.translate(TranslateParams(text: "Hello!", from: "en", to: "ru")).text == expected)
+        try waitUntilDropped()
+        var pieces = ""
+        let streamed = try client.translate(TranslateParams(text: "Hello!", from: "en", to: "ru")) { pieces += $0; return true }
+        #expect(streamed.text == expected)
+        #expect(pieces == expected)
+        try waitUntilDropped()
+        // Answered on a new connection, the only one (the silent one was closed).
+        #expect(try client.call(DaemonMethod.status, Empty(), as: StatusResult.self).clients == 1)
+        try waitUntilDropped()
+        #expect(try client.translate(TranslateParams(text: "Hello!", from: "en", to: "ru", stream: false)).text == expected)
     }
 
     // MARK: - 3. Input over the daemon's limits

@@ -14,7 +14,8 @@ private let noSignal: Int32 = 0  // SIGPIPE is ignored by the callers on Darwin
 /// A blocking client of the daemon's socket, for `hydra translate`,
 /// `hydra daemon` and the tests: plain POSIX calls, nothing to start.
 public final class DaemonClient {
-    private let fd: Int32
+    private let socketPath: String
+    private var fd: Int32
     private var buffer: [UInt8] = []
     private var lastID = 0
     private let decoder = RPCCoding.decoder()
@@ -23,15 +24,20 @@ public final class DaemonClient {
     /// daemon listens there, and `SocketTrust.Refused` (having sent
     /// nothing) when the socket or the process serving it is not the user's.
     public init(socket path: String) throws {
+        socketPath = path
+        fd = try Self.trustedConnection(path)
+    }
+
+    private static func trustedConnection(_ path: String) throws -> Int32 {
         try SocketTrust.checkPath(path)
-        let fd = try Self.connect(path)
+        let fd = try connect(path)
         do {
             try SocketTrust.checkPeer(fd, socket: path)
         } catch {
             close(fd)
             throw error
         }
-        self.fd = fd
+        return fd
     }
 
     deinit { close(fd) }
@@ -71,15 +77,21 @@ public final class DaemonClient {
 
     /// Sends raw bytes (a request line, or anything a test wants to send).
     public func send(bytes: [UInt8]) throws {
+        guard write(bytes) else { throw HydraError.invalidInput("the daemon closed the connection") }
+    }
+
+    /// Writes all of `bytes`; false when the daemon has closed the connection.
+    private func write(_ bytes: [UInt8]) -> Bool {
         var done = 0
         while done < bytes.count {
             let n = bytes.withUnsafeBytes { systemSend(fd, $0.baseAddress! + done, $0.count - done, noSignal) }
             if n < 0 {
                 if errno == EINTR { continue }
-                throw HydraError.invalidInput("the daemon closed the connection")
+                return false
             }
             done += n
         }
+        return true
     }
 
     /// Sends one request and returns its id.
@@ -89,6 +101,45 @@ public final class DaemonClient {
         let rid = id ?? .number(lastID)
         try send(bytes: Array(RPCCoding.line(RPCRequest(id: rid, method: method, params: params)).utf8))
         return rid
+    }
+
+    /// The daemon closed the connection before saying anything about the
+    /// request just sent.
+    private struct ClosedUnanswered: Error {}
+
+    /// Sends a request of an exchange; a closed connection is `ClosedUnanswered`.
+    private func request<P: Encodable>(_ method: String, _ params: P) throws -> RPCID {
+        do {
+            return try send(method: method, params: params)
+        } catch {
+            throw ClosedUnanswered()
+        }
+    }
+
+    /// Runs one request and its answer. The daemon closes a connection that
+    /// stays silent for its idle timeout, so a request sent just then (or
+    /// after a long pause) meets a closed connection: when the daemon said
+    /// nothing about the request, it is sent once more on a new connection.
+    /// Every request this client makes can be repeated (none has begun).
+    private func exchange<T>(closed message: String, _ body: () throws -> T) throws -> T {
+        do {
+            return try body()
+        } catch is ClosedUnanswered {
+            let fresh: Int32
+            do {
+                fresh = try Self.trustedConnection(socketPath)
+            } catch {
+                throw HydraError.invalidInput("\(message), and connecting again failed: \(error)")
+            }
+            close(fd)
+            fd = fresh
+            buffer = []
+            do {
+                return try body()
+            } catch is ClosedUnanswered {
+                throw HydraError.invalidInput("\(message) (twice, on a new connection too)")
+            }
+        }
     }
 
     /// The next message line from the daemon, nil when it closed the connection.
@@ -103,6 +154,7 @@ public final class DaemonClient {
             let n = chunk.withUnsafeMutableBytes { recv(fd, $0.baseAddress, $0.count, 0) }
             if n < 0 {
                 if errno == EINTR { continue }
+                if errno == ECONNRESET { return nil }  // closed with a request of ours unread
                 throw HydraError.invalidInput("reading from the daemon failed: \(String(cString: strerror(errno)))")
             }
             if n == 0 { return nil }
@@ -131,35 +183,45 @@ public final class DaemonClient {
     /// one over its size limit) ends the call too: this client sends one
     /// request at a time, so it can only be about that one.
     public func call<P: Encodable, R: Decodable>(_ method: String, _ params: P, as: R.Type = R.self) throws -> R {
-        let id = try send(method: method, params: params)
-        while let (m, data) = try readMessage() {
-            if m.id == nil, let e = m.error { throw e }
-            guard m.id == id else { continue }
-            if let e = m.error { throw e }
-            return try decoder.decode(ResultOnly<R>.self, from: data).result
+        try exchange(closed: "the daemon closed the connection") {
+            let id = try request(method, params)
+            while let (m, data) = try readMessage() {
+                if m.id == nil, let e = m.error { throw e }
+                guard m.id == id else { continue }
+                if let e = m.error { throw e }
+                return try decoder.decode(ResultOnly<R>.self, from: data).result
+            }
+            throw ClosedUnanswered()
         }
-        throw HydraError.invalidInput("the daemon closed the connection")
     }
 
     /// Translates through the daemon, handing each streamed piece to
     /// `onPartial` (which returns false to cancel and stop reading).
     public func translate(_ params: TranslateParams, onPartial: (String) -> Bool = { _ in true }) throws -> TranslateResult {
-        let id = try send(method: DaemonMethod.translate, params: params)
-        while let (m, data) = try readMessage() {
-            if m.method == DaemonMethod.partial {
-                let p = try decoder.decode(RPCParams<PartialParams>.self, from: data).params
-                if p.id == id, !onPartial(p.text) {
-                    try send(method: DaemonMethod.cancel, params: CancelParams(id: id))
-                    throw RPCError(code: RPCError.cancelled, message: "the request was cancelled")
+        let closed = "the daemon closed the connection before the translation ended"
+        return try exchange(closed: closed) {
+            let id = try request(DaemonMethod.translate, params)
+            var streamed = false
+            while let (m, data) = try readMessage() {
+                if m.method == DaemonMethod.partial {
+                    let p = try decoder.decode(RPCParams<PartialParams>.self, from: data).params
+                    guard p.id == id else { continue }
+                    streamed = true
+                    if !onPartial(p.text) {
+                        try send(method: DaemonMethod.cancel, params: CancelParams(id: id))
+                        throw RPCError(code: RPCError.cancelled, message: "the request was cancelled")
+                    }
+                    continue
                 }
-                continue
+                if m.id == nil, let e = m.error { throw e }
+                guard m.id == id else { continue }
+                if let e = m.error { throw e }
+                return try decoder.decode(ResultOnly<TranslateResult>.self, from: data).result
             }
-            if m.id == nil, let e = m.error { throw e }
-            guard m.id == id else { continue }
-            if let e = m.error { throw e }
-            return try decoder.decode(ResultOnly<TranslateResult>.self, from: data).result
+            // Pieces already handed on cannot be taken back: no second try.
+            if streamed { throw HydraError.invalidInput("\(closed) (after streaming part of it)") }
+            throw ClosedUnanswered()
         }
-        throw HydraError.invalidInput("the daemon closed the connection before the translation ended")
     }
 
     /// Translates a text of any length through the daemon, as `hydra
