@@ -42,13 +42,18 @@ struct HeadTuningTests {
         return Array(UnsafeRawBufferPointer(start: t.data, count: t.byteCount))
     }
 
-    @Test("the loss falls, and a run stopped after k steps and resumed writes the same head as one straight through")
+    @Test("the loss falls, the head keeps its memory, and a run stopped after k steps and resumed writes the same head as one straight through")
     func lossFallsAndResumeIsExact() throws {
         let (folder, text, pairs) = try Self.corpus()
         defer { try? FileManager.default.removeItem(atPath: folder) }
         let hydra = try HydraModel(path: TestModels.path("gemma3-270m"), contextLength: 128, batchSize: 128,
                                    pool: ThreadPool(threads: 2))
-        let head = try hydra.heads.load(path: Self.headPath, catalog: HeadCatalog(directories: []))
+        // A translation memory in the head, which the tuned head must keep.
+        let memory = try TranslationMemory(pairs: [.init(source: "Good morning.", target: "Хәерле иртә."),
+                                                   .init(source: "Thank you.", target: "Рәхмәт.")], sourceLanguage: "en")
+        try HeadDecoding.recommend(input: Self.headPath, output: folder + "/built.gguf", .init(memory: memory))
+        let head = try hydra.heads.load(path: folder + "/built.gguf", catalog: HeadCatalog(directories: []))
+        #expect(head.memory?.pairs.count == 2)
         let english = try Language.named("en")
 
         var losses: [Double] = []
@@ -77,6 +82,7 @@ struct HeadTuningTests {
         #expect(tunedRow != builtRow)
         #expect(tuned.vocabulary.count == head.vocabulary.count)
         #expect(head.info.promptLanguage == nil && tuned.info.promptLanguage == "ru")
+        #expect(tuned.memory?.pairs.map(\.target) == memory.pairs.map(\.target))
         // The pairs were tuned behind the prompt that translating through the tuned head sends.
         let (en, tt) = (english, try Language.named("tt"))
         let ru = try TuningCorpus.pairSequences(Array(try ParallelText.read(path: pairs).prefix(1)), model: hydra,

@@ -80,7 +80,7 @@ struct JointTuningTests {
         }
 
         // Both in one pass, side by side: each attends only to itself at its own positions.
-        var both = JointTuning.Pass(text)
+        var both = JointTuning.Packed(text)
         both.append(pair)
         #expect(both.segments == [text.inputs.count, pair.inputs.count])
         let apart = [text, pair].reduce(0.0) {

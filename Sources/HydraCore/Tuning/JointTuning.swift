@@ -129,7 +129,7 @@ public enum JointTuning {
         var result = Result()
         func validationLoss() -> Double {
             guard !validation.isEmpty else { return .nan }
-            let nats = passes(validation.map { sequences[$0] }).reduce(0.0) {
+            let nats = packed(validation.map { sequences[$0] }).reduce(0.0) {
                 $0 + loss(blocks, $1, head: head, inputs: inputs, outputs: outputs.weights, vocabulary: vocabulary)
             }
             return nats / Double(validation.reduce(0) { $0 + sequences[$1].targets.count })
@@ -154,7 +154,7 @@ public enum JointTuning {
             let positions = batch.reduce(0) { $0 + $1.targets.count }
             var gradient: Gradient? = Gradient(scale: 1 / Float(positions), outputs: vocabulary * e)
             var nats = 0.0
-            for pass in passes(batch) {
+            for pass in packed(batch) {
                 nats += loss(blocks, pass, head: head, inputs: inputs, outputs: outputs.weights, vocabulary: vocabulary,
                              gradient: &gradient)
             }
@@ -195,21 +195,21 @@ public enum JointTuning {
     /// sequence `heads tune` packs.
     static let passInputs = 256
 
-    /// `sequences` grouped into passes, in order: as many consecutive ones as fit in `passInputs`.
-    static func passes(_ sequences: [TuningSequence]) -> [Pass] {
-        var result: [Pass] = []
+    /// `sequences` packed into passes of the body, in order: as many consecutive ones as fit in `passInputs`.
+    static func packed(_ sequences: [TuningSequence]) -> [Packed] {
+        var result: [Packed] = []
         for q in sequences {
             if let last = result.last, last.sequence.inputs.count + q.inputs.count <= passInputs {
                 result[result.count - 1].append(q)
             } else {
-                result.append(Pass(q))
+                result.append(Packed(q))
             }
         }
         return result
     }
 
     /// Sequences packed one after another: their inputs, positions (moved by the inputs before them) and targets.
-    struct Pass {
+    struct Packed {
         var sequence: TuningSequence
         var segments: [Int]
 
@@ -242,14 +242,14 @@ public enum JointTuning {
 
     /// The summed cross-entropy (nats) of the pass's targets through the
     /// body and `outputs` (vocabulary × e), `head`'s input rows from `inputs`.
-    static func loss(_ blocks: FloatBlocks, _ packed: Pass, head: Head, inputs: InputRowAdam,
+    static func loss(_ blocks: FloatBlocks, _ packed: Packed, head: Head, inputs: InputRowAdam,
                      outputs: [Float], vocabulary: Int) -> Double {
         var none: Gradient?
         return loss(blocks, packed, head: head, inputs: inputs, outputs: outputs, vocabulary: vocabulary, gradient: &none)
     }
 
     /// The same, adding its gradient × `gradient.scale` to `gradient`.
-    static func loss(_ blocks: FloatBlocks, _ packed: Pass, head: Head, inputs: InputRowAdam,
+    static func loss(_ blocks: FloatBlocks, _ packed: Packed, head: Head, inputs: InputRowAdam,
                      outputs: [Float], vocabulary: Int, gradient: inout Gradient?) -> Double {
         let sequence = packed.sequence
         let e = inputs.width, n = sequence.inputs.count, m = sequence.positions.count
