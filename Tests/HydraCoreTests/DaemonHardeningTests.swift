@@ -129,17 +129,16 @@ struct DaemonHardeningTests {
         defer { daemon.stop() }
         let client = try daemon.client()
         let expected = try InProcess.translate("Hello!")
-        func waitUntilDropped() throws { try Self.waitUntilSilentClientsDropped(daemon) }
         #expect(try client.translate(TranslateParams(text: "Hello!", from: "en", to: "ru")).text == expected)
-        try waitUntilDropped()
+        try Self.waitUntilSilentClientsDropped(daemon)
         var pieces = ""
         let streamed = try client.translate(TranslateParams(text: "Hello!", from: "en", to: "ru")) { pieces += $0; return true }
         #expect(streamed.text == expected)
         #expect(pieces == expected)
-        try waitUntilDropped()
+        try Self.waitUntilSilentClientsDropped(daemon)
         // Answered on a new connection, the only one (the silent one was closed).
         #expect(try client.call(DaemonMethod.status, Empty(), as: StatusResult.self).clients == 1)
-        try waitUntilDropped()
+        try Self.waitUntilSilentClientsDropped(daemon)
         #expect(try client.translate(TranslateParams(text: "Hello!", from: "en", to: "ru", stream: false)).text == expected)
     }
 

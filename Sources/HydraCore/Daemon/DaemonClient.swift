@@ -77,21 +77,15 @@ public final class DaemonClient {
 
     /// Sends raw bytes (a request line, or anything a test wants to send).
     public func send(bytes: [UInt8]) throws {
-        guard write(bytes) else { throw HydraError.invalidInput("the daemon closed the connection") }
-    }
-
-    /// Writes all of `bytes`; false when the daemon has closed the connection.
-    private func write(_ bytes: [UInt8]) -> Bool {
         var done = 0
         while done < bytes.count {
             let n = bytes.withUnsafeBytes { systemSend(fd, $0.baseAddress! + done, $0.count - done, noSignal) }
             if n < 0 {
                 if errno == EINTR { continue }
-                return false
+                throw HydraError.invalidInput("the daemon closed the connection")
             }
             done += n
         }
-        return true
     }
 
     /// Sends one request and returns its id.
