@@ -42,7 +42,14 @@ final class ConnectionHandler: ChannelInboundHandler {
             // Silent (or stuck in the middle of a line) with nothing under
             // way: a slot of the connection cap held for nothing. (Silent
             // since its last answer: its next request may be on its way.)
-            if client?.isIdle(for: service.limits.idleTimeoutSeconds) == true { context.close(promise: nil) }
+            // Checked again behind the replies already queued for this
+            // loop (a timer may run before them): an answer queued just
+            // before is written, and counts as the client's last answer.
+            guard let client, client.isIdle(for: service.limits.idleTimeoutSeconds) else { return }
+            let timeout = service.limits.idleTimeoutSeconds, channel = context.channel
+            context.eventLoop.execute {
+                if client.isIdle(for: timeout) { channel.close(promise: nil) }
+            }
             return
         }
         if let e = event as? ChannelEvent, e == .inputClosed {

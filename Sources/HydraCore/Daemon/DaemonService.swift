@@ -39,11 +39,13 @@ public final class DaemonService: @unchecked Sendable {
         private let lock = NSLock()
         /// Bytes written but not yet handed to the kernel.
         private var outbound = 0
-        /// Translations accepted and not yet answered.
+        /// Requests answered off the socket's thread (translations, heads
+        /// actions), accepted and not yet answered.
         private var inFlight: [RPCID] = []
-        /// When the last of them was answered (a client waiting for one is
-        /// not idle, and its idle time starts from its answer).
-        private var answered = Date()
+        /// When the client last had a request answered or a reply handed to
+        /// the kernel: its idle time starts there, not when a reply was
+        /// queued (a busy socket thread may write it seconds later).
+        private var quietSince = Date()
         /// The client half-closed: close once its last request is answered.
         private var inputClosed = false
         private var lastWrite: EventLoopFuture<Void>?
@@ -71,18 +73,23 @@ public final class DaemonService: @unchecked Sendable {
             }
             let done = channel.writeAndFlush(buffer)
             lock.withLock { lastWrite = done }
-            done.whenComplete { _ in self.lock.withLock { self.outbound -= n } }
+            done.whenComplete { _ in
+                self.lock.withLock {
+                    self.outbound -= n
+                    self.quietSince = Date()
+                }
+            }
         }
 
-        /// Whether a translation of this client is under way.
+        /// Whether a request of this client is under way.
         var isBusy: Bool { lock.withLock { !inFlight.isEmpty } }
 
         /// Whether the client has had nothing under way for `seconds`.
         func isIdle(for seconds: Double) -> Bool {
-            lock.withLock { inFlight.isEmpty && Date().timeIntervalSince(answered) >= seconds }
+            lock.withLock { inFlight.isEmpty && Date().timeIntervalSince(quietSince) >= seconds }
         }
 
-        /// The ids of the translations under way.
+        /// The ids of the requests under way.
         var requestsInFlight: [RPCID] { lock.withLock { inFlight } }
 
         func began(_ id: RPCID) { lock.withLock { inFlight.append(id) } }
@@ -92,7 +99,7 @@ public final class DaemonService: @unchecked Sendable {
         func ended(_ id: RPCID) {
             let close = lock.withLock {
                 if let i = inFlight.firstIndex(of: id) { inFlight.remove(at: i) }
-                answered = Date()
+                quietSince = Date()
                 return inFlight.isEmpty && inputClosed
             }
             if close { closeWhenWritten() }
@@ -348,31 +355,42 @@ public final class DaemonService: @unchecked Sendable {
             throw RPCError(code: RPCError.invalidParams, message: "missing parameter 'head'")
         }
         let model = try resolveModel(p.model)
-        func send(_ error: RPCError) { if let id { client.send(RPCErrorReply(id: id, error: error)) } }
-        try onWorker(model) { worker in
-            try worker.perform({ hydra in
-                do {
-                    switch p.action {
-                    case "load": _ = try worker.loadHead(p.head!, into: hydra)
-                    case "unload": try worker.unloadHead(p.head!, from: hydra)
-                    default: break
+        func answer<R: Encodable>(_ message: (RPCID) -> R) {
+            guard let id else { return }
+            client.send(message(id))
+            client.ended(id)
+        }
+        func send(_ error: RPCError) { answer { RPCErrorReply(id: $0, error: error) } }
+        if let id { client.began(id) }
+        do {
+            try onWorker(model) { worker in
+                try worker.perform({ hydra in
+                    do {
+                        switch p.action {
+                        case "load": _ = try worker.loadHead(p.head!, into: hydra)
+                        case "unload": try worker.unloadHead(p.head!, from: hydra)
+                        default: break
+                        }
+                        let heads = hydra.heads.heads.map {
+                            HeadDescription(name: $0.name, language: $0.language, kind: $0.kind, path: $0.path, canGenerate: $0.canGenerate)
+                        }
+                        answer { RPCResult(id: $0, result: HeadsResult(model: model, heads: heads)) }
+                    } catch let e as HeadError {
+                        if case .notFound = e {
+                            send(RPCError(code: RPCError.unknownHead, message: e.description))
+                        } else {
+                            send(RPCError(code: RPCError.invalidParams, message: e.description))
+                        }
+                    } catch {
+                        send(RPCError(code: RPCError.invalidParams, message: "\(error)"))
                     }
-                    let heads = hydra.heads.heads.map {
-                        HeadDescription(name: $0.name, language: $0.language, kind: $0.kind, path: $0.path, canGenerate: $0.canGenerate)
-                    }
-                    if let id { client.send(RPCResult(id: id, result: HeadsResult(model: model, heads: heads))) }
-                } catch let e as HeadError {
-                    if case .notFound = e {
-                        send(RPCError(code: RPCError.unknownHead, message: e.description))
-                    } else {
-                        send(RPCError(code: RPCError.invalidParams, message: e.description))
-                    }
-                } catch {
-                    send(RPCError(code: RPCError.invalidParams, message: "\(error)"))
-                }
-            }, failed: { error in
-                send(RPCError(code: RPCError.modelError, message: "cannot load \(model): \(error)"))
-            })
+                }, failed: { error in
+                    send(RPCError(code: RPCError.modelError, message: "cannot load \(model): \(error)"))
+                })
+            }
+        } catch {
+            if let id { client.ended(id) }
+            throw error
         }
     }
 
