@@ -20,6 +20,7 @@ let package = Package(
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
         .package(url: "https://github.com/apple/swift-nio", from: "2.101.0"),
+        .package(url: "https://github.com/apple/swift-log", from: "1.6.0"),
     ],
     targets: [
         // System library: OpenBLAS (libopenblas-dev) for float matrix products.
@@ -45,6 +46,7 @@ let package = Package(
                 "CHydraKernels", "CICUShim", "COpenBLAS",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "Logging", package: "swift-log"),
             ],
             path: "Sources/HydraCore",
             exclude: ["Daemon/PROTOCOL.md"]

@@ -38,6 +38,9 @@ struct DaemonOptions: ParsableArguments {
     @Flag(help: "Requests served together each get exactly the answer they would get alone (slower with many requests; by default they share matrix products, which round differently).")
     var exactBatches = false
 
+    @Flag(help: "Log each connection (opened; closed, by whom and why) and each request (received; answered or refused) on standard error, which `hydra daemon start` sends to the socket's .log file.")
+    var logConnections = false
+
     @OptionGroup var attention: AttentionOption
 
     func validate() throws {
@@ -61,6 +64,7 @@ struct DaemonOptions: ParsableArguments {
               "--max-models", String(maxModels), "--idle-timeout", String(idleTimeout)]
         if lazy { a.append("--lazy") }
         if exactBatches { a.append("--exact-batches") }
+        if logConnections { a.append("--log-connections") }
         a += ["--flash-attn", attention.mode.rawValue]
         return a
     }
@@ -77,6 +81,7 @@ struct DaemonOptions: ParsableArguments {
         c.limits.idleTimeoutSeconds = idleTimeout
         c.exactBatches = exactBatches
         c.flashAttention = attention.enabled
+        c.logConnections = logConnections
         return c
     }
 }

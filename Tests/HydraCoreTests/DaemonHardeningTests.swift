@@ -142,6 +142,62 @@ struct DaemonHardeningTests {
         #expect(try client.translate(TranslateParams(text: "Hello!", from: "en", to: "ru", stream: false)).text == expected)
     }
 
+    @Test("--log-connections: a line for each connection and request, saying who closed a connection and why")
+    func connectionLog() throws {
+        let log = temporaryPath("daemon.log")
+        defer { try? FileManager.default.removeItem(atPath: log) }
+        let daemon = try TestDaemon(arguments: ["--idle-timeout", "1", "--log-connections"], logFile: log)
+        defer { daemon.stop() }
+        // Closed by the daemon: silent in the middle of a line past the idle timeout.
+        let silent = try RawSocket(daemon.paths.socket)
+        defer { silent.close() }
+        silent.timeouts(receive: 10)
+        silent.send(Array(#"{"jsonrpc":"2.0","id":1,"#.utf8))
+        #expect(silent.readAll().eof, "not closed")
+        // Closed by the daemon once answered: not JSON, then a half-close.
+        let halfClosed = try RawSocket(daemon.paths.socket)
+        defer { halfClosed.close() }
+        halfClosed.timeouts(receive: 10)
+        halfClosed.send(Array("not json\n".utf8))
+        shutdown(halfClosed.fd, Int32(SHUT_WR))
+        #expect(String(decoding: halfClosed.readAll().0, as: UTF8.self).contains("\(RPCError.parseError)"))
+        // A translation. (How its connection ends depends on timing: the
+        // client may close before the daemon has counted the answer.)
+        let expected = try InProcess.translate("Hello!")
+        #expect(try daemon.client().translate(TranslateParams(text: "Hello!", from: "en", to: "ru", stream: false)).text == expected)
+        // Closed by the client once answered (the daemon reads the end of its input, then closes).
+        let quick = try RawSocket(daemon.paths.socket)
+        quick.timeouts(receive: 10)
+        quick.send(Array(#"{"jsonrpc":"2.0","id":7,"method":"status"}"#.utf8) + [0x0A])
+        var reply = [UInt8](repeating: 0, count: 4096)
+        #expect(reply.withUnsafeMutableBytes { recv(quick.fd, $0.baseAddress, $0.count, 0) } > 0)
+        quick.close()
+        func client(_ doing: String, in text: String) -> Int? {
+            text.split(separator: "\n").first { $0.hasSuffix(doing) }
+                .flatMap { line in line.firstRange(of: "client ").map { Int(line[$0.upperBound...].prefix(while: \.isNumber)) } } ?? nil
+        }
+        let logged = try String(contentsOfFile: log, encoding: .utf8)
+        let translating = try #require(client("request 1: translate", in: logged))
+        let asking = try #require(client("request 7: status", in: logged))
+        let ended = "closed by the daemon: the client ended its input (closed or half-closed) and everything asked was answered; 1 requests"
+        let wanted = ["closed by the daemon: idle for 1.0 s", "sent a message that is not JSON",
+                      "client \(translating) request 1 answered", "client \(asking) \(ended)"]
+        var text = ""
+        for _ in 0..<100 {
+            text = (try? String(contentsOfFile: log, encoding: .utf8)) ?? ""
+            if wanted.allSatisfy(text.contains) { break }
+            usleep(100_000)
+        }
+        for line in wanted { #expect(text.contains(line), "\(line) not in the log:\n\(text)") }
+        // Without the flag the daemon logs nothing of the kind.
+        let quietLog = temporaryPath("quiet.log")
+        defer { try? FileManager.default.removeItem(atPath: quietLog) }
+        let quiet = try TestDaemon(logFile: quietLog)
+        _ = try quiet.status()
+        quiet.stop()
+        #expect(!((try? String(contentsOfFile: quietLog, encoding: .utf8)) ?? "").contains("client"))
+    }
+
     // MARK: - 3. Input over the daemon's limits
 
     @Test("an error with a null id (a line over the limit) ends the call instead of hanging")

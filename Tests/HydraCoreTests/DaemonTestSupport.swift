@@ -14,7 +14,8 @@ final class TestDaemon {
     /// has loaded it.
     /// `exactBatches`: concurrent requests get the in-process answers bit
     /// for bit (what most tests compare against); else throughput mode.
-    init(model: String = "smollm2-135m", arguments: [String] = [], exactBatches: Bool = true) throws {
+    /// `logFile`: the daemon's standard error goes there (else nowhere).
+    init(model: String = "smollm2-135m", arguments: [String] = [], exactBatches: Bool = true, logFile: String? = nil) throws {
         // Short: a socket path must fit in 108 bytes.
         runtimeDirectory = "/tmp/hyd-" + String(UUID().uuidString.prefix(8))
         try FileManager.default.createDirectory(atPath: runtimeDirectory, withIntermediateDirectories: true)
@@ -27,7 +28,12 @@ final class TestDaemon {
         for (k, v) in environment { env[k] = v }
         process.environment = env
         process.standardOutput = FileHandle.nullDevice
-        process.standardError = FileHandle.nullDevice
+        if let logFile {
+            _ = FileManager.default.createFile(atPath: logFile, contents: nil)
+            process.standardError = FileHandle(forWritingAtPath: logFile)
+        } else {
+            process.standardError = FileHandle.nullDevice
+        }
         try process.run()
         try waitUntilLoaded()
     }

@@ -46,9 +46,9 @@ final class ConnectionHandler: ChannelInboundHandler {
             // loop (a timer may run before them): an answer queued just
             // before is written, and counts as the client's last answer.
             guard let client, client.isIdle(for: service.limits.idleTimeoutSeconds) else { return }
-            let timeout = service.limits.idleTimeoutSeconds, channel = context.channel
+            let timeout = service.limits.idleTimeoutSeconds
             context.eventLoop.execute {
-                if client.isIdle(for: timeout) { channel.close(promise: nil) }
+                if client.isIdle(for: timeout) { client.close(because: "idle for \(timeout) s") }
             }
             return
         }
@@ -68,6 +68,6 @@ final class ConnectionHandler: ChannelInboundHandler {
     }
 
     func errorCaught(context: ChannelHandlerContext, error: Error) {
-        context.close(promise: nil)
+        if let client { client.close(because: "socket error: \(error)") } else { context.close(promise: nil) }
     }
 }

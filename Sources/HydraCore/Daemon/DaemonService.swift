@@ -1,4 +1,5 @@
 import Foundation
+import Logging
 import NIOCore
 
 /// What the daemon does with each request, apart from the socket: parses
@@ -21,6 +22,9 @@ public final class DaemonService: @unchecked Sendable {
         /// Models run with flash attention (llama.cpp's CPU default) or its
         /// plain path, as `hydra translate --flash-attn` chooses.
         public var flashAttention = true
+        /// Log each connection (opened; closed, by whom and why) and each
+        /// request (received; answered or refused) on standard error.
+        public var logConnections = false
 
         public init(defaultModel: String, socket: String) {
             self.defaultModel = defaultModel
@@ -49,11 +53,41 @@ public final class DaemonService: @unchecked Sendable {
         /// The client half-closed: close once its last request is answered.
         private var inputClosed = false
         private var lastWrite: EventLoopFuture<Void>?
+        /// Why the daemon closed the connection (nil: it did not, the client did).
+        private var closeReason: String?
+        /// Requests received.
+        private var requests = 0
+        /// Requests under way whose answer is being sent (for the log: a
+        /// client may read it and close before `ended`).
+        private var answering: Set<RPCID> = []
+        private let connectedAt = Date()
 
         init(id: ClientID, channel: Channel, maxOutbound: Int = .max) {
             self.id = id
             self.channel = channel
             self.maxOutbound = maxOutbound
+        }
+
+        /// Why a client that ended its input is closed.
+        static let answeredAll = "the client ended its input (closed or half-closed) and everything asked was answered"
+
+        /// Closes the connection, remembering why (the first reason given).
+        func close(because reason: String) {
+            lock.withLock { if closeReason == nil { closeReason = reason } }
+            channel.close(promise: nil)
+        }
+
+        func received() { lock.withLock { requests += 1 } }
+
+        /// How the connection ended, for the log.
+        var summary: String {
+            lock.withLock {
+                let seconds = String(format: "%.1f", Date().timeIntervalSince(connectedAt))
+                let who = closeReason.map { "closed by the daemon: \($0)" } ?? "closed by the client"
+                let unanswered = inFlight.filter { !answering.contains($0) }.count
+                let cancelled = unanswered == 0 ? "" : ", \(unanswered) under way cancelled"
+                return "\(who); \(requests) requests in \(seconds) s\(cancelled)"
+            }
         }
 
         /// Writes one message. A client that lets more than `maxOutbound`
@@ -68,7 +102,7 @@ public final class DaemonService: @unchecked Sendable {
                 return false
             }
             if over {
-                channel.close(promise: nil)
+                close(because: "more than \(maxOutbound) bytes of replies unread")
                 return
             }
             let done = channel.writeAndFlush(buffer)
@@ -94,15 +128,19 @@ public final class DaemonService: @unchecked Sendable {
 
         func began(_ id: RPCID) { lock.withLock { inFlight.append(id) } }
 
+        /// `id`'s answer is about to be sent; `ended` follows.
+        func answering(_ id: RPCID) { lock.withLock { _ = answering.insert(id) } }
+
         /// `id` was answered; after the last answer to a client that
         /// half-closed, the connection is closed.
         func ended(_ id: RPCID) {
             let close = lock.withLock {
                 if let i = inFlight.firstIndex(of: id) { inFlight.remove(at: i) }
+                if !inFlight.contains(id) { answering.remove(id) }
                 quietSince = Date()
                 return inFlight.isEmpty && inputClosed
             }
-            if close { closeWhenWritten() }
+            if close { closeWhenWritten(because: Self.answeredAll) }
         }
 
         /// The client will send nothing more (a half-close): close once
@@ -112,13 +150,14 @@ public final class DaemonService: @unchecked Sendable {
                 inputClosed = true
                 return inFlight.isEmpty
             }
-            if idle { closeWhenWritten() }
+            if idle { closeWhenWritten(because: Self.answeredAll) }
         }
 
         /// Closes the connection once what was written has gone out, then
         /// calls `closed`.
-        func closeWhenWritten(_ closed: @escaping @Sendable () -> Void = {}) {
+        func closeWhenWritten(because reason: String, _ closed: @escaping @Sendable () -> Void = {}) {
             let channel = self.channel
+            lock.withLock { if closeReason == nil { closeReason = reason } }
             let close = { channel.close().whenComplete { _ in closed() } }
             if let last = lock.withLock({ lastWrite }) {
                 last.whenComplete { _ in close() }
@@ -130,6 +169,8 @@ public final class DaemonService: @unchecked Sendable {
 
     public let configuration: Configuration
     var limits: DaemonLimits { configuration.limits }
+    /// Connections and requests at `info` (shown with `logConnections`).
+    let log: Logger
     /// Called (once) when a client asks the daemon to stop.
     var onShutdown: (@Sendable () -> Void)?
 
@@ -144,6 +185,9 @@ public final class DaemonService: @unchecked Sendable {
 
     public init(configuration: Configuration) {
         self.configuration = configuration
+        var log = Logger(label: "hydra.daemon") { StreamLogHandler.standardError(label: $0) }
+        log.logLevel = configuration.logConnections ? .info : .notice
+        self.log = log
     }
 
     /// The worker of a model, started on first use. Two spellings of one
@@ -200,10 +244,11 @@ public final class DaemonService: @unchecked Sendable {
             connected[client.id] = client
             return client
         }
+        log.info("client \(client.id) connected")
         if lock.withLock({ clients }) > limits.maxClients {
             client.send(RPCErrorReply(id: nil, error: RPCError(
                 code: RPCError.busy, message: "too many clients (limit \(limits.maxClients))")))
-            channel.close(promise: nil)
+            client.close(because: "too many clients (limit \(limits.maxClients))")
         }
         return client
     }
@@ -215,6 +260,7 @@ public final class DaemonService: @unchecked Sendable {
             connected[client.id] = nil
             return Array(workers.values)
         }
+        log.info("client \(client.id) \(client.summary)")
         for w in all { w.cancelAll(client: client.id) }
     }
 
@@ -229,7 +275,7 @@ public final class DaemonService: @unchecked Sendable {
             for id in client.requestsInFlight {
                 client.send(RPCErrorReply(id: id, error: RPCError(code: RPCError.stopping, message: "the daemon is stopping")))
             }
-            client.closeWhenWritten { done.signal() }
+            client.closeWhenWritten(because: "the daemon is stopping") { done.signal() }
         }
         let deadline = DispatchTime.now() + timeout
         for _ in busy where done.wait(timeout: deadline) == .timedOut { break }
@@ -241,6 +287,8 @@ public final class DaemonService: @unchecked Sendable {
     func handle(_ bytes: [UInt8], from client: Client) {
         if bytes.allSatisfy({ $0 == 0x20 || $0 == 0x09 || $0 == 0x0D }) { return }  // blank line
         guard (try? UTF8Input.decode(bytes)) != nil else {
+            client.received()
+            log.info("client \(client.id) sent a message that is not UTF-8")
             return client.send(RPCErrorReply(id: nil, error: RPCError(code: RPCError.parseError,
                                                                       message: "the message is not valid UTF-8")))
         }
@@ -249,19 +297,27 @@ public final class DaemonService: @unchecked Sendable {
         do {
             envelope = try decoder.decode(RPCEnvelope.self, from: data)
         } catch DecodingError.dataCorrupted {
+            client.received()
+            log.info("client \(client.id) sent a message that is not JSON")
             return client.send(RPCErrorReply(id: nil, error: RPCError(code: RPCError.parseError,
                                                                       message: "the message is not JSON")))
         } catch {
             // JSON, but an array, a string, a number...: not a request.
+            client.received()
+            log.info("client \(client.id) sent JSON that is not an object")
             return client.send(RPCErrorReply(id: nil, error: RPCError(code: RPCError.invalidRequest,
                                                                       message: "the message is not a JSON object")))
         }
         let id = envelope.id
+        let request = "client \(client.id) request \(id.map(String.init(describing:)) ?? "without id")"
         func fail(_ code: Int, _ message: String) {
+            log.info("\(request) refused: \(code) \(message)")
             client.send(RPCErrorReply(id: id, error: RPCError(code: code, message: message)))
         }
+        client.received()
         if let why = envelope.invalid { return fail(RPCError.invalidRequest, why) }
         guard let method = envelope.method else { return fail(RPCError.invalidRequest, "the request has no method") }
+        log.info("\(request): \(method)")
         do {
             switch method {
             case DaemonMethod.translate:
@@ -319,10 +375,15 @@ public final class DaemonService: @unchecked Sendable {
             scriptLock: p.scriptLock.map { $0 ? .on : .off } ?? .auto, sampling: p.sampling ?? Sampling(),
             promptFormat: p.promptFormat,
             partial: { piece in client.send(RPCNotification(method: DaemonMethod.partial, params: PartialParams(id: id, text: piece))) },
-            finish: { result in
+            finish: { [log] result in
+                client.answering(id)
                 switch result {
-                case .success(let r): client.send(RPCResult(id: id, result: r))
-                case .failure(let e): client.send(RPCErrorReply(id: id, error: e))
+                case .success(let r):
+                    log.info("client \(client.id) request \(id) answered")
+                    client.send(RPCResult(id: id, result: r))
+                case .failure(let e):
+                    log.info("client \(client.id) request \(id) failed: \(e.code) \(e.message)")
+                    client.send(RPCErrorReply(id: id, error: e))
                 }
                 client.ended(id)
             })
@@ -357,6 +418,7 @@ public final class DaemonService: @unchecked Sendable {
         let model = try resolveModel(p.model)
         func answer<R: Encodable>(_ message: (RPCID) -> R) {
             guard let id else { return }
+            client.answering(id)
             client.send(message(id))
             client.ended(id)
         }
