@@ -18,7 +18,9 @@ final class ConnectionHandler: ChannelInboundHandler {
     }
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
-        guard let client else { return }
+        // The unfinished line of a connection the daemon closes (idle in
+        // the middle of a line) is not a request: nobody would read the answer.
+        guard let client, !client.isClosing else { return }
         switch unwrapInboundIn(data) {
         case .tooLong:
             client.send(RPCErrorReply(id: nil, error: RPCError(

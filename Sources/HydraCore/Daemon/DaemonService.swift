@@ -79,6 +79,9 @@ public final class DaemonService: @unchecked Sendable {
 
         func received() { lock.withLock { requests += 1 } }
 
+        /// Whether the daemon has closed (or is closing) the connection.
+        var isClosing: Bool { lock.withLock { closeReason != nil } }
+
         /// How the connection ended, for the log.
         var summary: String {
             lock.withLock {
