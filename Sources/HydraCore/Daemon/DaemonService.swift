@@ -289,8 +289,8 @@ public final class DaemonService: @unchecked Sendable {
     /// Handles one request line.
     func handle(_ bytes: [UInt8], from client: Client) {
         if bytes.allSatisfy({ $0 == 0x20 || $0 == 0x09 || $0 == 0x0D }) { return }  // blank line
+        client.received()
         guard (try? UTF8Input.decode(bytes)) != nil else {
-            client.received()
             log.info("client \(client.id) sent a message that is not UTF-8")
             return client.send(RPCErrorReply(id: nil, error: RPCError(code: RPCError.parseError,
                                                                       message: "the message is not valid UTF-8")))
@@ -300,13 +300,11 @@ public final class DaemonService: @unchecked Sendable {
         do {
             envelope = try decoder.decode(RPCEnvelope.self, from: data)
         } catch DecodingError.dataCorrupted {
-            client.received()
             log.info("client \(client.id) sent a message that is not JSON")
             return client.send(RPCErrorReply(id: nil, error: RPCError(code: RPCError.parseError,
                                                                       message: "the message is not JSON")))
         } catch {
             // JSON, but an array, a string, a number...: not a request.
-            client.received()
             log.info("client \(client.id) sent JSON that is not an object")
             return client.send(RPCErrorReply(id: nil, error: RPCError(code: RPCError.invalidRequest,
                                                                       message: "the message is not a JSON object")))
@@ -317,7 +315,6 @@ public final class DaemonService: @unchecked Sendable {
             log.info("\(request) refused: \(code) \(message)")
             client.send(RPCErrorReply(id: id, error: RPCError(code: code, message: message)))
         }
-        client.received()
         if let why = envelope.invalid { return fail(RPCError.invalidRequest, why) }
         guard let method = envelope.method else { return fail(RPCError.invalidRequest, "the request has no method") }
         log.info("\(request): \(method)")
