@@ -89,6 +89,10 @@ struct HeadsCommand: ParsableCommand {
                 lines.append(("recipe", String(format: "%d rows from head '%@' (%d rows), %d entries (%.1f a row)",
                                                rows, file.string(HeadKeys.recipeSource) ?? "?",
                                                file.int(HeadKeys.recipeSourceRows) ?? 0, entries, avg)))
+                if let stored = file.tensor(named: HeadKeys.recipeInputRows) {
+                    lines.append(("rows", "\(stored.rows) input rows stored beside the map (tuned), \(stored.type.name), "
+                                  + HeadsCommand.megabytes(stored.byteCount)))
+                }
             }
             if kind == "slice" {
                 let kept = file.tensor(named: HeadKeys.sliceTokens)?.elementCount ?? 0

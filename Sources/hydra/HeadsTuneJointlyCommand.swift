@@ -15,7 +15,8 @@ extension HeadsCommand {
                 the final norm and the head's output rows; the loss is the mean cross-entropy of each next token \
                 of the head. Its gradient reaches the output rows directly and the input rows through the body; \
                 Adam takes one step every --sequences-per-step sequences. The output rows are pulled towards \
-                their initial values (--l2). The head is written dense (Q8_0 tables). Llama and Qwen2 bodies; \
+                their initial values (--l2). A recipe head is written as its map, the input rows the text moved \
+                and the output rows (Q8_0); any other head dense (Q8_0 tables). Llama and Qwen2 bodies; \
                 the whole body is held in floats (about 4 bytes a weight). A checkpoint and what the run is made \
                 from are kept in --work (default: OUT.joint): a second run continues where the first stopped and \
                 writes the same head. --snapshot-every N also writes the head every N steps (OUT.stepN.gguf), \
@@ -60,6 +61,9 @@ extension HeadsCommand {
         @Option(help: "Passes over the text.")
         var epochs = 1
 
+        @Option(help: "End the run after N steps in all and write the head (default: every step of --epochs).")
+        var steps: Int?
+
         @Option(help: "Sequences a step (the loss is their mean over positions).")
         var sequencesPerStep = 4
 
@@ -100,8 +104,8 @@ extension HeadsCommand {
             guard outputLr >= 0, outputLr.isFinite, l2 >= 0, l2.isFinite else {
                 throw ValidationError("--output-lr and --l2 must be numbers of at least 0")
             }
-            guard epochs >= 1, sequencesPerStep >= 1, checkpointEvery >= 1 else {
-                throw ValidationError("--epochs, --sequences-per-step and --checkpoint-every must be at least 1")
+            guard epochs >= 1, sequencesPerStep >= 1, checkpointEvery >= 1, (steps ?? 1) >= 1 else {
+                throw ValidationError("--epochs, --steps, --sequences-per-step and --checkpoint-every must be at least 1")
             }
             guard validationEvery >= 0, maxPairs >= 0, snapshotEvery >= 0 else { throw ValidationError("counts cannot be negative") }
             if let code = promptLanguage { _ = try Language.named(code) }
@@ -117,6 +121,7 @@ extension HeadsCommand {
             options.outputLearningRate = outputLr
             options.l2 = l2
             options.epochs = epochs
+            options.steps = steps
             options.sequencesPerStep = sequencesPerStep
             options.validationEvery = validationEvery
             options.checkpointEvery = checkpointEvery

@@ -292,6 +292,63 @@ struct HeadTests {
         #expect(throws: HydraError.self) { _ = try HeadRecipe(offsets: [0, 2, 1], indices: [0], weights: [1]) }
     }
 
+    @Test("a recipe head's stored input rows replace the mapped rows of their tokens: exactly (F32) or within Q8_0 rounding; format 2; bad rows refused")
+    func recipeInputRows() throws {
+        let hydra = try TestHeads.model("smollm2-135m")
+        let native = hydra.native
+        let rows = native.embedding.rowCount, width = native.embedding.width
+        let initial = HeadTuning.rows(of: native.embedding)
+        var tuned = initial
+        var rng = SplitMix64(seed: 3)
+        let moved: [Int32] = [3, 77, 4321, Int32(rows - 1)]
+        for t in moved {
+            for c in 0..<width { tuned[Int(t) * width + c] += Float(Int(rng.next() % 201) - 100) / 1000 }
+        }
+        let patch = try RowPatch(changed: tuned, from: initial, width: width)
+        #expect(patch.tokens == moved && patch.rows.count == moved.count * width)
+        let paths = ["f32", "q8", "plain", "narrow"].map { temporaryPath("patched-\($0).gguf") }
+        defer { for p in paths { try? FileManager.default.removeItem(atPath: p) } }
+        func write(_ name: String, _ patch: RowPatch?, type: GGMLType, to path: String) throws {
+            try HeadFileWriter.writeRecipe(info: TestHeads.renamed(native, name), tokenizer: native.tokenizerMetadata,
+                                           recipe: .identity(rows: rows), source: RecipeSource(native), inputRows: patch,
+                                           tableType: type, to: path)
+        }
+        try write("patched-f32", patch, type: .f32, to: paths[0])
+        try write("patched-q8", patch, type: .q8_0, to: paths[1])
+        try write("plain", nil, type: .f32, to: paths[2])
+        #expect(try GGUFFile(path: paths[0]).int(HeadKeys.formatVersion) == 2)
+        #expect(try GGUFFile(path: paths[2]).int(HeadKeys.formatVersion) == 1)  // older readers read it right
+        #expect(try HeadFile.recipe(of: paths[0]).inputRows == patch)
+        #expect(try HeadFile.recipe(of: paths[2]).inputRows == nil)
+
+        let exact = try hydra.heads.load(path: paths[0], catalog: HeadCatalog(directories: []))
+        #expect(HeadTuning.rows(of: exact.embedding) == tuned)
+        let q8 = try hydra.heads.load(path: paths[1], catalog: HeadCatalog(directories: []))
+        let rounded = HeadTuning.rows(of: q8.embedding)
+        for r in 0..<rows where r % 97 == 0 || moved.contains(Int32(r)) {
+            let slice = r * width..<(r + 1) * width
+            if moved.contains(Int32(r)) {
+                let worst = zip(rounded[slice], tuned[slice]).map { abs($0 - $1) }.max()!
+                let scale = tuned[slice].map(abs).max()!
+                #expect(worst <= scale / 127 && rounded[slice] != initial[slice], "row \(r)")
+            } else {
+                #expect(rounded[slice] == initial[slice], "row \(r)")
+            }
+        }
+        // Bad rows: decreasing or negative tokens, rows of the wrong count, a token past the head, the wrong width.
+        #expect(throws: HydraError.self) { _ = try RowPatch(tokens: [5, 3], rows: [Float](repeating: 0, count: 2 * 4), width: 4) }
+        #expect(throws: HydraError.self) { _ = try RowPatch(tokens: [-1], rows: [0, 0, 0, 0], width: 4) }
+        #expect(throws: HydraError.self) { _ = try RowPatch(tokens: [1], rows: [0, 0, 0], width: 4) }
+        #expect(throws: HydraError.self) { _ = try RowPatch(tokens: [1], rows: [0, .nan, 0, 0], width: 4) }
+        #expect(throws: HeadError.self) {
+            try write("past", try RowPatch(tokens: [Int32(rows)], rows: Array(tuned[0..<width]), width: width), type: .f32,
+                      to: paths[3])
+        }
+        try write("narrow", try RowPatch(tokens: [7], rows: [Float](repeating: 0.5, count: 32), width: 32), type: .f32,
+                  to: paths[3])
+        #expect(throws: HeadError.self) { _ = try hydra.heads.load(path: paths[3], catalog: HeadCatalog(directories: [])) }
+    }
+
     @Test("tables computed in floats are stored as Q8_0 and read back within its rounding")
     func q8Tables() throws {
         var rng = SplitMix64(seed: 7)

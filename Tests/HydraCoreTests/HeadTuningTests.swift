@@ -42,7 +42,7 @@ struct HeadTuningTests {
         return Array(UnsafeRawBufferPointer(start: t.data, count: t.byteCount))
     }
 
-    @Test("the loss falls, the head keeps its memory, and a run stopped after k steps and resumed writes the same head as one straight through")
+    @Test("the loss falls, the head keeps its memory and stored input rows, and a run stopped after k steps and resumed writes the same head as one straight through")
     func lossFallsAndResumeIsExact() throws {
         let (folder, text, pairs) = try Self.corpus()
         defer { try? FileManager.default.removeItem(atPath: folder) }
@@ -52,7 +52,13 @@ struct HeadTuningTests {
         let memory = try TranslationMemory(pairs: [.init(source: "Good morning.", target: "Хәерле иртә."),
                                                    .init(source: "Thank you.", target: "Рәхмәт.")], sourceLanguage: "en")
         try HeadDecoding.recommend(input: Self.headPath, output: folder + "/built.gguf", .init(memory: memory))
-        let head = try hydra.heads.load(path: folder + "/built.gguf", catalog: HeadCatalog(directories: []))
+        // Input rows of tokens 500 and 501 stored beside the map (as tune-jointly writes them), which the tuned head must keep.
+        let built = try GGUFFile(path: folder + "/built.gguf"), map = try HeadFile.recipe(of: folder + "/built.gguf")
+        let patch = try RowPatch(tokens: [500, 501], rows: (0..<1280).map { Float(sin(Double($0))) / 50 }, width: 640)
+        try HeadFileWriter.writeRecipe(info: try HeadFile.info(of: built), tokenizer: TokenizerMetadata(file: built),
+                                       recipe: map.recipe, source: map.source, inputRows: patch, tableType: .f32,
+                                       memory: memory, to: folder + "/patched.gguf")
+        let head = try hydra.heads.load(path: folder + "/patched.gguf", catalog: HeadCatalog(directories: []))
         #expect(head.memory?.pairs.count == 2)
         let english = try Language.named("en")
 
@@ -95,7 +101,8 @@ struct HeadTuningTests {
         var x = [Float](repeating: 0, count: 640), y = x
         head.embedding.row(500, into: &x)
         tuned.embedding.row(500, into: &y)
-        #expect(x == y)
+        #expect(x == y && x == Array(patch.rows[0..<640]))
+        #expect(try HeadFile.recipe(of: folder + "/a.gguf").inputRows == patch)
         hydra.heads.remove(named: tuned.name)
 
         let work = folder + "/b.work"

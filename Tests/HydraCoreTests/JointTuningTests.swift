@@ -30,13 +30,25 @@ struct JointTuningTests {
     }
 
     static func run(_ model: HydraModel, _ head: Head, folder: String, text: String, work: String, out: String,
-                    stopAfter: Int? = nil, snapshotEvery: Int = 0,
+                    stopAfter: Int? = nil, steps: Int? = nil, snapshotEvery: Int = 0,
                     events: (JointTuning.Event) -> Void = { _ in }) throws -> JointTuning.Result {
         var options = options()
         options.snapshotEvery = snapshotEvery
+        options.steps = steps
         return try JointTuning.run(model: model, head: head, textFiles: [text], pairFiles: [folder + "/pairs.tsv"],
                             pairSource: try Language.named("en"), corpus: corpus(), options: options,
                             work: folder + "/" + work, out: folder + "/" + out, stopAfter: stopAfter, events: events)
+    }
+
+    /// What a tuned recipe head stores: the input rows tuning moved (their
+    /// tokens and rows) and the output rows, as bytes.
+    static func tables(_ path: String) throws -> (input: [UInt8], output: [UInt8]) {
+        let file = try GGUFFile(path: path)
+        func bytes(_ name: String) throws -> [UInt8] {
+            let t = try #require(file.tensor(named: name))
+            return Array(UnsafeRawBufferPointer(start: t.data, count: t.byteCount))
+        }
+        return (try bytes(HeadKeys.recipeInputTokens) + bytes(HeadKeys.recipeInputRows), try bytes(HeadKeys.outputTensor))
     }
 
     /// The head's output rows as floats (vocabulary × e).
@@ -128,7 +140,7 @@ struct JointTuningTests {
                 "output rows: finite differences \(outputNumeric), gradient \(outputSlope)")
     }
 
-    @Test("the validation loss falls, both tables move, a stopped run resumed writes the same head, snapshots change nothing, the memory stays")
+    @Test("the validation loss falls, both tables move, a stopped run resumed writes the same head, --steps N writes step N's head, snapshots change nothing, the memory stays, a recipe head stores only the input rows that moved")
     func lossFallsAndResumeIsExact() throws {
         let (folder, headPath, text) = try TokenDistillationTests.setUp()
         defer { try? FileManager.default.removeItem(atPath: folder) }
@@ -157,8 +169,14 @@ struct JointTuningTests {
             if case .resumed(let step) = e { resumed = step == 3 }
         }
         #expect(resumed)
-        let a = try TokenDistillationTests.tables(folder + "/a.gguf"), b = try TokenDistillationTests.tables(folder + "/b.gguf")
+        let a = try Self.tables(folder + "/a.gguf"), b = try Self.tables(folder + "/b.gguf")
         #expect(a.input == b.input && a.output == b.output)  // b wrote no snapshots
+        // A checkpoint past the steps asked for is refused; --steps 5 writes what the run had at step 5.
+        #expect(throws: HydraError.self) {
+            try Self.run(model, head, folder: folder, text: text, work: "b.work", out: "c.gguf", steps: 2)
+        }
+        let five = try Self.run(model, head, folder: folder, text: text, work: "c.work", out: "c.gguf", steps: 5)
+        #expect(five.steps == 5 && !five.stopped)
 
         // The snapshots: every 5th step before the last, each with its validation loss, between the start and the end.
         #expect(JointTuning.snapshotPath(folder + "/a.gguf", step: 5) == folder + "/a.step5.gguf")
@@ -166,18 +184,26 @@ struct JointTuningTests {
         #expect(!snapshots.isEmpty && snapshots.allSatisfy { snapshotLosses[$0] != nil })
         #expect(snapshots.allSatisfy { FileManager.default.fileExists(atPath: JointTuning.snapshotPath(folder + "/a.gguf", step: $0)) })
         #expect(!FileManager.default.fileExists(atPath: JointTuning.snapshotPath(folder + "/a.gguf", step: straight.steps)))
-        let first = try TokenDistillationTests.tables(JointTuning.snapshotPath(folder + "/a.gguf", step: 5))
+        let first = try Self.tables(JointTuning.snapshotPath(folder + "/a.gguf", step: 5))
         #expect(first.input != a.input && first.output != a.output)
+        let c = try Self.tables(folder + "/c.gguf")
+        #expect(c.input == first.input && c.output == first.output)
         #expect(snapshotLosses[5]! < straight.validationBefore)
         let snapshot = try HeadDecoding.memory(of: GGUFFile(path: JointTuning.snapshotPath(folder + "/a.gguf", step: 5)))
         #expect(snapshot?.pairs.map(\.target) == memory.pairs.map(\.target))
 
         let tuned = try model.heads.load(path: folder + "/a.gguf", catalog: HeadCatalog(directories: []))
-        #expect(tuned.kind == "dense" && tuned.info.provenance.method.hasSuffix("+ jointly tuned rows"))
+        #expect(tuned.kind == "recipe" && tuned.info.provenance.method.hasSuffix("+ jointly tuned rows"))
         #expect(tuned.memory?.pairs.map(\.source) == memory.pairs.map(\.source))
         let builtOutput = try Self.outputRows(head), tunedOutput = try Self.outputRows(tuned)
         #expect(builtOutput != tunedOutput)
-        #expect(HeadTuning.rows(of: head.embedding) != HeadTuning.rows(of: tuned.embedding))
+        // The tuned recipe head stores exactly the input rows that moved, with the values tuning gave them (F32 here).
+        let built = HeadTuning.rows(of: head.embedding), moved = HeadTuning.rows(of: tuned.embedding)
+        let e = model.config.embeddingLength
+        let changed = (0..<head.embedding.rowCount).filter { built[$0 * e..<($0 + 1) * e] != moved[$0 * e..<($0 + 1) * e] }
+        let stored = try #require(try HeadFile.recipe(of: folder + "/a.gguf").inputRows)
+        #expect(!changed.isEmpty && stored.tokens.map { Int($0) } == changed)
+        #expect(try GGUFFile(path: folder + "/a.gguf").int(HeadKeys.formatVersion) == 2)
     }
 
     @Test("held-out text is refused, by the API and the command")

@@ -184,8 +184,14 @@ public enum HeadFile {
         let map = try HeadRecipe(offsets: int32s(file, HeadKeys.recipeOffsets), indices: int32s(file, HeadKeys.recipeIndices),
                                  weights: floats(file, HeadKeys.recipeWeights), sourceRows: rows)
         let width = body.config.embeddingLength
-        let embedding = try OwnedMatrix(floats: map.materialize(from: from.embedding), rows: map.rowCount, cols: width,
-                                        type: materializeAs)
+        var table = map.materialize(from: from.embedding)
+        if let patch = try inputRows(file, rowCount: map.rowCount) {
+            guard patch.width == width else {
+                throw HeadError.invalid("\(file.path): stored input rows of \(patch.width) values for a body of \(width)")
+            }
+            try patch.apply(to: &table)
+        }
+        let embedding = try OwnedMatrix(floats: table, rows: map.rowCount, cols: width, type: materializeAs)
         var owners: [AnyObject] = [file, embedding, from]
         var output: OutputHead?
         switch info.output {
@@ -246,9 +252,10 @@ public enum HeadFile {
                     output: output, kind: "slice", path: file.path, memory: memory, owners: [file, from])
     }
 
-    /// The map of a recipe head file and what it maps onto, without
-    /// materializing anything (tuning writes it back beside new output rows).
-    public static func recipe(of path: String) throws -> (recipe: HeadRecipe, source: RecipeSource) {
+    /// The map of a recipe head file, what it maps onto and the input rows
+    /// it stores beside the map, without materializing anything (tuning
+    /// writes them back beside new rows).
+    public static func recipe(of path: String) throws -> (recipe: HeadRecipe, source: RecipeSource, inputRows: RowPatch?) {
         let file: GGUFFile
         do {
             file = try GGUFFile(path: path)
@@ -262,7 +269,38 @@ public enum HeadFile {
         }
         let map = try HeadRecipe(offsets: int32s(file, HeadKeys.recipeOffsets), indices: int32s(file, HeadKeys.recipeIndices),
                                  weights: floats(file, HeadKeys.recipeWeights), sourceRows: rows)
-        return (map, RecipeSource(name: name, rows: rows, tokensHash: tokens))
+        return (map, RecipeSource(name: name, rows: rows, tokensHash: tokens), try inputRows(file, rowCount: map.rowCount))
+    }
+
+    /// The input rows a recipe head stores beside its map, if any
+    /// (`HeadKeys.recipeInputTokens`, format 2), dequantized.
+    private static func inputRows(_ file: GGUFFile, rowCount: Int) throws -> RowPatch? {
+        guard let stored = file.tensor(named: HeadKeys.recipeInputRows) else {
+            if file.tensor(named: HeadKeys.recipeInputTokens) != nil {
+                throw HeadError.invalid("\(file.path): \(HeadKeys.recipeInputTokens) without \(HeadKeys.recipeInputRows)")
+            }
+            return nil
+        }
+        let tokens = try int32s(file, HeadKeys.recipeInputTokens)
+        guard stored.shape.count == 2, stored.shape[0] > 0 else {
+            throw HeadError.invalid("\(file.path): \(HeadKeys.recipeInputRows) is not a table of rows")
+        }
+        let width = Int(stored.shape[0])
+        let matrix = try TensorLookup(file: file).matrix(stored, rows: tokens.count, cols: width)
+        var rows = [Float](repeating: 0, count: tokens.count * width)
+        rows.withUnsafeMutableBufferPointer { r in
+            for i in 0..<tokens.count { matrix.dequantizeRow(i, into: r.baseAddress! + i * width) }
+        }
+        let patch: RowPatch
+        do {
+            patch = try RowPatch(tokens: tokens, rows: rows, width: width)
+        } catch {
+            throw HeadError.invalid("\(file.path): \(error)")
+        }
+        if let last = patch.tokens.last, Int(last) >= rowCount {
+            throw HeadError.invalid("\(file.path): stored input row for token \(last) of a head of \(rowCount) tokens")
+        }
+        return patch
     }
 
     /// A 1-D tensor of I32 values.

@@ -76,15 +76,19 @@ public enum HeadFileWriter {
     /// Writes a recipe head; with `output` (rows × width floats, `info.output`
     /// separate) the file also stores these output rows, which replace the
     /// mapped ones when it is loaded: a tuned head whose input rows are
-    /// still the map.
+    /// still the map. With `inputRows`, it also stores these input rows,
+    /// which replace the mapped rows of their tokens (format 2).
     public static func writeRecipe(info: HeadInfo, tokenizer: TokenizerMetadata, recipe: HeadRecipe, source: RecipeSource,
-                                   output: [Float]? = nil, width: Int = 0, tableType: GGMLType = defaultTableType,
+                                   output: [Float]? = nil, inputRows: RowPatch? = nil, width: Int = 0,
+                                   tableType: GGMLType = defaultTableType,
                                    memory: TranslationMemory? = nil, to path: String) throws {
         guard recipe.indices.allSatisfy({ Int($0) < source.rows }) else {
             throw HeadError.invalid("the recipe points past the \(source.rows) rows of head '\(source.name)'")
         }
+        let patch = inputRows.flatMap { $0.tokens.isEmpty ? nil : $0 }
         var w = GGUFWriter()
-        setMetadata(&w, info: info, kind: "recipe", tokenizer: tokenizer, memory: memory)
+        setMetadata(&w, info: info, kind: "recipe", tokenizer: tokenizer, memory: memory,
+                    format: patch == nil ? 1 : HeadKeys.currentFormat)
         setSource(&w, source)
         try w.addTensor(name: HeadKeys.recipeOffsets, type: .i32, shape: [recipe.offsets.count],
                         bytes: recipe.offsets.withUnsafeBytes { Array($0) })
@@ -101,6 +105,16 @@ public enum HeadFileWriter {
             let type = width % tableType.blockElements == 0 ? tableType : .f16
             try w.addTensor(name: HeadKeys.outputTensor, type: type, shape: [width, recipe.rowCount],
                             bytes: OwnedMatrix.encoded(output, as: type))
+        }
+        if let patch {
+            guard Int(patch.tokens[patch.tokens.count - 1]) < recipe.rowCount else {
+                throw HeadError.invalid("head '\(info.name)': stored input rows past its \(recipe.rowCount) tokens")
+            }
+            let type = patch.width % tableType.blockElements == 0 ? tableType : .f16
+            try w.addTensor(name: HeadKeys.recipeInputTokens, type: .i32, shape: [patch.tokens.count],
+                            bytes: patch.tokens.withUnsafeBytes { Array($0) })
+            try w.addTensor(name: HeadKeys.recipeInputRows, type: type, shape: [patch.width, patch.tokens.count],
+                            bytes: OwnedMatrix.encoded(patch.rows, as: type))
         }
         try w.write(to: path)
     }
@@ -168,11 +182,12 @@ public enum HeadFileWriter {
     }
 
     /// The `hydra.head.*`, `general.*` and tokenizer keys.
+    /// `format`: the oldest format that reads the file right.
     static func setMetadata(_ w: inout GGUFWriter, info: HeadInfo, kind: String, tokenizer: TokenizerMetadata,
-                            memory: TranslationMemory? = nil) {
+                            memory: TranslationMemory? = nil, format: Int = 1) {
         w.set("general.type", .string("hydra-head"))
         w.set("general.name", .string(info.name))
-        w.set(HeadKeys.formatVersion, .uint32(UInt32(HeadKeys.currentFormat)))
+        w.set(HeadKeys.formatVersion, .uint32(UInt32(format)))
         w.set(HeadKeys.name, .string(info.name))
         w.set(HeadKeys.language, .string(info.language))
         if let script = info.script { w.set(HeadKeys.script, .string(script)) }

@@ -133,7 +133,10 @@ public struct HeadInfo: Sendable, Equatable {
 public enum HeadKeys {
     /// Bumped when the layout changes incompatibly.
     public static let formatVersion = "hydra.head.format_version"
-    public static let currentFormat = 1
+    /// The newest format this hydra reads and writes: 2 added a recipe's
+    /// stored input rows (`recipeInputTokens`), which a reader of format 1
+    /// would ignore; a file without them is written as format 1.
+    public static let currentFormat = 2
     public static let name = "hydra.head.name"
     public static let language = "hydra.head.language"
     public static let script = "hydra.head.script"
@@ -186,6 +189,11 @@ public enum HeadKeys {
     public static let recipeOffsets = "hydra.recipe.offsets"
     public static let recipeIndices = "hydra.recipe.indices"
     public static let recipeWeights = "hydra.recipe.weights"
+    /// Recipe heads: input rows stored beside the map (`RowPatch`), which
+    /// replace the mapped rows of these tokens (I32, increasing) at load.
+    public static let recipeInputTokens = "hydra.recipe.input_tokens"
+    /// Those rows: `[hidden, tokens]`, F32, F16 or Q8_0.
+    public static let recipeInputRows = "hydra.recipe.input_rows"
     /// Slice heads: the token each `output.weight` row scores (I32, increasing).
     public static let sliceTokens = "hydra.slice.tokens"
 

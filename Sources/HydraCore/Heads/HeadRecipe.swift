@@ -115,3 +115,54 @@ public struct RecipeSource: Sendable, Equatable {
         self.init(name: head.name, rows: head.embedding.rowCount, tokensHash: HeadFile.tokensHash(head.vocabulary))
     }
 }
+
+/// Input rows a recipe head stores beside its map: rows tuned after the
+/// head was built (`hydra heads tune-jointly`), which replace the mapped
+/// rows of their tokens when the head is loaded. A tuning run moves only
+/// the rows of the tokens its text reads, so a head keeps the map for the
+/// rest and stores a few hundred rows instead of a whole table.
+public struct RowPatch: Sendable, Equatable {
+    /// The tokens whose rows are stored, increasing.
+    public let tokens: [Int32]
+    /// tokens.count rows of `width` floats, in the order of `tokens`.
+    public let rows: [Float]
+    public let width: Int
+
+    public init(tokens: [Int32], rows: [Float], width: Int) throws {
+        guard width > 0, rows.count == tokens.count * width,
+              zip(tokens, tokens.dropFirst()).allSatisfy({ $0 < $1 }), tokens.first.map({ $0 >= 0 }) ?? true
+        else {
+            throw HydraError.invalidModel("input rows: \(tokens.count) increasing tokens need \(tokens.count) rows of \(width) (\(rows.count) floats)")
+        }
+        if rows.contains(where: { !$0.isFinite }) { throw HydraError.invalidModel("input rows: a value is not finite") }
+        self.tokens = tokens
+        self.rows = rows
+        self.width = width
+    }
+
+    /// The rows of `table` (rows × width floats) that differ from `initial`,
+    /// and those of `keeping` (a patch the head already stored) in any case.
+    public init(changed table: [Float], from initial: [Float], width: Int, keeping: [Int32] = []) throws {
+        precondition(table.count == initial.count && width > 0 && table.count % width == 0)
+        let kept = Set(keeping)
+        var tokens: [Int32] = [], rows: [Float] = []
+        for r in 0..<table.count / width {
+            let row = table[r * width..<(r + 1) * width]
+            guard kept.contains(Int32(r)) || row != initial[r * width..<(r + 1) * width] else { continue }
+            tokens.append(Int32(r))
+            rows += row
+        }
+        try self.init(tokens: tokens, rows: rows, width: width)
+    }
+
+    /// Puts the stored rows into `table` (rows × width floats).
+    public func apply(to table: inout [Float]) throws {
+        guard let last = tokens.last else { return }
+        guard (Int(last) + 1) * width <= table.count, table.count % width == 0 else {
+            throw HydraError.invalidModel("input rows: token \(last) is outside a table of \(table.count / width) rows of \(width)")
+        }
+        for (i, t) in tokens.enumerated() {
+            table.replaceSubrange(Int(t) * width..<(Int(t) + 1) * width, with: rows[i * width..<(i + 1) * width])
+        }
+    }
+}

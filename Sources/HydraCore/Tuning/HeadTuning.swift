@@ -187,7 +187,7 @@ public enum HeadTuning {
     /// (not written: `floats` empty, `rounded` nil).
     struct InputRows {
         /// The map of a recipe head, and what it maps onto.
-        let recipe: (recipe: HeadRecipe, source: RecipeSource)?
+        let recipe: (recipe: HeadRecipe, source: RecipeSource, inputRows: RowPatch?)?
         let floats: [Float]
         let rounded: OwnedMatrix?
         /// The head with these input rows: what the tuning text is tokenized and embedded with.
@@ -303,8 +303,8 @@ public enum HeadTuning {
         return checkpoint
     }
 
-    /// Writes the tuned head: a recipe head as its map plus the tuned
-    /// output rows, a dense head as both tables, a slice as its tokens'
+    /// Writes the tuned head: a recipe head as its map (and the input rows
+    /// it stores) plus the tuned output rows, a dense head as both tables, a slice as its tokens'
     /// tuned rows over `native` (the model's own head).
     static func write(_ head: Head, inputs: InputRows, output: [Float], width: Int, type: GGMLType, options: Options,
                       note corpus: String, native: Head, to out: String) throws {
@@ -326,7 +326,8 @@ public enum HeadTuning {
                                           output: output, width: width, tableType: type, memory: head.memory, to: out)
         } else if let recipe = inputs.recipe {
             try HeadFileWriter.writeRecipe(info: info, tokenizer: head.tokenizerMetadata, recipe: recipe.recipe,
-                                           source: recipe.source, output: output, width: width, tableType: type,
+                                           source: recipe.source, output: output, inputRows: recipe.inputRows,
+                                           width: width, tableType: type,
                                            memory: head.memory, to: out)
         } else {
             try HeadFileWriter.writeDense(info: info, tokenizer: head.tokenizerMetadata, embedding: inputs.floats,

@@ -16,7 +16,9 @@ import Foundation
 /// every row gets a gradient, and rows of tokens the text rarely shows
 /// would otherwise drift); input rows move only when their token is read.
 ///
-/// The written head is dense (both tables, Q8_0 by default). Everything
+/// A recipe head is written as its map plus the input rows tuning moved
+/// and the output rows (Q8_0 by default): a few hundred input rows instead
+/// of a whole table; any other head as a dense head. Everything
 /// lives in a work folder: what the run is made from and a checkpoint; a
 /// second run continues where the first stopped and writes the same head.
 public enum JointTuning {
@@ -28,6 +30,8 @@ public enum JointTuning {
         /// λ of the output rows' pull towards their initial values.
         public var l2: Float = 1e-2
         public var epochs = 1
+        /// End the run after this many steps in all (nil: every step of `epochs`).
+        public var steps: Int?
         public var sequencesPerStep = 4
         public var seed: UInt64 = 1
         /// Every Nth sequence is kept out of training to measure the loss on (0: none), as `heads tune` does.
@@ -70,7 +74,7 @@ public enum JointTuning {
         try head.checkFits(model.body)
         guard options.learningRate > 0, options.learningRate.isFinite, options.outputLearningRate >= 0,
               options.outputLearningRate.isFinite, options.l2 >= 0, options.l2.isFinite, options.epochs >= 1,
-              options.sequencesPerStep >= 1, options.checkpointEvery >= 1, options.validationEvery >= 0, options.snapshotEvery >= 0,
+              options.sequencesPerStep >= 1, options.checkpointEvery >= 1, (options.steps ?? 1) >= 1, options.validationEvery >= 0, options.snapshotEvery >= 0,
               corpus.maxLength >= 2 else {
             throw HydraError.invalidInput("tuning settings out of range")
         }
@@ -139,7 +143,10 @@ public enum JointTuning {
             if !result.validationBefore.isNaN { events(.validation(step: 0, loss: result.validationBefore)) }
         }
         let perEpoch = (train.count + options.sequencesPerStep - 1) / options.sequencesPerStep
-        let total = perEpoch * options.epochs
+        let total = min(perEpoch * options.epochs, options.steps ?? .max)
+        guard inputs.step <= total else {
+            throw HydraError.invalidInput("the checkpoint in \(work) is of step \(inputs.step), past the \(total) steps asked for: remove the folder to start over")
+        }
         while inputs.step < total {
             if let stopAfter, inputs.step >= stopAfter {
                 try save()
@@ -296,7 +303,10 @@ public enum JointTuning {
         return nats
     }
 
-    /// Writes `head` with the tuned input and output rows, as a dense head.
+    /// Writes `head` with the tuned input and output rows: a recipe head as
+    /// its map, the input rows tuning moved (those of the tokens its text
+    /// read, and any the head already stored) and the output rows; any
+    /// other head as a dense head.
     static func write(_ head: Head, inputs: [Float], outputs: [Float], width: Int, options: Options,
                       promptLanguage: Language, sequences: Int, to out: String) throws {
         var info = head.info
@@ -310,7 +320,16 @@ public enum JointTuning {
                                 source: head.info.provenance.source,
                                 notes: [head.info.provenance.notes, note].compactMap { $0 }.joined(separator: "; "))
         let type = width % options.tableType.blockElements == 0 ? options.tableType : .f16
-        try HeadFileWriter.writeDense(info: info, tokenizer: head.tokenizerMetadata, embedding: inputs, output: outputs,
-                                      width: width, tableType: type, memory: head.memory, to: out)
+        if head.kind == "recipe", let path = head.path {
+            let stored = try HeadFile.recipe(of: path)
+            let moved = try RowPatch(changed: inputs, from: HeadTuning.rows(of: head.embedding), width: width,
+                                     keeping: stored.inputRows?.tokens ?? [])
+            try HeadFileWriter.writeRecipe(info: info, tokenizer: head.tokenizerMetadata, recipe: stored.recipe,
+                                           source: stored.source, output: outputs, inputRows: moved, width: width,
+                                           tableType: type, memory: head.memory, to: out)
+        } else {
+            try HeadFileWriter.writeDense(info: info, tokenizer: head.tokenizerMetadata, embedding: inputs, output: outputs,
+                                          width: width, tableType: type, memory: head.memory, to: out)
+        }
     }
 }
