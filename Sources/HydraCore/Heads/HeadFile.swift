@@ -252,6 +252,13 @@ public enum HeadFile {
                     output: output, kind: "slice", path: file.path, memory: memory, owners: [file, from])
     }
 
+    /// What `recipe(of:)` reads from the file `head` was loaded from, if
+    /// it is a recipe head.
+    public static func recipe(of head: Head) throws -> (recipe: HeadRecipe, source: RecipeSource, inputRows: RowPatch?)? {
+        guard head.kind == "recipe", let path = head.path else { return nil }
+        return try recipe(of: path)
+    }
+
     /// The map of a recipe head file, what it maps onto and the input rows
     /// it stores beside the map, without materializing anything (tuning
     /// writes them back beside new rows).

@@ -198,7 +198,7 @@ public enum HeadTuning {
                 (recipe, floats, rounded, proxy) = (nil, [], nil, head)
                 return
             }
-            recipe = try head.kind == "recipe" ? head.path.map { try HeadFile.recipe(of: $0) } : nil
+            recipe = try HeadFile.recipe(of: head)
             floats = HeadTuning.rows(of: head.embedding)
             let rounded = try OwnedMatrix(floats: floats, rows: head.embedding.rowCount, cols: head.embedding.width,
                                           type: recipe == nil ? type : .f32)

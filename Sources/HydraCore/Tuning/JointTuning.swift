@@ -94,6 +94,8 @@ public enum JointTuning {
         let blocks = try FloatBlocks(body: model.body, depth: model.config.layerCount)
         openblas_set_num_threads(Int32(model.pool.threads))  // fixed threads: the same sums on every run
         var inputs = InputRowAdam(head: head, width: e)
+        // What a recipe head is written back as: its map, and the rows that move from where they start.
+        let start = Start(recipe: try HeadFile.recipe(of: head), inputs: inputs.rows)
         var outputOptions = OutputRowTuner.Options()
         outputOptions.learningRate = options.outputLearningRate
         outputOptions.l2 = options.l2
@@ -174,7 +176,7 @@ public enum JointTuning {
             if options.snapshotEvery > 0 && inputs.step % options.snapshotEvery == 0 && inputs.step < total {
                 let loss = validationLoss()
                 if !loss.isNaN { events(.validation(step: inputs.step, loss: loss)) }
-                try write(head, inputs: inputs.rows, outputs: outputs.weights, width: e, options: options,
+                try write(head, start: start, inputs: inputs.rows, outputs: outputs.weights, width: e, options: options,
                           promptLanguage: try corpus.prompted(head), sequences: train.count,
                           to: snapshotPath(out, step: inputs.step))
             }
@@ -182,7 +184,7 @@ public enum JointTuning {
         result.steps = inputs.step
         result.validationAfter = validationLoss()
         if !result.validationAfter.isNaN { events(.validation(step: inputs.step, loss: result.validationAfter)) }
-        try write(head, inputs: inputs.rows, outputs: outputs.weights, width: e, options: options,
+        try write(head, start: start, inputs: inputs.rows, outputs: outputs.weights, width: e, options: options,
                   promptLanguage: try corpus.prompted(head), sequences: train.count, to: out)
         return result
     }
@@ -303,11 +305,17 @@ public enum JointTuning {
         return nats
     }
 
+    /// A recipe head's map as read when the run began, and the input rows it started from.
+    struct Start {
+        let recipe: (recipe: HeadRecipe, source: RecipeSource, inputRows: RowPatch?)?
+        let inputs: [Float]
+    }
+
     /// Writes `head` with the tuned input and output rows: a recipe head as
     /// its map, the input rows tuning moved (those of the tokens its text
     /// read, and any the head already stored) and the output rows; any
     /// other head as a dense head.
-    static func write(_ head: Head, inputs: [Float], outputs: [Float], width: Int, options: Options,
+    static func write(_ head: Head, start: Start, inputs: [Float], outputs: [Float], width: Int, options: Options,
                       promptLanguage: Language, sequences: Int, to out: String) throws {
         var info = head.info
         info.name = options.name ?? head.info.name
@@ -320,10 +328,8 @@ public enum JointTuning {
                                 source: head.info.provenance.source,
                                 notes: [head.info.provenance.notes, note].compactMap { $0 }.joined(separator: "; "))
         let type = width % options.tableType.blockElements == 0 ? options.tableType : .f16
-        if head.kind == "recipe", let path = head.path {
-            let stored = try HeadFile.recipe(of: path)
-            let moved = try RowPatch(changed: inputs, from: HeadTuning.rows(of: head.embedding), width: width,
-                                     keeping: stored.inputRows?.tokens ?? [])
+        if let stored = start.recipe {
+            let moved = try RowPatch(changed: inputs, from: start.inputs, width: width, keeping: stored.inputRows?.tokens ?? [])
             try HeadFileWriter.writeRecipe(info: info, tokenizer: head.tokenizerMetadata, recipe: stored.recipe,
                                            source: stored.source, output: outputs, inputRows: moved, width: width,
                                            tableType: type, memory: head.memory, to: out)
