@@ -1,4 +1,5 @@
 import ArgumentParser
+import Foundation
 import HydraCore
 
 /// How `hydra translate` prompts and picks tokens: the model's prompt
@@ -50,6 +51,9 @@ struct SamplingOptions: ParsableArguments {
     @Option(help: "A translation memory: a tab-separated file of texts in the source language and their translations, one pair per line, for --examples (instead of the target head's; translated here, not through a running daemon).")
     var memory: String?
 
+    @Option(help: ArgumentHelp("Write only words found in FILE (a word list or text in the target language; give it again for more files): every word of the script most of its letters are in, and no other letter of that script; other text (names in Latin letters, digits, punctuation) stays free. Greedy, sampling and --candidates; not with --beam; read here, not through a running daemon.", valueName: "file"))
+    var lexicon: [String] = []
+
     @Option(help: "The prompt's format: auto (from the model's metadata), \(ChatFormat.allCases.map(\.rawValue).joined(separator: ", ")).")
     var promptFormat = "auto"
 
@@ -57,6 +61,10 @@ struct SamplingOptions: ParsableArguments {
         if let problem = sampling.problem { throw ValidationError(problem) }
         // A bad memory file is named before any model is loaded.
         if let memory { _ = try TranslationMemory.read(tsv: memory, sourceLanguage: "und") }
+        if !lexicon.isEmpty && beam > 1 { throw ValidationError("--lexicon is not with --beam") }
+        for path in lexicon where !FileManager.default.isReadableFile(atPath: path) {
+            throw HydraError.invalidInput("cannot read the lexicon \(path)")
+        }
         if promptFormat != "auto" && ChatFormat(rawValue: promptFormat) == nil {
             throw ValidationError("--prompt-format must be auto or one of \(ChatFormat.allCases.map(\.rawValue).joined(separator: ", "))")
         }
@@ -71,6 +79,7 @@ struct SamplingOptions: ParsableArguments {
         translator.sampling = sampling
         if let format { translator.format = format }
         if let memory { translator.memory = try TranslationMemory.read(tsv: memory, sourceLanguage: source.code) }
+        if !lexicon.isEmpty { translator.lexicon = try Lexicon.read(paths: lexicon) }
     }
 
     var sampling: Sampling {

@@ -75,6 +75,7 @@ struct TranslateCommand: ParsableCommand {
         if let threads, let problem = ThreadPool.problem(with: threads) { throw ValidationError(problem) }
         if noDaemon && daemon { throw ValidationError("--daemon and --no-daemon exclude each other") }
         if daemon && decoding.memory != nil { throw ValidationError("--memory is read in this process, not by a daemon: not with --daemon") }
+        if daemon && !decoding.lexicon.isEmpty { throw ValidationError("--lexicon is read in this process, not by a daemon: not with --daemon") }
         if batch != nil {
             guard out != nil else { throw ValidationError("--batch needs --out FILE") }
             guard text.isEmpty else { throw ValidationError("--batch takes no text arguments") }
@@ -154,8 +155,8 @@ struct TranslateCommand: ParsableCommand {
         // A running daemon keeps the attention it was started with (flash
         // attention unless told otherwise): the plain path runs here.
         if attention.mode == .off && !daemon { return false }
-        // A translation memory file is read here, not by the daemon.
-        if decoding.memory != nil { return false }
+        // A translation memory or lexicon file is read here, not by the daemon.
+        if decoding.memory != nil || !decoding.lexicon.isEmpty { return false }
         let paths = DaemonPaths(socket: socket)
         // The same model as in this process would be: resolved here, by path.
         let modelPath = URL(fileURLWithPath: try KnownModel.resolve(model)).standardizedFileURL.path

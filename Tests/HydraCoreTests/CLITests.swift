@@ -63,12 +63,16 @@ struct CLITests {
             ("translate invalid UTF-8", ["translate", "--from", "en", "--to", "ru", "--model", TestModels.path("smollm2-135m")], Data([0xC3, 0x28])),
             ("translation memory without tabs", ["translate", "--no-daemon", "--from", "en", "--to", "ru", "--model", TestModels.path("smollm2-135m"), "--memory", Fixtures.directory + "/perplexity.txt", "hi"], nil),
             ("missing translation memory", ["translate", "--no-daemon", "--from", "en", "--to", "ru", "--memory", "/nonexistent/tm.tsv", "hi"], nil),
+            ("missing lexicon", ["translate", "--no-daemon", "--from", "en", "--to", "tt", "--lexicon", "/nonexistent/words.txt", "hi"], nil),
+            ("lexicon without words", ["translate", "--no-daemon", "--from", "en", "--to", "tt", "--model", TestModels.path("smollm2-135m"), "--lexicon", "SHORT_DIGITS", "hi"], nil),
             ("perplexity of a missing file", ["perplexity", "--model", TestModels.path("smollm2-135m"), "/nonexistent.txt"], nil),
             ("perplexity of too short a text", ["perplexity", "--model", TestModels.path("smollm2-135m"), "-c", "128", "SHORT"], nil),
         ]
         let short = temporaryPath("short.txt")
         try Data("Too short to score.".utf8).write(to: URL(fileURLWithPath: short))
-        let resolved = cases.map { c in (c.0, c.1.map { $0 == "SHORT" ? short : $0 }, c.2) }
+        let digits = temporaryPath("digits.txt")
+        try Data("123, 456 !?\n".utf8).write(to: URL(fileURLWithPath: digits))
+        let resolved = cases.map { c in (c.0, c.1.map { $0 == "SHORT" ? short : $0 == "SHORT_DIGITS" ? digits : $0 }, c.2) }
         for (what, args, stdin) in resolved {
             let r = try CLI.run(args, stdin: stdin)
             #expect((1...127).contains(r.status), "\(what): status \(r.status)")

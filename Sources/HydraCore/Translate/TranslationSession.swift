@@ -27,6 +27,8 @@ public final class TranslationSession {
     /// writing a line break, when the paragraph is one line (the answer
     /// goes on on its line).
     private var lineBreaks = TokenMask()
+    /// The words the answer may write (`Translator.lexicon`).
+    private var lexicon: LexiconLock?
     /// Consensus decoding: which of the finished candidates' texts to pass on.
     private var choose: ([String]) -> Int = { Consensus.choose($0) }
 
@@ -41,6 +43,8 @@ public final class TranslationSession {
         /// (counted until there are enough).
         var characters = 0
         var answer: AnswerText
+        /// Where the answer stands in the lexicon's words.
+        var walk = LexiconWalk()
         /// The answer's text so far (consensus decoding: passed on at the end).
         var text = ""
         var running = true
@@ -76,6 +80,7 @@ public final class TranslationSession {
         let session = TranslationSession(sequence: sequence, sampler: sampler, answer: plan.answer, budget: plan.budget,
                                          promptTokens: plan.tokens.count)
         let sampling = sampler.sampling
+        session.lexicon = translator.lexiconLock(for: th)
         session.leastCharacters = Int((Double(sampling.minLength ?? 0) * Double(Self.counted(paragraph.utf8))).rounded(.up))
         if session.leastCharacters > 0 && !paragraph.contains(where: \.isNewline) {
             session.lineBreaks = th.tokens(writing: [0x0A])
@@ -149,14 +154,20 @@ public final class TranslationSession {
         // Too short to end: the end tokens are not picked, nor (for a
         // paragraph of one line) a line break, which would start another.
         let short = candidate.characters < leastCharacters, lineBreaks = lineBreaks
+        let lexicon = lexicon, walk = candidate.walk
         let allowed = { (token: Int32) -> Bool in
             guard current.allows(token) else { return false }
-            return !short || !(target.vocabulary.isEndOfGeneration(token) || lineBreaks.contains(token))
+            if short && (target.vocabulary.isEndOfGeneration(token) || lineBreaks.contains(token)) { return false }
+            return lexicon?.allows(token, after: walk) ?? true
         }
         let next = candidate.sequence.logits.withUnsafeBufferPointer {
             candidate.sampler.pick($0, after: candidate.made, allowed: allowed)
         }
         candidate.made.append(next)
+        if let lexicon {
+            // Nothing was allowed (the pick fell back): the next word starts afresh.
+            candidate.walk = lexicon.advanced(walk, by: next) ?? LexiconWalk()
+        }
         if short { candidate.characters += Self.counted(target.tokenizer.piece(next)) }
         stats.generatedTokens += 1
         if !(candidate.answer.take(next, emit: emit) && candidate.made.count < budget) {

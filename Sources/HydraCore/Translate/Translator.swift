@@ -23,6 +23,11 @@ public final class Translator {
     /// Where the prompt's example pairs come from (`Sampling.examples`):
     /// this memory when set (`--memory`), else the target head's.
     public var memory: TranslationMemory?
+    /// The words answers may write (`--lexicon`); nil: any.
+    public var lexicon: Lexicon? {
+        didSet { lexiconLocks = [:] }
+    }
+    private var lexiconLocks: [ObjectIdentifier: LexiconLock] = [:]
 
     /// Translates through heads: the prompt in `source` (default: the head
     /// of the source language), the output in `target` (default: the head
@@ -102,6 +107,16 @@ public final class Translator {
     func exampleMemory(from source: Language, target: Head) -> TranslationMemory? {
         guard let m = memory ?? target.memory, m.sourceLanguage == source.code else { return nil }
         return m
+    }
+
+    /// The lexicon over `head`'s tokens (worked out once per head), or nil
+    /// without a lexicon.
+    func lexiconLock(for head: Head) -> LexiconLock? {
+        guard let lexicon else { return nil }
+        if let lock = lexiconLocks[ObjectIdentifier(head)] { return lock }
+        let lock = LexiconLock(lexicon: lexicon, head: head)
+        lexiconLocks[ObjectIdentifier(head)] = lock
+        return lock
     }
 
     /// Texts that end the answer when the target head writes them as text

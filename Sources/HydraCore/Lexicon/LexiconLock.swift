@@ -1,0 +1,50 @@
+/// A `Lexicon` over one head's tokens: each token's text as the lexicon's
+/// symbols, worked out once, so that checking every token of a vocabulary
+/// at each step is a walk of a few trie edges. A token is allowed when its
+/// text keeps the answer inside the lexicon's words; an end or control
+/// token, when the answer is not inside an unfinished word.
+public final class LexiconLock: @unchecked Sendable {
+    public let lexicon: Lexicon
+    private let head: Head
+    /// Each token's characters as symbols; nil for a token whose bytes
+    /// split a character (walked byte by byte).
+    private let programs: [[Lexicon.Symbol]?]
+
+    public init(lexicon: Lexicon, head: Head) {
+        self.lexicon = lexicon
+        self.head = head
+        var seen: [Unicode.Scalar: Lexicon.Symbol] = [:]
+        programs = (0..<head.vocabulary.count).map { i in
+            let bytes = head.tokenizer.piece(Int32(i))
+            guard let text = String(validating: bytes, as: UTF8.self) else { return nil }
+            return text.unicodeScalars.map { s in
+                if let known = seen[s] { return known }
+                let symbol = lexicon.symbol(s)
+                seen[s] = symbol
+                return symbol
+            }
+        }
+    }
+
+    /// Whether `token` may come after the text `walk` stands at.
+    public func allows(_ token: Int32, after walk: LexiconWalk) -> Bool {
+        advanced(walk, by: token) != nil
+    }
+
+    /// Where the text stands once `token` is written after `walk`; nil when
+    /// the lexicon does not allow it.
+    public func advanced(_ walk: LexiconWalk, by token: Int32) -> LexiconWalk? {
+        guard token >= 0 && Int(token) < programs.count else { return walk }
+        let v = head.vocabulary
+        if v.isEndOfGeneration(token) || v.attributes[Int(token)].contains(.control) {
+            // End and control tokens write nothing but end the answer (or its turn).
+            return lexicon.canEnd(walk) ? walk : nil
+        }
+        var next = walk
+        if walk.pending.isEmpty, let program = programs[Int(token)] {
+            for symbol in program where !lexicon.step(&next.node, symbol) { return nil }
+            return next
+        }
+        return lexicon.advance(&next, bytes: head.tokenizer.piece(token)) ? next : nil
+    }
+}
