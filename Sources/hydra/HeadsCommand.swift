@@ -166,7 +166,8 @@ struct HeadsCommand: ParsableCommand {
                        info.roundTripBelow.map { "--round-trip-below \($0)" },
                        info.examples.map { "--examples \($0)" },
                        info.minLength.map { "--min-length \($0)" }].compactMap { $0 }
-        return options.isEmpty ? "as told" : options.joined(separator: " ") + " unless told otherwise"
+        let lexicon = info.lexicon.map { "; it writes only the \($0.words.count) word forms of its lexicon unless told --no-lexicon" }
+        return (options.isEmpty ? "as told" : options.joined(separator: " ") + " unless told otherwise") + (lexicon ?? "")
     }
 
     /// A path as given, else the installed head of that name.

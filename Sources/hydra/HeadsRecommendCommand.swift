@@ -13,7 +13,9 @@ extension HeadsCommand {
                 --round-trip-below B (100: always), --examples N (0: none; pairs of the head's translation \
                 memory shown in the prompt). --memory FILE stores a translation memory in the head (a \
                 tab-separated file of texts in --memory-language and their translations into the \
-                head's language, replacing any it has; --no-memory removes it). Measure first (hydra \
+                head's language, replacing any it has; --no-memory removes it). --lexicon FILE (repeatable) \
+                stores the word forms of word lists or texts in the head's language, which translations through \
+                it then keep to (as translate's --lexicon; --no-lexicon removes them). Measure first (hydra \
                 heads eval with the same options), then record what translates best.
                 """)
 
@@ -53,26 +55,34 @@ extension HeadsCommand {
         @Flag(help: "Remove the head's translation memory.")
         var noMemory = false
 
-        func settings(memory: TranslationMemory? = nil) -> HeadDecoding.Settings {
+        @Option(help: ArgumentHelp("Store the word forms of FILE (a word list or text in the head's language; give it again for more files) as the head's lexicon.", valueName: "file"))
+        var lexicon: [String] = []
+
+        @Flag(help: "Remove the head's lexicon.")
+        var noLexicon = false
+
+        func settings(memory: TranslationMemory? = nil, lexicon: StoredLexicon? = nil) -> HeadDecoding.Settings {
             .init(noRepeatNgram: noRepeatNgram, repeatPenalty: repeatPenalty, candidates: candidates,
                   roundTripWeight: roundTripWeight, roundTripBelow: roundTripBelow, examples: examples,
-                  minLength: minLength, memory: memory, dropMemory: noMemory)
+                  minLength: minLength, memory: memory, dropMemory: noMemory, lexicon: lexicon, dropLexicon: noLexicon)
         }
 
         func validate() throws {
-            guard !settings().isEmpty || memory != nil else {
+            guard !settings().isEmpty || memory != nil || !lexicon.isEmpty else {
                 throw ValidationError(
                     "give --no-repeat-ngram, --repeat-penalty, --candidates, --round-trip-weight, --round-trip-below, "
-                        + "--examples, --min-length, --memory, --no-memory or several")
+                        + "--examples, --min-length, --memory, --no-memory, --lexicon, --no-lexicon or several")
             }
             if memory != nil && noMemory { throw ValidationError("--memory and --no-memory exclude each other") }
+            if !lexicon.isEmpty && noLexicon { throw ValidationError("--lexicon and --no-lexicon exclude each other") }
             _ = try Language.named(memoryLanguage)
         }
 
         func run() throws {
             let language = try Language.named(memoryLanguage).code
             let stored = try memory.map { try TranslationMemory.read(tsv: $0, sourceLanguage: language) }
-            let info = try HeadDecoding.recommend(input: head, output: out ?? head, settings(memory: stored))
+            let words = lexicon.isEmpty ? nil : StoredLexicon(try Lexicon.read(paths: lexicon))
+            let info = try HeadDecoding.recommend(input: head, output: out ?? head, settings(memory: stored, lexicon: words))
             printError("wrote \(out ?? head): head '\(info.name)' decodes \(HeadsCommand.decoding(info))")
         }
     }

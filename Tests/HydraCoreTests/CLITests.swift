@@ -65,6 +65,7 @@ struct CLITests {
             ("missing translation memory", ["translate", "--no-daemon", "--from", "en", "--to", "ru", "--memory", "/nonexistent/tm.tsv", "hi"], nil),
             ("missing lexicon", ["translate", "--no-daemon", "--from", "en", "--to", "tt", "--lexicon", "/nonexistent/words.txt", "hi"], nil),
             ("lexicon without words", ["translate", "--no-daemon", "--from", "en", "--to", "tt", "--model", TestModels.path("smollm2-135m"), "--lexicon", "SHORT_DIGITS", "hi"], nil),
+            ("a head's lexicon without words", ["heads", "recommend", HeadTuningTests.root.appendingPathComponent("heads/tt-gemma3-270m.gguf").path, "--out", temporaryPath("lexicon-head.gguf"), "--lexicon", "SHORT_DIGITS"], nil),
             ("perplexity of a missing file", ["perplexity", "--model", TestModels.path("smollm2-135m"), "/nonexistent.txt"], nil),
             ("perplexity of too short a text", ["perplexity", "--model", TestModels.path("smollm2-135m"), "-c", "128", "SHORT"], nil),
         ]

@@ -3,7 +3,7 @@ import Foundation
 /// The decoding settings a head file recommends (`HeadInfo.noRepeatNgram`,
 /// `HeadInfo.repeatPenalty`, `HeadInfo.candidates`,
 /// `HeadInfo.roundTripWeight`, `HeadInfo.roundTripBelow`, `HeadInfo.examples`,
-/// `HeadInfo.minLength`
+/// `HeadInfo.minLength`, the word forms it keeps to, `HeadInfo.lexicon`,
 /// and the translation memory they come from, `Head.memory`), changed without
 /// touching its tables: after
 /// measuring which settings translate best through a head, a researcher
@@ -25,10 +25,15 @@ public enum HeadDecoding {
         public var memory: TranslationMemory?
         /// Removes the head's translation memory.
         public var dropMemory = false
+        /// A lexicon to keep translations to (replacing any the head has).
+        public var lexicon: StoredLexicon?
+        /// Removes the head's lexicon.
+        public var dropLexicon = false
 
         public init(noRepeatNgram: Int? = nil, repeatPenalty: Float? = nil, candidates: Int? = nil,
                     roundTripWeight: Float? = nil, roundTripBelow: Float? = nil, examples: Int? = nil,
-                    minLength: Float? = nil, memory: TranslationMemory? = nil, dropMemory: Bool = false) {
+                    minLength: Float? = nil, memory: TranslationMemory? = nil, dropMemory: Bool = false,
+                    lexicon: StoredLexicon? = nil, dropLexicon: Bool = false) {
             self.noRepeatNgram = noRepeatNgram
             self.repeatPenalty = repeatPenalty
             self.candidates = candidates
@@ -38,11 +43,14 @@ public enum HeadDecoding {
             self.minLength = minLength
             self.memory = memory
             self.dropMemory = dropMemory
+            self.lexicon = lexicon
+            self.dropLexicon = dropLexicon
         }
 
         public var isEmpty: Bool {
             noRepeatNgram == nil && repeatPenalty == nil && candidates == nil && roundTripWeight == nil
                 && roundTripBelow == nil && examples == nil && minLength == nil && memory == nil && !dropMemory
+                && lexicon == nil && !dropLexicon
         }
 
         /// Why a head cannot recommend these settings (named by `option`'s
@@ -64,6 +72,7 @@ public enum HeadDecoding {
             if let n = examples, !isValid(examples: n) { return "\(option)examples must be between 0 and 16" }
             if let r = minLength, !isValid(minLength: r) { return "\(option)min-length must be between 0 (none) and 4" }
             if memory != nil && dropMemory { return "\(option)memory and \(option)no-memory exclude each other" }
+            if lexicon != nil && dropLexicon { return "\(option)lexicon and \(option)no-lexicon exclude each other" }
             return nil
         }
 
@@ -76,6 +85,8 @@ public enum HeadDecoding {
             if let b = roundTripBelow { info.roundTripBelow = b < 100 ? b : nil }
             if let n = examples { info.examples = n > 0 ? n : nil }
             if let r = minLength { info.minLength = r > 0 ? r : nil }
+            if let l = lexicon { info.lexicon = l }
+            if dropLexicon { info.lexicon = nil }
         }
     }
 
@@ -87,7 +98,8 @@ public enum HeadDecoding {
          (HeadKeys.roundTripWeight, info.roundTripWeight.map { .float32($0) }),
          (HeadKeys.roundTripBelow, info.roundTripBelow.map { .float32($0) }),
          (HeadKeys.examples, info.examples.map { .uint32(UInt32($0)) }),
-         (HeadKeys.minLength, info.minLength.map { .float32($0) })]
+         (HeadKeys.minLength, info.minLength.map { .float32($0) }),
+         (HeadKeys.lexicon, info.lexicon.map { .array(.strings($0.words)) })]
     }
 
     static func isValid(repeatPenalty p: Float) -> Bool { p > 0 && p <= 10 }

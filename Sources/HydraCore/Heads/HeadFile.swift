@@ -69,11 +69,18 @@ public enum HeadFile {
         if let r = minLength, !(r > 0 && HeadDecoding.isValid(minLength: r)) {
             throw HeadError.invalid("\(file.path): \(HeadKeys.minLength) \(r) is not in (0, 4]")
         }
+        var lexicon: StoredLexicon?
+        if file.metadata[HeadKeys.lexicon] != nil {
+            guard let words = file.strings(HeadKeys.lexicon), !words.isEmpty, !words.contains(where: \.isEmpty) else {
+                throw HeadError.invalid("\(file.path): \(HeadKeys.lexicon) is not a list of words")
+            }
+            lexicon = StoredLexicon(words: words)
+        }
         return HeadInfo(
             name: file.string(HeadKeys.name) ?? stem, language: try required(HeadKeys.language),
             script: file.string(HeadKeys.script), promptLanguage: promptLanguage, noRepeatNgram: ngram,
             repeatPenalty: penalty, candidates: candidates, roundTripWeight: weight, roundTripBelow: below,
-            examples: examples, minLength: minLength,
+            examples: examples, minLength: minLength, lexicon: lexicon,
             body: .init(architecture: try required(HeadKeys.bodyArchitecture), hiddenSize: hidden, fingerprint: fingerprint),
             output: output,
             provenance: .init(method: file.string(HeadKeys.buildMethod) ?? "unknown", source: file.string(HeadKeys.buildSource),

@@ -95,14 +95,17 @@ public struct HeadInfo: Sendable, Equatable {
     /// character before it may end) that translations through this head
     /// use unless told otherwise; nil: off.
     public var minLength: Float?
+    /// The word forms translations through this head keep to unless told
+    /// otherwise (`--lexicon`, `--no-lexicon`); nil: any.
+    public var lexicon: StoredLexicon?
     public var body: BodyFit
     public var output: Output
     public var provenance: Provenance
 
     public init(name: String, language: String, script: String? = nil, promptLanguage: String? = nil,
                 noRepeatNgram: Int? = nil, repeatPenalty: Float? = nil, candidates: Int? = nil,
-                roundTripWeight: Float? = nil, roundTripBelow: Float? = nil, examples: Int? = nil, minLength: Float? = nil, body: BodyFit, output: Output,
-                provenance: Provenance) {
+                roundTripWeight: Float? = nil, roundTripBelow: Float? = nil, examples: Int? = nil, minLength: Float? = nil,
+                lexicon: StoredLexicon? = nil, body: BodyFit, output: Output, provenance: Provenance) {
         self.name = name
         self.language = language
         self.script = script
@@ -114,6 +117,7 @@ public struct HeadInfo: Sendable, Equatable {
         self.roundTripBelow = roundTripBelow
         self.examples = examples
         self.minLength = minLength
+        self.lexicon = lexicon
         self.body = body
         self.output = output
         self.provenance = provenance
@@ -156,6 +160,9 @@ public enum HeadKeys {
     public static let examples = "hydra.head.decoding.examples"
     /// The head's default `--min-length` (see `HeadInfo.minLength`).
     public static let minLength = "hydra.head.decoding.min_length"
+    /// The head's lexicon (see `HeadInfo.lexicon`): its words, lower-cased,
+    /// as a string array.
+    public static let lexicon = "hydra.head.decoding.lexicon"
     /// The head's translation memory (`Head.memory`): the language of its
     /// source side, and the two sides as string arrays of one length.
     public static let memoryLanguage = "hydra.head.memory.language"

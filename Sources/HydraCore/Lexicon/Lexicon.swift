@@ -31,19 +31,25 @@ public struct Lexicon: Sendable {
     /// A lexicon of `words` (each lower-cased; words of other scripts than
     /// the most common one are left out).
     public init(words: some Sequence<String>) throws {
-        var counts: [Script: Int] = [:]
-        var all: [String] = []
-        for word in words {
-            all.append(word)
-            for s in word.unicodeScalars where s.properties.isAlphabetic { counts[Script.of(s), default: 0] += 1 }
+        var counts: [String: Int] = [:]
+        for word in words { counts[word, default: 0] += 1 }
+        try self.init(counted: counts)
+    }
+
+    /// A lexicon of the words counted in `counted` (a word and how often it
+    /// occurs: the script most letters are in is the lexicon's).
+    init(counted: [String: Int]) throws {
+        var scripts: [Script: Int] = [:]
+        for (word, n) in counted {
+            for s in word.unicodeScalars where s.properties.isAlphabetic { scripts[Script.of(s), default: 0] += n }
         }
-        counts = counts.filter { !$0.key.isNeutral }
-        guard let script = counts.max(by: { $0.value < $1.value || ($0.value == $1.value && $0.key.code > $1.key.code) })?.key
+        scripts = scripts.filter { !$0.key.isNeutral }
+        guard let script = scripts.max(by: { $0.value < $1.value || ($0.value == $1.value && $0.key.code > $1.key.code) })?.key
         else { throw HydraError.invalidInput("the lexicon has no words") }
         self.script = script
         var unique = Set<[UInt8]>()
         var alphabet = Set<Unicode.Scalar>()
-        for word in all {
+        for word in counted.keys {
             for run in Self.runs(of: word, script: script) {
                 let lower = run.lowercased()
                 alphabet.formUnion(lower.unicodeScalars)
@@ -63,7 +69,7 @@ public struct Lexicon: Sendable {
     /// The lexicon of the words in text files (word lists, running text,
     /// tab-separated pairs: every run of letters of the most common script).
     public static func read(paths: [String]) throws -> Lexicon {
-        var words: [String] = []
+        var counts: [String: Int] = [:]
         for path in paths {
             let data: Data
             do {
@@ -74,13 +80,41 @@ public struct Lexicon: Sendable {
             guard let text = String(data: data, encoding: .utf8) else {
                 throw HydraError.invalidInput("the lexicon \(path) is not UTF-8 text")
             }
-            words += text.split { !$0.isLetter }.map(String.init)
+            // Runs of letters (of any script: the most common is chosen below).
+            var run = String.UnicodeScalarView()
+            for s in text.unicodeScalars {
+                if s.properties.isAlphabetic {
+                    run.append(s)
+                } else if !run.isEmpty {
+                    counts[String(run), default: 0] += 1
+                    run = String.UnicodeScalarView()
+                }
+            }
+            if !run.isEmpty { counts[String(run), default: 0] += 1 }
         }
         do {
-            return try Lexicon(words: words)
+            return try Lexicon(counted: counts)
         } catch {
             throw HydraError.invalidInput("the lexicon \(paths.joined(separator: ", ")) has no words")
         }
+    }
+
+    /// Its words, lower-cased, in the order of their UTF-8 bytes (what a
+    /// head stores: `Lexicon(words:)` of them is this lexicon again).
+    public var words: [String] {
+        var out: [String] = []
+        out.reserveCapacity(wordCount)
+        var prefix: [UInt8] = []
+        func visit(_ node: Int32) {
+            if node != 0 && terminal[Int(node)] { out.append(String(decoding: prefix, as: UTF8.self)) }
+            for e in Int(edgeStart[Int(node)])..<Int(edgeStart[Int(node) + 1]) {
+                prefix.append(labels[e])
+                visit(children[e])
+                prefix.removeLast()
+            }
+        }
+        visit(0)
+        return out
     }
 
     /// Whether `word` (any case) is one of its words.

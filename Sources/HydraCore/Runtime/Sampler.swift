@@ -65,12 +65,17 @@ public struct Sampling: Sendable, Equatable, Codable {
     /// budget still ends it. 0: off. Nil: what the target head recommends
     /// (`HeadInfo.minLength`), else off.
     public var minLength: Float?
+    /// Whether the answer keeps to the word forms of the target head's
+    /// lexicon (`HeadInfo.lexicon`, `LexiconLock`): nil or true, when the
+    /// head stores one (greedy, sampling and consensus decoding; beam
+    /// search keeps to none); false: never.
+    public var lexicon: Bool?
 
     public init() {}
 
     private enum CodingKeys: String, CodingKey {
         case temperature, topK, topP, seed, beams, candidates, candidateTemperature, roundTripWeight, roundTripBelow,
-             noRepeatNgram, repeatPenalty, repeatLastN, examples, minLength
+             noRepeatNgram, repeatPenalty, repeatLastN, examples, minLength, lexicon
     }
 
     /// Missing keys keep their defaults: a request names only what it changes.
@@ -90,6 +95,7 @@ public struct Sampling: Sendable, Equatable, Codable {
         repeatLastN = try c.decodeIfPresent(Int.self, forKey: .repeatLastN) ?? repeatLastN
         examples = try c.decodeIfPresent(Int.self, forKey: .examples)
         minLength = try c.decodeIfPresent(Float.self, forKey: .minLength)
+        lexicon = try c.decodeIfPresent(Bool.self, forKey: .lexicon)
     }
 
     /// Why these settings cannot be used, or nil when they can (named as

@@ -80,7 +80,7 @@ public final class TranslationSession {
         let session = TranslationSession(sequence: sequence, sampler: sampler, answer: plan.answer, budget: plan.budget,
                                          promptTokens: plan.tokens.count)
         let sampling = sampler.sampling
-        session.lexicon = translator.lexiconLock(for: th)
+        session.lexicon = try translator.lexiconLock(for: th, sampling: sampling)
         session.leastCharacters = Int((Double(sampling.minLength ?? 0) * Double(Self.counted(paragraph.utf8))).rounded(.up))
         if session.leastCharacters > 0 && !paragraph.contains(where: \.isNewline) {
             session.lineBreaks = th.tokens(writing: [0x0A])

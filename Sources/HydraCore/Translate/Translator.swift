@@ -23,11 +23,18 @@ public final class Translator {
     /// Where the prompt's example pairs come from (`Sampling.examples`):
     /// this memory when set (`--memory`), else the target head's.
     public var memory: TranslationMemory?
-    /// The words answers may write (`--lexicon`); nil: any.
+    /// The words answers may write (`--lexicon`), instead of the target
+    /// head's (`HeadInfo.lexicon`); nil: the head's, if any.
     public var lexicon: Lexicon? {
         didSet { lexiconLocks = [:] }
     }
-    private var lexiconLocks: [ObjectIdentifier: LexiconLock] = [:]
+    /// Locks over heads' tokens, by head and whether of `lexicon` (true)
+    /// or the head's own.
+    private var lexiconLocks: [LockKey: LexiconLock] = [:]
+    private struct LockKey: Hashable {
+        let head: ObjectIdentifier
+        let given: Bool
+    }
 
     /// Translates through heads: the prompt in `source` (default: the head
     /// of the source language), the output in `target` (default: the head
@@ -109,13 +116,22 @@ public final class Translator {
         return m
     }
 
-    /// The lexicon over `head`'s tokens (worked out once per head), or nil
-    /// without a lexicon.
-    func lexiconLock(for head: Head) -> LexiconLock? {
-        guard let lexicon else { return nil }
-        if let lock = lexiconLocks[ObjectIdentifier(head)] { return lock }
-        let lock = LexiconLock(lexicon: lexicon, head: head)
-        lexiconLocks[ObjectIdentifier(head)] = lock
+    /// The lexicon an answer written in `head` keeps to, over its tokens
+    /// (worked out once per head): `lexicon`, else the head's own unless
+    /// `sampling` says not to (or searches beams); nil: none.
+    func lexiconLock(for head: Head, sampling: Sampling) throws -> LexiconLock? {
+        let stored = sampling.lexicon != false && sampling.beams <= 1 ? head.info.lexicon : nil
+        guard lexicon != nil || stored != nil else { return nil }
+        let key = LockKey(head: ObjectIdentifier(head), given: lexicon != nil)
+        if let lock = lexiconLocks[key] { return lock }
+        let chosen: Lexicon
+        do {
+            chosen = try lexicon ?? stored!.lexicon()
+        } catch {
+            throw HeadError.invalid("head '\(head.name)': its lexicon (\(HeadKeys.lexicon)) has no words")
+        }
+        let lock = LexiconLock(lexicon: chosen, head: head)
+        lexiconLocks[key] = lock
         return lock
     }
 
