@@ -39,6 +39,9 @@ struct LexiconTests {
         #expect(!Self.fits(lexicon, "Бүген һава жақсы."))  // a Kazakh word
         #expect(!Self.fits(lexicon, "Бүген һав"))          // may not end inside an unfinished word
         #expect(!Self.fits(lexicon, "Бүгенһава"))          // two words run together
+        #expect(Self.fits(lexicon, "БҮГЕН ҺАВА ЯХШЫ"))
+        #expect(!Self.fits(lexicon, "БүГен"))              // upper case inside a word only after upper case
+        #expect(!Self.fits(lexicon, "ҺаВА"))
         // A letter the lexicon's words never use is never written, even as a prefix.
         var walk = LexiconWalk()
         #expect(!lexicon.advance(&walk, bytes: Array("қ".utf8)))
@@ -121,6 +124,11 @@ struct LexiconTests {
         #expect(try translator.lexiconLock(for: head, sampling: off) == nil)
         #expect(try translator.lexiconLock(for: head, sampling: beams) == nil)
         #expect(try translator.lexiconLock(for: lm.native, sampling: Sampling()) == nil)
+        // The daemon's sampling key turns it off as --no-lexicon does.
+        let d = JSONDecoder()
+        d.keyDecodingStrategy = .convertFromSnakeCase
+        #expect(try d.decode(Sampling.self, from: Data(#"{"lexicon": false}"#.utf8)) == off)
+        #expect(try d.decode(Sampling.self, from: Data("{}".utf8)).lexicon == nil)
         // A lexicon given to the translator replaces the head's.
         translator.lexicon = try Lexicon(words: ["бу"])
         #expect(try translator.lexiconLock(for: head, sampling: Sampling())?.lexicon.wordCount == 1)

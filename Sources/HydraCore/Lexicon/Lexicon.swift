@@ -26,7 +26,7 @@ public struct Lexicon: Sendable {
     let terminal: [Bool]
     /// The UTF-8 of each letter of its alphabet, lower and upper case, with
     /// the lower case's (the bytes the trie walks).
-    let cased: [(written: [UInt8], walked: [UInt8])]
+    let cased: [(written: [UInt8], walked: [UInt8], upper: Bool)]
 
     /// A lexicon of `words` (each lower-cased; words of other scripts than
     /// the most common one are left out).
@@ -58,9 +58,9 @@ public struct Lexicon: Sendable {
         }
         guard !unique.isEmpty else { throw HydraError.invalidInput("the lexicon has no words") }
         self.alphabet = alphabet
-        cased = alphabet.sorted { $0.value < $1.value }.flatMap { s -> [([UInt8], [UInt8])] in
+        cased = alphabet.sorted { $0.value < $1.value }.flatMap { s -> [([UInt8], [UInt8], Bool)] in
             let lower = Array(String(s).utf8), upper = Array(String(s).uppercased().utf8)
-            return upper == lower ? [(lower, lower)] : [(lower, lower), (upper, lower)]
+            return upper == lower ? [(lower, lower, false)] : [(lower, lower, false), (upper, lower, true)]
         }
         wordCount = unique.count
         (edgeStart, labels, children, terminal) = Self.trie(unique.sorted { $0.lexicographicallyPrecedes($1) })
@@ -126,8 +126,9 @@ public struct Lexicon: Sendable {
 
     /// What one character is to the lexicon.
     enum Symbol: Equatable {
-        /// A letter of its alphabet: the UTF-8 of its lower case, walked in the trie.
-        case letter([UInt8])
+        /// A letter of its alphabet: the UTF-8 of its lower case, walked in
+        /// the trie, and whether it was written in upper case.
+        case letter([UInt8], upper: Bool)
         /// A letter of its script outside its alphabet: never written.
         case foreign
         /// Anything else ends a word.
@@ -138,7 +139,7 @@ public struct Lexicon: Sendable {
         guard Self.isLetter(scalar, of: script) else { return .boundary }
         let lower = String(scalar).lowercased()
         guard lower.unicodeScalars.allSatisfy(alphabet.contains) else { return .foreign }
-        return .letter(Array(lower.utf8))
+        return .letter(Array(lower.utf8), upper: lower != String(scalar))
     }
 
     /// Moves `walk` over `bytes` of generated text; false when they write a
@@ -148,7 +149,7 @@ public struct Lexicon: Sendable {
             if !walk.pending.isEmpty && b & 0xC0 != 0x80 {
                 // A character cut short: no letter, so it ends a word.
                 walk.pending.removeAll()
-                guard step(&walk.node, .boundary) else { return false }
+                guard step(&walk, .boundary) else { return false }
             }
             walk.pending.append(b)
             guard let scalar = walk.takeScalar() else {
@@ -157,7 +158,7 @@ public struct Lexicon: Sendable {
                 if !mayComplete(walk) { return false }
                 continue
             }
-            guard step(&walk.node, scalar.map(symbol) ?? .boundary) else { return false }
+            guard step(&walk, scalar.map(symbol) ?? .boundary) else { return false }
         }
         return true
     }
@@ -169,25 +170,31 @@ public struct Lexicon: Sendable {
         if walk.node == 0 || terminal[Int(walk.node)] { return true }
         return cased.contains { letter in
             guard letter.written.starts(with: walk.pending) else { return false }
-            var node = walk.node
-            return step(&node, .letter(letter.walked))
+            var next = walk
+            return step(&next, .letter(letter.walked, upper: letter.upper))
         }
     }
 
-    /// Moves `node` over one symbol.
-    func step(_ node: inout Int32, _ symbol: Symbol) -> Bool {
+    /// Moves `walk` over one symbol. Inside a word an upper-case letter
+    /// may only follow another ("ҺАВА", "Һава", not "һаВа").
+    func step(_ walk: inout LexiconWalk, _ symbol: Symbol) -> Bool {
         switch symbol {
-        case .letter(let bytes):
+        case .letter(let bytes, let upper):
+            if upper && walk.node != 0 && !walk.upper { return false }
+            var node = walk.node
             for b in bytes {
                 guard let next = child(node, b) else { return false }
                 node = next
             }
+            walk.node = node
+            walk.upper = upper
             return true
         case .foreign:
             return false
         case .boundary:
-            guard node == 0 || terminal[Int(node)] else { return false }
-            node = 0
+            guard walk.node == 0 || terminal[Int(walk.node)] else { return false }
+            walk.node = 0
+            walk.upper = false
             return true
         }
     }
@@ -255,10 +262,11 @@ public struct Lexicon: Sendable {
 }
 
 /// Where generated text stands in a `Lexicon`: the trie node of the word
-/// being written (0: between words), and the bytes of a character a token
-/// split.
+/// being written (0: between words), whether its last letter was upper
+/// case, and the bytes of a character a token split.
 public struct LexiconWalk: Sendable, Equatable {
     var node: Int32 = 0
+    var upper = false
     var pending: [UInt8] = []
 
     public init() {}

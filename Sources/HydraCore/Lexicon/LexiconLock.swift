@@ -42,7 +42,7 @@ public final class LexiconLock: @unchecked Sendable {
         }
         var next = walk
         if walk.pending.isEmpty, let program = programs[Int(token)] {
-            for symbol in program where !lexicon.step(&next.node, symbol) { return nil }
+            for symbol in program where !lexicon.step(&next, symbol) { return nil }
             return next
         }
         return lexicon.advance(&next, bytes: head.tokenizer.piece(token)) ? next : nil
