@@ -108,7 +108,7 @@ extension HeadsCommand {
                 bar.finish()
                 let speed = nativeInput ? 0 : try HeadEvaluation.decodeTokensPerSecond(
                     hydra, prompt: decodePrompt.map { HeadToken(hydra.native, $0) }, target: head)
-                var translateSeconds = 0.0, generated = 0
+                var translateSeconds = 0.0, generated = 0, guessed = 0, right = 0
                 if !sample.isEmpty {
                     let translator = try Translator(model: hydra, source: hydra.native, target: head)
                     try decoding.apply(to: translator, source: source)
@@ -125,12 +125,17 @@ extension HeadsCommand {
                         } else {
                             let stats = try translator.translate(pair.source, from: source, to: target) { text += $0; return true }
                             generated += stats.generatedTokens
+                            guessed += stats.guessedTokens
+                            right += stats.rightGuesses
                         }
                         outputs.append(text.split(whereSeparator: \.isNewline).joined(separator: " "))
                         tbar.update(Double(k + 1) / Double(sample.count))
                     }
                     translateSeconds = clock.lap() / 1000
                     tbar.finish()
+                    if guessed > 0 {
+                        FileHandle.standardError.write(Data("\(name): \(right) of \(guessed) guessed tokens right (--draft)\n".utf8))
+                    }
                     if let hypotheses {
                         try (outputs.joined(separator: "\n") + "\n")
                             .write(toFile: "\(hypotheses)/\(name).txt", atomically: true, encoding: .utf8)

@@ -57,6 +57,12 @@ struct SamplingOptions: ParsableArguments {
     @Flag(help: "Keep to no lexicon, not even the one the target head stores.")
     var noLexicon = false
 
+    @Option(help: "Prompt lookup decoding: guess up to N tokens of the answer from where its last tokens occurred in the prompt (the examples) or the answer, and check them in one pass through the model. The same text as without, sooner when the guesses are right (greedy and sampling with one candidate; 0: off).")
+    var draft = Sampling().draft
+
+    @Option(help: "Add B to the logit of the token that continues the prompt's text (the examples) where the answer's last tokens occurred in it: answers copy more of the examples (0 to 100; 0: off; default: what the target head recommends, else off).")
+    var copyBias: Float?
+
     @Option(help: "The prompt's format: auto (from the model's metadata), \(ChatFormat.allCases.map(\.rawValue).joined(separator: ", ")).")
     var promptFormat = "auto"
 
@@ -103,6 +109,8 @@ struct SamplingOptions: ParsableArguments {
         s.examples = examples
         s.minLength = minLength
         if noLexicon { s.lexicon = false }
+        s.draft = draft
+        s.copyBias = copyBias
         return s
     }
 }

@@ -61,4 +61,35 @@ extension Body {
         pass(sequences, rows: b, state: scratch, output: .all, hidden: hidden, pool: pool, exact: exact)
         for state in states { state.length += 1 }
     }
+
+    /// Feeds `count` positions of one sequence in one pass: row j of
+    /// `embeddings` goes to position state.length + j. Each row gets the
+    /// one-token arithmetic and attends after the rows before it are
+    /// cached, so `hidden` holds the bits that feeding the rows one step
+    /// at a time gives, while every weight is read once (drafted tokens
+    /// checked together). Advances the state by `count` positions.
+    public func decodeRun(embeddings: UnsafePointer<Float>, count: Int, state: BodyState, scratch: BodyState,
+                          hidden: UnsafeMutablePointer<Float>, pool: ThreadPool?) throws {
+        guard count > 0 else { return }
+        guard count <= scratch.batchCapacity else {
+            throw HydraError.invalidInput("\(count) positions exceed the \(scratch.batchCapacity) rows of the scratch")
+        }
+        guard scratch.config == config, state.config == config else {
+            throw HydraError.invalidInput("the state was made for another body")
+        }
+        guard state.length + count <= state.contextLength, state.length + count <= scratch.contextLength else {
+            throw HydraError.invalidInput("\(state.length + count) positions do not fit the context of \(state.contextLength)")
+        }
+        if let pool, pool.threads > scratch.threads {
+            throw HydraError.invalidInput("the state was made for \(scratch.threads) threads, the pool has \(pool.threads)")
+        }
+        // One entry per row, in order: as many sequences sharing one cache.
+        let rows = (0..<count).lazy.map { j in
+            SequenceRows(cache: state.cache, position: state.length + j, rows: j..<j + 1)
+        }
+        scratch.x.update(from: embeddings, count: count * config.embeddingLength)
+        pass(rows, rows: count, state: scratch, output: .all, hidden: hidden, pool: pool, exact: true)
+        state.length += count
+    }
 }
+

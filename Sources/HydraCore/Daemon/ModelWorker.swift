@@ -382,7 +382,9 @@ final class ModelWorker: @unchecked Sendable {
             }
         }
         for job in stepped {
-            if !job.translation!.advance(emit: Self.emitter(job)), startOrFinish(job) { finished.append(job) }
+            if !job.translation!.advance(emit: Self.emitter(job), alone: stepped.count == 1), startOrFinish(job) {
+                finished.append(job)
+            }
         }
         return finished
     }

@@ -145,4 +145,43 @@ public final class SequenceBatch {
             }
         }
     }
+
+    /// Feeds `tokens` (in the sequence's target head) to `sequence` one
+    /// position after another, in one pass through the body, and returns
+    /// the logits after each: tokens.count rows of the head's vocabulary,
+    /// row j after tokens[j], the bits that feeding them one step at a time
+    /// gives (`Body.decodeRun`). The sequence's `logits` become the last row.
+    /// For checking drafted tokens: the caller may take back the positions
+    /// it does not keep by setting `sequence.state.length`.
+    public func run(_ sequence: HydraSequence, tokens: [Int32]) throws -> [Float] {
+        let n = tokens.count
+        guard n > 0 else { return [] }
+        let body = model.body
+        let e = body.config.embeddingLength
+        if inputs.count < n * e {
+            inputs = [Float](repeating: 0, count: n * e)
+            hidden = [Float](repeating: 0, count: n * e)
+        }
+        try inputs.withUnsafeMutableBufferPointer { inp in
+            try tokens.withUnsafeBufferPointer {
+                try body.embed(tokens: $0, from: sequence.target.embedding, into: inp.baseAddress!)
+            }
+        }
+        try inputs.withUnsafeBufferPointer { inp in
+            try hidden.withUnsafeMutableBufferPointer { h in
+                try body.decodeRun(embeddings: inp.baseAddress!, count: n, state: sequence.state, scratch: model.state,
+                                   hidden: h.baseAddress!, pool: model.pool)
+            }
+        }
+        let vocabulary = sequence.output.vocabularySize
+        var all = [Float](repeating: 0, count: n * vocabulary)
+        hidden.withUnsafeBufferPointer { h in
+            all.withUnsafeMutableBufferPointer { l in
+                sequence.output.logits(hidden: h.baseAddress!, count: n, into: l.baseAddress!, pool: model.pool,
+                                       eachAsOne: true)
+            }
+        }
+        sequence.logits = Array(all[(n - 1) * vocabulary..<n * vocabulary])
+        return all
+    }
 }

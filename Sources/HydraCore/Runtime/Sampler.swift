@@ -70,12 +70,25 @@ public struct Sampling: Sendable, Equatable, Codable {
     /// head stores one (greedy, sampling and consensus decoding; beam
     /// search keeps to none); false: never.
     public var lexicon: Bool?
+    /// Prompt lookup decoding: where the answer's last tokens occurred
+    /// earlier in the prompt or the answer, up to this many of the tokens
+    /// that followed are guessed and checked in one pass through the body,
+    /// which reads every weight once for all of them. The same text as
+    /// without (greedy or sampling with one candidate), sooner when
+    /// guesses are right. 0: off.
+    public var draft = 3
+    /// The copy bias: where the answer's last tokens (2 or 3) occurred
+    /// earlier in the prompt (the examples) or the answer, the token that
+    /// followed them then gets this much more logit before the pick (0:
+    /// off). Nil: what the target head recommends
+    /// (`HeadInfo.copyBias`), else 0.
+    public var copyBias: Float?
 
     public init() {}
 
     private enum CodingKeys: String, CodingKey {
         case temperature, topK, topP, seed, beams, candidates, candidateTemperature, roundTripWeight, roundTripBelow,
-             noRepeatNgram, repeatPenalty, repeatLastN, examples, minLength, lexicon
+             noRepeatNgram, repeatPenalty, repeatLastN, examples, minLength, lexicon, draft, copyBias
     }
 
     /// Missing keys keep their defaults: a request names only what it changes.
@@ -96,6 +109,8 @@ public struct Sampling: Sendable, Equatable, Codable {
         examples = try c.decodeIfPresent(Int.self, forKey: .examples)
         minLength = try c.decodeIfPresent(Float.self, forKey: .minLength)
         lexicon = try c.decodeIfPresent(Bool.self, forKey: .lexicon)
+        draft = try c.decodeIfPresent(Int.self, forKey: .draft) ?? draft
+        copyBias = try c.decodeIfPresent(Float.self, forKey: .copyBias)
     }
 
     /// Why these settings cannot be used, or nil when they can (named as
@@ -124,6 +139,8 @@ public struct Sampling: Sendable, Equatable, Codable {
         if !(0...4096).contains(repeatLastN) { return "--repeat-last-n (repeat_last_n) must be between 0 and 4096" }
         if let n = examples, !HeadDecoding.isValid(examples: n) { return "--examples (examples) must be between 0 and 16" }
         if let r = minLength, !HeadDecoding.isValid(minLength: r) { return "--min-length (min_length) must be between 0 and 4" }
+        if !(0...16).contains(draft) { return "--draft (draft) must be between 0 and 16" }
+        if let b = copyBias, !(b >= 0 && b <= 100) { return "--copy-bias (copy_bias) must be between 0 and 100" }
         return nil
     }
 

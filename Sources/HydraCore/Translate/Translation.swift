@@ -65,10 +65,11 @@ public final class Translation {
 
     /// After a step of the current paragraph's sequence: picks its next
     /// token and passes its text on. Returns whether the paragraph goes on
-    /// (else the next one can be started).
-    public func advance(emit: (String) -> Bool) -> Bool {
+    /// (else the next one can be started). `alone`: no other translation
+    /// is stepped beside it (`TranslationSession.advance`).
+    public func advance(emit: (String) -> Bool, alone: Bool = true) -> Bool {
         guard let session else { return false }
-        session.advance(emit: emit)
+        session.advance(emit: emit, alone: alone)
         if session.isFinished { end() }
         return self.session != nil
     }
@@ -86,6 +87,8 @@ public final class Translation {
         guard let session else { return }
         stats.promptTokens += session.stats.promptTokens
         stats.generatedTokens += session.stats.generatedTokens
+        stats.guessedTokens += session.stats.guessedTokens
+        stats.rightGuesses += session.stats.rightGuesses
         if session.readerGone { next = pieces.count }
         self.session = nil
     }

@@ -61,7 +61,7 @@ public final class TranslationBatch {
                 continue
             }
             for entry in chunk {
-                if entry.translation.advance(emit: entry.emit) {
+                if entry.translation.advance(emit: entry.emit, alone: running.count == 1) {
                     next.append(entry)
                 } else if let done = startNext(entry) {
                     ended.append(done)

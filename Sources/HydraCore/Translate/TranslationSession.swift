@@ -29,6 +29,12 @@ public final class TranslationSession {
     private var lineBreaks = TokenMask()
     /// The words the answer may write (`Translator.lexicon`).
     private var lexicon: LexiconLock?
+    /// Prompt lookup decoding (`checkGuesses`): greedy or sampling with
+    /// one candidate and `Sampling.draft` > 0.
+    private var drafting: Drafting?
+    /// Added to the logit of the token that continues the prompt's text
+    /// where the answer's last tokens occurred in it (`Sampling.copyBias`).
+    private var copyBias: Float = 0
     /// Consensus decoding: which of the finished candidates' texts to pass on.
     private var choose: ([String]) -> Int = { Consensus.choose($0) }
 
@@ -45,21 +51,36 @@ public final class TranslationSession {
         var answer: AnswerText
         /// Where the answer stands in the lexicon's words.
         var walk = LexiconWalk()
+        /// The target head's tokens of the prompt and the answer so far
+        /// (prompt lookup decoding, the copy bias).
+        var lookup: PromptLookup
         /// The answer's text so far (consensus decoding: passed on at the end).
         var text = ""
         var running = true
 
-        init(sequence: HydraSequence, sampler: Sampler, answer: AnswerText) {
+        init(sequence: HydraSequence, sampler: Sampler, answer: AnswerText, lookup: PromptLookup) {
             self.sequence = sequence
             self.sampler = sampler
             self.answer = answer
+            self.lookup = lookup
         }
     }
 
-    private init(sequence: HydraSequence, sampler: Sampler, answer: AnswerText, budget: Int, promptTokens: Int) {
+    /// What prompt lookup decoding needs: how many tokens to guess at
+    /// most, and the pass that checks them.
+    private struct Drafting {
+        let count: Int
+        let batch: SequenceBatch
+        /// Where the guesses are counted: the translator's tally for the head.
+        unowned let translator: Translator
+        let head: ObjectIdentifier
+    }
+
+    private init(sequence: HydraSequence, sampler: Sampler, answer: AnswerText, budget: Int, promptTokens: Int,
+                 lookup: PromptLookup) {
         sequences = [sequence]
         self.answer = answer
-        candidates = [Candidate(sequence: sequence, sampler: sampler, answer: answer)]
+        candidates = [Candidate(sequence: sequence, sampler: sampler, answer: answer, lookup: lookup)]
         self.budget = budget
         stats.promptTokens = promptTokens
         stats.paragraphs = 1
@@ -77,9 +98,11 @@ public final class TranslationSession {
                                        source: sh, target: th, memory: translator.exampleMemory(from: source, target: th),
                                        examples: sampler.sampling.examples ?? 0)
         let sequence = try translator.hydra.startSequence(prompt: plan.tokens, target: th, maxTokens: plan.budget)
+        let lookup = PromptLookup(prompt: plan.tokens.filter { $0.head === th }.map(\.token))
         let session = TranslationSession(sequence: sequence, sampler: sampler, answer: plan.answer, budget: plan.budget,
-                                         promptTokens: plan.tokens.count)
+                                         promptTokens: plan.tokens.count, lookup: lookup)
         let sampling = sampler.sampling
+        session.copyBias = sampling.copyBias ?? 0
         session.lexicon = try translator.lexiconLock(for: th, sampling: sampling)
         session.leastCharacters = Int((Double(sampling.minLength ?? 0) * Double(Self.counted(paragraph.utf8))).rounded(.up))
         if session.leastCharacters > 0 && !paragraph.contains(where: \.isNewline) {
@@ -89,7 +112,7 @@ public final class TranslationSession {
             for i in 1..<n {
                 session.candidates.append(Candidate(sequence: try sequence.clone(),
                                                    sampler: Sampler(banned: sampler.banned, sampling: sampling.candidate(i)),
-                                                   answer: plan.answer))
+                                                   answer: plan.answer, lookup: lookup))
             }
             if let weight = sampling.roundTripWeight, weight > 0 {
                 session.choose = { texts in
@@ -106,7 +129,11 @@ public final class TranslationSession {
                                           makeSequence: sequence.clone)
             session.takeBeams(emit: emit)
         } else {
-            session.advance(emit: emit)
+            if sampling.draft > 0, translator.guessTallies[ObjectIdentifier(th), default: GuessTally()].shouldGuess() {
+                session.drafting = Drafting(count: sampling.draft, batch: SequenceBatch(model: translator.hydra), translator: translator,
+                                            head: ObjectIdentifier(th))
+            }
+            session.advance(emit: emit, alone: false)
         }
         return session
     }
@@ -114,8 +141,11 @@ public final class TranslationSession {
     /// Picks the next token from the sequences' logits (after a step) and
     /// passes its text on. Afterwards `tokens` holds what to feed next, or
     /// nothing when the translation has ended (end token, stop, budget, or
-    /// `emit` refusing: the reader went away).
-    public func advance(emit: (String) -> Bool) {
+    /// `emit` refusing: the reader went away). `alone`: no other
+    /// translation is stepped beside this one, so it may check guessed
+    /// tokens (`Sampling.draft`) in passes of its own; translations
+    /// stepped together already share every weight read.
+    public func advance(emit: (String) -> Bool, alone: Bool = true) {
         if beam != nil {
             do {
                 try beam!.advance()
@@ -129,6 +159,7 @@ public final class TranslationSession {
         if candidates.count == 1 {
             let candidate = candidates[0]
             step(candidate, emit: emit)
+            if alone && drafting != nil { checkGuesses(candidate, emit: emit) }
             tokens = candidate.running ? [candidate.made.last!] : []
             return
         }
@@ -146,6 +177,44 @@ public final class TranslationSession {
         }
     }
 
+    /// Prompt lookup decoding: while the text read so far suggests how the
+    /// answer goes on (`PromptLookup`), feeds the token just picked and up
+    /// to `Sampling.draft` guessed ones in one pass, then picks from each
+    /// row's logits in turn as long as the pick is the guess: every pick is
+    /// the one feeding a token at a time would make (same logits, same
+    /// rules, same random draws), and the positions of wrong guesses are
+    /// taken back. Leaves the last pick to be fed by the next step.
+    private func checkGuesses(_ candidate: Candidate, emit: (String) -> Bool) {
+        guard let drafting else { return }
+        let sequence = candidate.sequence
+        while candidate.running {
+            // Room in the sequence's cache: the pick and the guesses are fed.
+            let room = min(sequence.state.contextLength - sequence.length - 1, budget - candidate.made.count)
+            let guesses = candidate.lookup.guess(count: min(drafting.count, room))
+            guard !guesses.isEmpty else { return }
+            let start = sequence.length
+            let fed = [candidate.made.last!] + guesses
+            guard let logits = try? drafting.batch.run(sequence, tokens: fed) else {
+                sequence.state.length = start
+                return
+            }
+            let vocabulary = logits.count / fed.count
+            var kept = 0, right = 0
+            for row in 0..<fed.count {
+                sequence.logits = Array(logits[row * vocabulary..<(row + 1) * vocabulary])
+                step(candidate, emit: emit)
+                kept = row + 1
+                guard candidate.running else { break }
+                guard row < guesses.count, candidate.made.last! == guesses[row] else { break }
+                right += 1
+            }
+            sequence.state.length = start + kept
+            stats.guessedTokens += guesses.count
+            stats.rightGuesses += right
+            drafting.translator.guessTallies[drafting.head, default: GuessTally()].add(guessed: guesses.count, right: right)
+        }
+    }
+
     /// Picks a candidate's next token from its sequence's logits and
     /// passes its text to `emit`; it stops running at its end.
     private func step(_ candidate: Candidate, emit: (String) -> Bool) {
@@ -160,10 +229,15 @@ public final class TranslationSession {
             if short && (target.vocabulary.isEndOfGeneration(token) || lineBreaks.contains(token)) { return false }
             return lexicon?.allows(token, after: walk) ?? true
         }
+        if copyBias > 0, let copied = candidate.lookup.guess(count: 1).first,
+           Int(copied) < candidate.sequence.logits.count {
+            candidate.sequence.logits[Int(copied)] += copyBias
+        }
         let next = candidate.sequence.logits.withUnsafeBufferPointer {
             candidate.sampler.pick($0, after: candidate.made, allowed: allowed)
         }
         candidate.made.append(next)
+        candidate.lookup.append(next)
         if let lexicon {
             // Nothing was allowed (the pick fell back): the next word starts afresh.
             candidate.walk = lexicon.advanced(walk, by: next) ?? LexiconWalk()

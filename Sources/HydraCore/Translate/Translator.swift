@@ -31,6 +31,9 @@ public final class Translator {
     /// Locks over heads' tokens, by head and whether of `lexicon` (true)
     /// or the head's own.
     private var lexiconLocks: [LockKey: LexiconLock] = [:]
+    /// Prompt lookup decoding: how often the guesses through each target
+    /// head were right (`GuessTally`).
+    var guessTallies: [ObjectIdentifier: GuessTally] = [:]
     private struct LockKey: Hashable {
         let head: ObjectIdentifier
         let given: Bool
@@ -55,6 +58,10 @@ public final class Translator {
         public var promptTokens = 0
         public var generatedTokens = 0
         public var paragraphs = 0
+        /// Prompt lookup decoding: tokens guessed, and how many of them
+        /// were what was then picked (`Sampling.draft`).
+        public var guessedTokens = 0
+        public var rightGuesses = 0
     }
 
     /// The heads a translation between two languages runs through.
