@@ -165,7 +165,8 @@ struct HeadsCommand: ParsableCommand {
                        info.roundTripWeight.map { "--round-trip-weight \($0)" },
                        info.roundTripBelow.map { "--round-trip-below \($0)" },
                        info.examples.map { "--examples \($0)" },
-                       info.minLength.map { "--min-length \($0)" }].compactMap { $0 }
+                       info.minLength.map { "--min-length \($0)" },
+                       info.copyBias.map { "--copy-bias \($0)" }].compactMap { $0 }
         let lexicon = info.lexicon.map { "; it writes only the \($0.words.count) word forms of its lexicon unless told --no-lexicon" }
         return (options.isEmpty ? "as told" : options.joined(separator: " ") + " unless told otherwise") + (lexicon ?? "")
     }

@@ -11,7 +11,7 @@ extension HeadsCommand {
                 --no-repeat-ngram N (0: none), --repeat-penalty P (1: none), --candidates N (1: none; \
                 consensus decoding, for greedy translations), --round-trip-weight W (0: none) and \
                 --round-trip-below B (100: always), --examples N (0: none; pairs of the head's translation \
-                memory shown in the prompt). --memory FILE stores a translation memory in the head (a \
+                memory shown in the prompt), --min-length R (0: none), --copy-bias B (0: none). --memory FILE stores a translation memory in the head (a \
                 tab-separated file of texts in --memory-language and their translations into the \
                 head's language, replacing any it has; --no-memory removes it). --lexicon FILE (repeatable) \
                 stores the word forms of word lists or texts in the head's language, which translations through \
@@ -46,6 +46,9 @@ extension HeadsCommand {
         @Option(help: "The head's default --min-length: the answer's least characters per source character before it may end (0: none).")
         var minLength: Float?
 
+        @Option(help: "The head's default --copy-bias: logit added to the token that continues the prompt's examples where the answer's last tokens occurred in them (0: none).")
+        var copyBias: Float?
+
         @Option(help: "Store this translation memory in the head: a tab-separated file, a text and its translation per line.")
         var memory: String?
 
@@ -64,14 +67,14 @@ extension HeadsCommand {
         func settings(memory: TranslationMemory? = nil, lexicon: StoredLexicon? = nil) -> HeadDecoding.Settings {
             .init(noRepeatNgram: noRepeatNgram, repeatPenalty: repeatPenalty, candidates: candidates,
                   roundTripWeight: roundTripWeight, roundTripBelow: roundTripBelow, examples: examples,
-                  minLength: minLength, memory: memory, dropMemory: noMemory, lexicon: lexicon, dropLexicon: noLexicon)
+                  minLength: minLength, copyBias: copyBias, memory: memory, dropMemory: noMemory, lexicon: lexicon, dropLexicon: noLexicon)
         }
 
         func validate() throws {
             guard !settings().isEmpty || memory != nil || !lexicon.isEmpty else {
                 throw ValidationError(
                     "give --no-repeat-ngram, --repeat-penalty, --candidates, --round-trip-weight, --round-trip-below, "
-                        + "--examples, --min-length, --memory, --no-memory, --lexicon, --no-lexicon or several")
+                        + "--examples, --min-length, --copy-bias, --memory, --no-memory, --lexicon, --no-lexicon or several")
             }
             if memory != nil && noMemory { throw ValidationError("--memory and --no-memory exclude each other") }
             if !lexicon.isEmpty && noLexicon { throw ValidationError("--lexicon and --no-lexicon exclude each other") }

@@ -191,8 +191,18 @@ struct HeadTests {
         try HeadFileWriter.writeDense(native, to: path, info: TestHeads.renamed(native, "smol-rec", language: "tt"))
         let info = try HeadDecoding.recommend(input: path, output: changed,
                                               .init(noRepeatNgram: 3, repeatPenalty: 1.3, candidates: 7,
-                                                    roundTripWeight: 3, roundTripBelow: 30, minLength: 0.5))
+                                                    roundTripWeight: 3, roundTripBelow: 30, minLength: 0.5,
+                                                    copyBias: 4))
         #expect(info.noRepeatNgram == 3 && info.repeatPenalty == 1.3 && info.candidates == 7 && info.minLength == 0.5)
+        #expect(info.copyBias == 4)
+        // Translations through the head use them unless told otherwise.
+        let hydra = try TestHeads.model("smollm2-135m")
+        let head = try hydra.heads.load(path: changed, catalog: HeadCatalog(directories: []))
+        let translator = try Translator(model: hydra)
+        let tt = try Language.named("tt")
+        #expect(translator.sampler(target: head, language: tt, text: "x").sampling.copyBias == 4)
+        translator.sampling.copyBias = 0
+        #expect(translator.sampler(target: head, language: tt, text: "x").sampling.copyBias == 0)
         #expect(info.roundTripWeight == 3 && info.roundTripBelow == 30)
         let (before, after) = (try GGUFFile(path: path), try GGUFFile(path: changed))
         #expect(before.tensors.map(\.name) == after.tensors.map(\.name))
@@ -202,7 +212,7 @@ struct HeadTests {
         // Setting them back (in place) gives the original file again.
         try HeadDecoding.recommend(input: changed, output: changed,
                                    .init(noRepeatNgram: 0, repeatPenalty: 1, candidates: 1, roundTripWeight: 0,
-                                         roundTripBelow: 100, minLength: 0))
+                                         roundTripBelow: 100, minLength: 0, copyBias: 0))
         #expect(FileManager.default.contentsEqual(atPath: path, andPath: changed))
         #expect(!FileManager.default.fileExists(atPath: changed + ".part"))
         // A model is not a head; values out of range are refused before anything is written.
@@ -215,6 +225,7 @@ struct HeadTests {
         #expect(throws: HydraError.self) { try HeadDecoding.recommend(input: path, output: changed, .init(roundTripWeight: -1)) }
         #expect(throws: HydraError.self) { try HeadDecoding.recommend(input: path, output: changed, .init(roundTripBelow: 101)) }
         #expect(throws: HydraError.self) { try HeadDecoding.recommend(input: path, output: changed, .init(minLength: 5)) }
+        #expect(throws: HydraError.self) { try HeadDecoding.recommend(input: path, output: changed, .init(copyBias: 101)) }
         #expect(FileManager.default.contentsEqual(atPath: path, andPath: changed))
     }
 

@@ -25,8 +25,10 @@
 #   and stores data/tt/en-tt.tsv as its translation memory, recommending
 #   --examples 3 (EXAMPLES=3: the 3 nearest pairs shown in the prompt;
 #   CANDIDATES=7 would add consensus decoding: better, but slower than the
-#   default may be) and --min-length 0.5 (MINLEN=0.5: an answer may end
-#   only once it has half the characters of its text).
+#   default may be), --min-length 0.5 (MINLEN=0.5: an answer may end
+#   only once it has half the characters of its text) and --copy-bias 4
+#   (COPY=4: the token that continues an example where the answer's last
+#   tokens occurred in it gets 4 more logit).
 # DISTILL=W adds the native head as teacher (heads tune --distill W).
 # DISTILL_INPUTS=N (Llama and Qwen2 bodies) first tunes the built head's
 #   input rows by token distillation after N blocks (heads distill-inputs on
@@ -38,7 +40,8 @@
 # another language in the pairs' prompt (recorded in the head: translations
 # through it then name that language too; PROMPT=tt: the head's own), NGRAM
 # the --no-repeat-ngram the head recommends, PENALTY its --repeat-penalty,
-# CANDIDATES its --candidates, MINLEN its --min-length, EXAMPLES its
+# CANDIDATES its --candidates, MINLEN its --min-length, COPY its
+# --copy-bias, EXAMPLES its
 # --examples (with data/tt/en-tt.tsv stored as its translation memory;
 # empty: no memory), TUNE_EXAMPLES the
 # nearest pairs each tuning pair's prompt shows (heads tune --examples;
@@ -55,10 +58,10 @@ mkdir -p "$CACHE" "$(dirname "$OUT")"
 case "$MODEL" in
     gemma3-270m)
         BUILT=${BUILT:-heads/tt-gemma3-270m-transtok.gguf}
-        TEXT=(data/tt/tt.txt data/tt/en-tt.tsv); PAIRS=${PAIRS:-1500}; SPREAD=${SPREAD:-}; PROMPT=${PROMPT:-ru}; NGRAM=${NGRAM:-3}; PENALTY=${PENALTY-1.5}; CANDIDATES=${CANDIDATES-}; EXAMPLES=${EXAMPLES-}; MINLEN=${MINLEN-} ;;
+        TEXT=(data/tt/tt.txt data/tt/en-tt.tsv); PAIRS=${PAIRS:-1500}; SPREAD=${SPREAD:-}; PROMPT=${PROMPT:-ru}; NGRAM=${NGRAM:-3}; PENALTY=${PENALTY-1.5}; CANDIDATES=${CANDIDATES-}; EXAMPLES=${EXAMPLES-}; MINLEN=${MINLEN-}; COPY=${COPY-} ;;
     *)
         BUILT=${BUILT:-$CACHE/tt-$MODEL-transtok.gguf}
-        TEXT=(data/tt/tt-text.txt); PAIRS=${PAIRS:-1000}; SPREAD=${SPREAD:-}; PROMPT=${PROMPT:-ru}; NGRAM=${NGRAM:-3}; PENALTY=${PENALTY-1.5}; CANDIDATES=${CANDIDATES-}; EXAMPLES=${EXAMPLES-3}; MINLEN=${MINLEN-0.5} ;;
+        TEXT=(data/tt/tt-text.txt); PAIRS=${PAIRS:-1000}; SPREAD=${SPREAD:-}; PROMPT=${PROMPT:-ru}; NGRAM=${NGRAM:-3}; PENALTY=${PENALTY-1.5}; CANDIDATES=${CANDIDATES-}; EXAMPLES=${EXAMPLES-3}; MINLEN=${MINLEN-0.5}; COPY=${COPY-4} ;;
 esac
 TUNE_EXAMPLES=${TUNE_EXAMPLES-}
 
@@ -94,6 +97,9 @@ if [[ -n "$EXAMPLES" ]]; then
 fi
 if [[ -n "$MINLEN" ]]; then
     "$HYDRA" heads recommend "$OUT" --min-length "$MINLEN"
+fi
+if [[ -n "$COPY" ]]; then
+    "$HYDRA" heads recommend "$OUT" --copy-bias "$COPY"
 fi
 
 "$HYDRA" heads inspect "$OUT" --model "$MODEL"

@@ -3,7 +3,7 @@ import Foundation
 /// The decoding settings a head file recommends (`HeadInfo.noRepeatNgram`,
 /// `HeadInfo.repeatPenalty`, `HeadInfo.candidates`,
 /// `HeadInfo.roundTripWeight`, `HeadInfo.roundTripBelow`, `HeadInfo.examples`,
-/// `HeadInfo.minLength`, the word forms it keeps to, `HeadInfo.lexicon`,
+/// `HeadInfo.minLength`, `HeadInfo.copyBias`, the word forms it keeps to, `HeadInfo.lexicon`,
 /// and the translation memory they come from, `Head.memory`), changed without
 /// touching its tables: after
 /// measuring which settings translate best through a head, a researcher
@@ -21,6 +21,7 @@ public enum HeadDecoding {
         public var roundTripBelow: Float?
         public var examples: Int?
         public var minLength: Float?
+        public var copyBias: Float?
         /// A translation memory to store in the head (replacing any it has).
         public var memory: TranslationMemory?
         /// Removes the head's translation memory.
@@ -32,8 +33,8 @@ public enum HeadDecoding {
 
         public init(noRepeatNgram: Int? = nil, repeatPenalty: Float? = nil, candidates: Int? = nil,
                     roundTripWeight: Float? = nil, roundTripBelow: Float? = nil, examples: Int? = nil,
-                    minLength: Float? = nil, memory: TranslationMemory? = nil, dropMemory: Bool = false,
-                    lexicon: StoredLexicon? = nil, dropLexicon: Bool = false) {
+                    minLength: Float? = nil, copyBias: Float? = nil, memory: TranslationMemory? = nil,
+                    dropMemory: Bool = false, lexicon: StoredLexicon? = nil, dropLexicon: Bool = false) {
             self.noRepeatNgram = noRepeatNgram
             self.repeatPenalty = repeatPenalty
             self.candidates = candidates
@@ -41,6 +42,7 @@ public enum HeadDecoding {
             self.roundTripBelow = roundTripBelow
             self.examples = examples
             self.minLength = minLength
+            self.copyBias = copyBias
             self.memory = memory
             self.dropMemory = dropMemory
             self.lexicon = lexicon
@@ -49,7 +51,7 @@ public enum HeadDecoding {
 
         public var isEmpty: Bool {
             noRepeatNgram == nil && repeatPenalty == nil && candidates == nil && roundTripWeight == nil
-                && roundTripBelow == nil && examples == nil && minLength == nil && memory == nil && !dropMemory
+                && roundTripBelow == nil && examples == nil && minLength == nil && copyBias == nil && memory == nil && !dropMemory
                 && lexicon == nil && !dropLexicon
         }
 
@@ -58,7 +60,7 @@ public enum HeadDecoding {
         /// 0 (none) to 64 tokens, a repetition penalty in (0, 10], 1 (none)
         /// or 3 to 16 candidates, a round-trip weight and threshold between
         /// 0 and 100, 0 to 16 example pairs, a least length of 0 (none) to 4
-        /// characters a source character.
+        /// characters a source character, a copy bias of 0 (none) to 100.
         public func problem(option: String = "--") -> String? {
             if let n = noRepeatNgram, !(0...64).contains(n) { return "\(option)no-repeat-ngram must be between 0 and 64" }
             if let p = repeatPenalty, !isValid(repeatPenalty: p) { return "\(option)repeat-penalty must be in (0, 10]" }
@@ -71,6 +73,7 @@ public enum HeadDecoding {
             }
             if let n = examples, !isValid(examples: n) { return "\(option)examples must be between 0 and 16" }
             if let r = minLength, !isValid(minLength: r) { return "\(option)min-length must be between 0 (none) and 4" }
+            if let b = copyBias, !isValid(copyBias: b) { return "\(option)copy-bias must be between 0 (none) and 100" }
             if memory != nil && dropMemory { return "\(option)memory and \(option)no-memory exclude each other" }
             if lexicon != nil && dropLexicon { return "\(option)lexicon and \(option)no-lexicon exclude each other" }
             return nil
@@ -85,6 +88,7 @@ public enum HeadDecoding {
             if let b = roundTripBelow { info.roundTripBelow = b < 100 ? b : nil }
             if let n = examples { info.examples = n > 0 ? n : nil }
             if let r = minLength { info.minLength = r > 0 ? r : nil }
+            if let b = copyBias { info.copyBias = b > 0 ? b : nil }
             if let l = lexicon { info.lexicon = l }
             if dropLexicon { info.lexicon = nil }
         }
@@ -99,6 +103,7 @@ public enum HeadDecoding {
          (HeadKeys.roundTripBelow, info.roundTripBelow.map { .float32($0) }),
          (HeadKeys.examples, info.examples.map { .uint32(UInt32($0)) }),
          (HeadKeys.minLength, info.minLength.map { .float32($0) }),
+         (HeadKeys.copyBias, info.copyBias.map { .float32($0) }),
          (HeadKeys.lexicon, info.lexicon.map { .array(.strings($0.words)) })]
     }
 
@@ -113,6 +118,8 @@ public enum HeadDecoding {
     static func isValid(examples n: Int) -> Bool { (0...16).contains(n) }
     /// Characters of the answer a source character: 0 (none) to 4.
     static func isValid(minLength r: Float) -> Bool { r >= 0 && r <= 4 }
+    /// Logit added to the copied token: 0 (none) to 100.
+    static func isValid(copyBias b: Float) -> Bool { b >= 0 && b <= 100 }
 
     /// The `hydra.head.memory.*` keys that store `memory` (nil: none).
     static func memoryKeys(_ memory: TranslationMemory?) -> [(key: String, value: GGUFValue?)] {

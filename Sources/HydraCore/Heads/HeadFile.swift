@@ -69,6 +69,10 @@ public enum HeadFile {
         if let r = minLength, !(r > 0 && HeadDecoding.isValid(minLength: r)) {
             throw HeadError.invalid("\(file.path): \(HeadKeys.minLength) \(r) is not in (0, 4]")
         }
+        let copyBias = file.float(HeadKeys.copyBias)
+        if let b = copyBias, !(b > 0 && HeadDecoding.isValid(copyBias: b)) {
+            throw HeadError.invalid("\(file.path): \(HeadKeys.copyBias) \(b) is not in (0, 100]")
+        }
         var lexicon: StoredLexicon?
         if file.metadata[HeadKeys.lexicon] != nil {
             guard let words = file.strings(HeadKeys.lexicon), !words.isEmpty, !words.contains(where: \.isEmpty) else {
@@ -80,7 +84,7 @@ public enum HeadFile {
             name: file.string(HeadKeys.name) ?? stem, language: try required(HeadKeys.language),
             script: file.string(HeadKeys.script), promptLanguage: promptLanguage, noRepeatNgram: ngram,
             repeatPenalty: penalty, candidates: candidates, roundTripWeight: weight, roundTripBelow: below,
-            examples: examples, minLength: minLength, lexicon: lexicon,
+            examples: examples, minLength: minLength, copyBias: copyBias, lexicon: lexicon,
             body: .init(architecture: try required(HeadKeys.bodyArchitecture), hiddenSize: hidden, fingerprint: fingerprint),
             output: output,
             provenance: .init(method: file.string(HeadKeys.buildMethod) ?? "unknown", source: file.string(HeadKeys.buildSource),

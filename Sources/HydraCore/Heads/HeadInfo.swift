@@ -95,6 +95,11 @@ public struct HeadInfo: Sendable, Equatable {
     /// character before it may end) that translations through this head
     /// use unless told otherwise; nil: off.
     public var minLength: Float?
+    /// The `--copy-bias` (logit added to the token that continues the
+    /// prompt's examples where the answer's last tokens occurred in them)
+    /// that translations through this head use unless told otherwise;
+    /// nil: off.
+    public var copyBias: Float?
     /// The word forms translations through this head keep to unless told
     /// otherwise (`--lexicon`, `--no-lexicon`); nil: any.
     public var lexicon: StoredLexicon?
@@ -105,7 +110,7 @@ public struct HeadInfo: Sendable, Equatable {
     public init(name: String, language: String, script: String? = nil, promptLanguage: String? = nil,
                 noRepeatNgram: Int? = nil, repeatPenalty: Float? = nil, candidates: Int? = nil,
                 roundTripWeight: Float? = nil, roundTripBelow: Float? = nil, examples: Int? = nil, minLength: Float? = nil,
-                lexicon: StoredLexicon? = nil, body: BodyFit, output: Output, provenance: Provenance) {
+                copyBias: Float? = nil, lexicon: StoredLexicon? = nil, body: BodyFit, output: Output, provenance: Provenance) {
         self.name = name
         self.language = language
         self.script = script
@@ -117,6 +122,7 @@ public struct HeadInfo: Sendable, Equatable {
         self.roundTripBelow = roundTripBelow
         self.examples = examples
         self.minLength = minLength
+        self.copyBias = copyBias
         self.lexicon = lexicon
         self.body = body
         self.output = output
@@ -160,6 +166,8 @@ public enum HeadKeys {
     public static let examples = "hydra.head.decoding.examples"
     /// The head's default `--min-length` (see `HeadInfo.minLength`).
     public static let minLength = "hydra.head.decoding.min_length"
+    /// The head's default `--copy-bias` (see `HeadInfo.copyBias`).
+    public static let copyBias = "hydra.head.decoding.copy_bias"
     /// The head's lexicon (see `HeadInfo.lexicon`): its words, lower-cased,
     /// as a string array.
     public static let lexicon = "hydra.head.decoding.lexicon"

@@ -140,7 +140,7 @@ public struct Sampling: Sendable, Equatable, Codable {
         if let n = examples, !HeadDecoding.isValid(examples: n) { return "--examples (examples) must be between 0 and 16" }
         if let r = minLength, !HeadDecoding.isValid(minLength: r) { return "--min-length (min_length) must be between 0 and 4" }
         if !(0...16).contains(draft) { return "--draft (draft) must be between 0 and 16" }
-        if let b = copyBias, !(b >= 0 && b <= 100) { return "--copy-bias (copy_bias) must be between 0 and 100" }
+        if let b = copyBias, !HeadDecoding.isValid(copyBias: b) { return "--copy-bias (copy_bias) must be between 0 and 100" }
         return nil
     }
 

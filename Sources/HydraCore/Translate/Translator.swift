@@ -172,6 +172,7 @@ public final class Translator {
         if sampling.roundTripBelow == nil { sampling.roundTripBelow = target.info.roundTripBelow ?? 100 }
         if sampling.examples == nil { sampling.examples = target.info.examples ?? 0 }
         if sampling.minLength == nil { sampling.minLength = target.info.minLength ?? 0 }
+        if sampling.copyBias == nil { sampling.copyBias = target.info.copyBias ?? 0 }
         var banned = PlaceholderGuard.bannedTokens(target, for: text)
         if let script = ScriptLock.script(mode: scriptLock, head: target, target: language) {
             banned = banned.union(target.bannedTokens(keeping: script))
