@@ -90,10 +90,7 @@ public final class SequenceBatch {
         guard b > 0 else { return }
         let body = model.body
         let e = body.config.embeddingLength
-        if inputs.count < b * e {
-            inputs = [Float](repeating: 0, count: b * e)
-            hidden = [Float](repeating: 0, count: b * e)
-        }
+        reserve(rows: b)
         try inputs.withUnsafeMutableBufferPointer { inp in
             for (i, (sequence, token)) in zip(sequences, tokens).enumerated() {
                 try [token].withUnsafeBufferPointer {
@@ -146,6 +143,15 @@ public final class SequenceBatch {
         }
     }
 
+    /// Grows the input and hidden-state buffers to `rows` rows.
+    private func reserve(rows: Int) {
+        let size = rows * model.body.config.embeddingLength
+        if inputs.count < size {
+            inputs = [Float](repeating: 0, count: size)
+            hidden = [Float](repeating: 0, count: size)
+        }
+    }
+
     /// Feeds `tokens` (in the sequence's target head) to `sequence` one
     /// position after another, in one pass through the body, and returns
     /// the logits after each: tokens.count rows of the head's vocabulary,
@@ -157,11 +163,7 @@ public final class SequenceBatch {
         let n = tokens.count
         guard n > 0 else { return [] }
         let body = model.body
-        let e = body.config.embeddingLength
-        if inputs.count < n * e {
-            inputs = [Float](repeating: 0, count: n * e)
-            hidden = [Float](repeating: 0, count: n * e)
-        }
+        reserve(rows: n)
         try inputs.withUnsafeMutableBufferPointer { inp in
             try tokens.withUnsafeBufferPointer {
                 try body.embed(tokens: $0, from: sequence.target.embedding, into: inp.baseAddress!)
