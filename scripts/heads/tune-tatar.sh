@@ -23,9 +23,9 @@
 #   output rows turn that intent into Tatar); the head recommends
 #   --no-repeat-ngram 3 (NGRAM=3) and --repeat-penalty 1.5 (PENALTY=1.5),
 #   and stores data/tt/en-tt.tsv as its translation memory, recommending
-#   --examples 3 (EXAMPLES=3: the 3 nearest pairs shown in the prompt;
-#   CANDIDATES=7 would add consensus decoding: better, but slower than the
-#   default may be), --min-length 0.5 (MINLEN=0.5: an answer may end
+#   --examples 3 (EXAMPLES=3: the 3 nearest pairs shown in the prompt),
+#   consensus decoding over 7 candidates (CANDIDATES=7; CANDIDATES= for
+#   greedy, about twice as fast), --min-length 0.5 (MINLEN=0.5: an answer may end
 #   only once it has half the characters of its text) and --copy-bias 4
 #   (COPY=4: the token that continues an example where the answer's last
 #   tokens occurred in it gets 4 more logit).
@@ -61,7 +61,7 @@ case "$MODEL" in
         TEXT=(data/tt/tt.txt data/tt/en-tt.tsv); PAIRS=${PAIRS:-1500}; SPREAD=${SPREAD:-}; PROMPT=${PROMPT:-ru}; NGRAM=${NGRAM:-3}; PENALTY=${PENALTY-1.5}; CANDIDATES=${CANDIDATES-}; EXAMPLES=${EXAMPLES-}; MINLEN=${MINLEN-}; COPY=${COPY-} ;;
     *)
         BUILT=${BUILT:-$CACHE/tt-$MODEL-transtok.gguf}
-        TEXT=(data/tt/tt-text.txt); PAIRS=${PAIRS:-1000}; SPREAD=${SPREAD:-}; PROMPT=${PROMPT:-ru}; NGRAM=${NGRAM:-3}; PENALTY=${PENALTY-1.5}; CANDIDATES=${CANDIDATES-}; EXAMPLES=${EXAMPLES-3}; MINLEN=${MINLEN-0.5}; COPY=${COPY-4} ;;
+        TEXT=(data/tt/tt-text.txt); PAIRS=${PAIRS:-1000}; SPREAD=${SPREAD:-}; PROMPT=${PROMPT:-ru}; NGRAM=${NGRAM:-3}; PENALTY=${PENALTY-1.5}; CANDIDATES=${CANDIDATES-7}; EXAMPLES=${EXAMPLES-3}; MINLEN=${MINLEN-0.5}; COPY=${COPY-4} ;;
 esac
 TUNE_EXAMPLES=${TUNE_EXAMPLES-}
 
