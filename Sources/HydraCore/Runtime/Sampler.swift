@@ -80,7 +80,8 @@ public struct Sampling: Sendable, Equatable, Codable {
     /// The copy bias: where the answer's last tokens (2 or 3) occurred
     /// earlier in the prompt (the examples) or the answer, the token that
     /// followed them then gets this much more logit before the pick (0:
-    /// off). Nil: what the target head recommends
+    /// off; greedy, sampling and consensus decoding, not within beam
+    /// search). Nil: what the target head recommends
     /// (`HeadInfo.copyBias`), else 0.
     public var copyBias: Float?
 

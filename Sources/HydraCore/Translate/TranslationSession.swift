@@ -130,8 +130,8 @@ public final class TranslationSession {
             session.takeBeams(emit: emit)
         } else {
             if sampling.draft > 0, translator.guessTallies[ObjectIdentifier(th), default: GuessTally()].shouldGuess() {
-                session.drafting = Drafting(count: sampling.draft, batch: SequenceBatch(model: translator.hydra), translator: translator,
-                                            head: ObjectIdentifier(th))
+                session.drafting = Drafting(count: sampling.draft, batch: SequenceBatch(model: translator.hydra),
+                                            translator: translator, head: ObjectIdentifier(th))
             }
             session.advance(emit: emit, alone: false)
         }
