@@ -133,9 +133,7 @@ extension HeadsCommand {
                     }
                     translateSeconds = clock.lap() / 1000
                     tbar.finish()
-                    if guessed > 0 {
-                        FileHandle.standardError.write(Data("\(name): \(right) of \(guessed) guessed tokens right (--draft)\n".utf8))
-                    }
+                    if guessed > 0 { printError("\(name): \(right) of \(guessed) guessed tokens right (--draft)") }
                     if let hypotheses {
                         try (outputs.joined(separator: "\n") + "\n")
                             .write(toFile: "\(hypotheses)/\(name).txt", atomically: true, encoding: .utf8)

@@ -30,6 +30,16 @@ public final class HydraSequence {
         return copy
     }
 
+    /// Makes row `row` of `rows` (rows of the target head's vocabulary)
+    /// the latest logits, in place.
+    func setLogits(_ rows: [Float], row: Int) {
+        let vocabulary = output.vocabularySize
+        if logits.count != vocabulary { logits = [Float](repeating: 0, count: vocabulary) }
+        logits.withUnsafeMutableBufferPointer { dst in
+            rows.withUnsafeBufferPointer { dst.baseAddress!.update(from: $0.baseAddress! + row * vocabulary, count: vocabulary) }
+        }
+    }
+
     /// Makes this sequence a copy of `other` (cache and logits).
     public func copy(from other: HydraSequence) throws {
         try state.copyCache(from: other.state, count: other.state.length)
@@ -129,17 +139,7 @@ public final class SequenceBatch {
                                   eachAsOne: exact)
                 }
             }
-            for (j, i) in members.enumerated() {
-                let start = j * vocabulary
-                if sequences[i].logits.count != vocabulary {
-                    sequences[i].logits = [Float](repeating: 0, count: vocabulary)
-                }
-                sequences[i].logits.withUnsafeMutableBufferPointer { dst in
-                    logits.withUnsafeBufferPointer { src in
-                        dst.baseAddress!.update(from: src.baseAddress! + start, count: vocabulary)
-                    }
-                }
-            }
+            for (j, i) in members.enumerated() { sequences[i].setLogits(logits, row: j) }
         }
     }
 
@@ -183,7 +183,7 @@ public final class SequenceBatch {
                                        eachAsOne: true)
             }
         }
-        sequence.logits = Array(all[(n - 1) * vocabulary..<n * vocabulary])
+        sequence.setLogits(all, row: n - 1)
         return all
     }
 }

@@ -198,10 +198,9 @@ public final class TranslationSession {
                 sequence.state.length = start
                 return
             }
-            let vocabulary = logits.count / fed.count
             var kept = 0, right = 0
             for row in 0..<fed.count {
-                sequence.logits = Array(logits[row * vocabulary..<(row + 1) * vocabulary])
+                sequence.setLogits(logits, row: row)
                 step(candidate, emit: emit)
                 kept = row + 1
                 guard candidate.running else { break }
