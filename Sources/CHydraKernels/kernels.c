@@ -69,7 +69,8 @@ static const hydra_kernel simd_kernels[] = {
     [HYDRA_TYPE_Q3_K] = K(Q8_K, hydra_quantize_q8_K_scalar, hydra_dot_q3_K_scalar),
     [HYDRA_TYPE_Q4_K] = K4(Q8_K, hydra_quantize_q8_K_scalar, hydra_dot_q4_K_avx2, hydra_dot4_q4_K_avx2),
     [HYDRA_TYPE_Q5_K] = K(Q8_K, hydra_quantize_q8_K_scalar, hydra_dot_q5_K_scalar),
-    [HYDRA_TYPE_Q6_K] = K(Q8_K, hydra_quantize_q8_K_scalar, hydra_dot_q6_K_avx2),
+    [HYDRA_TYPE_Q6_K] = {.act_type = HYDRA_TYPE_Q8_K, .quantize = hydra_quantize_q8_K_scalar,
+                         .dot = hydra_dot_q6_K_avx2, .dot_each = hydra_dot_each_q6_K_avx2},
 };
 #endif
 
@@ -102,6 +103,7 @@ static const hydra_kernel q4_K_x8_simd = {
     .repacked_block_bytes = sizeof(block_q4_K_r8),
     .dot8_repacked = hydra_dot8_q4_K_r8_avx2,
     .dot8x4_repacked = hydra_dot8x4_q4_K_r8_avx2,
+    .dot8_repacked_each = hydra_dot8_each_q4_K_r8_avx2,
 };
 #endif
 

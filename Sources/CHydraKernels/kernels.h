@@ -60,6 +60,15 @@ typedef void (*hydra_dot8x4_fn)(int64_t n, const void *packed, const void *x, si
 /// from hydra_kernel.repack) with one activation row: out[r], each equal
 /// to the kernel's dot8.
 typedef void (*hydra_dot8_repacked_fn)(int64_t n, const void *repacked, const void *x, float out[8]);
+/// Dot products of one weight row with `ntok` (1 to 4) activation rows
+/// `x_stride` bytes apart: token t's at out[t * out_stride], each equal to
+/// the one-row kernel's bit for bit (the row unpacked once for all).
+typedef void (*hydra_dot_each_fn)(int64_t n, const void *w, const void *x, size_t x_stride, int32_t ntok, float *out,
+                                  int64_t out_stride);
+/// Eight weight rows kept repacked with `ntok` (1 to 4) activation rows:
+/// token t's eight at out + t * out_stride, each equal to dot8_repacked's.
+typedef void (*hydra_dot8_each_fn)(int64_t n, const void *repacked, const void *x, size_t x_stride, int32_t ntok,
+                                   float *out, int64_t out_stride);
 /// Rewrites one weight row of `n` elements as Q8_0 blocks with the same
 /// scales and integer values (exact for Q4_0 and Q5_0).
 typedef void (*hydra_unpack_fn)(const void *w, void *out, int64_t n);
@@ -88,6 +97,10 @@ typedef struct {
     size_t repacked_block_bytes;
     hydra_dot8_repacked_fn dot8_repacked;
     hydra_dot8x4_fn dot8x4_repacked;
+    // Optional, for several sequences decoded together (hydra_matmul_each):
+    // up to four tokens at a time, each with the one-token arithmetic.
+    hydra_dot_each_fn dot_each;
+    hydra_dot8_each_fn dot8_repacked_each;
 } hydra_kernel;
 
 /// The kernels for `type` in `mode` (0 portable, 1 best), or NULL.
@@ -159,6 +172,10 @@ void hydra_dot4_q4_K_x8_avx2(int64_t n, const void *w, const void *x, size_t x_s
 void hydra_dot8_q4_K_r8_avx2(int64_t n, const void *repacked, const void *x, float out[8]);
 void hydra_dot8x4_q4_K_r8_avx2(int64_t n, const void *repacked, const void *x, size_t x_stride, float out[32]);
 float hydra_dot_q6_K_tiled_avx2(int64_t n, const void *w, const void *x);
+void hydra_dot_each_q6_K_avx2(int64_t n, const void *w, const void *x, size_t x_stride, int32_t ntok, float *out,
+                              int64_t out_stride);
+void hydra_dot8_each_q4_K_r8_avx2(int64_t n, const void *repacked, const void *x, size_t x_stride, int32_t ntok,
+                                  float *out, int64_t out_stride);
 #if defined(__AVX512BW__) && defined(__AVX512VNNI__)
 void hydra_dot8_q4_0_avx512(int64_t n, const void *w, size_t w_stride, const void *x, float out[8]);
 void hydra_dot8_q4_1_avx512(int64_t n, const void *w, size_t w_stride, const void *x, float out[8]);

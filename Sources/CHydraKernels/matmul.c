@@ -380,19 +380,27 @@ int32_t hydra_repack(int32_t type, const void *W, int64_t rows, int64_t cols, vo
 
 /// Thread i of n: every token against chunks of rows, with the kernel a
 /// single token would get (rows walked once, so each weight row is read
-/// from memory once for all tokens while it is hot in cache).
+/// from memory once for all tokens while it is hot in cache; where the
+/// kernel has an `each` form, unpacked once for up to four tokens).
 static void multiply_each_part(void *vjob, int32_t i, int32_t n) {
     (void)i, (void)n;
     matmul_job *job = vjob;
-    const hydra_dot_fn dot = job->kernel->dot;
-    const hydra_dot8_fn dot8 = job->kernel->dot8;
-    const size_t row = job->w_row_bytes;
+    const hydra_kernel *k = job->kernel;
+    const hydra_dot_fn dot = k->dot;
+    const hydra_dot8_fn dot8 = k->dot8;
+    const size_t row = job->w_row_bytes, xq = job->xq_row_bytes;
     int64_t begin, end;
     while (claim_rows(job, &begin, &end)) {
         int64_t r = begin;
         for (const uint8_t *repacked; r + 8 <= end && (repacked = repacked_rows(job, r)); r += 8) {
-            for (int64_t t = 0; t < job->ntok; t++) {
-                job->kernel->dot8_repacked(job->cols, repacked, job->XQ + t * job->xq_row_bytes, job->Y + t * job->rows + r);
+            int64_t t = 0;
+            for (; k->dot8_repacked_each && t + 1 < job->ntok; t += 4) {
+                const int32_t nt = job->ntok - t < 4 ? (int32_t)(job->ntok - t) : 4;
+                k->dot8_repacked_each(job->cols, repacked, job->XQ + t * xq, xq, nt, job->Y + t * job->rows + r,
+                                      job->rows);
+            }
+            for (; t < job->ntok; t++) {
+                k->dot8_repacked(job->cols, repacked, job->XQ + t * xq, job->Y + t * job->rows + r);
             }
         }
         for (; dot8 && r + 8 <= end; r += 8) {
@@ -404,9 +412,12 @@ static void multiply_each_part(void *vjob, int32_t i, int32_t n) {
         }
         for (; r < end; r++) {
             const uint8_t *w = job->W + r * row;
-            for (int64_t t = 0; t < job->ntok; t++) {
-                job->Y[t * job->rows + r] = dot(job->cols, w, job->XQ + t * job->xq_row_bytes);
+            int64_t t = 0;
+            for (; k->dot_each && t + 1 < job->ntok; t += 4) {
+                const int32_t nt = job->ntok - t < 4 ? (int32_t)(job->ntok - t) : 4;
+                k->dot_each(job->cols, w, job->XQ + t * xq, xq, nt, job->Y + t * job->rows + r, job->rows);
             }
+            for (; t < job->ntok; t++) job->Y[t * job->rows + r] = dot(job->cols, w, job->XQ + t * xq);
         }
     }
 }

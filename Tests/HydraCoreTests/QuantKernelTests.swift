@@ -27,6 +27,31 @@ import Testing
         }
     }
 
+    /// Tokens each multiplied as one (several sequences decoded together):
+    /// the SIMD kernels that unpack a row once for up to four tokens give
+    /// every token the portable one-token bits, for every count of tokens
+    /// (groups of four and their leftovers).
+    @Test(arguments: kernelTypes)
+    func eachTokenEqualsOneTokenProducts(type: GGMLType) throws {
+        var rng = TestRandom(seed: 0xeac4 + UInt64(type.rawValue))
+        let rows = 19, cols = type.blockElements == 32 ? 1056 : 1024
+        let bytes = randomMatrixBytes(type, rows: rows, cols: cols, rng: &rng)
+        let pool = ThreadPool(threads: 2)
+        try bytes.withUnsafeBytes { raw in
+            let m = try QuantizedMatrix(type: type, rows: rows, cols: cols, data: raw.baseAddress!)
+            for tokens in 1...9 {
+                let x = rng.activations(tokens * cols, scale: 4)
+                var each = [Float](repeating: 0, count: tokens * rows)
+                m.multiplyEach(x, tokens: tokens, into: &each, pool: pool, kernels: .best)
+                for t in 0..<tokens {
+                    let alone = m.multiply(Array(x[t * cols..<(t + 1) * cols]), tokens: 1, pool: nil, kernels: .portable)
+                    #expect(Array(each[t * rows..<(t + 1) * rows]).map(\.bitPattern) == alone.map(\.bitPattern),
+                            "\(type.name) tokens=\(tokens) token \(t)")
+                }
+            }
+        }
+    }
+
     /// Q4_K matrices whose row count is a multiple of 8 take ggml's repacked
     /// arithmetic (eight rows at a time for one token, four tokens at a time
     /// for a prompt). SIMD equals portable there too, for one token, a few
@@ -44,7 +69,7 @@ import Testing
             let plain = try QuantizedMatrix(type: type, rows: rows, cols: cols, data: raw.baseAddress!)
             let m = kept ? plain.repackedForProducts() : plain
             #expect((m.repacked != nil) == (kept && hydra_has_simd_kernels() != 0))
-            for tokens in [1, 3, 4, 6, 9, 22] {
+            for tokens in [1, 2, 3, 4, 5, 6, 7, 9, 22] {
                 let x = rng.activations(tokens * cols, scale: 4)
                 let portable = plain.multiply(x, tokens: tokens, pool: nil, kernels: .portable)
                 let best = m.multiply(x, tokens: tokens, pool: pool, kernels: .best)

@@ -100,6 +100,69 @@ float hydra_dot_q6_K_avx2(int64_t n, const void *vw, const void *vx) {
     return hsum_ps(acc);
 }
 
+// ---- several tokens, each with the one-token arithmetic --------------------------------
+// Sequences decoded together must each get the bits they would get alone,
+// so a row's weights are unpacked once and then multiplied with each
+// token in exactly the one-token kernel's lanes and order of float steps
+// (the integer sums of a lane are exact in any order).
+
+/// hydra_dot_q6_K_avx2 for `nt` tokens (`x_stride` bytes apart): out[t * out_stride].
+static inline __attribute__((always_inline)) void q6_K_each(int64_t n, const block_q6_K *w, const uint8_t *vx,
+                                                            size_t x_stride, const int nt, float *out,
+                                                            int64_t out_stride) {
+    const __m256i m3 = _mm256_set1_epi8(3), m15 = _mm256_set1_epi8(15);
+    __m256 acc[4];
+    for (int t = 0; t < nt; t++) acc[t] = _mm256_setzero_ps();
+    for (int64_t i = 0; i < n / QK_K; i++) {
+        const block_q8_K *x[4];
+        for (int t = 0; t < nt; t++) x[t] = (const block_q8_K *)(vx + t * x_stride) + i;
+        const uint8_t *ql = w[i].ql, *qh = w[i].qh;
+        const __m128i scales = _mm_loadu_si128((const __m128i *)w[i].scales);
+        __m256i sumi[4];
+        for (int t = 0; t < nt; t++) sumi[t] = _mm256_setzero_si256();
+        for (int j = 0; j < 2; j++, ql += 64, qh += 32) {
+            const __m256i b1 = _mm256_loadu_si256((const __m256i *)ql);
+            const __m256i b2 = _mm256_loadu_si256((const __m256i *)(ql + 32));
+            const __m256i bh = _mm256_loadu_si256((const __m256i *)qh);
+            __m256i q[4];
+            q[0] = _mm256_or_si256(_mm256_and_si256(b1, m15), _mm256_slli_epi16(_mm256_and_si256(bh, m3), 4));
+            q[1] = _mm256_or_si256(_mm256_and_si256(b2, m15), _mm256_slli_epi16(_mm256_and_si256(bh, _mm256_set1_epi8(12)), 2));
+            q[2] = _mm256_or_si256(_mm256_and_si256(_mm256_srli_epi16(b1, 4), m15), _mm256_and_si256(bh, _mm256_set1_epi8(48)));
+            q[3] = _mm256_or_si256(_mm256_and_si256(_mm256_srli_epi16(b2, 4), m15),
+                                   _mm256_srli_epi16(_mm256_and_si256(bh, _mm256_set1_epi8((char)0xC0)), 2));
+            for (int c = 0; c < 4; c++) {
+                const uint64_t s = (uint64_t)(2 * (4 * j + c));
+                const __m128i pick = _mm_set_epi64x((long long)(0x0101010101010101ULL * (s + 1)),
+                                                    (long long)(0x0101010101010101ULL * s));
+                const __m256i sc = _mm256_cvtepi8_epi16(_mm_shuffle_epi8(scales, pick));
+                for (int t = 0; t < nt; t++) {
+                    const __m256i p =
+                        _mm256_maddubs_epi16(q[c], _mm256_loadu_si256((const __m256i *)(x[t]->qs + 128 * j + 32 * c)));
+                    sumi[t] = _mm256_add_epi32(sumi[t], _mm256_madd_epi16(sc, p));
+                }
+            }
+        }
+        const __m256i scales16 = _mm256_cvtepi8_epi16(scales);
+        for (int t = 0; t < nt; t++) {
+            const __m256i bsums = _mm256_loadu_si256((const __m256i *)x[t]->bsums);
+            const __m256i offset = _mm256_slli_epi32(_mm256_madd_epi16(bsums, scales16), 5);
+            const float d = x[t]->d * fp16_to_fp32(w[i].d);
+            acc[t] = _mm256_fmadd_ps(_mm256_set1_ps(d), _mm256_cvtepi32_ps(_mm256_sub_epi32(sumi[t], offset)), acc[t]);
+        }
+    }
+    for (int t = 0; t < nt; t++) out[t * out_stride] = hsum_ps(acc[t]);
+}
+
+void hydra_dot_each_q6_K_avx2(int64_t n, const void *w, const void *x, size_t x_stride, int32_t ntok, float *out,
+                              int64_t out_stride) {
+    switch (ntok) {
+    case 4: q6_K_each(n, w, x, x_stride, 4, out, out_stride); break;
+    case 3: q6_K_each(n, w, x, x_stride, 3, out, out_stride); break;
+    case 2: q6_K_each(n, w, x, x_stride, 2, out, out_stride); break;
+    default: *out = hydra_dot_q6_K_avx2(n, w, x); break;
+    }
+}
+
 /// Q4_K for four tokens: per token exactly hydra_dot_q4_K_avx2.
 void hydra_dot4_q4_K_avx2(int64_t n, const void *vw, const void *vx, size_t x_stride, float out[4]) {
     const block_q4_K *w = vw;
@@ -528,6 +591,64 @@ void hydra_dot8_q4_K_r8_avx2(int64_t n, const void *packed, const void *vx, floa
         accm = _mm256_fmadd_ps(_mm256_cvtepi32_ps(msum), _mm256_mul_ps(dmin, dx), accm);
     }
     _mm256_storeu_ps(out, _mm256_sub_ps(acc, accm));
+}
+
+/// hydra_dot8_q4_K_r8_avx2 for `nt` tokens (`x_stride` bytes apart): each
+/// 32-byte row of values split from its nibbles once for all of them;
+/// token t's eight results at out + t * out_stride.
+static inline __attribute__((always_inline)) void q4_K_r8_each(int64_t n, const block_q4_K_r8 *p, const uint8_t *vx,
+                                                               size_t x_stride, const int nt, float *out,
+                                                               int64_t out_stride) {
+    const __m256i m4 = _mm256_set1_epi8(0xF);
+    __m256 acc[4], accm[4];
+    for (int t = 0; t < nt; t++) acc[t] = accm[t] = _mm256_setzero_ps();
+    for (int64_t i = 0; i < n / QK_K; i++, p++) {
+        for (size_t o = 0; o < sizeof *p; o += 64) _mm_prefetch((const char *)(p + R8_PREFETCH) + o, _MM_HINT_T0);
+        const block_q8_K *x[4];
+        for (int t = 0; t < nt; t++) x[t] = (const block_q8_K *)(vx + t * x_stride) + i;
+        __m256i sum[4], msum[4];
+        for (int t = 0; t < nt; t++) sum[t] = msum[t] = _mm256_setzero_si256();
+        for (int j = 0; j < 4; j++) {
+            __m256i s0[4], s1[4];
+            for (int t = 0; t < nt; t++) s0[t] = s1[t] = _mm256_setzero_si256();
+            for (int g = 0; g < 8; g++) {
+                const __m256i q = _mm256_loadu_si256((const __m256i *)p->qs[j][g]);
+                const __m256i q0 = _mm256_and_si256(q, m4), q1 = _mm256_and_si256(_mm256_srli_epi16(q, 4), m4);
+                for (int t = 0; t < nt; t++) {
+                    const int32_t *y = (const int32_t *)x[t]->qs;
+                    s0[t] = dpbusd_avx2(s0[t], q0, _mm256_set1_epi32(y[16 * j + g]));
+                    s1[t] = dpbusd_avx2(s1[t], q1, _mm256_set1_epi32(y[16 * j + 8 + g]));
+                }
+            }
+            const __m256i sc0 = _mm256_cvtepu8_epi32(_mm_loadl_epi64((const __m128i *)p->scales[2 * j]));
+            const __m256i sc1 = _mm256_cvtepu8_epi32(_mm_loadl_epi64((const __m128i *)p->scales[2 * j + 1]));
+            const __m256i mins = _mm256_cvtepu8_epi16(_mm_loadu_si128((const __m128i *)p->mins[j]));
+            for (int t = 0; t < nt; t++) {
+                sum[t] = _mm256_add_epi32(sum[t], _mm256_add_epi32(_mm256_mullo_epi32(s0[t], sc0), _mm256_mullo_epi32(s1[t], sc1)));
+                const int16_t *bs = x[t]->bsums + 4 * j;
+                const uint32_t pair = (uint16_t)(bs[0] + bs[1]) | (uint32_t)(uint16_t)(bs[2] + bs[3]) << 16;
+                msum[t] = _mm256_add_epi32(msum[t], _mm256_madd_epi16(mins, _mm256_set1_epi32((int)pair)));
+            }
+        }
+        const __m256 d = _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)p->d));
+        const __m256 dmin = _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)p->dmin));
+        for (int t = 0; t < nt; t++) {
+            const __m256 dx = _mm256_set1_ps(x[t]->d);
+            acc[t] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(sum[t]), _mm256_mul_ps(d, dx), acc[t]);
+            accm[t] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(msum[t]), _mm256_mul_ps(dmin, dx), accm[t]);
+        }
+    }
+    for (int t = 0; t < nt; t++) _mm256_storeu_ps(out + t * out_stride, _mm256_sub_ps(acc[t], accm[t]));
+}
+
+void hydra_dot8_each_q4_K_r8_avx2(int64_t n, const void *repacked, const void *x, size_t x_stride, int32_t ntok,
+                                  float *out, int64_t out_stride) {
+    switch (ntok) {
+    case 4: q4_K_r8_each(n, repacked, x, x_stride, 4, out, out_stride); break;
+    case 3: q4_K_r8_each(n, repacked, x, x_stride, 3, out, out_stride); break;
+    case 2: q4_K_r8_each(n, repacked, x, x_stride, 2, out, out_stride); break;
+    default: hydra_dot8_q4_K_r8_avx2(n, repacked, x, out); break;
+    }
 }
 
 /// hydra_dot8x4_q4_K_x8_avx2 on eight rows kept as block_q4_K_r8: the
