@@ -60,53 +60,10 @@ float hydra_dot_q4_K_avx2(int64_t n, const void *vw, const void *vx) {
     return hsum_ps(acc) + _mm_cvtss_f32(acc_m);
 }
 
-float hydra_dot_q6_K_avx2(int64_t n, const void *vw, const void *vx) {
-    const block_q6_K *w = vw;
-    const block_q8_K *x = vx;
-    const __m256i m3 = _mm256_set1_epi8(3), m15 = _mm256_set1_epi8(15);
-    __m256 acc = _mm256_setzero_ps();
-    for (int64_t i = 0; i < n / QK_K; i++) {
-        const float d = x[i].d * fp16_to_fp32(w[i].d);
-        const uint8_t *ql = w[i].ql, *qh = w[i].qh;
-        const int8_t *q8 = x[i].qs;
-        const __m128i scales = _mm_loadu_si128((const __m128i *)w[i].scales);
-        // The -32 offset of every value, through the activation block sums.
-        const __m256i bsums = _mm256_loadu_si256((const __m256i *)x[i].bsums);
-        const __m256i offset = _mm256_slli_epi32(_mm256_madd_epi16(bsums, _mm256_cvtepi8_epi16(scales)), 5);
-        __m256i sumi = _mm256_setzero_si256();
-        for (int j = 0; j < 2; j++, ql += 64, qh += 32, q8 += 128) {
-            const __m256i b1 = _mm256_loadu_si256((const __m256i *)ql);
-            const __m256i b2 = _mm256_loadu_si256((const __m256i *)(ql + 32));
-            const __m256i bh = _mm256_loadu_si256((const __m256i *)qh);
-            __m256i q[4];
-            q[0] = _mm256_or_si256(_mm256_and_si256(b1, m15), _mm256_slli_epi16(_mm256_and_si256(bh, m3), 4));
-            q[1] = _mm256_or_si256(_mm256_and_si256(b2, m15), _mm256_slli_epi16(_mm256_and_si256(bh, _mm256_set1_epi8(12)), 2));
-            q[2] = _mm256_or_si256(_mm256_and_si256(_mm256_srli_epi16(b1, 4), m15), _mm256_and_si256(bh, _mm256_set1_epi8(48)));
-            q[3] = _mm256_or_si256(_mm256_and_si256(_mm256_srli_epi16(b2, 4), m15),
-                                   _mm256_srli_epi16(_mm256_and_si256(bh, _mm256_set1_epi8((char)0xC0)), 2));
-            for (int c = 0; c < 4; c++) {
-                // Scale of elements 0..15 of this chunk in the low half, 16..31 in the high half.
-                const uint64_t s = (uint64_t)(2 * (4 * j + c));
-                const __m128i pick = _mm_set_epi64x((long long)(0x0101010101010101ULL * (s + 1)),
-                                                    (long long)(0x0101010101010101ULL * s));
-                const __m256i sc = _mm256_cvtepi8_epi16(_mm_shuffle_epi8(scales, pick));
-                const __m256i p = _mm256_maddubs_epi16(q[c], _mm256_loadu_si256((const __m256i *)(q8 + 32 * c)));
-                sumi = _mm256_add_epi32(sumi, _mm256_madd_epi16(sc, p));
-            }
-        }
-        sumi = _mm256_sub_epi32(sumi, offset);
-        acc = _mm256_fmadd_ps(_mm256_set1_ps(d), _mm256_cvtepi32_ps(sumi), acc);
-    }
-    return hsum_ps(acc);
-}
-
-// ---- several tokens, each with the one-token arithmetic --------------------------------
-// Sequences decoded together must each get the bits they would get alone,
-// so a row's weights are unpacked once and then multiplied with each
-// token in exactly the one-token kernel's lanes and order of float steps
-// (the integer sums of a lane are exact in any order).
-
-/// hydra_dot_q6_K_avx2 for `nt` tokens (`x_stride` bytes apart): out[t * out_stride].
+/// ggml's Q6_K vec_dot for `nt` tokens (`x_stride` bytes apart): out[t * out_stride].
+/// With several tokens, a row's values are unpacked once and multiplied
+/// with each token in the lanes and float steps of one token alone (the
+/// integer sums of a lane are exact in any order): the same bits.
 static inline __attribute__((always_inline)) void q6_K_each(int64_t n, const block_q6_K *w, const uint8_t *vx,
                                                             size_t x_stride, const int nt, float *out,
                                                             int64_t out_stride) {
@@ -153,13 +110,25 @@ static inline __attribute__((always_inline)) void q6_K_each(int64_t n, const blo
     for (int t = 0; t < nt; t++) out[t * out_stride] = hsum_ps(acc[t]);
 }
 
+float hydra_dot_q6_K_avx2(int64_t n, const void *vw, const void *vx) {
+    float out;
+    q6_K_each(n, vw, vx, 0, 1, &out, 0);
+    return out;
+}
+
+// ---- several tokens, each with the one-token arithmetic --------------------------------
+// Sequences decoded together must each get the bits they would get alone,
+// so a row's weights are unpacked once and then multiplied with each
+// token in exactly the one-token kernel's lanes and order of float steps
+// (the integer sums of a lane are exact in any order).
+
 void hydra_dot_each_q6_K_avx2(int64_t n, const void *w, const void *x, size_t x_stride, int32_t ntok, float *out,
                               int64_t out_stride) {
     switch (ntok) {
     case 4: q6_K_each(n, w, x, x_stride, 4, out, out_stride); break;
     case 3: q6_K_each(n, w, x, x_stride, 3, out, out_stride); break;
     case 2: q6_K_each(n, w, x, x_stride, 2, out, out_stride); break;
-    default: *out = hydra_dot_q6_K_avx2(n, w, x); break;
+    default: q6_K_each(n, w, x, x_stride, 1, out, out_stride); break;
     }
 }
 
@@ -558,44 +527,10 @@ void hydra_dot4_q4_K_x8_avx2(int64_t n, const void *vw, const void *vx, size_t x
 
 enum { R8_PREFETCH = 12 }; // blocks ahead: one core's stream is more than the hardware prefetcher keeps up with
 
-void hydra_dot8_q4_K_r8_avx2(int64_t n, const void *packed, const void *vx, float out[8]) {
-    const block_q4_K_r8 *p = packed;
-    const block_q8_K *x = vx;
-    const __m256i m4 = _mm256_set1_epi8(0xF);
-    // Lane r of acc / accm is row r's accumulator.
-    __m256 acc = _mm256_setzero_ps(), accm = _mm256_setzero_ps();
-    for (int64_t i = 0; i < n / QK_K; i++, p++) {
-        for (size_t o = 0; o < sizeof *p; o += 64) _mm_prefetch((const char *)(p + R8_PREFETCH) + o, _MM_HINT_T0);
-        const int32_t *y = (const int32_t *)x[i].qs;
-        __m256i sum = _mm256_setzero_si256(), msum = _mm256_setzero_si256();
-        for (int j = 0; j < 4; j++) {
-            __m256i s0 = _mm256_setzero_si256(), s1 = _mm256_setzero_si256();
-            for (int g = 0; g < 8; g++) {
-                const __m256i q = _mm256_loadu_si256((const __m256i *)p->qs[j][g]);
-                s0 = dpbusd_avx2(s0, _mm256_and_si256(q, m4), _mm256_set1_epi32(y[16 * j + g]));
-                s1 = dpbusd_avx2(s1, _mm256_and_si256(_mm256_srli_epi16(q, 4), m4), _mm256_set1_epi32(y[16 * j + 8 + g]));
-            }
-            const __m256i sc0 = _mm256_cvtepu8_epi32(_mm_loadl_epi64((const __m128i *)p->scales[2 * j]));
-            const __m256i sc1 = _mm256_cvtepu8_epi32(_mm_loadl_epi64((const __m128i *)p->scales[2 * j + 1]));
-            sum = _mm256_add_epi32(sum, _mm256_add_epi32(_mm256_mullo_epi32(s0, sc0), _mm256_mullo_epi32(s1, sc1)));
-            // Σx of sub-blocks 2j and 2j+1 as an int16 pair in every lane, times the mins.
-            const int16_t *bs = x[i].bsums + 4 * j;
-            const uint32_t pair = (uint16_t)(bs[0] + bs[1]) | (uint32_t)(uint16_t)(bs[2] + bs[3]) << 16;
-            const __m256i mins = _mm256_cvtepu8_epi16(_mm_loadu_si128((const __m128i *)p->mins[j]));
-            msum = _mm256_add_epi32(msum, _mm256_madd_epi16(mins, _mm256_set1_epi32((int)pair)));
-        }
-        const __m256 dx = _mm256_set1_ps(x[i].d);
-        const __m256 d = _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)p->d));
-        const __m256 dmin = _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)p->dmin));
-        acc = _mm256_fmadd_ps(_mm256_cvtepi32_ps(sum), _mm256_mul_ps(d, dx), acc);
-        accm = _mm256_fmadd_ps(_mm256_cvtepi32_ps(msum), _mm256_mul_ps(dmin, dx), accm);
-    }
-    _mm256_storeu_ps(out, _mm256_sub_ps(acc, accm));
-}
-
-/// hydra_dot8_q4_K_r8_avx2 for `nt` tokens (`x_stride` bytes apart): each
-/// 32-byte row of values split from its nibbles once for all of them;
-/// token t's eight results at out + t * out_stride.
+/// Eight rows kept repacked by `nt` tokens (`x_stride` bytes apart), each
+/// token with the arithmetic of one alone: each 32-byte row of values split
+/// from its nibbles once for all of them; token t's eight results at
+/// out + t * out_stride.
 static inline __attribute__((always_inline)) void q4_K_r8_each(int64_t n, const block_q4_K_r8 *p, const uint8_t *vx,
                                                                size_t x_stride, const int nt, float *out,
                                                                int64_t out_stride) {
@@ -641,13 +576,17 @@ static inline __attribute__((always_inline)) void q4_K_r8_each(int64_t n, const 
     for (int t = 0; t < nt; t++) _mm256_storeu_ps(out + t * out_stride, _mm256_sub_ps(acc[t], accm[t]));
 }
 
+void hydra_dot8_q4_K_r8_avx2(int64_t n, const void *packed, const void *vx, float out[8]) {
+    q4_K_r8_each(n, packed, vx, 0, 1, out, 0);
+}
+
 void hydra_dot8_each_q4_K_r8_avx2(int64_t n, const void *repacked, const void *x, size_t x_stride, int32_t ntok,
                                   float *out, int64_t out_stride) {
     switch (ntok) {
     case 4: q4_K_r8_each(n, repacked, x, x_stride, 4, out, out_stride); break;
     case 3: q4_K_r8_each(n, repacked, x, x_stride, 3, out, out_stride); break;
     case 2: q4_K_r8_each(n, repacked, x, x_stride, 2, out, out_stride); break;
-    default: hydra_dot8_q4_K_r8_avx2(n, repacked, x, out); break;
+    default: q4_K_r8_each(n, repacked, x, x_stride, 1, out, out_stride); break;
     }
 }
 
