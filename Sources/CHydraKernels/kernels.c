@@ -70,7 +70,8 @@ static const hydra_kernel simd_kernels[] = {
     [HYDRA_TYPE_Q4_K] = K4(Q8_K, hydra_quantize_q8_K_scalar, hydra_dot_q4_K_avx2, hydra_dot4_q4_K_avx2),
     [HYDRA_TYPE_Q5_K] = K(Q8_K, hydra_quantize_q8_K_scalar, hydra_dot_q5_K_scalar),
     [HYDRA_TYPE_Q6_K] = {.act_type = HYDRA_TYPE_Q8_K, .quantize = hydra_quantize_q8_K_scalar,
-                         .dot = hydra_dot_q6_K_avx2, .dot_each = hydra_dot_each_q6_K_avx2},
+                         .dot = hydra_dot_q6_K_avx2, .dot4 = hydra_dot4_q6_K_avx2,
+                         .dot_each = hydra_dot_each_q6_K_avx2},
 };
 #endif
 

@@ -172,6 +172,7 @@ void hydra_dot4_q4_K_x8_avx2(int64_t n, const void *w, const void *x, size_t x_s
 void hydra_dot8_q4_K_r8_avx2(int64_t n, const void *repacked, const void *x, float out[8]);
 void hydra_dot8x4_q4_K_r8_avx2(int64_t n, const void *repacked, const void *x, size_t x_stride, float out[32]);
 float hydra_dot_q6_K_tiled_avx2(int64_t n, const void *w, const void *x);
+void hydra_dot4_q6_K_avx2(int64_t n, const void *w, const void *x, size_t x_stride, float out[4]);
 void hydra_dot_each_q6_K_avx2(int64_t n, const void *w, const void *x, size_t x_stride, int32_t ntok, float *out,
                               int64_t out_stride);
 void hydra_dot8_each_q4_K_r8_avx2(int64_t n, const void *repacked, const void *x, size_t x_stride, int32_t ntok,

@@ -15,7 +15,7 @@ import Testing
         let pool = ThreadPool(threads: 2)
         try bytes.withUnsafeBytes { raw in
             let m = try QuantizedMatrix(type: type, rows: rows, cols: cols, data: raw.baseAddress!)
-            for tokens in [1, 3, 11, 20] {
+            for tokens in [1, 3, 5, 11, 20] {
                 let x = rng.activations(tokens * cols, scale: 4)
                 let portable = m.multiply(x, tokens: tokens, pool: nil, kernels: .portable)
                 let best = m.multiply(x, tokens: tokens, pool: pool, kernels: .best)

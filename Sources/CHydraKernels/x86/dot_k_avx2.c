@@ -122,6 +122,12 @@ float hydra_dot_q6_K_avx2(int64_t n, const void *vw, const void *vx) {
 // token in exactly the one-token kernel's lanes and order of float steps
 // (the integer sums of a lane are exact in any order).
 
+/// Q6_K for four tokens: per token exactly hydra_dot_q6_K_avx2 (ggml's
+/// vec_dot, which it also runs for a few rows).
+void hydra_dot4_q6_K_avx2(int64_t n, const void *w, const void *x, size_t x_stride, float out[4]) {
+    q6_K_each(n, w, x, x_stride, 4, out, 1);
+}
+
 void hydra_dot_each_q6_K_avx2(int64_t n, const void *w, const void *x, size_t x_stride, int32_t ntok, float *out,
                               int64_t out_stride) {
     switch (ntok) {
