@@ -41,18 +41,7 @@ extension Body {
                            hidden: UnsafeMutablePointer<Float>, pool: ThreadPool?, exact: Bool = true) throws {
         let b = states.count
         guard b > 0 else { return }
-        guard b <= scratch.batchCapacity else {
-            throw HydraError.invalidInput("\(b) sequences exceed the \(scratch.batchCapacity) rows of the scratch")
-        }
-        guard scratch.config == config, states.allSatisfy({ $0.config == config }) else {
-            throw HydraError.invalidInput("the state was made for another body")
-        }
-        for s in states where s.length >= s.contextLength || s.length >= scratch.contextLength {
-            throw HydraError.invalidInput("\(s.length + 1) positions do not fit the context of \(s.contextLength)")
-        }
-        if let pool, pool.threads > scratch.threads {
-            throw HydraError.invalidInput("the state was made for \(scratch.threads) threads, the pool has \(pool.threads)")
-        }
+        for s in states { try check(s, adding: 1, rows: b, scratch: scratch, pool: pool) }
         // Row i is sequence i's next position, in its own cache.
         let sequences = states.indices.lazy.map { i in
             SequenceRows(cache: states[i].cache, position: states[i].length, rows: i..<i + 1)
@@ -71,18 +60,7 @@ extension Body {
     public func decodeRun(embeddings: UnsafePointer<Float>, count: Int, state: BodyState, scratch: BodyState,
                           hidden: UnsafeMutablePointer<Float>, pool: ThreadPool?) throws {
         guard count > 0 else { return }
-        guard count <= scratch.batchCapacity else {
-            throw HydraError.invalidInput("\(count) positions exceed the \(scratch.batchCapacity) rows of the scratch")
-        }
-        guard scratch.config == config, state.config == config else {
-            throw HydraError.invalidInput("the state was made for another body")
-        }
-        guard state.length + count <= state.contextLength, state.length + count <= scratch.contextLength else {
-            throw HydraError.invalidInput("\(state.length + count) positions do not fit the context of \(state.contextLength)")
-        }
-        if let pool, pool.threads > scratch.threads {
-            throw HydraError.invalidInput("the state was made for \(scratch.threads) threads, the pool has \(pool.threads)")
-        }
+        try check(state, adding: count, rows: count, scratch: scratch, pool: pool)
         // One entry per row, in order: as many sequences sharing one cache.
         let rows = (0..<count).lazy.map { j in
             SequenceRows(cache: state.cache, position: state.length + j, rows: j..<j + 1)
@@ -91,5 +69,23 @@ extension Body {
         pass(rows, rows: count, state: scratch, output: .all, hidden: hidden, pool: pool, exact: true)
         state.length += count
     }
-}
 
+    /// Refuses a pass of `rows` rows through `scratch` that would feed
+    /// `state` `adding` more positions: more rows than the scratch holds,
+    /// a state or scratch of another body, positions past either context,
+    /// or a pool with more threads than the scratch was made for.
+    private func check(_ state: BodyState, adding: Int, rows: Int, scratch: BodyState, pool: ThreadPool?) throws {
+        guard rows <= scratch.batchCapacity else {
+            throw HydraError.invalidInput("\(rows) rows exceed the \(scratch.batchCapacity) rows of the scratch")
+        }
+        guard scratch.config == config, state.config == config else {
+            throw HydraError.invalidInput("the state was made for another body")
+        }
+        guard state.length + adding <= state.contextLength, state.length + adding <= scratch.contextLength else {
+            throw HydraError.invalidInput("\(state.length + adding) positions do not fit the context of \(state.contextLength)")
+        }
+        if let pool, pool.threads > scratch.threads {
+            throw HydraError.invalidInput("the state was made for \(scratch.threads) threads, the pool has \(pool.threads)")
+        }
+    }
+}
