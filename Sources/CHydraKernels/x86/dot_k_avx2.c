@@ -416,14 +416,23 @@ void hydra_pack8_q4_K(int64_t n, const void *vw, size_t w_stride, void *out) {
     }
 }
 
-/// VNNI's dpbusd where the CPU has it, else the same exact sum in three steps.
-static inline __m256i dpbusd_avx2(__m256i acc, __m256i u8, __m256i s8) {
+// Sums of u8·s8 products, four adjacent bytes to an int32 lane, over a few
+// steps: `u8s8_add` adds one step's products to an accumulator started at
+// zero, `u8s8_widen` gives its int32 lanes. With VNNI that is dpbusd on
+// int32 lanes. Without, maddubs's int16 pair sums are added up as int16 and
+// widened to int32 once at the end (two instructions a step instead of
+// three): exact while a lane's sum stays within int16, which holds for
+// nibbles (≤ 15) against int8 over eight steps (|sum| ≤ 8·2·15·128 =
+// 30,720) and for 6-bit values (≤ 63) over two (32,256).
 #if defined(__AVX512VNNI__) && defined(__AVX512VL__)
-    return _mm256_dpbusd_epi32(acc, u8, s8);
+static inline __m256i u8s8_add(__m256i acc, __m256i u8, __m256i s8) { return _mm256_dpbusd_epi32(acc, u8, s8); }
+static inline __m256i u8s8_widen(__m256i acc) { return acc; }
 #else
-    return _mm256_add_epi32(acc, _mm256_madd_epi16(_mm256_set1_epi16(1), _mm256_maddubs_epi16(u8, s8)));
-#endif
+static inline __m256i u8s8_add(__m256i acc, __m256i u8, __m256i s8) {
+    return _mm256_add_epi16(acc, _mm256_maddubs_epi16(u8, s8));
 }
+static inline __m256i u8s8_widen(__m256i acc) { return _mm256_madd_epi16(acc, _mm256_set1_epi16(1)); }
+#endif
 
 /// ggml's gemm float steps for one 64-value chunk j of eight rows (lane r)
 /// and one token y: s0, s1 are the rows' Σq·x of sub-blocks 2j and 2j+1,
@@ -458,15 +467,16 @@ void hydra_dot8x4_q4_K_x8_avx2(int64_t n, const void *packed, const void *vx, si
                 const __m256i q1 = _mm256_loadu_si256((const __m256i *)p->q[2 * j + 1][g]);
                 for (int t = 0; t < 4; t++) {
                     const int32_t *y = (const int32_t *)(x[t][i].qs + 64 * j + 4 * g);
-                    s0[t] = dpbusd_avx2(s0[t], q0, _mm256_set1_epi32(y[0]));
-                    s1[t] = dpbusd_avx2(s1[t], q1, _mm256_set1_epi32(y[8]));
+                    s0[t] = u8s8_add(s0[t], q0, _mm256_set1_epi32(y[0]));
+                    s1[t] = u8s8_add(s1[t], q1, _mm256_set1_epi32(y[8]));
                 }
             }
             const __m256i sc0 = _mm256_loadu_si256((const __m256i *)p->scales[2 * j]);
             const __m256i sc1 = _mm256_loadu_si256((const __m256i *)p->scales[2 * j + 1]);
             const __m256i mins = _mm256_loadu_si256((const __m256i *)p->mins[j]);
             for (int t = 0; t < 4; t++) {
-                rows8_chunk_accumulate(s0[t], s1[t], sc0, sc1, mins, &x[t][i], j, d, dmin, &acc[t], &accm[t]);
+                rows8_chunk_accumulate(u8s8_widen(s0[t]), u8s8_widen(s1[t]), sc0, sc1, mins, &x[t][i], j, d, dmin,
+                                       &acc[t], &accm[t]);
             }
         }
     }
@@ -557,15 +567,17 @@ static inline __attribute__((always_inline)) void q4_K_r8_each(int64_t n, const 
                 const __m256i q0 = _mm256_and_si256(q, m4), q1 = _mm256_and_si256(_mm256_srli_epi16(q, 4), m4);
                 for (int t = 0; t < nt; t++) {
                     const int32_t *y = (const int32_t *)x[t]->qs;
-                    s0[t] = dpbusd_avx2(s0[t], q0, _mm256_set1_epi32(y[16 * j + g]));
-                    s1[t] = dpbusd_avx2(s1[t], q1, _mm256_set1_epi32(y[16 * j + 8 + g]));
+                    s0[t] = u8s8_add(s0[t], q0, _mm256_set1_epi32(y[16 * j + g]));
+                    s1[t] = u8s8_add(s1[t], q1, _mm256_set1_epi32(y[16 * j + 8 + g]));
                 }
             }
             const __m256i sc0 = _mm256_cvtepu8_epi32(_mm_loadl_epi64((const __m128i *)p->scales[2 * j]));
             const __m256i sc1 = _mm256_cvtepu8_epi32(_mm_loadl_epi64((const __m128i *)p->scales[2 * j + 1]));
             const __m256i mins = _mm256_cvtepu8_epi16(_mm_loadu_si128((const __m128i *)p->mins[j]));
             for (int t = 0; t < nt; t++) {
-                sum[t] = _mm256_add_epi32(sum[t], _mm256_add_epi32(_mm256_mullo_epi32(s0[t], sc0), _mm256_mullo_epi32(s1[t], sc1)));
+                const __m256i p0 = _mm256_mullo_epi32(u8s8_widen(s0[t]), sc0);
+                const __m256i p1 = _mm256_mullo_epi32(u8s8_widen(s1[t]), sc1);
+                sum[t] = _mm256_add_epi32(sum[t], _mm256_add_epi32(p0, p1));
                 const int16_t *bs = x[t]->bsums + 4 * j;
                 const uint32_t pair = (uint16_t)(bs[0] + bs[1]) | (uint32_t)(uint16_t)(bs[2] + bs[3]) << 16;
                 msum[t] = _mm256_add_epi32(msum[t], _mm256_madd_epi16(mins, _mm256_set1_epi32((int)pair)));
@@ -616,15 +628,16 @@ void hydra_dot8x4_q4_K_r8_avx2(int64_t n, const void *repacked, const void *vx, 
                 const __m256i q0 = _mm256_and_si256(q, m4), q1 = _mm256_and_si256(_mm256_srli_epi16(q, 4), m4);
                 for (int t = 0; t < 4; t++) {
                     const int32_t *y = (const int32_t *)(x[t][i].qs + 64 * j + 4 * g);
-                    s0[t] = dpbusd_avx2(s0[t], q0, _mm256_set1_epi32(y[0]));
-                    s1[t] = dpbusd_avx2(s1[t], q1, _mm256_set1_epi32(y[8]));
+                    s0[t] = u8s8_add(s0[t], q0, _mm256_set1_epi32(y[0]));
+                    s1[t] = u8s8_add(s1[t], q1, _mm256_set1_epi32(y[8]));
                 }
             }
             const __m256i sc0 = _mm256_cvtepu8_epi32(_mm_loadl_epi64((const __m128i *)p->scales[2 * j]));
             const __m256i sc1 = _mm256_cvtepu8_epi32(_mm_loadl_epi64((const __m128i *)p->scales[2 * j + 1]));
             const __m256i mins = _mm256_cvtepu8_epi16(_mm_loadu_si128((const __m128i *)p->mins[j]));
             for (int t = 0; t < 4; t++) {
-                rows8_chunk_accumulate(s0[t], s1[t], sc0, sc1, mins, &x[t][i], j, d, dmin, &acc[t], &accm[t]);
+                rows8_chunk_accumulate(u8s8_widen(s0[t]), u8s8_widen(s1[t]), sc0, sc1, mins, &x[t][i], j, d, dmin,
+                                       &acc[t], &accm[t]);
             }
         }
     }
@@ -751,11 +764,14 @@ void hydra_dot8x4_q6_K_tiled_avx2(int64_t n, const void *packed, const void *vx,
         for (int k = 0; k < 16; k++) { // sub-block k: values 16k.., groups 4k..4k+3
             __m256i s[4];
             for (int t = 0; t < 4; t++) s[t] = _mm256_setzero_si256();
-            for (int g = 4 * k; g < 4 * k + 4; g++) {
-                const __m256i q = _mm256_loadu_si256((const __m256i *)p->q[g]);
+            for (int g = 4 * k; g < 4 * k + 4; g += 2) { // two steps a widening (6-bit values)
+                const __m256i q0 = _mm256_loadu_si256((const __m256i *)p->q[g]);
+                const __m256i q1 = _mm256_loadu_si256((const __m256i *)p->q[g + 1]);
                 for (int t = 0; t < 4; t++) {
                     const int32_t *xq = (const int32_t *)x[t][i].qs;
-                    s[t] = dpbusd_avx2(s[t], q, _mm256_set1_epi32(xq[g]));
+                    const __m256i two = u8s8_add(u8s8_add(_mm256_setzero_si256(), q0, _mm256_set1_epi32(xq[g])), q1,
+                                                 _mm256_set1_epi32(xq[g + 1]));
+                    s[t] = _mm256_add_epi32(s[t], u8s8_widen(two));
                 }
             }
             const __m256i scale = _mm256_loadu_si256((const __m256i *)p->scales[k]);
