@@ -65,11 +65,11 @@ static const hydra_kernel simd_kernels[] = {
     [HYDRA_TYPE_Q5_1] = K(Q8_1, hydra_quantize_q8_1_avx2, hydra_dot_q5_1_avx2),
     [HYDRA_TYPE_Q8_0] = KT(Q8_0, hydra_quantize_q8_0_avx2, hydra_dot_q8_0_avx2, hydra_dot4_q8_0_avx2, NULL,
                            hydra_dot2x4_q8_0_avx2, DOT8(q8_0)),
-    [HYDRA_TYPE_Q2_K] = K(Q8_K, hydra_quantize_q8_K_scalar, hydra_dot_q2_K_scalar),
-    [HYDRA_TYPE_Q3_K] = K(Q8_K, hydra_quantize_q8_K_scalar, hydra_dot_q3_K_scalar),
-    [HYDRA_TYPE_Q4_K] = K4(Q8_K, hydra_quantize_q8_K_scalar, hydra_dot_q4_K_avx2, hydra_dot4_q4_K_avx2),
-    [HYDRA_TYPE_Q5_K] = K(Q8_K, hydra_quantize_q8_K_scalar, hydra_dot_q5_K_scalar),
-    [HYDRA_TYPE_Q6_K] = {.act_type = HYDRA_TYPE_Q8_K, .quantize = hydra_quantize_q8_K_scalar,
+    [HYDRA_TYPE_Q2_K] = K(Q8_K, hydra_quantize_q8_K_avx2, hydra_dot_q2_K_scalar),
+    [HYDRA_TYPE_Q3_K] = K(Q8_K, hydra_quantize_q8_K_avx2, hydra_dot_q3_K_scalar),
+    [HYDRA_TYPE_Q4_K] = K4(Q8_K, hydra_quantize_q8_K_avx2, hydra_dot_q4_K_avx2, hydra_dot4_q4_K_avx2),
+    [HYDRA_TYPE_Q5_K] = K(Q8_K, hydra_quantize_q8_K_avx2, hydra_dot_q5_K_scalar),
+    [HYDRA_TYPE_Q6_K] = {.act_type = HYDRA_TYPE_Q8_K, .quantize = hydra_quantize_q8_K_avx2,
                          .dot = hydra_dot_q6_K_avx2, .dot4 = hydra_dot4_q6_K_avx2,
                          .dot_each = hydra_dot_each_q6_K_avx2},
 };
@@ -93,7 +93,7 @@ static const hydra_kernel q4_K_x8_portable = K4(Q8_K, hydra_quantize_q8_K_scalar
 // With eight rows at a time: for one token, and packed for prompts.
 static const hydra_kernel q4_K_x8_simd = {
     .act_type = HYDRA_TYPE_Q8_K,
-    .quantize = hydra_quantize_q8_K_scalar,
+    .quantize = hydra_quantize_q8_K_avx2,
     .dot = hydra_dot_q4_K_x8_avx2,
     .dot4 = hydra_dot4_q4_K_x8_avx2,
     .dot8 = hydra_dot8_q4_K_x8_avx2,
@@ -112,7 +112,7 @@ static const hydra_kernel q6_K_tiled_portable = K(Q8_K, hydra_quantize_q8_K_scal
 #ifdef HYDRA_HAVE_AVX2
 static const hydra_kernel q6_K_tiled_simd = {
     .act_type = HYDRA_TYPE_Q8_K,
-    .quantize = hydra_quantize_q8_K_scalar,
+    .quantize = hydra_quantize_q8_K_avx2,
     .dot = hydra_dot_q6_K_tiled_avx2,
     .dot4 = hydra_dot4_q6_K_tiled_avx2,
     .pack8 = hydra_pack8_q6_K,

@@ -152,6 +152,7 @@ const hydra_kernel *hydra_kernel_for_matrix(int32_t type, int64_t matrix_rows, i
 #define HYDRA_HAVE_AVX2 1
 void hydra_quantize_q8_0_avx2(const float *x, void *y, int64_t n);
 void hydra_quantize_q8_1_avx2(const float *x, void *y, int64_t n);
+void hydra_quantize_q8_K_avx2(const float *x, void *y, int64_t n);
 float hydra_dot_q4_0_avx2(int64_t n, const void *w, const void *x);
 float hydra_dot_q4_1_avx2(int64_t n, const void *w, const void *x);
 float hydra_dot_q5_0_avx2(int64_t n, const void *w, const void *x);

@@ -1,7 +1,8 @@
 // Activation quantization, bit-identical to ggml's x86 CPU backend (the
 // AVX2 twins are in x86/quantize_avx2.c): Q8_0/Q8_1 use scale 127/amax and
 // round half to even (_mm256_round_ps); Q8_K is ggml's reference
-// quantize_row_q8_K_ref (nearest_int).
+// quantize_row_q8_K_ref (nearest_int), which its AVX2 twin computes eight
+// values at a time.
 
 #include "kernels.h"
 

@@ -129,6 +129,33 @@ import Testing
         }
     }
 
+    /// Q8_K takes its scale from the first value of largest magnitude, sign
+    /// included, and rounds halves to even: ties of +a and −a in both
+    /// orders, a zero block, products that fall on halves (scale ±1), and
+    /// a block of random values give the portable bytes.
+    @Test func q8KActivationsSIMDEqualPortableOnTiesAndHalves() {
+        var rng = TestRandom(seed: 78)
+        var blocks: [[Float]] = []
+        var tie = [Float](repeating: 0.25, count: 256)
+        tie[5] = -3; tie[200] = 3
+        blocks.append(tie)
+        tie[5] = 3; tie[200] = -3
+        blocks.append(tie)
+        blocks.append([Float](repeating: 0, count: 256))
+        for top: Float in [-127, 127] {
+            var halves = (0..<256).map { Float($0 % 16) - 7.5 }
+            halves[3] = top
+            blocks.append(halves)
+        }
+        blocks.append(rng.activations(256, scale: 1))
+        let x = blocks.flatMap { $0 }
+        let type = Int32(GGMLType.q4_K.rawValue)
+        var a = [UInt8](repeating: 0, count: blocks.count * GGMLType.q8_K.blockBytes), b = a
+        _ = hydra_quantize_activation(type, x, &a, Int64(x.count), KernelMode.portable.rawValue)
+        _ = hydra_quantize_activation(type, x, &b, Int64(x.count), KernelMode.best.rawValue)
+        #expect(a == b)
+    }
+
     /// y must equal the float dot product of the dequantized weights with
     /// the (quantized, dequantized) activations up to float rounding.
     @Test(arguments: kernelTypes)
