@@ -254,18 +254,18 @@ static void multiply_tokens(const matmul_job *job, int32_t i, int64_t r_begin, i
     }
 }
 
-/// Quantizes the ntok activation rows once, then runs `part` over the pool
-/// with `kernel` (shared by the ordinary product and hydra_matmul_each).
-static int32_t run_product(hydra_pool *pool, const hydra_kernel *kernel, void (*part)(void *, int32_t, int32_t), int32_t type,
-                           const void *W, const void *repacked, int64_t row0, int64_t rows, int64_t cols, const float *X,
-                           int64_t ntok, float *Y) {
-    if (!kernel || rows < 0 || cols <= 0 || ntok < 0) return -1;
+/// Sets up the product of `ntok` rows of X with `rows` rows of W (from
+/// the matrix row `row0` on) with `kernel`, shared out among `threads`
+/// threads; false where the shapes do not fit the blocks. Leaves the
+/// scratch (XQ, unpacked) to the caller.
+static bool job_init(matmul_job *job, const hydra_kernel *kernel, int32_t type, const void *W, const void *repacked,
+                     int64_t row0, int64_t rows, int64_t cols, const float *X, int64_t ntok, float *Y,
+                     int32_t threads) {
+    if (!kernel || rows < 0 || cols <= 0 || ntok < 0) return false;
     const int64_t qk = hydra_type_block_elements(type);
     const int64_t act_qk = hydra_type_block_elements(kernel->act_type);
-    if (cols % qk != 0 || cols % act_qk != 0) return -1;
-    if (rows == 0 || ntok == 0) return 0;
-
-    matmul_job job = {
+    if (qk <= 0 || cols % qk != 0 || cols % act_qk != 0) return false;
+    *job = (matmul_job){
         .kernel = kernel,
         .W = W,
         .repacked = kernel->dot8_repacked ? repacked : NULL,
@@ -280,10 +280,21 @@ static int32_t run_product(hydra_pool *pool, const hydra_kernel *kernel, void (*
     };
     // About four chunks per thread (chunks are whole row tiles so threads
     // do not share cache lines of Y more than needed).
-    const int32_t threads = hydra_pool_threads(pool);
     const int64_t tiles = (rows + ROW_TILE - 1) / ROW_TILE;
-    job.chunk_rows = (tiles + 4 * threads - 1) / (4 * threads) * ROW_TILE;
-    atomic_init(&job.next_chunk, 0);
+    job->chunk_rows = (tiles + 4 * threads - 1) / (4 * threads) * ROW_TILE;
+    atomic_init(&job->next_chunk, 0);
+    return true;
+}
+
+/// Quantizes the ntok activation rows once, then runs `part` over the pool
+/// with `kernel` (shared by the ordinary product and hydra_matmul_each).
+static int32_t run_product(hydra_pool *pool, const hydra_kernel *kernel, void (*part)(void *, int32_t, int32_t), int32_t type,
+                           const void *W, const void *repacked, int64_t row0, int64_t rows, int64_t cols, const float *X,
+                           int64_t ntok, float *Y) {
+    const int32_t threads = hydra_pool_threads(pool);
+    matmul_job job;
+    if (!job_init(&job, kernel, type, W, repacked, row0, rows, cols, X, ntok, Y, threads)) return -1;
+    if (rows == 0 || ntok == 0) return 0;
 
     // Scratch: the quantized activations, then one unpacked row tile per thread.
     const size_t xq_bytes = (job.xq_row_bytes * (size_t)ntok + 63) & ~(size_t)63;
@@ -428,6 +439,61 @@ int32_t hydra_matmul_each(hydra_pool *pool, int32_t type, const void *W, const v
     // must each get the bits they would get alone.
     return run_product(pool, hydra_kernel_for_matrix(type, rows, 1, mode), multiply_each_part, type, W, repacked, 0,
                        rows, cols, X, ntok, Y);
+}
+
+enum { EACH_GROUP_PARTS = 4 }; // the most matrices of one hydra_matmul_each_group
+
+typedef struct {
+    matmul_job jobs[EACH_GROUP_PARTS];
+    int32_t count;
+} each_group_job;
+
+/// Thread i of n: the chunks of every matrix in turn, until none is left.
+static void multiply_each_group_part(void *vjob, int32_t i, int32_t n) {
+    each_group_job *group = vjob;
+    for (int32_t p = 0; p < group->count; p++) multiply_each_part(&group->jobs[p], i, n);
+}
+
+int32_t hydra_matmul_each_group(hydra_pool *pool, const hydra_matmul_part *parts, int32_t count, int64_t cols,
+                                const float *X, int64_t ntok, int32_t mode) {
+    if (count < 1 || count > EACH_GROUP_PARTS) return -1;
+    const int32_t threads = hydra_pool_threads(pool);
+    each_group_job group = {.count = count};
+    bool shared = true; // the activations quantize alike for every part
+    for (int32_t p = 0; p < count; p++) {
+        const hydra_matmul_part *part = &parts[p];
+        const hydra_kernel *k = hydra_kernel_for_matrix(part->type, part->rows, 1, mode);
+        if (!job_init(&group.jobs[p], k, part->type, part->w, part->repacked, 0, part->rows, cols, X, ntok, part->y,
+                      threads)) {
+            return -1;
+        }
+        shared = shared && k->act_type == group.jobs[0].kernel->act_type;
+    }
+    if (!shared) {
+        for (int32_t p = 0; p < count; p++) {
+            const hydra_matmul_part *part = &parts[p];
+            if (hydra_matmul_each(pool, part->type, part->w, part->repacked, part->rows, cols, X, ntok, part->y, mode))
+                return -1;
+        }
+        return 0;
+    }
+    if (ntok == 0) return 0;
+    const size_t xq_bytes = group.jobs[0].xq_row_bytes * (size_t)ntok;
+    hydra_pool_lock(pool);
+    uint8_t *scratch = hydra_scratch_reserve(hydra_pool_scratch(pool), xq_bytes);
+    if (!scratch) {
+        hydra_pool_unlock(pool);
+        return -1;
+    }
+    for (int32_t p = 0; p < count; p++) group.jobs[p].XQ = scratch;
+    if (ntok > 1) {
+        hydra_pool_run(pool, quantize_part, &group.jobs[0]);
+    } else {
+        quantize_part(&group.jobs[0], 0, 1);
+    }
+    hydra_pool_run(pool, multiply_each_group_part, &group);
+    hydra_pool_unlock(pool);
+    return 0;
 }
 
 // ---- grouped matrix-vector products ---------------------------------------

@@ -52,6 +52,45 @@ import Testing
         }
     }
 
+    /// Several matrices multiplied each-as-one in one run of the pool
+    /// (`hydra_matmul_each_group`, Q/K/V and gate/up of sequences decoded
+    /// together) give every part exactly its own `multiplyEach` bits: K
+    /// types kept repacked with Q6_K (one activation quantization), and
+    /// types of different activation types (each part on its own).
+    @Test(arguments: [[GGMLType.q4_K, .q6_K, .q4_K], [.q5_0, .q8_0], [.q4_K, .q8_0, .q4_1]])
+    func eachGroupEqualsEachProduct(types: [GGMLType]) throws {
+        var rng = TestRandom(seed: 0x6e0)
+        let cols = 1024, pool = ThreadPool(threads: 2)
+        // Each matrix's blocks in memory of their own, kept until the end.
+        var storage: [UnsafeMutableRawPointer] = []
+        defer { storage.forEach { $0.deallocate() } }
+        let matrices = try types.enumerated().map { i, type in
+            let rows = 8 * (5 + 3 * i)
+            let bytes = randomMatrixBytes(type, rows: rows, cols: cols, rng: &rng)
+            let data = UnsafeMutableRawPointer.allocate(byteCount: bytes.count, alignment: 64)
+            storage.append(data)
+            data.copyMemory(from: bytes, byteCount: bytes.count)
+            return try QuantizedMatrix(type: type, rows: rows, cols: cols, data: data).repackedForProducts()
+        }
+        for tokens in [2, 5, 9] {
+            let x = rng.activations(tokens * cols, scale: 4)
+            let outputs = matrices.map { UnsafeMutablePointer<Float>.allocate(capacity: tokens * $0.rows) }
+            defer { outputs.forEach { $0.deallocate() } }
+            let parts = zip(matrices, outputs).map { m, y in
+                hydra_matmul_part(type: Int32(m.type.rawValue), w: m.data, repacked: m.repacked?.bytes,
+                                  rows: Int64(m.rows), y: y)
+            }
+            #expect(hydra_matmul_each_group(pool.raw, parts, Int32(parts.count), Int64(cols), x, Int64(tokens),
+                                            KernelMode.best.rawValue) == 0)
+            for (m, y) in zip(matrices, outputs) {
+                var alone = [Float](repeating: 0, count: tokens * m.rows)
+                m.multiplyEach(x, tokens: tokens, into: &alone, pool: pool, kernels: .best)
+                let grouped = Array(UnsafeBufferPointer(start: y, count: tokens * m.rows))
+                #expect(grouped.map(\.bitPattern) == alone.map(\.bitPattern), "\(m.type.name), \(tokens) tokens")
+            }
+        }
+    }
+
     /// Q4_K matrices whose row count is a multiple of 8 take ggml's repacked
     /// arithmetic (eight rows at a time for one token, four tokens at a time
     /// for a prompt). SIMD equals portable there too, for one token, a few

@@ -58,6 +58,14 @@ typedef struct {
 int32_t hydra_matmul_group(hydra_pool *pool, const hydra_matmul_part *parts, int32_t count, int64_t cols,
                            const float *x);
 
+/// hydra_matmul_each of up to four matrices of the same width on the same
+/// `ntok` rows of X, in one run of the pool, the activations quantized
+/// once where the parts take the same activation type: part p's row r for
+/// token t at parts[p].y[t * rows + r], bit for bit hydra_matmul_each's.
+/// Returns 0, or -1.
+int32_t hydra_matmul_each_group(hydra_pool *pool, const hydra_matmul_part *parts, int32_t count, int64_t cols,
+                                const float *X, int64_t ntok, int32_t mode);
+
 #ifdef __cplusplus
 }
 #endif

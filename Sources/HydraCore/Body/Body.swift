@@ -214,12 +214,8 @@ public final class Body: @unchecked Sendable {
                        eachAsOne: Bool = false) {
         let c = config
         let d = Int64(c.headDimension)
-        if eachAsOne {
-            w.query.multiplyEach(s.normed, tokens: rows, into: s.q, pool: pool)
-            w.key.multiplyEach(s.normed, tokens: rows, into: s.k, pool: pool)
-            w.value.multiplyEach(s.normed, tokens: rows, into: s.v, pool: pool)
-        } else if rows == 1 {
-            multiplyGroup(x: s.normed, pool: pool, (w.query, s.q), (w.key, s.k), (w.value, s.v))
+        if eachAsOne || rows == 1 {
+            multiplyGroup(x: s.normed, rows: rows, pool: pool, (w.query, s.q), (w.key, s.k), (w.value, s.v))
         } else {
             w.query.multiply(s.normed, tokens: rows, into: s.q, pool: pool)
             w.key.multiply(s.normed, tokens: rows, into: s.k, pool: pool)
@@ -262,8 +258,8 @@ public final class Body: @unchecked Sendable {
         record("ffn_inp", layer, x, rows * c.embeddingLength)
 
         hydra_rms_norm(x, w.feedForwardNorm.values, s.normed, Int64(rows), e, c.rmsEpsilon)
-        if rows == 1 {
-            multiplyGroup(x: s.normed, pool: pool, (w.gate, s.gate), (w.up, s.up))
+        if eachAsOne || rows == 1 {
+            multiplyGroup(x: s.normed, rows: rows, pool: pool, (w.gate, s.gate), (w.up, s.up))
         } else {
             product(w.gate, s.normed, s.gate)
             product(w.up, s.normed, s.up)
@@ -283,10 +279,12 @@ public final class Body: @unchecked Sendable {
         record("l_out", layer, x, rows * c.embeddingLength)
     }
 
-    /// Matrix-vector products of one token's x with matrices of the same
-    /// width, in one run of the pool (decoding waits on threads less).
+    /// Products of the same `rows` rows of x (one token, or rows of
+    /// different sequences, each with the one-token arithmetic) with
+    /// matrices of the same width, in one run of the pool (decoding waits
+    /// on threads less, and x is quantized once).
     /// (Two or three matrices; fixed arguments, so nothing is allocated.)
-    private func multiplyGroup(x: UnsafePointer<Float>, pool: ThreadPool?,
+    private func multiplyGroup(x: UnsafePointer<Float>, rows: Int, pool: ThreadPool?,
                                _ a: (QuantizedMatrix, UnsafeMutablePointer<Float>),
                                _ b: (QuantizedMatrix, UnsafeMutablePointer<Float>),
                                _ c: (QuantizedMatrix, UnsafeMutablePointer<Float>)? = nil) {
@@ -298,7 +296,9 @@ public final class Body: @unchecked Sendable {
         let count: Int32 = c == nil ? 2 : 3
         let rc = withUnsafePointer(to: &parts) {
             $0.withMemoryRebound(to: hydra_matmul_part.self, capacity: 3) {
-                hydra_matmul_group(pool?.raw, $0, count, Int64(a.0.cols), x)
+                rows == 1
+                    ? hydra_matmul_group(pool?.raw, $0, count, Int64(a.0.cols), x)
+                    : hydra_matmul_each_group(pool?.raw, $0, count, Int64(a.0.cols), x, Int64(rows), hydra_kernel_mode())
             }
         }
         precondition(rc == 0, "grouped matrix product failed")
