@@ -286,18 +286,43 @@ static bool job_init(matmul_job *job, const hydra_kernel *kernel, int32_t type, 
     return true;
 }
 
+/// Reserves the pool's scratch — the activations quantized once for the
+/// `count` jobs (all of one activation type and the same X), then
+/// jobs[0]'s unpacking buffer per thread — quantizes them, and runs `part`
+/// with `ctx` over the pool.
+static int32_t quantize_and_run(hydra_pool *pool, matmul_job *jobs, int32_t count,
+                                void (*part)(void *, int32_t, int32_t), void *ctx) {
+    const size_t xq_bytes = (jobs[0].xq_row_bytes * (size_t)jobs[0].ntok + 63) & ~(size_t)63;
+    const size_t unpacked_bytes = (size_t)hydra_pool_threads(pool) * jobs[0].unpacked_bytes;
+    hydra_pool_lock(pool);
+    uint8_t *scratch = hydra_scratch_reserve(hydra_pool_scratch(pool), xq_bytes + unpacked_bytes);
+    if (!scratch) {
+        hydra_pool_unlock(pool);
+        return -1;
+    }
+    for (int32_t p = 0; p < count; p++) {
+        jobs[p].XQ = scratch;
+        jobs[p].unpacked = scratch + xq_bytes;
+    }
+    if (jobs[0].ntok > 1) {
+        hydra_pool_run(pool, quantize_part, &jobs[0]);
+    } else {
+        quantize_part(&jobs[0], 0, 1);
+    }
+    hydra_pool_run(pool, part, ctx);
+    hydra_pool_unlock(pool);
+    return 0;
+}
+
 /// Quantizes the ntok activation rows once, then runs `part` over the pool
 /// with `kernel` (shared by the ordinary product and hydra_matmul_each).
 static int32_t run_product(hydra_pool *pool, const hydra_kernel *kernel, void (*part)(void *, int32_t, int32_t), int32_t type,
                            const void *W, const void *repacked, int64_t row0, int64_t rows, int64_t cols, const float *X,
                            int64_t ntok, float *Y) {
-    const int32_t threads = hydra_pool_threads(pool);
     matmul_job job;
-    if (!job_init(&job, kernel, type, W, repacked, row0, rows, cols, X, ntok, Y, threads)) return -1;
+    if (!job_init(&job, kernel, type, W, repacked, row0, rows, cols, X, ntok, Y, hydra_pool_threads(pool))) return -1;
     if (rows == 0 || ntok == 0) return 0;
-
-    // Scratch: the quantized activations, then one unpacked row tile per thread.
-    const size_t xq_bytes = (job.xq_row_bytes * (size_t)ntok + 63) & ~(size_t)63;
+    // Each thread's buffer for one row tile, unpacked or packed.
     if (kernel->unpack) {
         // Only the SIMD table unpacks; its Q8_0 kernels then run on the rows.
         job.q8_0 = hydra_kernel_for(HYDRA_TYPE_Q8_0, HYDRA_KERNELS_BEST);
@@ -305,24 +330,7 @@ static int32_t run_product(hydra_pool *pool, const hydra_kernel *kernel, void (*
     } else if (packs_rows(kernel, job.repacked != NULL, ntok)) {
         job.unpacked_bytes = (size_t)(ROW_TILE / 8) * (size_t)(cols / QK_K) * kernel->packed8_block_bytes;
     }
-    hydra_pool_lock(pool);
-    uint8_t *scratch = hydra_scratch_reserve(hydra_pool_scratch(pool),
-                                             xq_bytes + (size_t)threads * job.unpacked_bytes);
-    if (!scratch) {
-        hydra_pool_unlock(pool);
-        return -1;
-    }
-    job.XQ = scratch;
-    job.unpacked = scratch + xq_bytes;
-
-    if (ntok > 1) {
-        hydra_pool_run(pool, quantize_part, &job);
-    } else {
-        quantize_part(&job, 0, 1);
-    }
-    hydra_pool_run(pool, part, &job);
-    hydra_pool_unlock(pool);
-    return 0;
+    return quantize_and_run(pool, &job, 1, part, &job);
 }
 
 /// Thread i of n: chunks of output rows for all tokens, until none is left.
@@ -478,22 +486,7 @@ int32_t hydra_matmul_each_group(hydra_pool *pool, const hydra_matmul_part *parts
         return 0;
     }
     if (ntok == 0) return 0;
-    const size_t xq_bytes = group.jobs[0].xq_row_bytes * (size_t)ntok;
-    hydra_pool_lock(pool);
-    uint8_t *scratch = hydra_scratch_reserve(hydra_pool_scratch(pool), xq_bytes);
-    if (!scratch) {
-        hydra_pool_unlock(pool);
-        return -1;
-    }
-    for (int32_t p = 0; p < count; p++) group.jobs[p].XQ = scratch;
-    if (ntok > 1) {
-        hydra_pool_run(pool, quantize_part, &group.jobs[0]);
-    } else {
-        quantize_part(&group.jobs[0], 0, 1);
-    }
-    hydra_pool_run(pool, multiply_each_group_part, &group);
-    hydra_pool_unlock(pool);
-    return 0;
+    return quantize_and_run(pool, group.jobs, count, multiply_each_group_part, &group);
 }
 
 // ---- grouped matrix-vector products ---------------------------------------
