@@ -128,8 +128,11 @@ struct TranslateCommand: ParsableCommand {
         if !endsWithNewline && !text.isEmpty { writeOut("\n") }
         let ms = clock.lap()
         if timings {
-            printError(String(format: "load %.0f ms; %d paragraphs, %d prompt tokens, %d generated tokens in %.0f ms",
-                              loadMs, stats.paragraphs, stats.promptTokens, stats.generatedTokens, ms))
+            // Candidates that picked the same tokens share a pass (`Translator.Statistics.twinTokens`).
+            let shared = stats.twinTokens > 0 ? " (\(stats.twinTokens) from a twin candidate's pass)" : ""
+            printError(String(format: "load %.0f ms; %d paragraphs, %d prompt tokens, %d generated tokens",
+                              loadMs, stats.paragraphs, stats.promptTokens, stats.generatedTokens)
+                       + shared + String(format: " in %.0f ms", ms))
         }
     }
 

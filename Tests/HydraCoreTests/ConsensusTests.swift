@@ -148,6 +148,40 @@ struct ConsensusTests {
         #expect(try translate(sampling) == checked)
     }
 
+    /// Candidates that picked the same tokens share one pass (twins): each
+    /// must still be the text its settings give alone, also after a twin's
+    /// pick differs and it goes on from a copy of the cache it shared.
+    @Test("candidates that picked the same tokens share a pass and still write what they write alone",
+          .tags(.model), .modelsWanted)
+    func twinCandidates() throws {
+        let translator = try Self.smollm()
+        let (en, ru, text) = Self.english
+        func translate(_ sampling: Sampling) throws -> (text: String, stats: Translator.Statistics) {
+            translator.sampling = sampling
+            var out = ""
+            let stats = try translator.translate(text, from: en, to: ru) { out += $0; return true }
+            return (out, stats)
+        }
+        var parted = false, seen: [String] = []
+        for temperature: Float in [0.1, 0.2, 0.4] {
+            var sampling = Sampling()
+            sampling.candidates = 5
+            sampling.candidateTemperature = temperature
+            sampling.roundTripWeight = 0
+            let alone = try (0..<5).map { try translate(sampling.candidate($0)) }
+            let together = try translate(sampling)
+            seen += alone.map(\.text)
+            #expect(together.text == alone[Consensus.choose(alone.map(\.text))].text, "\(together.text) vs \(alone)")
+            #expect(together.stats.generatedTokens == alone.map(\.stats.generatedTokens).reduce(0, +))
+            #expect(together.stats.twinTokens > 0, "at \(temperature)")
+            // Twins that parted: texts that begin alike and then differ.
+            for a in alone where alone.contains(where: { $0.text != a.text && $0.text.prefix(8) == a.text.prefix(8) }) {
+                parted = true
+            }
+        }
+        #expect(parted, "no two candidates began alike and then parted: \(seen)")
+    }
+
     /// The round-trip score is the log-probability of the source text
     /// after the reverse prompt, each candidate's prompt run after the
     /// cached opening: the same as the whole sequence run at once and

@@ -89,6 +89,7 @@ public final class Translation {
         stats.generatedTokens += session.stats.generatedTokens
         stats.guessedTokens += session.stats.guessedTokens
         stats.rightGuesses += session.stats.rightGuesses
+        stats.twinTokens += session.stats.twinTokens
         if session.readerGone { next = pieces.count }
         self.session = nil
     }

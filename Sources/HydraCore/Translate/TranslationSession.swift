@@ -57,6 +57,9 @@ public final class TranslationSession {
         /// The answer's text so far (consensus decoding: passed on at the end).
         var text = ""
         var running = true
+        /// The candidate whose sequence holds this one's state while both
+        /// have picked the same tokens (nil: its own sequence holds it).
+        var twin: Candidate?
 
         init(sequence: HydraSequence, sampler: Sampler, answer: AnswerText, lookup: PromptLookup) {
             self.sequence = sequence
@@ -164,16 +167,48 @@ public final class TranslationSession {
             return
         }
         for candidate in candidates where candidate.running {
+            guard let twin = candidate.twin else { continue }
+            candidate.sequence.logits = twin.sequence.logits
+            stats.twinTokens += 1
+        }
+        for candidate in candidates where candidate.running {
             step(candidate) { candidate.text += $0; return true }
         }
-        let running = candidates.filter(\.running)
-        sequences = running.map(\.sequence)
-        tokens = running.map { $0.made.last! }
-        if running.isEmpty {
+        pairTwins()
+        let fed = candidates.filter { $0.running && $0.twin == nil }
+        sequences = fed.map(\.sequence)
+        tokens = fed.map { $0.made.last! }
+        if fed.isEmpty {
             // The consensus: the candidate the others agree with most,
             // and that translates back into the source.
             let chosen = choose(candidates.map(\.text))
             if !candidates[chosen].text.isEmpty { answer.passOn(candidates[chosen].text, emit: emit) }
+        }
+    }
+
+    /// Consensus decoding: candidates that have picked the same tokens are
+    /// in the same state, so only the first of them is fed and the others
+    /// (its twins) take its logits: the same bits, as every sequence gets
+    /// the arithmetic of decoding it alone. A twin whose pick differs gets
+    /// a copy of the cache it shared and is fed from then on.
+    private func pairTwins() {
+        for candidate in candidates where candidate.running {
+            guard let twin = candidate.twin, !(twin.running && twin.made == candidate.made) else { continue }
+            candidate.twin = nil
+            do {
+                try candidate.sequence.copy(from: twin.sequence)
+            } catch {
+                // Sequences cloned from one another fit each other's caches; should one not, the candidate ends.
+                candidate.running = false
+            }
+        }
+        var fed: [Candidate] = []
+        for candidate in candidates where candidate.running && candidate.twin == nil {
+            if let first = fed.first(where: { $0.made == candidate.made }) {
+                candidate.twin = first
+            } else {
+                fed.append(candidate)
+            }
         }
     }
 

@@ -62,6 +62,9 @@ public final class Translator {
         /// were what was then picked (`Sampling.draft`).
         public var guessedTokens = 0
         public var rightGuesses = 0
+        /// Consensus decoding: tokens picked from the logits of another
+        /// candidate that had picked the same tokens so far (no pass of their own).
+        public var twinTokens = 0
     }
 
     /// The heads a translation between two languages runs through.
