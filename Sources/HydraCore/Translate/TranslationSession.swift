@@ -188,9 +188,10 @@ public final class TranslationSession {
 
     /// Consensus decoding: candidates that have picked the same tokens are
     /// in the same state, so only the first of them is fed and the others
-    /// (its twins) take its logits: the same bits, as every sequence gets
-    /// the arithmetic of decoding it alone. A twin whose pick differs gets
-    /// a copy of the cache it shared and is fed from then on.
+    /// (its twins) take its logits: in exact mode (the default) the bits
+    /// they would get fed themselves, as every sequence gets the arithmetic
+    /// of decoding it alone. A twin whose pick differs gets a copy of the
+    /// cache it shared and is fed from then on.
     private func pairTwins() {
         for candidate in candidates where candidate.running {
             guard let twin = candidate.twin, !(twin.running && twin.made == candidate.made) else { continue }
