@@ -53,6 +53,9 @@ extension HeadsCommand {
         @Option(help: "transtok: EM iterations of the word aligner.")
         var iterations: Int?
 
+        @Option(help: "transtok: the share of each row taken from its zip-tie row (0 to 1; 0: none).")
+        var zipTieShare: Float = 0
+
         @Option(help: "random: the seed of the rows.")
         var seed: UInt64 = 1
 
@@ -65,6 +68,8 @@ extension HeadsCommand {
             }
             if trainTokenizer && corpus.isEmpty { throw ValidationError("--train-tokenizer needs --corpus FILE...") }
             if method == .transtok && pairs.isEmpty { throw ValidationError("--method transtok needs --pairs FILE.tsv") }
+            guard (0...1).contains(zipTieShare) else { throw ValidationError("--zip-tie-share must be between 0 and 1") }
+            if zipTieShare > 0 && method != .transtok { throw ValidationError("--zip-tie-share mixes zip-tie into --method transtok") }
             if vocabSize < 300 { throw ValidationError("--vocab-size must be at least 300") }
             do {
                 try HeadBuild.checkTrainingFiles(corpus + pairs)
@@ -83,6 +88,7 @@ extension HeadsCommand {
             build.minCount = minCount
             build.iterations = iterations
             build.seed = seed
+            build.zipTieShare = zipTieShare
             var bar: ProgressBar?
             let info = try build.write(model: HydraModel.openFile(model), to: out, progress: { stage, fraction in
                 if bar?.label != stage {

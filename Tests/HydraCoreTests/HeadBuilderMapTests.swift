@@ -65,6 +65,12 @@ import Testing
         #expect(Self.flat(SparseMaps.pruned(row, maxEntries: 10, minWeight: 0.01)) == [2, 0.3, 5, 0.6, 7, 0.1])
         let averaged = SparseMaps.average([[[(1, 1)], []], [[(1, 0.5), (2, 0.5)], [(3, 2)]]])
         #expect(averaged.map(Self.flat) == [[1, 0.75, 2, 0.25], [3, 1]])
+        // Weighted: a quarter of the second map (a row empty in one map, or
+        // weighted 0, averages the others).
+        let mixed = SparseMaps.average([[[(1, 1)], []], [[(1, 0.5), (2, 0.5)], [(3, 2)]]], weights: [0.75, 0.25])
+        #expect(mixed.map(Self.flat) == [[1, 0.875, 2, 0.125], [3, 1]])
+        let alone = SparseMaps.average([[[(1, 1)]], [[(2, 1)]]], weights: [1, 0])
+        #expect(alone.map(Self.flat) == [[1, 1]])
     }
 
     @Test func randomRowsMatchTheMeanNorm() {

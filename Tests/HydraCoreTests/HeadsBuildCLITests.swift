@@ -48,6 +48,31 @@ struct HeadsBuildCLITests {
         #expect(tt.info.provenance.method == "trans-tokenization" && tt.kind == "recipe")
     }
 
+    /// `--zip-tie-share W`: each row of the recipe is (1 − W) of its
+    /// trans-tokenization row and W of its zip-tie row.
+    @Test func zipTieShareMixesTheMaps() throws {
+        let pairs = try Self.writePairs()
+        let model = TestModels.path("gemma3-270m")
+        let paths = ["tok", "transtok", "ziptie", "mixed"].map { temporaryPath("heads-build-share-\($0).gguf") }
+        defer { for p in [pairs] + paths { try? FileManager.default.removeItem(atPath: p) } }
+        let trained = try CLI.run(["heads", "build", "--method", "ziptie", "--model", model, "--language", "tt",
+                                   "--train-tokenizer", "--vocab-size", "400", "--corpus", pairs, "--out", paths[0]])
+        #expect(trained.status == 0, "\(trained.stderr)")
+        for (method, share, path) in [("transtok", "0", paths[1]), ("ziptie", "0", paths[2]), ("transtok", "0.25", paths[3])] {
+            let r = try CLI.run(["heads", "build", "--method", method, "--model", model, "--language", "tt",
+                                 "--tokenizer", paths[0], "--pairs", pairs, "--zip-tie-share", share, "--out", path])
+            #expect(r.status == 0, "\(r.stderr)")
+        }
+        let (transtok, zipTie, mixed) = try (HeadFile.recipe(of: paths[1]).recipe.sparseMap,
+                                             HeadFile.recipe(of: paths[2]).recipe.sparseMap,
+                                             HeadFile.recipe(of: paths[3]).recipe.sparseMap)
+        #expect(SparseMaps.equal(mixed, SparseMaps.average([transtok, zipTie], weights: [0.75, 0.25]), tolerance: 1e-6))
+        #expect(!SparseMaps.equal(mixed, transtok, tolerance: 1e-3))
+        let wrong = try CLI.run(["heads", "build", "--method", "ziptie", "--model", model, "--language", "tt",
+                                 "--tokenizer", paths[0], "--zip-tie-share", "0.5", "--out", temporaryPath("never.gguf")])
+        #expect(wrong.status != 0 && wrong.stderr.contains("--zip-tie-share"))
+    }
+
     @Test func refusesHeldOutData() throws {
         let r = try CLI.run(["heads", "build", "--method", "ziptie", "--language", "tt", "--train-tokenizer",
                              "--corpus", "data/heldout/en-tt.tsv", "--out", temporaryPath("never.gguf")])

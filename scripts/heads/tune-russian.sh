@@ -10,7 +10,8 @@
 # The result is a recipe head that also stores its tuned output rows
 # (heads/reference/ru-qwen2.5-1.5b.gguf; not picked by language: give it with --head)
 # and recommends --no-repeat-ngram 3 and --repeat-penalty 1.5 (NGRAM, PENALTY).
-# DISTILL=W adds the native head as teacher (heads tune --distill W).
+# DISTILL=W adds the native head as teacher (heads tune --distill W);
+# ZIPTIE_SHARE=W builds rows partly by zip-tie (build-russian.sh).
 # Interrupted, it resumes from the hidden-state
 # cache and checkpoint in the cache folder. Held-out data (data/heldout) is
 # never read.

@@ -31,6 +31,10 @@ public struct HeadBuild {
     public var minCount = 1.0
     /// Trans-tokenization: EM iterations of the word aligner (default: the aligner's).
     public var iterations: Int?
+    /// Trans-tokenization: the share of each row taken from its zip-tie row
+    /// (0: none; 1: zip-tie alone). For a language the model already reads,
+    /// its own pieces of a token say what the token is.
+    public var zipTieShare: Float = 0
     /// Random rows: the seed.
     public var seed: UInt64 = 1
 
@@ -92,16 +96,22 @@ public struct HeadBuild {
             var options = TransTokenization.Options()
             options.minCount = minCount
             if let iterations { options.aligner.iterations = iterations }
-            let (map, stats) = TransTokenization.build(pairs: all, source: native.tokenizer, target: target,
+            var (map, stats) = TransTokenization.build(pairs: all, source: native.tokenizer, target: target,
                                                        options: options) { stage, fraction in
                 progress("trans-tokenization: \(stage)", fraction)
+            }
+            var mix = ""
+            if zipTieShare > 0 {
+                let zipTie = ZipTie.build(target: target.vocabulary, source: native.tokenizer)
+                map = SparseMaps.average([map, zipTie], weights: [1 - zipTieShare, zipTieShare])
+                mix = "; \(zipTieShare) of each row zip-tie"
             }
             log("\(stats.sentencePairs) sentence pairs, \(stats.wordPairs) word pairs; target tokens: "
                 + "\(stats.counted) aligned, \(stats.smoothed) smoothed, \(stats.zipTie) zip-tie, \(stats.special) special")
             let names = pairs.map { URL(fileURLWithPath: $0).lastPathComponent }.joined(separator: ", ")
             info.provenance = .init(method: "trans-tokenization", source: source,
                                     notes: "\(tokenizerNote); pairs: \(names) (\(all.count)); min count \(minCount); "
-                                        + "\(stats.counted) aligned, \(stats.smoothed) smoothed, \(stats.zipTie) zip-tie")
+                                        + "\(stats.counted) aligned, \(stats.smoothed) smoothed, \(stats.zipTie) zip-tie\(mix)")
             try writeRecipe(map)
         case .random:
             progress("random rows", 0)

@@ -52,15 +52,19 @@ public enum SparseMaps {
     }
 
     /// The mean of several maps onto the same source head (e.g. en→tt and
-    /// ru→tt), row by row; a row empty in some maps averages the others.
-    public static func average(_ maps: [SparseMap]) -> SparseMap {
+    /// ru→tt), row by row, each map counting `weights` (default: equally);
+    /// a row empty in some maps averages the others.
+    public static func average(_ maps: [SparseMap], weights: [Float]? = nil) -> SparseMap {
         guard let count = maps.first?.count else { return [] }
         precondition(maps.allSatisfy { $0.count == count }, "maps of different sizes")
+        let weights = weights ?? [Float](repeating: 1, count: maps.count)
+        precondition(weights.count == maps.count && weights.allSatisfy { $0 >= 0 }, "one weight ≥ 0 a map")
         return (0..<count).map { j in
-            let rows = maps.map { $0[j] }.filter { !$0.isEmpty }
+            let rows = zip(maps.map { $0[j] }, weights).filter { !$0.0.isEmpty && $0.1 > 0 }
+            let total = rows.reduce(Float(0)) { $0 + $1.1 }
             var sums: [Int32: Float] = [:]
-            for row in rows {
-                for (i, w) in normalized(row) { sums[i, default: 0] += w / Float(rows.count) }
+            for (row, weight) in rows {
+                for (i, w) in normalized(row) { sums[i, default: 0] += w * weight / total }
             }
             return sums.keys.sorted().map { ($0, sums[$0]!) }
         }
