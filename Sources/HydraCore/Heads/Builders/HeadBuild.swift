@@ -68,6 +68,9 @@ public struct HeadBuild {
                       log: (String) -> Void = { _ in }) throws -> HeadInfo {
         if case .trained(let corpus, _) = tokenizer { try Self.checkTrainingFiles(corpus) }
         try Self.checkTrainingFiles(pairs)
+        guard (0...1).contains(zipTieShare) else {
+            throw HydraError.invalidInput("the zip-tie share must be between 0 and 1, not \(zipTieShare)")
+        }
         let body = try Body(file: file)
         let native = try Head.native(of: body)
         let (target, tokenizerNote) = try makeTokenizer(native: native, progress: progress)
