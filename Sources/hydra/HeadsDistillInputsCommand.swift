@@ -14,8 +14,9 @@ extension HeadsCommand {
                 head's state is pulled towards the model's (the squared distances over the model's squared lengths). \
                 The gradient goes back through the blocks (floats, OpenBLAS) to the head's input rows; Adam \
                 takes one step a chunk. Output rows are copied unchanged: retune them afterwards with \
-                'hydra heads tune' on the states the new input rows give. The head is written dense (Q8_0 \
-                tables). Llama and Qwen2 bodies. A checkpoint and what the run is made from are kept in \
+                'hydra heads tune' on the states the new input rows give. A recipe head stays a recipe: its map \
+                plus the rows that moved (the tokens the text read; Q8_0); any other head is written dense \
+                (Q8_0 tables). Llama and Qwen2 bodies. A checkpoint and what the run is made from are kept in \
                 --work (default: OUT.distill): a second run continues where the first stopped and writes the \
                 same head. Files under a 'heldout' folder are refused.
                 Example:

@@ -46,13 +46,14 @@ struct TokenDistillationTests {
         return o
     }
 
-    static func tables(_ path: String) throws -> (input: [UInt8], output: [UInt8]) {
+    /// The stored rows of a distilled head: the input rows it stores beside its map (and their
+    /// tokens) and its output rows.
+    static func tables(_ path: String) throws -> [[UInt8]] {
         let file = try GGUFFile(path: path)
-        func bytes(_ name: String) throws -> [UInt8] {
+        return try [HeadKeys.recipeInputTokens, HeadKeys.recipeInputRows, HeadKeys.outputTensor].map { name in
             let t = try #require(file.tensor(named: name))
             return Array(UnsafeRawBufferPointer(start: t.data, count: t.byteCount))
         }
-        return (try bytes(HeadKeys.embeddingTensor), try bytes(HeadKeys.outputTensor))
     }
 
     @Test("the loss falls, the output rows are kept, and a stopped run resumed writes the same head")
@@ -80,12 +81,13 @@ struct TokenDistillationTests {
             if case .resumed(let step) = e { resumed = step == 4 }
         }
         #expect(resumed)
-        let a = try Self.tables(folder + "/a.gguf"), b = try Self.tables(folder + "/b.gguf")
-        #expect(a.input == b.input && a.output == b.output)
+        #expect(try Self.tables(folder + "/a.gguf") == Self.tables(folder + "/b.gguf"))
 
-        // The input rows moved; the output rows are the built head's.
+        // The input rows moved, stored beside the map; the output rows are the built head's (stored:
+        // the built head ties them to its input rows).
         let tuned = try model.heads.load(path: folder + "/a.gguf", catalog: HeadCatalog(directories: []))
-        #expect(tuned.kind == "dense" && tuned.info.provenance.method.hasSuffix("+ distilled input rows"))
+        #expect(tuned.kind == "recipe" && tuned.info.provenance.method.hasSuffix("+ distilled input rows"))
+        let patch = try #require(try HeadFile.recipe(of: tuned)?.inputRows)
         let width = model.config.embeddingLength
         var before = [Float](repeating: 0, count: width), after = before
         var moved = 0
@@ -93,6 +95,7 @@ struct TokenDistillationTests {
             head.embedding.row(id, into: &before)
             tuned.embedding.row(id, into: &after)
             if before != after { moved += 1 }
+            #expect((before != after) == patch.tokens.contains(Int32(id)), "row \(id)")
         }
         #expect(moved > 50, "\(moved) rows moved")
         let builtOutput = try #require(head.output), tunedOutput = try #require(tuned.output)

@@ -270,6 +270,17 @@ public enum HeadFile {
         return try recipe(of: path)
     }
 
+    /// Whether the recipe head `head` was loaded from stores its output
+    /// rows (tuned after building) rather than mapping them.
+    public static func storesOutputRows(_ head: Head) throws -> Bool {
+        guard head.kind == "recipe", head.info.output == .separate, let path = head.path else { return false }
+        do {
+            return try GGUFFile(path: path).tensor(named: HeadKeys.outputTensor) != nil
+        } catch let e as GGUFError {
+            throw HeadError.invalid("invalid head file \(e.description)")
+        }
+    }
+
     /// The map of a recipe head file, what it maps onto and the input rows
     /// it stores beside the map, without materializing anything (tuning
     /// writes them back beside new rows).

@@ -14,8 +14,10 @@ import Foundation
 /// that text, which Adam moves (one step a chunk of text).
 ///
 /// Output rows are copied unchanged; retune them afterwards (`heads tune`)
-/// on the states the new input rows give. The written head is dense (both
-/// tables, Q8_0 by default). Everything lives in a work folder: what the
+/// on the states the new input rows give. A recipe head stays a recipe: its
+/// map, the rows distillation moved stored beside it (those of the tokens
+/// its text read, Q8_0 by default) and its output rows as they were; any
+/// other head is written dense (both tables). Everything lives in a work folder: what the
 /// run is made from and a checkpoint; a second run continues where the
 /// first stopped and writes the same head.
 public enum TokenDistillation {
@@ -220,18 +222,34 @@ public enum TokenDistillation {
         return nil
     }
 
-    /// Writes `head` with the tuned input rows and its own output rows, as a dense head.
+    /// Writes `head` with the tuned input rows and its own output rows: a
+    /// recipe head as its map plus the rows that moved (and any it already
+    /// stored), any other head as a dense head.
     static func write(_ head: Head, rows: [Float], width: Int, options: Options, chunks: Int, to out: String) throws {
         var info = head.info
         info.name = options.name ?? head.info.name
-        let output = head.output.map { HeadTuning.rows(of: TokenEmbedding(matrix: $0.matrix)) }
-        if output != nil { info.output = .separate }
         let note = String(format: "input rows tuned by token distillation after %d blocks on %d chunks: Adam lr %g, %d epochs, seed %llu",
                           options.depth, chunks, Double(options.learningRate), options.epochs, options.seed)
         info.provenance = .init(method: "\(head.info.provenance.method) + distilled input rows",
                                 source: head.info.provenance.source,
                                 notes: [head.info.provenance.notes, note].compactMap { $0 }.joined(separator: "; "))
         let type = width % options.tableType.blockElements == 0 ? options.tableType : .f16
+        if let stored = try HeadFile.recipe(of: head) {
+            let moved = try RowPatch(changed: rows, from: HeadTuning.rows(of: head.embedding), width: width,
+                                     keeping: stored.inputRows?.tokens ?? [])
+            // Output rows mapped from the source's output matrix stay mapped; any others (stored, or
+            // tied to the input rows that moved) are stored as they were.
+            let storesOutput = try HeadFile.storesOutputRows(head)
+            let mapped = head.info.output == .separate && !storesOutput
+            let output = mapped ? nil : head.output.map { HeadTuning.rows(of: TokenEmbedding(matrix: $0.matrix)) }
+            if output != nil { info.output = .separate }
+            try HeadFileWriter.writeRecipe(info: info, tokenizer: head.tokenizerMetadata, recipe: stored.recipe,
+                                           source: stored.source, output: output, inputRows: moved, width: width,
+                                           tableType: type, memory: head.memory, to: out)
+            return
+        }
+        let output = head.output.map { HeadTuning.rows(of: TokenEmbedding(matrix: $0.matrix)) }
+        if output != nil { info.output = .separate }
         try HeadFileWriter.writeDense(info: info, tokenizer: head.tokenizerMetadata, embedding: rows, output: output,
                                       width: width, tableType: type, memory: head.memory, to: out)
     }
