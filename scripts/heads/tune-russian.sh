@@ -4,14 +4,20 @@
 #   1. the trans-tokenized recipe head (build-russian.sh: a 16k BPE
 #      tokenizer on data/ru, rows from word alignment of the en–ru pairs;
 #      VOCAB sets the size);
-#   2. its output rows tuned (hydra heads tune) on the Russian side of every
-#      10th pair of data/ru/en-ru.tsv (lines 5, 15, …) as running text and
-#      every 20th pair (lines 1, 21, …) as translation prompts.
-# The result is a recipe head that also stores its tuned output rows
+#   2. its input rows distilled from Qwen's own reading after 4 blocks
+#      (hydra heads distill-inputs, lr 1e-3) on the Russian side of every
+#      10th pair of data/ru/en-ru.tsv (lines 5, 15, …); the rows that moved
+#      are stored beside the map;
+#   3. its output rows tuned (hydra heads tune) on the same lines as running
+#      text and every 20th pair (lines 1, 21, …) as translation prompts.
+# The result is a recipe head that also stores its distilled input rows and tuned output rows
 # (heads/reference/ru-qwen2.5-1.5b.gguf; not picked by language: give it with --head)
 # and recommends --no-repeat-ngram 3 and --repeat-penalty 1.5 (NGRAM, PENALTY).
 # DISTILL=W adds the native head as teacher (heads tune --distill W);
 # ZIPTIE_SHARE=W builds rows partly by zip-tie (build-russian.sh).
+# DISTILL_INPUTS=N compares the states after N blocks (default 4; empty:
+# no distillation, the previous version of the head), DISTILL_LR sets its
+# learning rate (default 1e-3).
 # Interrupted, it resumes from the hidden-state
 # cache and checkpoint in the cache folder. Held-out data (data/heldout) is
 # never read.
@@ -30,10 +36,27 @@ scripts/heads/build-russian.sh "$CACHE"
 awk 'NR % 10 == 5' data/ru/en-ru.tsv > "$CACHE/ru-tune-text.tsv"
 awk 'NR % 20 == 1' data/ru/en-ru.tsv > "$CACHE/ru-tune-pairs.tsv"
 
-"$HYDRA" heads tune --model "$MODEL" --head "$CACHE/ru-qwen2.5-1.5b-transtok.gguf" \
+BUILT="$CACHE/ru-qwen2.5-1.5b-transtok.gguf"
+WORK="$CACHE/ru-qwen2.5-1.5b.tune"
+DISTILL_INPUTS=${DISTILL_INPUTS-4}
+if [[ -n "$DISTILL_INPUTS" ]]; then
+    # Named by what makes it, so that a second run reuses it (and resumes an interrupted one from its work folder).
+    SETTINGS="v${VOCAB:-16000}-z${ZIPTIE_SHARE:-0}-d$DISTILL_INPUTS-lr${DISTILL_LR:-1e-3}"
+    DISTILLED="$CACHE/ru-qwen2.5-1.5b-transtok-$SETTINGS.gguf"
+    if [[ ! -f "$DISTILLED" ]]; then
+        "$HYDRA" heads distill-inputs --model "$MODEL" --head "$BUILT" --text "$CACHE/ru-tune-text.tsv" \
+            --depth "$DISTILL_INPUTS" --lr "${DISTILL_LR:-1e-3}" --seed 1 --name "ru-qwen2.5-1.5b-transtok-d$DISTILL_INPUTS" \
+            --work "$DISTILLED.distill" --out "$DISTILLED.part"
+        mv "$DISTILLED.part" "$DISTILLED"
+    fi
+    BUILT=$DISTILLED
+    WORK="$CACHE/ru-qwen2.5-1.5b-$SETTINGS.tune"
+fi
+
+"$HYDRA" heads tune --model "$MODEL" --head "$BUILT" \
     --text "$CACHE/ru-tune-text.tsv" --pairs "$CACHE/ru-tune-pairs.tsv" \
     --lr "${LR:-5e-4}" --l2 "${L2:-1e-2}" --epochs "${EPOCHS:-1}" --seed 1 --distill "${DISTILL:-0}" \
     --recommend-no-repeat-ngram "${NGRAM:-3}" --recommend-repeat-penalty "${PENALTY:-1.5}" \
-    --name ru-qwen2.5-1.5b --work "$CACHE/ru-qwen2.5-1.5b.tune" --keep-work --out "$OUT.part"
+    --name ru-qwen2.5-1.5b --work "$WORK" --keep-work --out "$OUT.part"
 mv "$OUT.part" "$OUT"
 "$HYDRA" heads inspect "$OUT" --model "$MODEL"
