@@ -33,7 +33,7 @@
 # DISTILL_INPUTS=N (Llama and Qwen2 bodies) first tunes the built head's
 #   input rows by token distillation after N blocks (heads distill-inputs on
 #   the running text, lr DISTILL_LR, default 1e-3), then tunes the output
-#   rows over them (a dense head of ~53 MB; its own work folders).
+#   rows over them (the moved input rows stored beside the map; its own work folders).
 # PAIRS=N takes N pairs instead, SPREAD=1 spreads them over the whole
 # (sorted) pair file instead of taking the first ones, EPOCHS, LR and L2
 # set the tuning (defaults: what built the shipped heads), PROMPT names
