@@ -12,7 +12,8 @@
 #      text and every 20th pair (lines 1, 21, …) as translation prompts.
 # The result is a recipe head that also stores its distilled input rows and tuned output rows
 # (heads/reference/ru-qwen2.5-1.5b.gguf; not picked by language: give it with --head)
-# and recommends --no-repeat-ngram 3 and --repeat-penalty 1.5 (NGRAM, PENALTY).
+# and recommends --no-repeat-ngram 3, --repeat-penalty 1.5 and consensus
+# over 7 candidates (NGRAM, PENALTY, CANDIDATES; CANDIDATES= for greedy).
 # DISTILL=W adds the native head as teacher (heads tune --distill W);
 # ZIPTIE_SHARE=W builds rows partly by zip-tie (build-russian.sh).
 # DISTILL_INPUTS=N compares the states after N blocks (default 4; empty:
@@ -39,6 +40,7 @@ awk 'NR % 20 == 1' data/ru/en-ru.tsv > "$CACHE/ru-tune-pairs.tsv"
 BUILT="$CACHE/ru-qwen2.5-1.5b-transtok.gguf"
 WORK="$CACHE/ru-qwen2.5-1.5b.tune"
 DISTILL_INPUTS=${DISTILL_INPUTS-4}
+CANDIDATES=${CANDIDATES-7}
 if [[ -n "$DISTILL_INPUTS" ]]; then
     # Named by what makes it, so that a second run reuses it (and resumes an interrupted one from its work folder).
     SETTINGS="v${VOCAB:-16000}-z${ZIPTIE_SHARE:-0}-d$DISTILL_INPUTS-lr${DISTILL_LR:-1e-3}"
@@ -57,6 +59,7 @@ fi
     --text "$CACHE/ru-tune-text.tsv" --pairs "$CACHE/ru-tune-pairs.tsv" \
     --lr "${LR:-5e-4}" --l2 "${L2:-1e-2}" --epochs "${EPOCHS:-1}" --seed 1 --distill "${DISTILL:-0}" \
     --recommend-no-repeat-ngram "${NGRAM:-3}" --recommend-repeat-penalty "${PENALTY:-1.5}" \
+    ${CANDIDATES:+--recommend-candidates "$CANDIDATES"} \
     --name ru-qwen2.5-1.5b --work "$WORK" --keep-work --out "$OUT.part"
 mv "$OUT.part" "$OUT"
 "$HYDRA" heads inspect "$OUT" --model "$MODEL"
