@@ -33,7 +33,7 @@ struct SamplingOptions: ParsableArguments {
     @Option(help: "With --round-trip-weight: run the check only for paragraphs whose candidates agree less than this (the best one's mean chrF against the others, 0 to 100; 100: always; default: what the target head recommends, else 100).")
     var roundTripBelow: Float?
 
-    @Option(help: "Never repeat an n-gram of N tokens within a translation (0: off; greedy and sampling; default: what the target head recommends, else off).")
+    @Option(help: "Never repeat an n-gram of N tokens within a translation (0: off; greedy, sampling and beams; default: what the target head recommends, else off).")
     var noRepeatNgram: Int?
 
     @Option(help: "Penalize tokens among the last --repeat-last-n generated (llama.cpp's repetition penalty; 1: off; default: what the target head recommends, else off).")

@@ -132,10 +132,12 @@ struct SamplingTests {
     }
 
     /// Runs a beam search to its end, stepping its beams together.
-    static func search(_ hydra: HydraModel, _ prompt: [HeadToken], width: Int, maxTokens: Int) throws -> BeamSearch {
+    static func search(_ hydra: HydraModel, _ prompt: [HeadToken], width: Int, maxTokens: Int,
+                       sampling: Sampling = Sampling()) throws -> BeamSearch {
         let first = try hydra.startSequence(prompt: prompt, target: hydra.native, maxTokens: maxTokens)
         var beam = try BeamSearch(first: first, width: width, maxTokens: maxTokens, banned: TokenMask(),
-                                  isEnd: hydra.native.vocabulary.isEndOfGeneration, makeSequence: first.clone)
+                                  isEnd: hydra.native.vocabulary.isEndOfGeneration, sampling: sampling,
+                                  makeSequence: first.clone)
         let batch = SequenceBatch(model: hydra)
         while !beam.isDone {
             try batch.step(beam.beams.map(\.sequence), tokens: beam.beams.map { $0.tokens.last! })
@@ -156,6 +158,36 @@ struct SamplingTests {
         }
         if let last = greedy.last, hydra.native.vocabulary.isEndOfGeneration(last) { greedy.removeLast() }
         #expect(try Self.search(hydra, prompt, width: 1, maxTokens: 24).best == greedy)
+    }
+
+    /// Beams are penalized by their own tokens as greedy decoding is by
+    /// its history: with one beam, the same tokens.
+    @Test("a beam of one with the repetition penalty and n-gram ban is greedy decoding with them",
+          .tags(.model), .modelsWanted)
+    func penalizedBeamOfOne() throws {
+        let hydra = try HydraModel(path: TestModels.path("smollm2-135m"), contextLength: 512, batchSize: 64,
+                                   pool: ThreadPool(threads: 2))
+        let prompt = try Self.prompt(hydra)
+        var sampling = Sampling()
+        sampling.noRepeatNgram = 2
+        sampling.repeatPenalty = 1.3
+        let sampler = Sampler(sampling: sampling)
+        let isEnd = hydra.native.vocabulary.isEndOfGeneration
+        let sequence = try hydra.startSequence(prompt: prompt, target: hydra.native, maxTokens: 32)
+        let batch = SequenceBatch(model: hydra)
+        var greedy: [Int32] = []
+        while greedy.count < 32 {
+            let token = sequence.logits.withUnsafeBufferPointer { sampler.pick($0, after: greedy) }
+            if isEnd(token) { break }
+            greedy.append(token)
+            if greedy.count < 32 { try batch.step([sequence], tokens: [token]) }
+        }
+        let plain = try Self.search(hydra, prompt, width: 1, maxTokens: 32).best
+        let penalized = try Self.search(hydra, prompt, width: 1, maxTokens: 32, sampling: sampling).best
+        #expect(penalized == greedy)
+        #expect(penalized != plain, "the penalties change nothing on this prompt: the test shows nothing")
+        let bigrams = zip(penalized, penalized.dropFirst()).map { [$0, $1] }
+        #expect(Set(bigrams).count == bigrams.count, "a bigram repeats")
     }
 
     /// Each hypothesis's score must be its log-probability computed from

@@ -6,7 +6,9 @@ import Foundation
 /// total log-probability go on. A beam that picks an end token becomes a
 /// finished hypothesis; the answer is the finished one with the best
 /// log-probability per token (length-normalized). Banned tokens are never
-/// picked.
+/// picked. With `sampling`'s repetition penalty and n-gram ban, each beam's
+/// logits are penalized by its own tokens before they are scored (as
+/// greedy decoding does).
 public struct BeamSearch {
     public struct Beam {
         /// The tokens chosen so far; the last one is fed by the next step.
@@ -27,14 +29,16 @@ public struct BeamSearch {
     public let maxTokens: Int
     private let banned: TokenMask
     private let isEnd: (Int32) -> Bool
+    private let sampling: Sampling
     public private(set) var beams: [Beam] = []
     public private(set) var finished: [Hypothesis] = []
 
     /// Starts from `first`, whose logits are those after the prompt; the
     /// other beams get copies of its cache from `makeSequence`.
     public init(first: HydraSequence, width: Int, maxTokens: Int, banned: TokenMask, isEnd: @escaping (Int32) -> Bool,
-                makeSequence: () throws -> HydraSequence) throws {
+                sampling: Sampling = Sampling(), makeSequence: () throws -> HydraSequence) throws {
         self.width = max(1, width)
+        self.sampling = sampling
         self.maxTokens = maxTokens
         self.banned = banned
         self.isEnd = isEnd
@@ -72,10 +76,10 @@ public struct BeamSearch {
         var candidates: [(parent: Int, token: Int32, score: Double)] = []
         let picker = Sampler(banned: banned)
         for (p, parent) in parents.enumerated() {
-            let logits = parent.sequence.logits
+            let logits = Sampler.penalized(parent.sequence.logits, after: parent.tokens, sampling: sampling)
             let offset = logSoftmaxOffset(logits)
             let best = logits.withUnsafeBufferPointer { picker.top($0, width) }
-            for token in best {
+            for token in best where logits[Int(token)] > -.infinity {
                 candidates.append((p, token, parent.score + Double(logits[Int(token)]) - offset))
             }
         }

@@ -189,13 +189,31 @@ public final class Sampler {
                      allowed: ((Int32) -> Bool)? = nil) -> Int32 {
         if let penalty = sampling.repeatPenalty, penalty != 1, sampling.repeatLastN > 0, !history.isEmpty {
             var penalized = Array(logits)
-            for t in Set(history.suffix(sampling.repeatLastN)) where Int(t) < penalized.count {
-                let l = penalized[Int(t)]
-                penalized[Int(t)] = l > 0 ? l / penalty : l * penalty
-            }
+            Self.penalizeRepeats(&penalized, after: history, sampling: sampling)
             return penalized.withUnsafeBufferPointer { pickUnpenalized($0, after: history, allowed: allowed) }
         }
         return pickUnpenalized(logits, after: history, allowed: allowed)
+    }
+
+    /// llama.cpp's repetition penalty: the logits of the last
+    /// `sampling.repeatLastN` tokens of `history`, divided by the penalty
+    /// when positive, multiplied by it when negative.
+    static func penalizeRepeats(_ logits: inout [Float], after history: [Int32], sampling: Sampling) {
+        guard let penalty = sampling.repeatPenalty, penalty != 1, sampling.repeatLastN > 0 else { return }
+        for t in Set(history.suffix(sampling.repeatLastN)) where Int(t) < logits.count {
+            let l = logits[Int(t)]
+            logits[Int(t)] = l > 0 ? l / penalty : l * penalty
+        }
+    }
+
+    /// `logits` as `pick(_:after:)` sees them: repeats penalized and the
+    /// tokens that would repeat an n-gram of `history` at -inf (beam search
+    /// scores its continuations by these).
+    static func penalized(_ logits: [Float], after history: [Int32], sampling: Sampling) -> [Float] {
+        var out = logits
+        penalizeRepeats(&out, after: history, sampling: sampling)
+        for t in repeatingTokens(history, n: sampling.noRepeatNgram ?? 0) where Int(t) < out.count { out[Int(t)] = -.infinity }
+        return out
     }
 
     private func pickUnpenalized(_ logits: UnsafeBufferPointer<Float>, after history: [Int32],

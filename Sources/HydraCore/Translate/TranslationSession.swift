@@ -129,7 +129,7 @@ public final class TranslationSession {
         } else if sampling.beams > 1 && sampling.isGreedy {
             session.beam = try BeamSearch(first: sequence, width: sampler.sampling.beams, maxTokens: plan.budget,
                                           banned: sampler.banned, isEnd: th.vocabulary.isEndOfGeneration,
-                                          makeSequence: sequence.clone)
+                                          sampling: sampling, makeSequence: sequence.clone)
             session.takeBeams(emit: emit)
         } else {
             if sampling.draft > 0, translator.guessTallies[ObjectIdentifier(th), default: GuessTally()].shouldGuess() {
