@@ -162,6 +162,7 @@ struct HeadsCommand: ParsableCommand {
         let options = [info.noRepeatNgram.map { "--no-repeat-ngram \($0)" },
                        info.repeatPenalty.map { "--repeat-penalty \($0)" },
                        info.candidates.map { "--candidates \($0)" },
+                       info.beams.map { "--beam \($0)" },
                        info.roundTripWeight.map { "--round-trip-weight \($0)" },
                        info.roundTripBelow.map { "--round-trip-below \($0)" },
                        info.examples.map { "--examples \($0)" },

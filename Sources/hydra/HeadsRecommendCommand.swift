@@ -9,7 +9,8 @@ extension HeadsCommand {
             discussion: """
                 Rewrites the head file's hydra.head.decoding.* keys, every table byte unchanged: \
                 --no-repeat-ngram N (0: none), --repeat-penalty P (1: none), --candidates N (1: none; \
-                consensus decoding, for greedy translations), --round-trip-weight W (0: none) and \
+                consensus decoding, for greedy translations), --beam N (1: none; beam search, for greedy \
+                translations; replaces --candidates, as --candidates replaces it), --round-trip-weight W (0: none) and \
                 --round-trip-below B (100: always), --examples N (0: none; pairs of the head's translation \
                 memory shown in the prompt), --min-length R (0: none), --copy-bias B (0: none). --memory FILE stores a translation memory in the head (a \
                 tab-separated file of texts in --memory-language and their translations into the \
@@ -33,6 +34,9 @@ extension HeadsCommand {
 
         @Option(help: "The head's default --candidates for greedy translations (1: none).")
         var candidates: Int?
+
+        @Option(help: "The head's default --beam for greedy translations (1: none).")
+        var beam: Int?
 
         @Option(help: "The head's default --round-trip-weight for consensus decoding (0: none).")
         var roundTripWeight: Float?
@@ -65,7 +69,7 @@ extension HeadsCommand {
         var noLexicon = false
 
         func settings(memory: TranslationMemory? = nil, lexicon: StoredLexicon? = nil) -> HeadDecoding.Settings {
-            .init(noRepeatNgram: noRepeatNgram, repeatPenalty: repeatPenalty, candidates: candidates,
+            .init(noRepeatNgram: noRepeatNgram, repeatPenalty: repeatPenalty, candidates: candidates, beams: beam,
                   roundTripWeight: roundTripWeight, roundTripBelow: roundTripBelow, examples: examples,
                   minLength: minLength, copyBias: copyBias, memory: memory, dropMemory: noMemory, lexicon: lexicon, dropLexicon: noLexicon)
         }
@@ -73,7 +77,7 @@ extension HeadsCommand {
         func validate() throws {
             guard !settings().isEmpty || memory != nil || !lexicon.isEmpty else {
                 throw ValidationError(
-                    "give --no-repeat-ngram, --repeat-penalty, --candidates, --round-trip-weight, --round-trip-below, "
+                    "give --no-repeat-ngram, --repeat-penalty, --candidates, --beam, --round-trip-weight, --round-trip-below, "
                         + "--examples, --min-length, --copy-bias, --memory, --no-memory, --lexicon, --no-lexicon or several")
             }
             if memory != nil && noMemory { throw ValidationError("--memory and --no-memory exclude each other") }

@@ -60,6 +60,9 @@ extension HeadsCommand {
         @Option(help: "Record N as the written head's default --candidates for greedy translations (1: none; default: the tuned head's).")
         var recommendCandidates: Int?
 
+        @Option(help: "Record N as the written head's default --beam for greedy translations (1: none; default: the tuned head's).")
+        var recommendBeam: Int?
+
         @Option(help: "Record W as the written head's default --round-trip-weight (0: none; default: the tuned head's).")
         var recommendRoundTripWeight: Float?
 
@@ -131,7 +134,7 @@ extension HeadsCommand {
         /// The decoding the written head is to recommend.
         var recommended: HeadDecoding.Settings {
             .init(noRepeatNgram: recommendNoRepeatNgram, repeatPenalty: recommendRepeatPenalty,
-                  candidates: recommendCandidates, roundTripWeight: recommendRoundTripWeight,
+                  candidates: recommendCandidates, beams: recommendBeam, roundTripWeight: recommendRoundTripWeight,
                   roundTripBelow: recommendRoundTripBelow)
         }
 

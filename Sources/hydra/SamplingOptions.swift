@@ -18,8 +18,8 @@ struct SamplingOptions: ParsableArguments {
     @Option(help: "With --temp: the seed of the random choices (same seed, same text).")
     var seed: UInt64 = 0
 
-    @Option(help: "Beam search with N beams (length-normalized; 1: none). Not with --temp.")
-    var beam = 1
+    @Option(help: "Beam search with N beams (length-normalized; 1: none; default: what the target head recommends for greedy decoding, else none). Not with --temp.")
+    var beam: Int?
 
     @Option(help: "Consensus decoding: write N translations of each paragraph (the first as the other options say, the others drawn at --candidate-temp) and keep the one the others agree with most (chrF). Slower; 1: off, else 3 to 16; default: what the target head recommends for greedy decoding, else off. Not with --beam.")
     var candidates: Int?
@@ -70,7 +70,7 @@ struct SamplingOptions: ParsableArguments {
         if let problem = sampling.problem { throw ValidationError(problem) }
         // A bad memory file is named before any model is loaded.
         if let memory { _ = try TranslationMemory.read(tsv: memory, sourceLanguage: "und") }
-        if !lexicon.isEmpty && beam > 1 { throw ValidationError("--lexicon is not with --beam") }
+        if !lexicon.isEmpty && (beam ?? 1) > 1 { throw ValidationError("--lexicon is not with --beam") }
         if !lexicon.isEmpty && noLexicon { throw ValidationError("--lexicon and --no-lexicon exclude each other") }
         for path in lexicon where !FileManager.default.isReadableFile(atPath: path) {
             throw HydraError.invalidInput("cannot read the lexicon \(path)")

@@ -143,6 +143,43 @@ struct HeadTests {
         refused(info)
         info.candidates = nil
 
+        // Or its --beam, for greedy decoding unless told what beams do not do.
+        translator.sampling.candidates = nil
+        translator.sampling.beams = nil
+        info.beams = 2
+        let searching = try reload(info)
+        #expect(searching.info.beams == 2)
+        func resolved(_ head: Head) -> (beams: Int?, candidates: Int?) {
+            let s = translator.sampler(target: head, language: tt, text: "").sampling
+            return (s.beams, s.candidates)
+        }
+        #expect(resolved(searching) == (2, 1))
+        #expect(resolved(native) == (1, 1))
+        translator.sampling.candidates = 3
+        #expect(resolved(searching) == (1, 3))
+        translator.sampling.candidates = nil
+        translator.sampling.copyBias = 2
+        #expect(resolved(searching) == (1, 1))
+        translator.sampling.copyBias = nil
+        translator.sampling.minLength = 0.5
+        #expect(resolved(searching) == (1, 1))
+        translator.sampling.minLength = nil
+        translator.sampling.temperature = 0.7
+        #expect(resolved(searching) == (1, 1))
+        translator.sampling.temperature = 0
+        translator.sampling.beams = 1
+        #expect(resolved(searching) == (1, 1))
+        translator.sampling.beams = 4
+        #expect(resolved(searching) == (4, 1))
+        translator.sampling.beams = nil
+        info.beams = 17
+        refused(info)
+        info.beams = 3
+        info.candidates = 5
+        refused(info)
+        info.beams = nil
+        info.candidates = nil
+
         // And its round-trip check (weight 0 and threshold 100 where neither says).
         info.roundTripWeight = 3
         info.roundTripBelow = 30
@@ -215,6 +252,14 @@ struct HeadTests {
                                          roundTripBelow: 100, minLength: 0, copyBias: 0))
         #expect(FileManager.default.contentsEqual(atPath: path, andPath: changed))
         #expect(!FileManager.default.fileExists(atPath: changed + ".part"))
+        // Beams replace the head's candidates, and candidates its beams.
+        #expect(try HeadDecoding.recommend(input: path, output: changed, .init(candidates: 7)).candidates == 7)
+        let searching = try HeadDecoding.recommend(input: changed, output: changed, .init(beams: 2))
+        #expect(searching.beams == 2 && searching.candidates == nil)
+        let voting = try HeadDecoding.recommend(input: changed, output: changed, .init(candidates: 5))
+        #expect(voting.candidates == 5 && voting.beams == nil)
+        try HeadDecoding.recommend(input: changed, output: changed, .init(candidates: 1))
+        #expect(FileManager.default.contentsEqual(atPath: path, andPath: changed))
         // A model is not a head; values out of range are refused before anything is written.
         #expect(throws: HydraError.self) {
             try HeadDecoding.recommend(input: TestModels.path("smollm2-135m"), output: changed, .init(repeatPenalty: 1.2))
@@ -222,6 +267,10 @@ struct HeadTests {
         #expect(throws: HydraError.self) { try HeadDecoding.recommend(input: path, output: changed, .init(repeatPenalty: 0)) }
         #expect(throws: HydraError.self) { try HeadDecoding.recommend(input: path, output: changed, .init(noRepeatNgram: 65)) }
         #expect(throws: HydraError.self) { try HeadDecoding.recommend(input: path, output: changed, .init(candidates: 2)) }
+        #expect(throws: HydraError.self) { try HeadDecoding.recommend(input: path, output: changed, .init(beams: 0)) }
+        #expect(throws: HydraError.self) {
+            try HeadDecoding.recommend(input: path, output: changed, .init(candidates: 3, beams: 2))
+        }
         #expect(throws: HydraError.self) { try HeadDecoding.recommend(input: path, output: changed, .init(roundTripWeight: -1)) }
         #expect(throws: HydraError.self) { try HeadDecoding.recommend(input: path, output: changed, .init(roundTripBelow: 101)) }
         #expect(throws: HydraError.self) { try HeadDecoding.recommend(input: path, output: changed, .init(minLength: 5)) }
@@ -490,7 +539,8 @@ struct HeadTests {
             for name in try FileManager.default.contentsOfDirectory(atPath: root + "/" + folder) where name.hasSuffix(".gguf") {
                 let info = try HeadFile.info(of: GGUFFile(path: root + "/" + folder + "/" + name))
                 #expect(HeadDecoding.Settings(noRepeatNgram: info.noRepeatNgram, repeatPenalty: info.repeatPenalty,
-                                               candidates: info.candidates, roundTripWeight: info.roundTripWeight,
+                                               candidates: info.candidates, beams: info.beams,
+                                               roundTripWeight: info.roundTripWeight,
                                                roundTripBelow: info.roundTripBelow).problem() == nil,
                         "\(name)")
                 read += 1

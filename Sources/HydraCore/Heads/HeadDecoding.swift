@@ -1,7 +1,7 @@
 import Foundation
 
 /// The decoding settings a head file recommends (`HeadInfo.noRepeatNgram`,
-/// `HeadInfo.repeatPenalty`, `HeadInfo.candidates`,
+/// `HeadInfo.repeatPenalty`, `HeadInfo.candidates`, `HeadInfo.beams`,
 /// `HeadInfo.roundTripWeight`, `HeadInfo.roundTripBelow`, `HeadInfo.examples`,
 /// `HeadInfo.minLength`, `HeadInfo.copyBias`, the word forms it keeps to, `HeadInfo.lexicon`,
 /// and the translation memory they come from, `Head.memory`), changed without
@@ -11,12 +11,14 @@ import Foundation
 /// unless told otherwise.
 public enum HeadDecoding {
     /// Settings to record in a head, each nil when left as it is; 0 (the
-    /// n-gram, the round-trip weight), 1 (the penalty, the candidates) or
-    /// 100 (the round-trip threshold) removes a recommendation.
+    /// n-gram, the round-trip weight), 1 (the penalty, the candidates, the
+    /// beams) or 100 (the round-trip threshold) removes a recommendation.
+    /// Candidates replace the head's beams, beams its candidates.
     public struct Settings: Sendable, Equatable {
         public var noRepeatNgram: Int?
         public var repeatPenalty: Float?
         public var candidates: Int?
+        public var beams: Int?
         public var roundTripWeight: Float?
         public var roundTripBelow: Float?
         public var examples: Int?
@@ -31,13 +33,14 @@ public enum HeadDecoding {
         /// Removes the head's lexicon.
         public var dropLexicon = false
 
-        public init(noRepeatNgram: Int? = nil, repeatPenalty: Float? = nil, candidates: Int? = nil,
+        public init(noRepeatNgram: Int? = nil, repeatPenalty: Float? = nil, candidates: Int? = nil, beams: Int? = nil,
                     roundTripWeight: Float? = nil, roundTripBelow: Float? = nil, examples: Int? = nil,
                     minLength: Float? = nil, copyBias: Float? = nil, memory: TranslationMemory? = nil,
                     dropMemory: Bool = false, lexicon: StoredLexicon? = nil, dropLexicon: Bool = false) {
             self.noRepeatNgram = noRepeatNgram
             self.repeatPenalty = repeatPenalty
             self.candidates = candidates
+            self.beams = beams
             self.roundTripWeight = roundTripWeight
             self.roundTripBelow = roundTripBelow
             self.examples = examples
@@ -50,7 +53,7 @@ public enum HeadDecoding {
         }
 
         public var isEmpty: Bool {
-            noRepeatNgram == nil && repeatPenalty == nil && candidates == nil && roundTripWeight == nil
+            noRepeatNgram == nil && repeatPenalty == nil && candidates == nil && beams == nil && roundTripWeight == nil
                 && roundTripBelow == nil && examples == nil && minLength == nil && copyBias == nil && memory == nil && !dropMemory
                 && lexicon == nil && !dropLexicon
         }
@@ -58,13 +61,15 @@ public enum HeadDecoding {
         /// Why a head cannot recommend these settings (named by `option`'s
         /// prefix, e.g. "--recommend-"), or nil when it can: an n-gram of
         /// 0 (none) to 64 tokens, a repetition penalty in (0, 10], 1 (none)
-        /// or 3 to 16 candidates, a round-trip weight and threshold between
+        /// or 3 to 16 candidates, 1 (none) to 16 beams (not both more than 1), a round-trip weight and threshold between
         /// 0 and 100, 0 to 16 example pairs, a least length of 0 (none) to 4
         /// characters a source character, a copy bias of 0 (none) to 100.
         public func problem(option: String = "--") -> String? {
             if let n = noRepeatNgram, !(0...64).contains(n) { return "\(option)no-repeat-ngram must be between 0 and 64" }
             if let p = repeatPenalty, !isValid(repeatPenalty: p) { return "\(option)repeat-penalty must be in (0, 10]" }
             if let n = candidates, !isValid(candidates: n) { return "\(option)candidates must be 1 (none) or between 3 and 16" }
+            if let n = beams, !isValid(beams: n) { return "\(option)beam must be between 1 (none) and 16" }
+            if (candidates ?? 1) > 1 && (beams ?? 1) > 1 { return "\(option)candidates and \(option)beam exclude each other" }
             if let w = roundTripWeight, !isValid(roundTripWeight: w) {
                 return "\(option)round-trip-weight must be between 0 (none) and 100"
             }
@@ -83,7 +88,14 @@ public enum HeadDecoding {
         public func apply(to info: inout HeadInfo) {
             if let n = noRepeatNgram { info.noRepeatNgram = n > 0 ? n : nil }
             if let p = repeatPenalty { info.repeatPenalty = p != 1 ? p : nil }
-            if let n = candidates { info.candidates = n > 1 ? n : nil }
+            if let n = candidates {
+                info.candidates = n > 1 ? n : nil
+                if n > 1 { info.beams = nil }
+            }
+            if let n = beams {
+                info.beams = n > 1 ? n : nil
+                if n > 1 { info.candidates = nil }
+            }
             if let w = roundTripWeight { info.roundTripWeight = w > 0 ? w : nil }
             if let b = roundTripBelow { info.roundTripBelow = b < 100 ? b : nil }
             if let n = examples { info.examples = n > 0 ? n : nil }
@@ -99,6 +111,7 @@ public enum HeadDecoding {
         [(HeadKeys.noRepeatNgram, info.noRepeatNgram.map { .uint32(UInt32($0)) }),
          (HeadKeys.repeatPenalty, info.repeatPenalty.map { .float32($0) }),
          (HeadKeys.candidates, info.candidates.map { .uint32(UInt32($0)) }),
+         (HeadKeys.beams, info.beams.map { .uint32(UInt32($0)) }),
          (HeadKeys.roundTripWeight, info.roundTripWeight.map { .float32($0) }),
          (HeadKeys.roundTripBelow, info.roundTripBelow.map { .float32($0) }),
          (HeadKeys.examples, info.examples.map { .uint32(UInt32($0)) }),
@@ -110,6 +123,8 @@ public enum HeadDecoding {
     static func isValid(repeatPenalty p: Float) -> Bool { p > 0 && p <= 10 }
     /// 1 (off) or 3 to 16: two candidates cannot outvote each other.
     static func isValid(candidates n: Int) -> Bool { n == 1 || (3...16).contains(n) }
+    /// 1 (off) to 16 beams.
+    static func isValid(beams n: Int) -> Bool { (1...16).contains(n) }
     /// chrF points per nat: 0 (off) to 100.
     static func isValid(roundTripWeight w: Float) -> Bool { w >= 0 && w <= 100 }
     /// A chrF threshold: 0 (never) to 100 (always).

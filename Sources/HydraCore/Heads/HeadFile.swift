@@ -53,6 +53,13 @@ public enum HeadFile {
         if let n = candidates, !(n > 1 && HeadDecoding.isValid(candidates: n)) {
             throw HeadError.invalid("\(file.path): \(HeadKeys.candidates) \(n) is not between 3 and 16")
         }
+        let beams = file.int(HeadKeys.beams)
+        if let n = beams, !(n > 1 && HeadDecoding.isValid(beams: n)) {
+            throw HeadError.invalid("\(file.path): \(HeadKeys.beams) \(n) is not between 2 and 16")
+        }
+        if beams != nil && candidates != nil {
+            throw HeadError.invalid("\(file.path): recommends both \(HeadKeys.candidates) and \(HeadKeys.beams)")
+        }
         let weight = file.float(HeadKeys.roundTripWeight)
         if let w = weight, !(w > 0 && HeadDecoding.isValid(roundTripWeight: w)) {
             throw HeadError.invalid("\(file.path): \(HeadKeys.roundTripWeight) \(w) is not in (0, 100]")
@@ -83,7 +90,7 @@ public enum HeadFile {
         return HeadInfo(
             name: file.string(HeadKeys.name) ?? stem, language: try required(HeadKeys.language),
             script: file.string(HeadKeys.script), promptLanguage: promptLanguage, noRepeatNgram: ngram,
-            repeatPenalty: penalty, candidates: candidates, roundTripWeight: weight, roundTripBelow: below,
+            repeatPenalty: penalty, candidates: candidates, beams: beams, roundTripWeight: weight, roundTripBelow: below,
             examples: examples, minLength: minLength, copyBias: copyBias, lexicon: lexicon,
             body: .init(architecture: try required(HeadKeys.bodyArchitecture), hiddenSize: hidden, fingerprint: fingerprint),
             output: output,

@@ -81,6 +81,11 @@ public struct HeadInfo: Sendable, Equatable {
     /// The `--candidates` (consensus decoding) that greedy translations
     /// through this head use unless told otherwise; nil: off (1).
     public var candidates: Int?
+    /// The `--beam` (beam search) that greedy translations through this
+    /// head use unless told otherwise (or told --candidates, --min-length,
+    /// --copy-bias or --lexicon, which beams do not do); nil: none (1).
+    /// A head recommends candidates or beams, not both.
+    public var beams: Int?
     /// The `--round-trip-weight` of consensus decoding through this head
     /// unless told otherwise; nil: off (0).
     public var roundTripWeight: Float?
@@ -108,7 +113,7 @@ public struct HeadInfo: Sendable, Equatable {
     public var provenance: Provenance
 
     public init(name: String, language: String, script: String? = nil, promptLanguage: String? = nil,
-                noRepeatNgram: Int? = nil, repeatPenalty: Float? = nil, candidates: Int? = nil,
+                noRepeatNgram: Int? = nil, repeatPenalty: Float? = nil, candidates: Int? = nil, beams: Int? = nil,
                 roundTripWeight: Float? = nil, roundTripBelow: Float? = nil, examples: Int? = nil, minLength: Float? = nil,
                 copyBias: Float? = nil, lexicon: StoredLexicon? = nil, body: BodyFit, output: Output, provenance: Provenance) {
         self.name = name
@@ -118,6 +123,7 @@ public struct HeadInfo: Sendable, Equatable {
         self.noRepeatNgram = noRepeatNgram
         self.repeatPenalty = repeatPenalty
         self.candidates = candidates
+        self.beams = beams
         self.roundTripWeight = roundTripWeight
         self.roundTripBelow = roundTripBelow
         self.examples = examples
@@ -158,6 +164,8 @@ public enum HeadKeys {
     public static let repeatPenalty = "hydra.head.decoding.repeat_penalty"
     /// The head's default `--candidates` (see `HeadInfo.candidates`).
     public static let candidates = "hydra.head.decoding.candidates"
+    /// The head's default `--beam` (see `HeadInfo.beams`).
+    public static let beams = "hydra.head.decoding.beams"
     /// The head's default `--round-trip-weight` (see `HeadInfo.roundTripWeight`).
     public static let roundTripWeight = "hydra.head.decoding.round_trip_weight"
     /// The head's default `--round-trip-below` (see `HeadInfo.roundTripBelow`).

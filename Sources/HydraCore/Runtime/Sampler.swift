@@ -12,8 +12,9 @@ public struct Sampling: Sendable, Equatable, Codable {
     /// Seeds the random choices: the same seed gives the same text.
     public var seed: UInt64 = 0
     /// Beam search with this many beams (1: none), length-normalized; for
-    /// greedy decoding only.
-    public var beams = 1
+    /// greedy decoding only. Nil: what the target head recommends for
+    /// greedy decoding without candidates (`HeadInfo.beams`), else none.
+    public var beams: Int?
     /// Consensus decoding (minimum Bayes risk): write this many translations
     /// of each paragraph — the first as the other settings say (greedy by
     /// default), the others drawn at `candidateTemperature` with seeds
@@ -40,12 +41,12 @@ public struct Sampling: Sendable, Equatable, Codable {
     public var roundTripBelow: Float?
     /// A token that would repeat an n-gram of this many tokens already
     /// generated is never picked (0: off). Stops the loops greedy decoding
-    /// falls into ("мин мин мин …"); not applied within beam search.
-    /// Nil: what the target head recommends (`HeadInfo.noRepeatNgram`), else off.
+    /// falls into ("мин мин мин …"); within beam search, each beam's own
+    /// tokens count. Nil: what the target head recommends (`HeadInfo.noRepeatNgram`), else off.
     public var noRepeatNgram: Int?
     /// llama.cpp's repetition penalty: the logit of a token among the last
     /// `repeatLastN` generated is divided by it when positive, multiplied
-    /// by it otherwise (1: off); not applied within beam search. Nil: what
+    /// by it otherwise (1: off); within beam search, each beam's own. Nil: what
     /// the target head recommends (`HeadInfo.repeatPenalty`), else off.
     public var repeatPenalty: Float?
     /// How many of the last generated tokens the repetition penalty looks at.
@@ -99,7 +100,7 @@ public struct Sampling: Sendable, Equatable, Codable {
         topK = try c.decodeIfPresent(Int.self, forKey: .topK) ?? topK
         topP = try c.decodeIfPresent(Float.self, forKey: .topP) ?? topP
         seed = try c.decodeIfPresent(UInt64.self, forKey: .seed) ?? seed
-        beams = try c.decodeIfPresent(Int.self, forKey: .beams) ?? beams
+        beams = try c.decodeIfPresent(Int.self, forKey: .beams)
         candidates = try c.decodeIfPresent(Int.self, forKey: .candidates)
         candidateTemperature = try c.decodeIfPresent(Float.self, forKey: .candidateTemperature) ?? candidateTemperature
         roundTripWeight = try c.decodeIfPresent(Float.self, forKey: .roundTripWeight)
@@ -120,12 +121,12 @@ public struct Sampling: Sendable, Equatable, Codable {
         if !(temperature >= 0 && temperature.isFinite) { return "--temp (temperature) must be 0 or more" }
         if topK < 0 { return "--top-k (top_k) must be 0 or more" }
         if !(topP > 0 && topP <= 1) { return "--top-p (top_p) must be in (0, 1]" }
-        if !(1...16).contains(beams) { return "--beam (beams) must be between 1 and 16" }
-        if beams > 1 && temperature > 0 { return "--beam and --temp exclude each other" }
+        if let b = beams, !(1...16).contains(b) { return "--beam (beams) must be between 1 and 16" }
+        if (beams ?? 1) > 1 && temperature > 0 { return "--beam and --temp exclude each other" }
         if let n = candidates, !HeadDecoding.isValid(candidates: n) {
             return "--candidates (candidates) must be 1 (off) or between 3 and 16"
         }
-        if (candidates ?? 1) > 1 && beams > 1 { return "--candidates and --beam exclude each other" }
+        if (candidates ?? 1) > 1 && (beams ?? 1) > 1 { return "--candidates and --beam exclude each other" }
         if !(candidateTemperature > 0 && candidateTemperature.isFinite) {
             return "--candidate-temp (candidate_temperature) must be more than 0"
         }

@@ -126,8 +126,8 @@ public final class TranslationSession {
                 }
             }
             session.advance(emit: emit)
-        } else if sampling.beams > 1 && sampling.isGreedy {
-            session.beam = try BeamSearch(first: sequence, width: sampler.sampling.beams, maxTokens: plan.budget,
+        } else if let beams = sampling.beams, beams > 1, sampling.isGreedy {
+            session.beam = try BeamSearch(first: sequence, width: beams, maxTokens: plan.budget,
                                           banned: sampler.banned, isEnd: th.vocabulary.isEndOfGeneration,
                                           sampling: sampling, makeSequence: sequence.clone)
             session.takeBeams(emit: emit)

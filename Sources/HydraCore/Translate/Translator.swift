@@ -130,7 +130,7 @@ public final class Translator {
     /// (worked out once per head): `lexicon`, else the head's own unless
     /// `sampling` says not to (or searches beams); nil: none.
     func lexiconLock(for head: Head, sampling: Sampling) throws -> LexiconLock? {
-        let stored = sampling.lexicon != false && sampling.beams <= 1 ? head.info.lexicon : nil
+        let stored = sampling.lexicon != false && (sampling.beams ?? 1) <= 1 ? head.info.lexicon : nil
         guard lexicon != nil || stored != nil else { return nil }
         let key = LockKey(head: ObjectIdentifier(head), given: lexicon != nil)
         if let lock = lexiconLocks[key] { return lock }
@@ -166,8 +166,16 @@ public final class Translator {
         var sampling = sampling
         if sampling.noRepeatNgram == nil { sampling.noRepeatNgram = target.info.noRepeatNgram ?? 0 }
         if sampling.repeatPenalty == nil { sampling.repeatPenalty = target.info.repeatPenalty ?? 1 }
+        // Measured for greedy decoding: not imposed on sampling; the head's
+        // beams not where what beam search does not do was asked for
+        // (candidates, a least length, a copy bias, a lexicon), nor its
+        // candidates on beams.
+        if sampling.beams == nil {
+            let unlike = (sampling.candidates ?? 1) > 1 || (sampling.minLength ?? 0) > 0 || (sampling.copyBias ?? 0) > 0
+                || lexicon != nil
+            sampling.beams = sampling.isGreedy && !unlike ? target.info.beams ?? 1 : 1
+        }
         if sampling.candidates == nil {
-            // Measured for greedy decoding: not imposed on sampling or beams.
             let greedy = sampling.isGreedy && sampling.beams == 1
             sampling.candidates = greedy ? target.info.candidates ?? 1 : 1
         }
