@@ -549,6 +549,7 @@ struct HeadTests {
         #expect(read >= 4)
         let russian = try HeadFile.info(of: GGUFFile(path: root + "/heads/reference/ru-qwen2.5-1.5b.gguf"))
         #expect(russian.language == "ru" && russian.noRepeatNgram == 3 && russian.repeatPenalty == 1.5)
+        #expect(russian.beams == 4 && russian.candidates == nil, "the Russian head recommends 4 beams")
         let catalog = HeadCatalog(directories: [root + "/heads"])
         #expect(catalog.entries(language: "ru", fitting: russian.body.fingerprint).isEmpty)
         #expect(catalog.entries(language: "tt", fitting: russian.body.fingerprint).count == 1)

@@ -12,8 +12,9 @@
 #      text and every 20th pair (lines 1, 21, …) as translation prompts.
 # The result is a recipe head that also stores its distilled input rows and tuned output rows
 # (heads/reference/ru-qwen2.5-1.5b.gguf; not picked by language: give it with --head)
-# and recommends --no-repeat-ngram 3, --repeat-penalty 1.5 and consensus
-# over 7 candidates (NGRAM, PENALTY, CANDIDATES; CANDIDATES= for greedy).
+# and recommends --no-repeat-ngram 3, --repeat-penalty 1.5 and beam search
+# with 4 beams (NGRAM, PENALTY, BEAM; BEAM= for greedy; CANDIDATES=N for
+# consensus over N candidates instead).
 # DISTILL=W adds the native head as teacher (heads tune --distill W);
 # ZIPTIE_SHARE=W builds rows partly by zip-tie (build-russian.sh).
 # DISTILL_INPUTS=N compares the states after N blocks (default 4; empty:
@@ -40,7 +41,9 @@ awk 'NR % 20 == 1' data/ru/en-ru.tsv > "$CACHE/ru-tune-pairs.tsv"
 BUILT="$CACHE/ru-qwen2.5-1.5b-transtok.gguf"
 WORK="$CACHE/ru-qwen2.5-1.5b.tune"
 DISTILL_INPUTS=${DISTILL_INPUTS-4}
-CANDIDATES=${CANDIDATES-7}
+BEAM=${BEAM-4}
+CANDIDATES=${CANDIDATES-}
+[[ -n "$CANDIDATES" ]] && BEAM=
 if [[ -n "$DISTILL_INPUTS" ]]; then
     # Named by what makes it, so that a second run reuses it (and resumes an interrupted one from its work folder).
     SETTINGS="v${VOCAB:-16000}-z${ZIPTIE_SHARE:-0}-d$DISTILL_INPUTS-lr${DISTILL_LR:-1e-3}"
@@ -59,7 +62,7 @@ fi
     --text "$CACHE/ru-tune-text.tsv" --pairs "$CACHE/ru-tune-pairs.tsv" \
     --lr "${LR:-5e-4}" --l2 "${L2:-1e-2}" --epochs "${EPOCHS:-1}" --seed 1 --distill "${DISTILL:-0}" \
     --recommend-no-repeat-ngram "${NGRAM:-3}" --recommend-repeat-penalty "${PENALTY:-1.5}" \
-    ${CANDIDATES:+--recommend-candidates "$CANDIDATES"} \
+    ${CANDIDATES:+--recommend-candidates "$CANDIDATES"} ${BEAM:+--recommend-beam "$BEAM"} \
     --name ru-qwen2.5-1.5b --work "$WORK" --keep-work --out "$OUT.part"
 mv "$OUT.part" "$OUT"
 "$HYDRA" heads inspect "$OUT" --model "$MODEL"
