@@ -45,7 +45,7 @@ struct SamplingOptions: ParsableArguments {
     @Option(help: "Show the N pairs of a translation memory nearest each paragraph in the prompt, as earlier requests and their answers (0 to 16; 0: none; default: what the target head recommends, else none). The memory: --memory, else the one the target head stores.")
     var examples: Int?
 
-    @Option(help: "Let an answer end only once it has R characters for each character of the source text, spaces not counted (e.g. 0.5: no answer of a word or two for a sentence; 0: off; greedy, sampling and --candidates; default: what the target head recommends, else off).")
+    @Option(help: "Let an answer end only once it has R characters for each character of the source text, spaces not counted (e.g. 0.5: no answer of a word or two for a sentence; 0: off; greedy, sampling, --candidates and --beam; default: what the target head recommends, else off).")
     var minLength: Float?
 
     @Option(help: "A translation memory: a tab-separated file of texts in the source language and their translations, one pair per line, for --examples (instead of the target head's; translated here, not through a running daemon).")

@@ -158,12 +158,12 @@ struct HeadTests {
         translator.sampling.candidates = 3
         #expect(resolved(searching) == (1, 3))
         translator.sampling.candidates = nil
-        translator.sampling.copyBias = 2
-        #expect(resolved(searching) == (1, 1))
+        translator.sampling.copyBias = 2  // each beam gets it
+        #expect(resolved(searching) == (2, 1))
         translator.sampling.copyBias = nil
-        translator.sampling.minLength = 0.5
+        translator.lexicon = try Lexicon(words: ["сүз"])  // beams keep to none
         #expect(resolved(searching) == (1, 1))
-        translator.sampling.minLength = nil
+        translator.lexicon = nil
         translator.sampling.temperature = 0.7
         #expect(resolved(searching) == (1, 1))
         translator.sampling.temperature = 0

@@ -132,6 +132,13 @@ struct TranslateTests {
         #expect(long.tokens > plain.tokens)
         let lines = long.text.split(whereSeparator: \.isNewline).count
         #expect(lines == 1, "\(long.text)")  // one line in, one line out
+
+        // Each beam of a search keeps to it as well.
+        translator.sampling.beams = 2
+        let (beamPlain, beamLong) = (try translate(0), try translate(3))
+        #expect(visible(beamPlain.text) < least, "\(beamPlain.text)")
+        #expect(visible(beamLong.text) >= least || beamLong.text.count >= long.text.count, "\(beamLong.text)")
+        #expect(beamLong.text.split(whereSeparator: \.isNewline).count == 1, "\(beamLong.text)")
     }
 }
 

@@ -82,8 +82,8 @@ public struct HeadInfo: Sendable, Equatable {
     /// through this head use unless told otherwise; nil: off (1).
     public var candidates: Int?
     /// The `--beam` (beam search) that greedy translations through this
-    /// head use unless told otherwise (or told --candidates, --min-length,
-    /// --copy-bias or --lexicon, which beams do not do); nil: none (1).
+    /// head use unless told otherwise (or told --candidates or --lexicon,
+    /// which beams do not do); nil: none (1).
     /// A head recommends candidates or beams, not both.
     public var beams: Int?
     /// The `--round-trip-weight` of consensus decoding through this head

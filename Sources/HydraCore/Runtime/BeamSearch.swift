@@ -8,7 +8,8 @@ import Foundation
 /// log-probability per token (length-normalized). Banned tokens are never
 /// picked. With `sampling`'s repetition penalty and n-gram ban, each beam's
 /// logits are penalized by its own tokens before they are scored (as
-/// greedy decoding does).
+/// greedy decoding does); `adjust`, when given, changes a beam's logits
+/// first, from its tokens (a copy bias, a least length).
 public struct BeamSearch {
     public struct Beam {
         /// The tokens chosen so far; the last one is fed by the next step.
@@ -30,13 +31,16 @@ public struct BeamSearch {
     private let banned: TokenMask
     private let isEnd: (Int32) -> Bool
     private let sampling: Sampling
+    private let adjust: ((_ tokens: [Int32], _ logits: inout [Float]) -> Void)?
     public private(set) var beams: [Beam] = []
     public private(set) var finished: [Hypothesis] = []
 
     /// Starts from `first`, whose logits are those after the prompt; the
     /// other beams get copies of its cache from `makeSequence`.
     public init(first: HydraSequence, width: Int, maxTokens: Int, banned: TokenMask, isEnd: @escaping (Int32) -> Bool,
-                sampling: Sampling = Sampling(), makeSequence: () throws -> HydraSequence) throws {
+                sampling: Sampling = Sampling(), adjust: ((_ tokens: [Int32], _ logits: inout [Float]) -> Void)? = nil,
+                makeSequence: () throws -> HydraSequence) throws {
+        self.adjust = adjust
         self.width = max(1, width)
         self.sampling = sampling
         self.maxTokens = maxTokens
@@ -76,7 +80,9 @@ public struct BeamSearch {
         var candidates: [(parent: Int, token: Int32, score: Double)] = []
         let picker = Sampler(banned: banned)
         for (p, parent) in parents.enumerated() {
-            let logits = Sampler.penalized(parent.sequence.logits, after: parent.tokens, sampling: sampling)
+            var raw = parent.sequence.logits
+            adjust?(parent.tokens, &raw)
+            let logits = Sampler.penalized(raw, after: parent.tokens, sampling: sampling)
             let offset = logSoftmaxOffset(logits)
             let best = logits.withUnsafeBufferPointer { picker.top($0, width) }
             for token in best where logits[Int(token)] > -.infinity {

@@ -62,7 +62,7 @@ public struct Sampling: Sendable, Equatable, Codable {
     /// and line breaks not counted; nor, for a text of one line, a line
     /// break before then): 0.5
     /// keeps a translation from stopping after a word or two. Greedy,
-    /// sampling and consensus decoding; not within beam search; the token
+    /// sampling, consensus decoding and each beam of a search; the token
     /// budget still ends it. 0: off. Nil: what the target head recommends
     /// (`HeadInfo.minLength`), else off.
     public var minLength: Float?
@@ -81,7 +81,7 @@ public struct Sampling: Sendable, Equatable, Codable {
     /// The copy bias: where the answer's last tokens (2 or 3) occurred
     /// earlier in the prompt (the examples) or the answer, the token that
     /// followed them then gets this much more logit before the pick (0:
-    /// off; greedy, sampling and consensus decoding, not within beam
+    /// off; greedy, sampling, consensus decoding and each beam of a
     /// search). Nil: what the target head recommends
     /// (`HeadInfo.copyBias`), else 0.
     public var copyBias: Float?

@@ -129,7 +129,8 @@ public final class TranslationSession {
         } else if let beams = sampling.beams, beams > 1, sampling.isGreedy {
             session.beam = try BeamSearch(first: sequence, width: beams, maxTokens: plan.budget,
                                           banned: sampler.banned, isEnd: th.vocabulary.isEndOfGeneration,
-                                          sampling: sampling, makeSequence: sequence.clone)
+                                          sampling: sampling, adjust: session.beamAdjustment(lookup: lookup, target: th),
+                                          makeSequence: sequence.clone)
             session.takeBeams(emit: emit)
         } else {
             if sampling.draft > 0, translator.guessTallies[ObjectIdentifier(th), default: GuessTally()].shouldGuess() {
@@ -290,6 +291,27 @@ public final class TranslationSession {
     /// character (a piece may split one), but ASCII spaces, tabs and line breaks.
     private static func counted(_ bytes: some Sequence<UInt8>) -> Int {
         bytes.reduce(0) { n, b in b & 0xC0 != 0x80 && b != 0x20 && !(0x09...0x0D).contains(b) ? n + 1 : n }
+    }
+
+    /// What greedy decoding does to a candidate's logits besides the
+    /// penalties, for a beam from its tokens: the copy bias, and no end
+    /// (or line break) before the least length. Nil when neither is on.
+    private func beamAdjustment(lookup: PromptLookup, target: Head) -> (([Int32], inout [Float]) -> Void)? {
+        let copyBias = copyBias, least = leastCharacters
+        guard copyBias > 0 || least > 0 else { return nil }
+        let ends = least > 0
+            ? lineBreaks.union(TokenMask((0..<Int32(target.vocabulary.count)).filter(target.vocabulary.isEndOfGeneration)))
+            : TokenMask()
+        return { tokens, logits in
+            if copyBias > 0 {
+                var seen = lookup
+                for t in tokens { seen.append(t) }
+                if let copied = seen.guess(count: 1).first, Int(copied) < logits.count { logits[Int(copied)] += copyBias }
+            }
+            if least > 0, tokens.reduce(0, { $0 + Self.counted(target.tokenizer.piece($1)) }) < least {
+                for t in 0..<Int32(logits.count) where ends.contains(t) { logits[Int(t)] = -.infinity }
+            }
+        }
     }
 
     /// Beam search: the beams to feed next, or the best hypothesis's text

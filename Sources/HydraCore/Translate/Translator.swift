@@ -168,11 +168,9 @@ public final class Translator {
         if sampling.repeatPenalty == nil { sampling.repeatPenalty = target.info.repeatPenalty ?? 1 }
         // Measured for greedy decoding: not imposed on sampling; the head's
         // beams not where what beam search does not do was asked for
-        // (candidates, a least length, a copy bias, a lexicon), nor its
-        // candidates on beams.
+        // (candidates, a lexicon), nor its candidates on beams.
         if sampling.beams == nil {
-            let unlike = (sampling.candidates ?? 1) > 1 || (sampling.minLength ?? 0) > 0 || (sampling.copyBias ?? 0) > 0
-                || lexicon != nil
+            let unlike = (sampling.candidates ?? 1) > 1 || lexicon != nil
             sampling.beams = sampling.isGreedy && !unlike ? target.info.beams ?? 1 : 1
         }
         if sampling.candidates == nil {
