@@ -80,9 +80,9 @@ public struct BeamSearch {
         var candidates: [(parent: Int, token: Int32, score: Double)] = []
         let picker = Sampler(banned: banned)
         for (p, parent) in parents.enumerated() {
-            var raw = parent.sequence.logits
-            adjust?(parent.tokens, &raw)
-            let logits = Sampler.penalized(raw, after: parent.tokens, sampling: sampling)
+            var logits = parent.sequence.logits
+            adjust?(parent.tokens, &logits)
+            Sampler.penalize(&logits, after: parent.tokens, sampling: sampling)
             let offset = logSoftmaxOffset(logits)
             let best = logits.withUnsafeBufferPointer { picker.top($0, width) }
             for token in best where logits[Int(token)] > -.infinity {

@@ -207,14 +207,14 @@ public final class Sampler {
         }
     }
 
-    /// `logits` as `pick(_:after:)` sees them: repeats penalized and the
+    /// Makes `logits` what `pick(_:after:)` sees: repeats penalized and the
     /// tokens that would repeat an n-gram of `history` at -inf (beam search
     /// scores its continuations by these).
-    static func penalized(_ logits: [Float], after history: [Int32], sampling: Sampling) -> [Float] {
-        var out = logits
-        penalizeRepeats(&out, after: history, sampling: sampling)
-        for t in repeatingTokens(history, n: sampling.noRepeatNgram ?? 0) where Int(t) < out.count { out[Int(t)] = -.infinity }
-        return out
+    static func penalize(_ logits: inout [Float], after history: [Int32], sampling: Sampling) {
+        penalizeRepeats(&logits, after: history, sampling: sampling)
+        for t in repeatingTokens(history, n: sampling.noRepeatNgram ?? 0) where Int(t) < logits.count {
+            logits[Int(t)] = -.infinity
+        }
     }
 
     private func pickUnpenalized(_ logits: UnsafeBufferPointer<Float>, after history: [Int32],

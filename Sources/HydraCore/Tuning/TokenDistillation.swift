@@ -234,22 +234,20 @@ public enum TokenDistillation {
                                 source: head.info.provenance.source,
                                 notes: [head.info.provenance.notes, note].compactMap { $0 }.joined(separator: "; "))
         let type = width % options.tableType.blockElements == 0 ? options.tableType : .f16
-        if let stored = try HeadFile.recipe(of: head) {
+        let stored = try HeadFile.recipe(of: head)
+        // A recipe's output rows mapped from the source's output matrix stay mapped; any others (stored,
+        // or tied to the input rows that moved) are written as they were.
+        let mapped = try stored != nil && head.info.output == .separate && !HeadFile.storesOutputRows(head)
+        let output = mapped ? nil : head.output.map { HeadTuning.rows(of: TokenEmbedding(matrix: $0.matrix)) }
+        if output != nil { info.output = .separate }
+        if let stored {
             let moved = try RowPatch(changed: rows, from: HeadTuning.rows(of: head.embedding), width: width,
                                      keeping: stored.inputRows?.tokens ?? [])
-            // Output rows mapped from the source's output matrix stay mapped; any others (stored, or
-            // tied to the input rows that moved) are stored as they were.
-            let storesOutput = try HeadFile.storesOutputRows(head)
-            let mapped = head.info.output == .separate && !storesOutput
-            let output = mapped ? nil : head.output.map { HeadTuning.rows(of: TokenEmbedding(matrix: $0.matrix)) }
-            if output != nil { info.output = .separate }
             try HeadFileWriter.writeRecipe(info: info, tokenizer: head.tokenizerMetadata, recipe: stored.recipe,
                                            source: stored.source, output: output, inputRows: moved, width: width,
                                            tableType: type, memory: head.memory, to: out)
             return
         }
-        let output = head.output.map { HeadTuning.rows(of: TokenEmbedding(matrix: $0.matrix)) }
-        if output != nil { info.output = .separate }
         try HeadFileWriter.writeDense(info: info, tokenizer: head.tokenizerMetadata, embedding: rows, output: output,
                                       width: width, tableType: type, memory: head.memory, to: out)
     }
