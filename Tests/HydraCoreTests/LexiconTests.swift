@@ -42,6 +42,11 @@ struct LexiconTests {
         #expect(Self.fits(lexicon, "БҮГЕН ҺАВА ЯХШЫ"))
         #expect(!Self.fits(lexicon, "БүГен"))              // upper case inside a word only after upper case
         #expect(!Self.fits(lexicon, "ҺаВА"))
+        // Nor a combining mark on a letter, nor a sign of the script that is no letter.
+        #expect(!Self.fits(lexicon, "Бу\u{0486} яхшы"))
+        #expect(!Self.fits(lexicon, "бу\u{0301}"))
+        #expect(!Self.fits(lexicon, "бу ҂ яхшы"))
+        #expect(Self.fits(lexicon, "бу € яхшы, café"))
         // A letter the lexicon's words never use is never written, even as a prefix.
         var walk = LexiconWalk()
         #expect(!lexicon.advance(&walk, bytes: Array("қ".utf8)))
@@ -194,6 +199,18 @@ struct LexiconTests {
         let unfinished = walkThrough(" Бүген һав")
         #expect(unfinished.ok == unfinished.all)
         #expect(!lock.allows(end, after: unfinished.walk))
+        // When nothing goes on with a word, decoding ends it where it stands:
+        // a token that begins with a space or punctuation, or an end token.
+        // (The first token of each text: " б" of " бу", "в" of "ва".)
+        func id(_ text: String) throws -> Int32 {
+            try #require(head.tokenizer.tokenize(text, addSpecial: false, parseSpecial: false).first)
+        }
+        for (piece, ends) in [(" бу", true), (".", true), (" the", true), ("а", false), ("ва", false)] {
+            let after = lock.advanced(endingWordOf: unfinished.walk, by: try id(piece))
+            #expect((after != nil) == ends, "\(piece)")
+        }
+        #expect(lock.advanced(endingWordOf: unfinished.walk, by: end) == LexiconWalk())
+        #expect(lock.advanced(endingWordOf: unfinished.walk, by: try id(" жа")) == nil)  // a word the lexicon lacks
     }
 
     /// What the lexicon must do whatever arithmetic the CPU gives: the

@@ -129,14 +129,19 @@ public struct Lexicon: Sendable {
         /// A letter of its alphabet: the UTF-8 of its lower case, walked in
         /// the trie, and whether it was written in upper case.
         case letter([UInt8], upper: Bool)
-        /// A letter of its script outside its alphabet: never written.
+        /// A letter of its script outside its alphabet, a sign of its
+        /// script that is no letter, or a combining mark: never written.
         case foreign
         /// Anything else ends a word.
         case boundary
     }
 
     func symbol(_ scalar: Unicode.Scalar) -> Symbol {
-        guard Self.isLetter(scalar, of: script) else { return .boundary }
+        guard Self.isLetter(scalar, of: script) else {
+            // A mark would sit on the letter before it ("Р҆"), and a sign of
+            // the script ("҂") is no word of it: neither is written.
+            return Self.isMark(scalar) || Script.of(scalar) == script ? .foreign : .boundary
+        }
         let lower = String(scalar).lowercased()
         guard lower.unicodeScalars.allSatisfy(alphabet.contains) else { return .foreign }
         return .letter(Array(lower.utf8), upper: lower != String(scalar))
@@ -214,6 +219,15 @@ public struct Lexicon: Sendable {
 
     static func isLetter(_ scalar: Unicode.Scalar, of script: Script) -> Bool {
         scalar.properties.isAlphabetic && Script.of(scalar) == script
+    }
+
+    /// Whether `scalar` is a combining mark (of any script) that no word of
+    /// the lexicon holds as a letter.
+    static func isMark(_ scalar: Unicode.Scalar) -> Bool {
+        switch scalar.properties.generalCategory {
+        case .nonspacingMark, .spacingMark, .enclosingMark: return true
+        default: return false
+        }
     }
 
     /// The maximal runs of letters of `script` in `text`.

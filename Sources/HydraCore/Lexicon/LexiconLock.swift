@@ -47,4 +47,18 @@ public final class LexiconLock: @unchecked Sendable {
         }
         return lexicon.advance(&next, bytes: head.tokenizer.piece(token)) ? next : nil
     }
+
+    /// Where the text stands once `token` ends the word `walk` is inside
+    /// where it stands, as if the lexicon held it: what decoding falls back
+    /// on when the lexicon allows no token at all. Only a token whose text
+    /// begins with no letter (a space, punctuation) or an end token; nil
+    /// for others, and while a character waits for its last bytes.
+    public func advanced(endingWordOf walk: LexiconWalk, by token: Int32) -> LexiconWalk? {
+        guard walk.pending.isEmpty, token >= 0 && Int(token) < programs.count else { return nil }
+        let v = head.vocabulary
+        if v.isEndOfGeneration(token) || v.attributes[Int(token)].contains(.control) { return LexiconWalk() }
+        let bytes = head.tokenizer.piece(token)
+        guard let first = bytes.first, first < 0x80, lexicon.symbol(Unicode.Scalar(first)) == .boundary else { return nil }
+        return advanced(LexiconWalk(), by: token)
+    }
 }

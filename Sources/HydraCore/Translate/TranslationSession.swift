@@ -260,23 +260,31 @@ public final class TranslationSession {
         // paragraph of one line) a line break, which would start another.
         let short = candidate.characters < leastCharacters, lineBreaks = lineBreaks
         let lexicon = lexicon, walk = candidate.walk
-        let allowed = { (token: Int32) -> Bool in
+        let free = { (token: Int32) -> Bool in
             guard current.allows(token) else { return false }
-            if short && (target.vocabulary.isEndOfGeneration(token) || lineBreaks.contains(token)) { return false }
-            return lexicon?.allows(token, after: walk) ?? true
+            return !(short && (target.vocabulary.isEndOfGeneration(token) || lineBreaks.contains(token)))
         }
+        let allowed = { (token: Int32) -> Bool in free(token) && lexicon?.allows(token, after: walk) ?? true }
         if copyBias > 0, let copied = candidate.lookup.guess(count: 1).first,
            Int(copied) < candidate.sequence.logits.count {
             candidate.sequence.logits[Int(copied)] += copyBias
         }
-        let next = candidate.sequence.logits.withUnsafeBufferPointer {
-            candidate.sampler.pick($0, after: candidate.made, allowed: allowed)
+        func pick(_ allowed: @escaping (Int32) -> Bool) -> Int32 {
+            candidate.sequence.logits.withUnsafeBufferPointer {
+                candidate.sampler.pick($0, after: candidate.made, allowed: allowed)
+            }
+        }
+        var next = pick(allowed)
+        if let lexicon, !allowed(next) {
+            // The lexicon allows nothing here (no word it holds goes on from
+            // the unfinished one): the word ends where it stands, and the
+            // next token starts afresh with a space or punctuation.
+            next = pick { free($0) && lexicon.advanced(endingWordOf: walk, by: $0) != nil }
         }
         candidate.made.append(next)
         candidate.lookup.append(next)
         if let lexicon {
-            // Nothing was allowed (the pick fell back): the next word starts afresh.
-            candidate.walk = lexicon.advanced(walk, by: next) ?? LexiconWalk()
+            candidate.walk = lexicon.advanced(walk, by: next) ?? lexicon.advanced(endingWordOf: walk, by: next) ?? LexiconWalk()
         }
         if short { candidate.characters += Self.counted(target.tokenizer.piece(next)) }
         stats.generatedTokens += 1
