@@ -71,7 +71,7 @@ struct HeadsCommand: ParsableCommand {
                     "\($0.count) pairs from \(file.string(HeadKeys.memoryLanguage) ?? "?")"
                 } ?? "none"),
                 ("kind", kind),
-                ("output", info.output.rawValue),
+                ("output", info.output.rawValue + (info.factored ? ", factored by the native head" : "")),
                 ("body", info.body.description),
                 ("method", p.method),
             ]

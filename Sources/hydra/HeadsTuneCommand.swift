@@ -80,6 +80,11 @@ extension HeadsCommand {
             discussion: "For a language the native head writes (Russian): the loss adds W times the KL divergence of the rows' distribution from the native head's at the same hidden state, each new token counted in the group of the first native token of its text."))
         var distill: Float = 0
 
+        @Flag(help: ArgumentHelp(
+            "Factor the head's output by the native head's (a head that is factored stays so).",
+            discussion: "For a language the native head writes (Russian): the native head chooses the first native token of the next token, the rows only which of the head's tokens that begin with it comes; each position's softmax runs over its target's group. The written head says so (hydra.head.output.factored) and is read that way. Not with --distill."))
+        var factored = false
+
         @Option(help: "Positions per minibatch.")
         var batch = 256
 
@@ -166,6 +171,7 @@ extension HeadsCommand {
             options.tuner.learningRate = lr
             options.tuner.l2 = l2
             options.tuner.distill = distill
+            options.tuner.factored = factored
             options.tuner.batchSize = batch
             options.tuner.epochs = epochs
             options.tuner.seed = seed

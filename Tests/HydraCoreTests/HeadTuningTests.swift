@@ -311,6 +311,65 @@ struct HeadTuningTests {
         #expect(try Self.outputRows(folder + "/a.gguf") != Self.outputRows(folder + "/c.gguf"))
     }
 
+    @Test("a factored head: the native head's choice of first native token times the rows' choice within its group, a distribution; tuning lowers the loss within groups, resumes exactly, and the written head is read factored")
+    func factoredOutput() throws {
+        let (folder, text, pairs) = try Self.corpus()
+        defer { try? FileManager.default.removeItem(atPath: folder) }
+        let hydra = try HydraModel(path: TestModels.path("gemma3-270m"), contextLength: 128, batchSize: 128,
+                                   pool: ThreadPool(threads: 2))
+        let built = try hydra.heads.load(path: Self.headPath, catalog: HeadCatalog(directories: []))
+        var options = Self.options()
+        options.tuner.factored = true
+        options.tuner.validationEvery = 4
+        options.name = "tt-factored"
+        let english = try Language.named("en")
+        let a = try HeadTuning.run(model: hydra, head: built, textFiles: [text], pairFiles: [pairs], pairSource: english,
+                                   options: options, work: folder + "/a.work", out: folder + "/a.gguf")
+        #expect(a.validationRows > 0 && a.validationAfter < a.validationBefore - 0.1, "\(a)")
+        let stopped = try HeadTuning.run(model: hydra, head: built, textFiles: [text], pairFiles: [pairs],
+                                         pairSource: english, options: options, work: folder + "/b.work",
+                                         out: folder + "/b.gguf", stopAfter: 2)
+        #expect(stopped.stopped)
+        try HeadTuning.run(model: hydra, head: built, textFiles: [text], pairFiles: [pairs], pairSource: english,
+                           options: options, work: folder + "/b.work", out: folder + "/b.gguf")
+        #expect(try Self.outputRows(folder + "/a.gguf") == Self.outputRows(folder + "/b.gguf"))
+        #expect(try GGUFFile(path: folder + "/a.gguf").bool(HeadKeys.outputFactored) == true)
+        // A factored head is not distilled.
+        options.tuner.distill = 1
+        #expect(throws: HydraError.self) {
+            try HeadTuning.run(model: hydra, head: built, textFiles: [text], pairFiles: [], pairSource: english,
+                               options: options, work: folder + "/c.work", out: folder + "/c.gguf")
+        }
+
+        // Read back, its logits are log-probabilities: exp sums to 1, and each group of tokens holds the
+        // native head's probability of its native token (renormalised over the groups), from the
+        // runtime's own native logits of the same hidden state.
+        let head = try hydra.heads.load(path: folder + "/a.gguf", catalog: HeadCatalog(directories: []))
+        #expect(head.info.factored && head.output?.factored != nil)
+        let groups = NativeGroups(head: head, native: hydra.native, count: head.vocabulary.count)
+        let end = try #require(head.vocabulary.endOfGeneration.first)
+        #expect(groups.first[Int(end)] >= 0, "the end token has a native token, so a factored answer can end")
+        let sequences = try TuningCorpus.textSequences(try HeadTuning.readLines(text), head: head, maxLength: 96, pack: 96)
+        let cache = try HiddenStateCache(folder: folder + "/states", width: 640)
+        try cache.fill(Array(sequences.prefix(1)), model: hydra)
+        let d = 640
+        let native = try #require(hydra.native.output), output = try #require(head.output)
+        for r in [0, cache.rows / 2, cache.rows - 1] {
+            let h = (0..<d).map { HalfFloat.float(fromHalf: cache.hidden[r * d + $0]) }
+            let logits = output.logits(hidden: h, pool: nil)
+            let total = logits.reduce(0.0) { $0 + exp(Double($1)) }
+            #expect(abs(total - 1) < 1e-3, "the probabilities sum to \(total)")
+            let nativeLogits = native.logits(hidden: h, pool: nil)
+            let natives = Set(groups.first.filter { $0 >= 0 })
+            let top = natives.map { Double(nativeLogits[Int($0)]) }.max()!
+            let z = natives.reduce(0.0) { $0 + exp(Double(nativeLogits[Int($1)]) - top) }
+            var mass: [Int32: Double] = [:]
+            for (t, g) in groups.first.enumerated() where g >= 0 { mass[g, default: 0] += exp(Double(logits[t])) }
+            let worst = natives.map { abs(mass[$0, default: 0] - exp(Double(nativeLogits[Int($0)]) - top) / z) }.max()!
+            #expect(worst < 1e-4, "a group's probability differs from the native head's by \(worst)")
+        }
+    }
+
     @Test("bad input is refused with a clear error")
     func badInput() throws {
         let (folder, text, pairs) = try Self.corpus()

@@ -16,6 +16,9 @@
 # with 4 beams (NGRAM, PENALTY, BEAM; BEAM= for greedy; CANDIDATES=N for
 # consensus over N candidates instead).
 # DISTILL=W adds the native head as teacher (heads tune --distill W);
+# FACTORED=1 factors the output by Qwen's own head (heads tune --factored:
+# Qwen picks each token's first native token, the rows the rest; the
+# cached hidden states are reused, only the fit runs again);
 # ZIPTIE_SHARE=W builds rows partly by zip-tie (build-russian.sh).
 # DISTILL_INPUTS=N compares the states after N blocks (default 4; empty:
 # no distillation, the previous version of the head), DISTILL_LR sets its
@@ -60,7 +63,7 @@ fi
 
 "$HYDRA" heads tune --model "$MODEL" --head "$BUILT" \
     --text "$CACHE/ru-tune-text.tsv" --pairs "$CACHE/ru-tune-pairs.tsv" \
-    --lr "${LR:-5e-4}" --l2 "${L2:-1e-2}" --epochs "${EPOCHS:-1}" --seed 1 --distill "${DISTILL:-0}" \
+    --lr "${LR:-5e-4}" --l2 "${L2:-1e-2}" --epochs "${EPOCHS:-1}" --seed 1 --distill "${DISTILL:-0}" ${FACTORED:+--factored} \
     --recommend-no-repeat-ngram "${NGRAM:-3}" --recommend-repeat-penalty "${PENALTY:-1.5}" \
     ${CANDIDATES:+--recommend-candidates "$CANDIDATES"} ${BEAM:+--recommend-beam "$BEAM"} \
     --name ru-qwen2.5-1.5b --work "$WORK" --keep-work --out "$OUT.part"

@@ -20,6 +20,9 @@ public struct OutputHead: @unchecked Sendable {
 
     /// Size of the vocabulary the head scores.
     public let vocabularySize: Int
+    /// The model's own head choosing each token's first native token
+    /// (`FactoredOutput`); nil: the rows alone score the tokens.
+    public private(set) var factored: FactoredOutput?
 
     /// The logit of a token a sliced head has no row for: probability zero
     /// after softmax, and never picked.
@@ -78,6 +81,8 @@ public struct OutputHead: @unchecked Sendable {
                        pool: ThreadPool?, eachAsOne: Bool = false) {
         guard let tokens else {
             rowLogits(hidden: hidden, count: count, into: logits, pool: pool, eachAsOne: eachAsOne)
+            factored?.apply(hidden: hidden, count: count, logits: logits, vocabularySize: vocabularySize, pool: pool,
+                            eachAsOne: eachAsOne)
             return
         }
         let n = matrix.rows
@@ -89,6 +94,14 @@ public struct OutputHead: @unchecked Sendable {
             row.update(repeating: Self.excludedLogit, count: vocabularySize)
             for (r, id) in tokens.enumerated() { row[Int(id)] = scores[t * n + r] }
         }
+    }
+
+    /// This head factored by `factored` (not for a slice: its rows are the native head's).
+    func factored(by factored: FactoredOutput) -> OutputHead {
+        precondition(tokens == nil, "a slice of the native head is not factored")
+        var out = self
+        out.factored = factored
+        return out
     }
 
     /// The matrix rows' logits: count × matrix.rows floats.

@@ -80,6 +80,13 @@ public enum HeadFile {
         if let b = copyBias, !(b > 0 && HeadDecoding.isValid(copyBias: b)) {
             throw HeadError.invalid("\(file.path): \(HeadKeys.copyBias) \(b) is not in (0, 100]")
         }
+        let factored = file.bool(HeadKeys.outputFactored) ?? false
+        if file.metadata[HeadKeys.outputFactored] != nil && file.bool(HeadKeys.outputFactored) == nil {
+            throw HeadError.invalid("\(file.path): \(HeadKeys.outputFactored) is not true or false")
+        }
+        if factored && (output == .none || kind(of: file) == "slice") {
+            throw HeadError.invalid("\(file.path): \(HeadKeys.outputFactored) needs output rows of the head's own")
+        }
         var lexicon: StoredLexicon?
         if file.metadata[HeadKeys.lexicon] != nil {
             guard let words = file.strings(HeadKeys.lexicon), !words.isEmpty, !words.contains(where: \.isEmpty) else {
@@ -93,7 +100,7 @@ public enum HeadFile {
             repeatPenalty: penalty, candidates: candidates, beams: beams, roundTripWeight: weight, roundTripBelow: below,
             examples: examples, minLength: minLength, copyBias: copyBias, lexicon: lexicon,
             body: .init(architecture: try required(HeadKeys.bodyArchitecture), hiddenSize: hidden, fingerprint: fingerprint),
-            output: output,
+            output: output, factored: factored,
             provenance: .init(method: file.string(HeadKeys.buildMethod) ?? "unknown", source: file.string(HeadKeys.buildSource),
                               date: file.string(HeadKeys.buildDate), tool: file.string(HeadKeys.buildTool),
                               notes: file.string(HeadKeys.buildNotes)))

@@ -110,12 +110,16 @@ public struct HeadInfo: Sendable, Equatable {
     public var lexicon: StoredLexicon?
     public var body: BodyFit
     public var output: Output
+    /// Whether the model's own head chooses the first native token of each
+    /// token (`FactoredOutput`), its rows only among the tokens that begin so.
+    public var factored: Bool
     public var provenance: Provenance
 
     public init(name: String, language: String, script: String? = nil, promptLanguage: String? = nil,
                 noRepeatNgram: Int? = nil, repeatPenalty: Float? = nil, candidates: Int? = nil, beams: Int? = nil,
                 roundTripWeight: Float? = nil, roundTripBelow: Float? = nil, examples: Int? = nil, minLength: Float? = nil,
-                copyBias: Float? = nil, lexicon: StoredLexicon? = nil, body: BodyFit, output: Output, provenance: Provenance) {
+                copyBias: Float? = nil, lexicon: StoredLexicon? = nil, body: BodyFit, output: Output, factored: Bool = false,
+                provenance: Provenance) {
         self.name = name
         self.language = language
         self.script = script
@@ -132,6 +136,7 @@ public struct HeadInfo: Sendable, Equatable {
         self.lexicon = lexicon
         self.body = body
         self.output = output
+        self.factored = factored
         self.provenance = provenance
     }
 
@@ -188,6 +193,8 @@ public enum HeadKeys {
     public static let kind = "hydra.head.kind"
     /// "tied", "separate" or "none".
     public static let output = "hydra.head.output"
+    /// True when the model's own head chooses each token's first native token (see `HeadInfo.factored`).
+    public static let outputFactored = "hydra.head.output.factored"
     public static let bodyArchitecture = "hydra.head.body.architecture"
     public static let bodyHiddenSize = "hydra.head.body.hidden_size"
     public static let bodyFingerprint = "hydra.head.body.fingerprint"

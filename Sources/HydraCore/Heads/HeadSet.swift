@@ -61,13 +61,14 @@ public final class HeadSet: @unchecked Sendable {
             throw HeadError.invalid("recipe heads refer to each other in a cycle through \(path)")
         }
         var loadingNow = loading
-        let head = try HeadFile.load(path: path, body: body, fingerprint: fingerprint, source: { name in
+        var head = try HeadFile.load(path: path, body: body, fingerprint: fingerprint, source: { name in
             if let h = self.head(named: name) { return h }
             guard let entry = catalog.entry(named: name, fitting: self.fingerprint) else {
                 throw HeadError.notFound("the source head '\(name)' of \(path) is not installed (searched \(catalog.directories.joined(separator: ", ")))")
             }
             return try self.load(path: entry.path, catalog: catalog, materializeAs: materializeAs, loading: &loadingNow)
         }, materializeAs: materializeAs)
+        if head.info.factored { head = try head.factored(over: native) }
         if let existing = self.head(named: head.name), existing.path == path { return existing }
         try add(head, replacing: replacing)
         return head

@@ -114,6 +114,17 @@ public enum HeadTuning {
         guard options.tuner.distill >= 0, options.tuner.distill.isFinite else {
             throw HydraError.invalidInput("the distillation weight must be zero or more, not \(options.tuner.distill)")
         }
+        // A factored head's rows are always fitted as a factored output's.
+        var options = options
+        if head.info.factored { options.tuner.factored = true }
+        if options.tuner.factored {
+            guard output.tokens == nil else {
+                throw HydraError.invalidInput("head '\(head.name)' is a slice of the model's own head: it cannot be factored by it")
+            }
+            guard options.tuner.distill == 0 else {
+                throw HydraError.invalidInput("a factored head takes the native head's choices as they are: tune it without --distill")
+            }
+        }
         guard options.maxLength >= 2 else { throw HydraError.invalidInput("the longest sequence must be at least 2 tokens") }
         let width = model.body.config.embeddingLength
         let type = width % options.tableType.blockElements == 0 ? options.tableType : .f16
@@ -135,9 +146,10 @@ public enum HeadTuning {
         let checkpoint = try openWork(work, hidden: hidden, tuner: options.tuner)
         let cache = try HiddenStateCache(folder: work, width: width)
         let teacher = options.tuner.distill > 0 ? try NativeTeacher(model: model, head: head) : nil
+        let groups = options.tuner.factored ? NativeGroups(head: head, native: model.native, count: output.matrix.rows) : nil
         let tuner = OutputRowTuner(initial: initial, rows: output.matrix.rows, width: width,
                                    softcap: model.body.config.finalLogitSoftcap, options: options.tuner,
-                                   teacher: teacher)
+                                   teacher: teacher, groups: groups)
         try tuner.restore(from: checkpoint)
         if cache.sequencesDone > 0 || tuner.step > 0 {
             events(.resumed(sequences: cache.sequencesDone, step: tuner.step))
@@ -311,6 +323,7 @@ public enum HeadTuning {
         var info = head.info
         info.name = options.name ?? head.info.name
         info.output = .separate
+        info.factored = options.tuner.factored
         let prompted = try options.prompted(head).code
         info.promptLanguage = prompted == head.language ? nil : prompted
         options.decoding.apply(to: &info)
@@ -318,6 +331,7 @@ public enum HeadTuning {
         var note = String(format: "output rows tuned with the body frozen on %@: Adam lr %g, L2 %g towards the built rows, batch %d, %d epochs, seed %llu",
                           corpus, Double(o.learningRate), Double(o.l2), o.batchSize, o.epochs, o.seed)
         if o.distill > 0 { note += String(format: ", native head as teacher (weight %g)", Double(o.distill)) }
+        if o.factored { note += ", factored by the native head" }
         info.provenance = .init(method: "\(head.info.provenance.method) + tuned output rows",
                                 source: head.info.provenance.source,
                                 notes: [head.info.provenance.notes, note].compactMap { $0 }.joined(separator: "; "))

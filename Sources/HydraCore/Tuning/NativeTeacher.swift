@@ -9,9 +9,8 @@ import Foundation
 /// At a cached position the native output rows, applied to the same final
 /// hidden state, give a distribution over how the text goes on, one native
 /// token at a time. Each new token is put in the group of the first native
-/// token of its own text (" привет" → " при" when Qwen spells it " при" +
-/// "вет"), so the teacher's probability of a native token is the
-/// probability that the next new token is one of its group. The loss asks
+/// token of its own text (`NativeGroups`), so the teacher's probability of
+/// a native token is the probability that the next new token is one of its group. The loss asks
 /// the new rows' probabilities, summed over each group, to match the
 /// teacher's (a KL divergence over the groups, both sides renormalised over
 /// the native tokens that start some new token): every row that starts
@@ -37,26 +36,11 @@ public struct NativeTeacher {
             throw HydraError.invalidInput("the native head has no output rows to teach with")
         }
         let width = model.body.config.embeddingLength
-        let nativeTokenizer = model.native.tokenizer
-        let vocabulary = head.tokenizer.vocabulary
         var index: [Int32: Int32] = [:]
         var order: [Int32] = []
-        var group = [Int32](repeating: -1, count: head.output?.vocabularySize ?? vocabulary.count)
-        for id in 0..<min(group.count, vocabulary.count) {
-            let special = !vocabulary.attributes[id].isDisjoint(with: [.control, .userDefined])
-            let bytes = head.tokenizer.piece(Int32(id), special: special)
-            guard !bytes.isEmpty else { continue }
-            let first: Int32?
-            if special {
-                let text = String(decoding: bytes, as: UTF8.self)
-                let ids = nativeTokenizer.tokenize(text, addSpecial: false, parseSpecial: true)
-                first = ids.count == 1 ? ids[0] : nil  // a special token only where the native head has it whole
-            } else {
-                first = bytes.withUnsafeBufferPointer {
-                    nativeTokenizer.tokenize(bytes: $0, addSpecial: false, parseSpecial: false).first
-                }
-            }
-            guard let n = first, n >= 0, Int(n) < native.vocabularySize else { continue }
+        let groups = NativeGroups(head: head, native: model.native, count: head.output?.vocabularySize ?? head.vocabulary.count)
+        var group = [Int32](repeating: -1, count: groups.first.count)
+        for (id, n) in groups.first.enumerated() where n >= 0 && Int(n) < native.vocabularySize {
             if let g = index[n] {
                 group[id] = g
             } else {

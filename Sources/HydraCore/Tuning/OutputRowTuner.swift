@@ -11,6 +11,12 @@ import Foundation
 /// then the rows' gradient). The L2 pull keeps the rows of tokens the
 /// corpus rarely shows at their initial (built) values.
 ///
+/// With `factored` (a head whose output the native head factors,
+/// `FactoredOutput`) the softmax of each position runs over the group of
+/// its target only (the tokens that begin with the target's first native
+/// token): the native head's share is fixed, and the rows learn only the
+/// choice within each group (still convex).
+///
 /// With a `NativeTeacher` and `distill` W > 0 the loss adds W · the mean
 /// KL divergence of the rows' group distribution from the native head's
 /// (no longer convex: a group's probability is a sum of softmax terms).
@@ -36,13 +42,16 @@ public final class OutputRowTuner {
         public var epsilon: Float = 1e-8
         /// Weight of the native head's distillation term (0: none; needs a teacher).
         public var distill: Float = 0
+        /// Fit the rows of a factored output (`FactoredOutput`): each
+        /// position's softmax over its target's group (needs the groups).
+        public var factored = false
         public init() {}
 
         /// What changes the trajectory (the epoch count does not: a longer run
         /// continues a shorter one).
         var identity: String {
             "lr \(learningRate) l2 \(l2) batch \(batchSize) seed \(seed) validation \(validationEvery) adam \(beta1) \(beta2) \(epsilon)"
-                + (distill > 0 ? " distill \(distill)" : "")
+                + (distill > 0 ? " distill \(distill)" : "") + (factored ? " factored" : "")
         }
     }
 
@@ -66,11 +75,20 @@ public final class OutputRowTuner {
     private var m: [Float], v: [Float]
     private let softcap: Float?
     private let teacher: NativeTeacher?
+    /// With `options.factored`: each token's group (its first native token, -1: none),
+    /// and the tokens of each group.
+    private let group: [Int32]
+    private let members: [Int32: [Int32]]
 
     public init(initial: [Float], rows: Int, width: Int, softcap: Float?, options: Options,
-                teacher: NativeTeacher? = nil) {
+                teacher: NativeTeacher? = nil, groups: NativeGroups? = nil) {
         precondition(initial.count == rows * width)
         precondition(options.distill == 0 || teacher?.group.count == rows, "distillation needs a teacher for these rows")
+        precondition(!options.factored || groups?.first.count == rows, "a factored output needs its groups")
+        precondition(!(options.factored && options.distill > 0), "a factored output is not distilled")
+        let group = options.factored ? groups!.first : []
+        self.group = group
+        members = Dictionary(grouping: group.indices.filter { group[$0] >= 0 }.map(Int32.init), by: { group[Int($0)] })
         rowCount = rows
         self.width = width
         self.options = options
@@ -288,10 +306,14 @@ public final class OutputRowTuner {
                             let inv = 1 / cap
                             for j in 0..<vocab { row[j] = tanhf(row[j] * inv) * cap }
                         }
+                        let t = Int(cache.targets[Int(rows[i])])
+                        if options.factored {
+                            loss += groupLoss(row, target: t, vocab: vocab, scale: scale, gradient: gradient)
+                            continue
+                        }
                         var top = -Float.infinity
                         for j in 0..<vocab where row[j] > top { top = row[j] }
                         var sum: Float = 0
-                        let t = Int(cache.targets[Int(rows[i])])
                         let zt = row[t]
                         for j in 0..<vocab {
                             let p = expf(row[j] - top)
@@ -353,6 +375,32 @@ public final class OutputRowTuner {
             }
         }
         return (loss, divergence)
+    }
+
+    /// A factored output's loss at one position: the cross-entropy of
+    /// `target` within its group; with `gradient`, `row` becomes the loss's
+    /// gradient times `scale` (softmax − one-hot over the group, 0 elsewhere).
+    /// A target in no group adds nothing.
+    private func groupLoss(_ row: UnsafeMutablePointer<Float>, target t: Int, vocab: Int, scale: Float,
+                           gradient: Bool) -> Double {
+        let g = group[t]
+        guard g >= 0, let tokens = members[g] else {
+            if gradient { row.update(repeating: 0, count: vocab) }
+            return 0
+        }
+        var top = -Float.infinity
+        for j in tokens where row[Int(j)] > top { top = row[Int(j)] }
+        var sum: Float = 0
+        for j in tokens { sum += expf(row[Int(j)] - top) }
+        let loss = Double(logf(sum) + top - row[t])
+        guard gradient else { return loss }
+        let k = scale / sum
+        var p = [Float](repeating: 0, count: tokens.count)
+        for (i, j) in tokens.enumerated() { p[i] = expf(row[Int(j)] - top) * k }
+        row.update(repeating: 0, count: vocab)
+        for (i, j) in tokens.enumerated() { row[Int(j)] = p[i] }
+        row[t] -= scale
+        return loss
     }
 
     /// One Adam step on g + 2λ(W − W₀).
