@@ -16,9 +16,10 @@
 # with 4 beams (NGRAM, PENALTY, BEAM; BEAM= for greedy; CANDIDATES=N for
 # consensus over N candidates instead).
 # DISTILL=W adds the native head as teacher (heads tune --distill W);
-# FACTORED=1 factors the output by Qwen's own head (heads tune --factored:
-# Qwen picks each token's first native token, the rows the rest; the
-# cached hidden states are reused, only the fit runs again);
+# FACTORED=1 (default) factors the output by Qwen's own head (heads tune
+# --factored: Qwen picks each token's first native token, the rows the
+# rest); FACTORED= fits the rows alone (the previous version; the cached
+# hidden states are reused, only the fit runs again);
 # ZIPTIE_SHARE=W builds rows partly by zip-tie (build-russian.sh).
 # DISTILL_INPUTS=N compares the states after N blocks (default 4; empty:
 # no distillation, the previous version of the head), DISTILL_LR sets its
@@ -44,6 +45,7 @@ awk 'NR % 20 == 1' data/ru/en-ru.tsv > "$CACHE/ru-tune-pairs.tsv"
 BUILT="$CACHE/ru-qwen2.5-1.5b-transtok.gguf"
 WORK="$CACHE/ru-qwen2.5-1.5b.tune"
 DISTILL_INPUTS=${DISTILL_INPUTS-4}
+FACTORED=${FACTORED-1}
 BEAM=${BEAM-4}
 CANDIDATES=${CANDIDATES-}
 [[ -n "$CANDIDATES" ]] && BEAM=
