@@ -15,20 +15,39 @@ import Foundation
 /// bits per character read it as any head's. The body already writes the
 /// language through its own head; a head whose tokens are longer than the
 /// native ones keeps that choice and learns only how far each token reaches.
-/// Costs the native head's product once more a step.
+/// Costs the product of the native rows of G once more a step.
 public final class FactoredOutput: @unchecked Sendable {
-    /// The model's own output head.
+    /// The model's own output head, read only for the rows of `natives`
+    /// (a slice of them, copied), unless it has a bias.
     let native: OutputHead
+    private let rows: UnsafeMutableRawPointer?
     /// For each of the head's tokens: its native token, or -1 (never written).
     let group: [Int32]
     /// The native tokens that begin some token of the head.
     let natives: [Int32]
 
-    public init(native: OutputHead, groups: NativeGroups) {
-        self.native = native
-        group = groups.first.map { $0 >= 0 && Int($0) < native.vocabularySize ? $0 : -1 }
-        natives = Array(Set(group.filter { $0 >= 0 })).sorted()
+    public init(native: OutputHead, groups: NativeGroups) throws {
+        let group = groups.first.map { $0 >= 0 && Int($0) < native.vocabularySize ? $0 : -1 }
+        let natives = Array(Set(group.filter { $0 >= 0 })).sorted()
+        guard !natives.isEmpty else { throw HeadError.invalid("no token of the head has a native spelling to factor it by") }
+        self.group = group
+        self.natives = natives
+        let m = native.matrix
+        guard native.bias == nil, native.tokens == nil else {
+            (self.native, rows) = (native, nil)
+            return
+        }
+        let rows = UnsafeMutableRawPointer.allocate(byteCount: natives.count * m.rowBytes, alignment: 64)
+        for (i, g) in natives.enumerated() {
+            (rows + i * m.rowBytes).copyMemory(from: m.data + Int(g) * m.rowBytes, byteCount: m.rowBytes)
+        }
+        self.rows = rows
+        let slice = try QuantizedMatrix(type: m.type, rows: natives.count, cols: m.cols, data: rows).repackedForProducts()
+        self.native = try OutputHead(matrix: slice, tokens: natives, vocabularySize: native.vocabularySize,
+                                     softcap: native.softcap)
     }
+
+    deinit { rows?.deallocate() }
 
     /// Turns `count` rows of the head's logits (each `vocabularySize`) for
     /// the hidden rows `hidden` into the factored log-probabilities.

@@ -58,7 +58,7 @@ public final class Head: @unchecked Sendable {
             throw HeadError.invalid("head '\(name)': the model's own head has no output to factor it by")
         }
         let groups = NativeGroups(head: self, native: native, count: output.vocabularySize)
-        let factoredOutput = output.factored(by: FactoredOutput(native: nativeOutput, groups: groups))
+        let factoredOutput = output.factored(by: try FactoredOutput(native: nativeOutput, groups: groups))
         return Head(info: info, tokenizer: tokenizer, tokenizerMetadata: tokenizerMetadata, embedding: embedding,
                     output: factoredOutput, kind: kind, path: path, memory: memory, owners: owners)
     }
