@@ -51,7 +51,7 @@ struct SamplingOptions: ParsableArguments {
     @Option(help: "A translation memory: a tab-separated file of texts in the source language and their translations, one pair per line, for --examples (instead of the target head's; translated here, not through a running daemon).")
     var memory: String?
 
-    @Option(help: ArgumentHelp("Write only words found in FILE (a word list or text in the target language; give it again for more files): every word of the script most of its letters are in, and no other letter of that script; other text (names in Latin letters, digits, punctuation) stays free. Greedy, sampling and --candidates; not with --beam; read here, not through a running daemon. Default: the lexicon the target head stores, if any (hydra heads recommend --lexicon).", valueName: "file"))
+    @Option(help: ArgumentHelp("Write only words found in FILE (a word list or text in the target language; give it again for more files): every word of the script most of its letters are in, and no other letter of that script; other text (names in Latin letters, digits, punctuation) stays free. Greedy, sampling, --candidates and --beam; read here, not through a running daemon. Default: the lexicon the target head stores, if any (hydra heads recommend --lexicon).", valueName: "file"))
     var lexicon: [String] = []
 
     @Flag(help: "Keep to no lexicon, not even the one the target head stores.")
@@ -70,7 +70,6 @@ struct SamplingOptions: ParsableArguments {
         if let problem = sampling.problem { throw ValidationError(problem) }
         // A bad memory file is named before any model is loaded.
         if let memory { _ = try TranslationMemory.read(tsv: memory, sourceLanguage: "und") }
-        if !lexicon.isEmpty && (beam ?? 1) > 1 { throw ValidationError("--lexicon is not with --beam") }
         if !lexicon.isEmpty && noLexicon { throw ValidationError("--lexicon and --no-lexicon exclude each other") }
         for path in lexicon where !FileManager.default.isReadableFile(atPath: path) {
             throw HydraError.invalidInput("cannot read the lexicon \(path)")

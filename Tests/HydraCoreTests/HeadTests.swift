@@ -143,7 +143,7 @@ struct HeadTests {
         refused(info)
         info.candidates = nil
 
-        // Or its --beam, for greedy decoding unless told what beams do not do.
+        // Or its --beam, for greedy decoding unless told candidates.
         translator.sampling.candidates = nil
         translator.sampling.beams = nil
         info.beams = 2
@@ -161,8 +161,8 @@ struct HeadTests {
         translator.sampling.copyBias = 2  // each beam gets it
         #expect(resolved(searching) == (2, 1))
         translator.sampling.copyBias = nil
-        translator.lexicon = try Lexicon(words: ["сүз"])  // beams keep to none
-        #expect(resolved(searching) == (1, 1))
+        translator.lexicon = try Lexicon(words: ["сүз"])  // each beam keeps to it
+        #expect(resolved(searching) == (2, 1))
         translator.lexicon = nil
         translator.sampling.temperature = 0.7
         #expect(resolved(searching) == (1, 1))

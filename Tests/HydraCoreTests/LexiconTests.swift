@@ -127,7 +127,7 @@ struct LexiconTests {
         off.lexicon = false
         beams.beams = 2
         #expect(try translator.lexiconLock(for: head, sampling: off) == nil)
-        #expect(try translator.lexiconLock(for: head, sampling: beams) == nil)
+        #expect(try translator.lexiconLock(for: head, sampling: beams)?.lexicon.words == lexicon.words, "beams keep to it too")
         #expect(try translator.lexiconLock(for: lm.native, sampling: Sampling()) == nil)
         // The daemon's sampling key turns it off as --no-lexicon does.
         let d = JSONDecoder()
@@ -230,10 +230,11 @@ struct LexiconTests {
         // of the words a small model writes, not all.
         let text = try String(contentsOf: Self.root.appendingPathComponent("data/tt/tt-text.txt"), encoding: .utf8)
         let lexicon = try Lexicon(words: text.split(separator: "\n").prefix(400).flatMap { $0.split { !$0.isLetter } }.map(String.init))
-        func translate(_ sentence: String, lexicon: Lexicon?, keep: Bool? = nil) throws -> String {
+        func translate(_ sentence: String, lexicon: Lexicon?, keep: Bool? = nil, beams: Int? = nil) throws -> String {
             let translator = try Translator(model: hydra)
             translator.lexicon = lexicon
             translator.sampling.lexicon = keep
+            translator.sampling.beams = beams
             var out = ""
             try translator.translate(sentence, from: try Language.named("en"), to: try Language.named("tt")) {
                 out += $0
@@ -273,6 +274,18 @@ struct LexiconTests {
             #expect(locked != free)
         }
         #expect(changed > 0, "no free answer left the lexicon: the test checked nothing but equality")
+
+        // Beam search keeps each beam to the lexicon's words as well.
+        var beamsChanged = 0
+        for (sentence, _, _) in answers {
+            let free = try translate(sentence, lexicon: nil, beams: 3), locked = try translate(sentence, lexicon: lexicon, beams: 3)
+            print("lexicon, 3 beams: \(sentence) → free \(free) | locked \(locked)")
+            let words = Lexicon.runs(of: locked, script: .cyrillic).filter { !lexicon.contains($0) }
+            #expect(!locked.isEmpty)
+            #expect(words.isEmpty, "words not in the lexicon of \(lexicon.wordCount): \(words) in \(locked)")
+            if Lexicon.runs(of: free, script: .cyrillic).contains(where: { !lexicon.contains($0) }) { beamsChanged += 1 }
+        }
+        #expect(beamsChanged > 0, "no free beam answer left the lexicon: the test checked nothing")
 
         // The same lexicon stored in the head: translations keep to it unless told not to.
         let stored = temporaryPath("tt-gemma-lexicon.gguf")

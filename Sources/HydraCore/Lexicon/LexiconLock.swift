@@ -48,6 +48,19 @@ public final class LexiconLock: @unchecked Sendable {
         return lexicon.advance(&next, bytes: head.tokenizer.piece(token)) ? next : nil
     }
 
+    /// Sets the logit of every token the lexicon does not allow after
+    /// `walk` to −∞, as greedy decoding's pick skips them: where it allows
+    /// none, the tokens that end the word where it stands stay.
+    public func restrict(_ logits: inout [Float], after walk: LexiconWalk) {
+        let count = min(logits.count, programs.count)
+        var keep = [Bool](repeating: false, count: count)
+        for t in 0..<count where logits[t] > -.infinity { keep[t] = allows(Int32(t), after: walk) }
+        if !keep.contains(true) {
+            for t in 0..<count where logits[t] > -.infinity { keep[t] = advanced(endingWordOf: walk, by: Int32(t)) != nil }
+        }
+        for t in 0..<count where !keep[t] { logits[t] = -.infinity }
+    }
+
     /// Where the text stands once `token` ends the word `walk` is inside
     /// where it stands, as if the lexicon held it: what decoding falls back
     /// on when the lexicon allows no token at all. Only a token whose text

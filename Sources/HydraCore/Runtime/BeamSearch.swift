@@ -9,7 +9,11 @@ import Foundation
 /// picked. With `sampling`'s repetition penalty and n-gram ban, each beam's
 /// logits are penalized by its own tokens before they are scored (as
 /// greedy decoding does); `adjust`, when given, changes a beam's logits
-/// first, from its tokens (a copy bias, a least length).
+/// first, from its tokens (a copy bias, a least length); `restrict` sets
+/// the logits of the tokens a beam may not write next to −∞ (a lexicon)
+/// after its log-probabilities are taken, so that a beam that keeps to
+/// the rule pays for the probability it leaves out instead of having
+/// it renormalized away.
 public struct BeamSearch {
     public struct Beam {
         /// The tokens chosen so far; the last one is fed by the next step.
@@ -32,6 +36,7 @@ public struct BeamSearch {
     private let isEnd: (Int32) -> Bool
     private let sampling: Sampling
     private let adjust: ((_ tokens: [Int32], _ logits: inout [Float]) -> Void)?
+    private let restrict: ((_ tokens: [Int32], _ logits: inout [Float]) -> Void)?
     public private(set) var beams: [Beam] = []
     public private(set) var finished: [Hypothesis] = []
 
@@ -39,8 +44,10 @@ public struct BeamSearch {
     /// other beams get copies of its cache from `makeSequence`.
     public init(first: HydraSequence, width: Int, maxTokens: Int, banned: TokenMask, isEnd: @escaping (Int32) -> Bool,
                 sampling: Sampling = Sampling(), adjust: ((_ tokens: [Int32], _ logits: inout [Float]) -> Void)? = nil,
+                restrict: ((_ tokens: [Int32], _ logits: inout [Float]) -> Void)? = nil,
                 makeSequence: () throws -> HydraSequence) throws {
         self.adjust = adjust
+        self.restrict = restrict
         self.width = max(1, width)
         self.sampling = sampling
         self.maxTokens = maxTokens
@@ -84,6 +91,7 @@ public struct BeamSearch {
             adjust?(parent.tokens, &logits)
             Sampler.penalize(&logits, after: parent.tokens, sampling: sampling)
             let offset = logSoftmaxOffset(logits)
+            restrict?(parent.tokens, &logits)
             let best = logits.withUnsafeBufferPointer { picker.top($0, width) }
             for token in best where logits[Int(token)] > -.infinity {
                 candidates.append((p, token, parent.score + Double(logits[Int(token)]) - offset))

@@ -130,6 +130,7 @@ public final class TranslationSession {
             session.beam = try BeamSearch(first: sequence, width: beams, maxTokens: plan.budget,
                                           banned: sampler.banned, isEnd: th.vocabulary.isEndOfGeneration,
                                           sampling: sampling, adjust: session.beamAdjustment(lookup: lookup, target: th),
+                                          restrict: session.beamRestriction(),
                                           makeSequence: sequence.clone)
             session.takeBeams(emit: emit)
         } else {
@@ -319,6 +320,18 @@ public final class TranslationSession {
             if least > 0, tokens.reduce(0, { $0 + Self.counted(target.tokenizer.piece($1)) }) < least {
                 for t in 0..<Int32(logits.count) where ends.contains(t) { logits[Int(t)] = -.infinity }
             }
+        }
+    }
+
+    /// The lexicon's words for a beam from its tokens (with its way out
+    /// where no word goes on), as greedy decoding keeps to them; nil: no lexicon.
+    private func beamRestriction() -> (([Int32], inout [Float]) -> Void)? {
+        guard let lexicon else { return nil }
+        return { tokens, logits in
+            let walk = tokens.reduce(LexiconWalk()) { walk, token in
+                lexicon.advanced(walk, by: token) ?? lexicon.advanced(endingWordOf: walk, by: token) ?? LexiconWalk()
+            }
+            lexicon.restrict(&logits, after: walk)
         }
     }
 

@@ -128,9 +128,9 @@ public final class Translator {
 
     /// The lexicon an answer written in `head` keeps to, over its tokens
     /// (worked out once per head): `lexicon`, else the head's own unless
-    /// `sampling` says not to (or searches beams); nil: none.
+    /// `sampling` says not to; nil: none.
     func lexiconLock(for head: Head, sampling: Sampling) throws -> LexiconLock? {
-        let stored = sampling.lexicon != false && (sampling.beams ?? 1) <= 1 ? head.info.lexicon : nil
+        let stored = sampling.lexicon != false ? head.info.lexicon : nil
         guard lexicon != nil || stored != nil else { return nil }
         let key = LockKey(head: ObjectIdentifier(head), given: lexicon != nil)
         if let lock = lexiconLocks[key] { return lock }
@@ -167,11 +167,9 @@ public final class Translator {
         if sampling.noRepeatNgram == nil { sampling.noRepeatNgram = target.info.noRepeatNgram ?? 0 }
         if sampling.repeatPenalty == nil { sampling.repeatPenalty = target.info.repeatPenalty ?? 1 }
         // Measured for greedy decoding: not imposed on sampling; the head's
-        // beams not where what beam search does not do was asked for
-        // (candidates, a lexicon), nor its candidates on beams.
+        // beams not where candidates were asked for, nor its candidates on beams.
         if sampling.beams == nil {
-            let unlike = (sampling.candidates ?? 1) > 1 || lexicon != nil
-            sampling.beams = sampling.isGreedy && !unlike ? target.info.beams ?? 1 : 1
+            sampling.beams = sampling.isGreedy && (sampling.candidates ?? 1) <= 1 ? target.info.beams ?? 1 : 1
         }
         if sampling.candidates == nil {
             let greedy = sampling.isGreedy && sampling.beams == 1
