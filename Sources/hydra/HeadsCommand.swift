@@ -71,7 +71,7 @@ struct HeadsCommand: ParsableCommand {
                     "\($0.count) pairs from \(file.string(HeadKeys.memoryLanguage) ?? "?")"
                 } ?? "none"),
                 ("kind", kind),
-                ("output", info.output.rawValue + (info.factored ? ", factored by the native head" : "")),
+                ("output", info.output.rawValue + (info.factored.map { ", factored by the native head (\($0.rawValue))" } ?? "")),
                 ("body", info.body.description),
                 ("method", p.method),
             ]

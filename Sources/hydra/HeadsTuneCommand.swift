@@ -80,10 +80,11 @@ extension HeadsCommand {
             discussion: "For a language the native head writes (Russian): the loss adds W times the KL divergence of the rows' distribution from the native head's at the same hidden state, each new token counted in the group of the first native token of its text."))
         var distill: Float = 0
 
-        @Flag(help: ArgumentHelp(
-            "Factor the head's output by the native head's (a head that is factored stays so).",
-            discussion: "For a language the native head writes (Russian): the native head chooses the first native token of the next token, the rows only which of the head's tokens that begin with it comes; each position's softmax runs over its target's group. The written head says so (hydra.head.output.factored) and is read that way. Not with --distill."))
-        var factored = false
+        @Option(help: ArgumentHelp(
+            "Factor the head's output by the native head's: first-token or compatible (a factored head stays factored, as it was unless told).",
+            discussion: "For a language the native head writes (Russian): the native head says how the text goes on, the rows only which of the head's tokens that agree with it comes. first-token: each token counts under the first native token of its own text; compatible: under every native token whose text begins with its text or starts it. The written head says so (hydra.head.output.factored) and is read that way. Not with --distill.",
+            valueName: "factoring"))
+        var factored: OutputFactoring?
 
         @Option(help: "Positions per minibatch.")
         var batch = 256
@@ -367,3 +368,5 @@ extension HeadsCommand {
         }
     }
 }
+
+extension OutputFactoring: ExpressibleByArgument {}

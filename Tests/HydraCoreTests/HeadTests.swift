@@ -550,7 +550,7 @@ struct HeadTests {
         let russian = try HeadFile.info(of: GGUFFile(path: root + "/heads/reference/ru-qwen2.5-1.5b.gguf"))
         #expect(russian.language == "ru" && russian.noRepeatNgram == 3 && russian.repeatPenalty == 1.5)
         #expect(russian.beams == 4 && russian.candidates == nil, "the Russian head recommends 4 beams")
-        #expect(russian.factored, "the Russian head's output is factored by Qwen's own head")
+        #expect(russian.factored == .firstToken, "the Russian head's output is factored by Qwen's own head")
         let catalog = HeadCatalog(directories: [root + "/heads"])
         #expect(catalog.entries(language: "ru", fitting: russian.body.fingerprint).isEmpty)
         #expect(catalog.entries(language: "tt", fitting: russian.body.fingerprint).count == 1)

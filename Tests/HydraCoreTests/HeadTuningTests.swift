@@ -311,15 +311,16 @@ struct HeadTuningTests {
         #expect(try Self.outputRows(folder + "/a.gguf") != Self.outputRows(folder + "/c.gguf"))
     }
 
-    @Test("a factored head: the native head's choice of first native token times the rows' choice within its group, a distribution; tuning lowers the loss within groups, resumes exactly, and the written head is read factored")
-    func factoredOutput() throws {
+    @Test("a factored head: the native head's probabilities passed on to the tokens that agree with them (by first native token, or to every compatible token), a distribution; tuning lowers the loss among those tokens, resumes exactly, and the written head is read factored",
+          arguments: OutputFactoring.allCases)
+    func factoredOutput(factoring: OutputFactoring) throws {
         let (folder, text, pairs) = try Self.corpus()
         defer { try? FileManager.default.removeItem(atPath: folder) }
         let hydra = try HydraModel(path: TestModels.path("gemma3-270m"), contextLength: 128, batchSize: 128,
                                    pool: ThreadPool(threads: 2))
         let built = try hydra.heads.load(path: Self.headPath, catalog: HeadCatalog(directories: []))
         var options = Self.options()
-        options.tuner.factored = true
+        options.tuner.factored = factoring
         options.tuner.validationEvery = 4
         options.name = "tt-factored"
         let english = try Language.named("en")
@@ -333,7 +334,7 @@ struct HeadTuningTests {
         try HeadTuning.run(model: hydra, head: built, textFiles: [text], pairFiles: [pairs], pairSource: english,
                            options: options, work: folder + "/b.work", out: folder + "/b.gguf")
         #expect(try Self.outputRows(folder + "/a.gguf") == Self.outputRows(folder + "/b.gguf"))
-        #expect(try GGUFFile(path: folder + "/a.gguf").bool(HeadKeys.outputFactored) == true)
+        #expect(try GGUFFile(path: folder + "/a.gguf").string(HeadKeys.outputFactored) == factoring.rawValue)
         // A factored head is not distilled.
         options.tuner.distill = 1
         #expect(throws: HydraError.self) {
@@ -341,14 +342,17 @@ struct HeadTuningTests {
                                options: options, work: folder + "/c.work", out: folder + "/c.gguf")
         }
 
-        // Read back, its logits are log-probabilities: exp sums to 1, and each group of tokens holds the
-        // native head's probability of its native token (renormalised over the groups), from the
-        // runtime's own native logits of the same hidden state.
+        // Read back, its logits are log-probabilities: exp sums to 1, and (first-token) each group of tokens
+        // holds the native head's probability of its native token (renormalised over the groups), or
+        // (compatible) each token the sum over its compatible native tokens of their probability times its
+        // share of their tokens by the rows, from the runtime's own native logits of the same hidden state.
         let head = try hydra.heads.load(path: folder + "/a.gguf", catalog: HeadCatalog(directories: []))
-        #expect(head.info.factored && head.output?.factored != nil)
+        #expect(head.info.factored == factoring && head.output?.factored?.factoring == factoring)
         let groups = NativeGroups(head: head, native: hydra.native, count: head.vocabulary.count)
         let end = try #require(head.vocabulary.endOfGeneration.first)
         #expect(groups.first[Int(end)] >= 0, "the end token has a native token, so a factored answer can end")
+        let compatibility = NativeCompatibility(head: head, native: hydra.native, count: head.vocabulary.count)
+        if factoring == .compatible { try Self.checkCompatibility(compatibility, head: head, native: hydra.native) }
         let sequences = try TuningCorpus.textSequences(try HeadTuning.readLines(text), head: head, maxLength: 96, pack: 96)
         let cache = try HiddenStateCache(folder: folder + "/states", width: 640)
         try cache.fill(Array(sequences.prefix(1)), model: hydra)
@@ -360,6 +364,22 @@ struct HeadTuningTests {
             let total = logits.reduce(0.0) { $0 + exp(Double($1)) }
             #expect(abs(total - 1) < 1e-3, "the probabilities sum to \(total)")
             let nativeLogits = native.logits(hidden: h, pool: nil)
+            if factoring == .compatible {
+                // The rows alone (the same matrix, not factored), then the mixture in doubles.
+                let z = OutputHead(matrix: output.matrix).logits(hidden: h, pool: nil).map(Double.init)
+                let a = compatibility.natives.map { Double(nativeLogits[Int($0)]) }
+                let top = a.max()!, lse = top + log(a.reduce(0.0) { $0 + exp($1 - top) })
+                var p = [Double](repeating: 0, count: z.count)
+                for n in compatibility.natives {
+                    let heads = compatibility.heads(of: Int(n))
+                    let zTop = heads.map { z[Int($0)] }.max()!
+                    let share = exp(Double(nativeLogits[Int(n)]) - lse) / heads.reduce(0.0) { $0 + exp(z[Int($1)] - zTop) }
+                    for t in heads { p[Int(t)] += share * exp(z[Int(t)] - zTop) }
+                }
+                let worst = p.indices.filter { p[$0] > 1e-6 }.map { abs(log(p[$0]) - Double(logits[$0])) }.max()!
+                #expect(worst < 1e-3, "a token's log-probability differs from the mixture's by \(worst)")
+                continue
+            }
             let natives = Set(groups.first.filter { $0 >= 0 })
             let top = natives.map { Double(nativeLogits[Int($0)]) }.max()!
             let z = natives.reduce(0.0) { $0 + exp(Double(nativeLogits[Int($1)]) - top) }
@@ -368,6 +388,27 @@ struct HeadTuningTests {
             let worst = natives.map { abs(mass[$0, default: 0] - exp(Double(nativeLogits[Int($0)]) - top) / z) }.max()!
             #expect(worst < 1e-4, "a group's probability differs from the native head's by \(worst)")
         }
+    }
+
+    /// The pairs of a few of the head's tokens, against every native token's text.
+    static func checkCompatibility(_ c: NativeCompatibility, head: Head, native: Head) throws {
+        let nativeTexts = (0..<native.vocabulary.count).map { n -> [UInt8] in
+            native.vocabulary.attributes[n].isDisjoint(with: [.control, .userDefined, .unknown]) ? native.tokenizer.piece(Int32(n)) : []
+        }
+        var checked = 0
+        for t in stride(from: 300, to: head.vocabulary.count, by: 997) {
+            let text = head.tokenizer.piece(Int32(t))
+            guard !text.isEmpty, head.vocabulary.attributes[t].isDisjoint(with: [.control, .userDefined, .unknown]) else { continue }
+            let expected = nativeTexts.indices.filter { n in
+                let m = nativeTexts[n]
+                return !m.isEmpty && (m.starts(with: text) || text.starts(with: m))
+            }
+            #expect(c.natives(of: t).map(Int.init) == expected, "token \(t) '\(String(decoding: text, as: UTF8.self))'")
+            for n in expected { #expect(c.heads(of: n).contains(Int32(t))) }
+            checked += 1
+        }
+        #expect(checked > 5)
+        #expect(c.natives.allSatisfy { !c.heads(of: Int($0)).isEmpty })
     }
 
     @Test("bad input is refused with a clear error")

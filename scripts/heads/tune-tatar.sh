@@ -30,7 +30,8 @@
 #   (COPY=4: the token that continues an example where the answer's last
 #   tokens occurred in it gets 4 more logit).
 # DISTILL=W adds the native head as teacher (heads tune --distill W).
-# FACTORED=1 factors the output by the model's own head (heads tune --factored).
+# FACTORED=first-token (or compatible; 1: first-token) factors the output by
+#   the model's own head (heads tune --factored F).
 # DISTILL_INPUTS=N (Llama and Qwen2 bodies) first tunes the built head's
 #   input rows by token distillation after N blocks (heads distill-inputs on
 #   the running text, lr DISTILL_LR, default 1e-3), then tunes the output
@@ -85,11 +86,12 @@ if [[ -n "${DISTILL_INPUTS:-}" ]]; then
     WORK="$CACHE/tt-$MODEL-d$DISTILL_INPUTS.tune"
 fi
 
+[[ "${FACTORED:-}" == 1 ]] && FACTORED=first-token
 "$HYDRA" heads tune --model "$MODEL" --head "$BUILT" \
     --text "${TEXT[@]}" --pairs data/tt/en-tt.tsv --max-pairs "$PAIRS" ${SPREAD:+--spread-pairs} \
     --lr "${LR:-5e-4}" --l2 "${L2:-1e-2}" --epochs "${EPOCHS:-1}" --seed 1 ${PROMPT:+--prompt-language "$PROMPT"} \
     ${NGRAM:+--recommend-no-repeat-ngram "$NGRAM"} ${PENALTY:+--recommend-repeat-penalty "$PENALTY"} \
-    ${CANDIDATES:+--recommend-candidates "$CANDIDATES"} ${DISTILL:+--distill "$DISTILL"} ${FACTORED:+--factored} \
+    ${CANDIDATES:+--recommend-candidates "$CANDIDATES"} ${DISTILL:+--distill "$DISTILL"} ${FACTORED:+--factored "$FACTORED"} \
     ${TUNE_EXAMPLES:+--examples "$TUNE_EXAMPLES"} \
     --name "tt-$MODEL" --work "$WORK" --keep-work --out "$OUT.part"
 mv "$OUT.part" "$OUT"

@@ -50,15 +50,21 @@ public final class Head: @unchecked Sendable {
 
     /// This head with its output factored by `native`'s (`FactoredOutput`),
     /// as a head file that says `hydra.head.output.factored` is loaded.
-    public func factored(over native: Head) throws -> Head {
+    public func factored(_ factoring: OutputFactoring, over native: Head) throws -> Head {
         guard let output, output.tokens == nil else {
             throw HeadError.invalid("head '\(name)': only a head with output rows of its own can be factored")
         }
         guard let nativeOutput = native.output, native !== self else {
             throw HeadError.invalid("head '\(name)': the model's own head has no output to factor it by")
         }
-        let groups = NativeGroups(head: self, native: native, count: output.vocabularySize)
-        let factoredOutput = output.factored(by: try FactoredOutput(native: nativeOutput, groups: groups))
+        let factors = switch factoring {
+        case .firstToken:
+            try FactoredOutput(native: nativeOutput, groups: NativeGroups(head: self, native: native, count: output.vocabularySize))
+        case .compatible:
+            try FactoredOutput(native: nativeOutput,
+                               compatibility: NativeCompatibility(head: self, native: native, count: output.vocabularySize))
+        }
+        let factoredOutput = output.factored(by: factors)
         return Head(info: info, tokenizer: tokenizer, tokenizerMetadata: tokenizerMetadata, embedding: embedding,
                     output: factoredOutput, kind: kind, path: path, memory: memory, owners: owners)
     }

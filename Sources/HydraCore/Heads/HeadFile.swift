@@ -80,11 +80,18 @@ public enum HeadFile {
         if let b = copyBias, !(b > 0 && HeadDecoding.isValid(copyBias: b)) {
             throw HeadError.invalid("\(file.path): \(HeadKeys.copyBias) \(b) is not in (0, 100]")
         }
-        let factored = file.bool(HeadKeys.outputFactored) ?? false
-        if file.metadata[HeadKeys.outputFactored] != nil && file.bool(HeadKeys.outputFactored) == nil {
-            throw HeadError.invalid("\(file.path): \(HeadKeys.outputFactored) is not true or false")
+        var factored: OutputFactoring?
+        if file.metadata[HeadKeys.outputFactored] != nil {
+            if let flag = file.bool(HeadKeys.outputFactored) {
+                factored = flag ? .firstToken : nil
+            } else if let name = file.string(HeadKeys.outputFactored), let f = OutputFactoring(rawValue: name) {
+                factored = f
+            } else {
+                let names = OutputFactoring.allCases.map(\.rawValue).joined(separator: ", ")
+                throw HeadError.invalid("\(file.path): \(HeadKeys.outputFactored) is not one of \(names)")
+            }
         }
-        if factored && (output == .none || kind(of: file) == "slice") {
+        if factored != nil && (output == .none || kind(of: file) == "slice") {
             throw HeadError.invalid("\(file.path): \(HeadKeys.outputFactored) needs output rows of the head's own")
         }
         var lexicon: StoredLexicon?

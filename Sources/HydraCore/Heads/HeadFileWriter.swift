@@ -196,7 +196,7 @@ public enum HeadFileWriter {
         for case let (key, value?) in HeadDecoding.memoryKeys(memory) { w.set(key, value) }
         w.set(HeadKeys.kind, .string(kind))
         w.set(HeadKeys.output, .string(info.output.rawValue))
-        if info.factored { w.set(HeadKeys.outputFactored, .bool(true)) }
+        if let f = info.factored { w.set(HeadKeys.outputFactored, .string(f.rawValue)) }
         w.set(HeadKeys.bodyArchitecture, .string(info.body.architecture))
         w.set(HeadKeys.bodyHiddenSize, .uint32(UInt32(info.body.hiddenSize)))
         w.set(HeadKeys.bodyFingerprint, .string(info.body.fingerprint.description))

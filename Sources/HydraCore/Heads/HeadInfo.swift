@@ -110,15 +110,16 @@ public struct HeadInfo: Sendable, Equatable {
     public var lexicon: StoredLexicon?
     public var body: BodyFit
     public var output: Output
-    /// Whether the model's own head chooses the first native token of each
-    /// token (`FactoredOutput`), its rows only among the tokens that begin so.
-    public var factored: Bool
+    /// How the model's own head factors the head's output (`FactoredOutput`):
+    /// it says how the text goes on, the rows only which of the head's
+    /// tokens that agree with it comes; nil: the rows alone.
+    public var factored: OutputFactoring?
     public var provenance: Provenance
 
     public init(name: String, language: String, script: String? = nil, promptLanguage: String? = nil,
                 noRepeatNgram: Int? = nil, repeatPenalty: Float? = nil, candidates: Int? = nil, beams: Int? = nil,
                 roundTripWeight: Float? = nil, roundTripBelow: Float? = nil, examples: Int? = nil, minLength: Float? = nil,
-                copyBias: Float? = nil, lexicon: StoredLexicon? = nil, body: BodyFit, output: Output, factored: Bool = false,
+                copyBias: Float? = nil, lexicon: StoredLexicon? = nil, body: BodyFit, output: Output, factored: OutputFactoring? = nil,
                 provenance: Provenance) {
         self.name = name
         self.language = language
@@ -193,7 +194,8 @@ public enum HeadKeys {
     public static let kind = "hydra.head.kind"
     /// "tied", "separate" or "none".
     public static let output = "hydra.head.output"
-    /// True when the model's own head chooses each token's first native token (see `HeadInfo.factored`).
+    /// How the model's own head factors the output: "first-token" or "compatible" (`OutputFactoring`);
+    /// true in older files: "first-token".
     public static let outputFactored = "hydra.head.output.factored"
     public static let bodyArchitecture = "hydra.head.body.architecture"
     public static let bodyHiddenSize = "hydra.head.body.hidden_size"

@@ -68,7 +68,7 @@ public final class HeadSet: @unchecked Sendable {
             }
             return try self.load(path: entry.path, catalog: catalog, materializeAs: materializeAs, loading: &loadingNow)
         }, materializeAs: materializeAs)
-        if head.info.factored { head = try head.factored(over: native) }
+        if let f = head.info.factored { head = try head.factored(f, over: native) }
         if let existing = self.head(named: head.name), existing.path == path { return existing }
         try add(head, replacing: replacing)
         return head

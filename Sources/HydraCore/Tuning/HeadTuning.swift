@@ -114,10 +114,10 @@ public enum HeadTuning {
         guard options.tuner.distill >= 0, options.tuner.distill.isFinite else {
             throw HydraError.invalidInput("the distillation weight must be zero or more, not \(options.tuner.distill)")
         }
-        // A factored head's rows are always fitted as a factored output's.
+        // A factored head's rows are always fitted as a factored output's (its own factoring unless told another).
         var options = options
-        if head.info.factored { options.tuner.factored = true }
-        if options.tuner.factored {
+        if options.tuner.factored == nil { options.tuner.factored = head.info.factored }
+        if options.tuner.factored != nil {
             guard output.tokens == nil else {
                 throw HydraError.invalidInput("head '\(head.name)' is a slice of the model's own head: it cannot be factored by it")
             }
@@ -146,10 +146,15 @@ public enum HeadTuning {
         let checkpoint = try openWork(work, hidden: hidden, tuner: options.tuner)
         let cache = try HiddenStateCache(folder: work, width: width)
         let teacher = options.tuner.distill > 0 ? try NativeTeacher(model: model, head: head) : nil
-        let groups = options.tuner.factored ? NativeGroups(head: head, native: model.native, count: output.matrix.rows) : nil
+        let factoring = options.tuner.factored
+        let groups = factoring == .firstToken ? NativeGroups(head: head, native: model.native, count: output.matrix.rows) : nil
+        let compatibility = factoring == .compatible
+            ? NativeCompatibility(head: head, native: model.native, count: output.matrix.rows) : nil
+        let nativeRows = try factoring == .compatible ? model.native.output.map { TokenEmbedding(matrix: $0.matrix) }
+            ?? { throw HydraError.invalidInput("the native head has no output rows to factor by") }() : nil
         let tuner = OutputRowTuner(initial: initial, rows: output.matrix.rows, width: width,
                                    softcap: model.body.config.finalLogitSoftcap, options: options.tuner,
-                                   teacher: teacher, groups: groups)
+                                   teacher: teacher, groups: groups, compatibility: compatibility, nativeRows: nativeRows)
         try tuner.restore(from: checkpoint)
         if cache.sequencesDone > 0 || tuner.step > 0 {
             events(.resumed(sequences: cache.sequencesDone, step: tuner.step))
@@ -331,7 +336,7 @@ public enum HeadTuning {
         var note = String(format: "output rows tuned with the body frozen on %@: Adam lr %g, L2 %g towards the built rows, batch %d, %d epochs, seed %llu",
                           corpus, Double(o.learningRate), Double(o.l2), o.batchSize, o.epochs, o.seed)
         if o.distill > 0 { note += String(format: ", native head as teacher (weight %g)", Double(o.distill)) }
-        if o.factored { note += ", factored by the native head" }
+        if let f = o.factored { note += ", factored by the native head (\(f.rawValue))" }
         info.provenance = .init(method: "\(head.info.provenance.method) + tuned output rows",
                                 source: head.info.provenance.source,
                                 notes: [head.info.provenance.notes, note].compactMap { $0 }.joined(separator: "; "))

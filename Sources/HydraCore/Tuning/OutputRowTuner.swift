@@ -12,10 +12,14 @@ import Foundation
 /// corpus rarely shows at their initial (built) values.
 ///
 /// With `factored` (a head whose output the native head factors,
-/// `FactoredOutput`) the softmax of each position runs over the group of
-/// its target only (the tokens that begin with the target's first native
-/// token): the native head's share is fixed, and the rows learn only the
-/// choice within each group (still convex).
+/// `FactoredOutput`) the native head's share is fixed and the rows learn
+/// only the choice among the tokens that agree with it: `.firstToken`, the
+/// softmax of each position runs over the group of its target only (the
+/// tokens that begin with the target's first native token; still convex);
+/// `.compatible`, the loss is −log Σ_n w_n softmax_{C(n)}(z)[target] over the
+/// native tokens n compatible with the target, w the native head's
+/// probabilities renormalised over them (`CompatibleScores`; no longer
+/// convex: the rows learn which native token each of their tokens stands for).
 ///
 /// With a `NativeTeacher` and `distill` W > 0 the loss adds W · the mean
 /// KL divergence of the rows' group distribution from the native head's
@@ -42,16 +46,16 @@ public final class OutputRowTuner {
         public var epsilon: Float = 1e-8
         /// Weight of the native head's distillation term (0: none; needs a teacher).
         public var distill: Float = 0
-        /// Fit the rows of a factored output (`FactoredOutput`): each
-        /// position's softmax over its target's group (needs the groups).
-        public var factored = false
+        /// Fit the rows of a factored output (`FactoredOutput`; needs the
+        /// groups, or the compatibility and the native rows).
+        public var factored: OutputFactoring?
         public init() {}
 
         /// What changes the trajectory (the epoch count does not: a longer run
         /// continues a shorter one).
         var identity: String {
             "lr \(learningRate) l2 \(l2) batch \(batchSize) seed \(seed) validation \(validationEvery) adam \(beta1) \(beta2) \(epsilon)"
-                + (distill > 0 ? " distill \(distill)" : "") + (factored ? " factored" : "")
+                + (distill > 0 ? " distill \(distill)" : "") + (factored.map { $0 == .firstToken ? " factored" : " factored \($0.rawValue)" } ?? "")
         }
     }
 
@@ -75,18 +79,28 @@ public final class OutputRowTuner {
     private var m: [Float], v: [Float]
     private let softcap: Float?
     private let teacher: NativeTeacher?
-    /// With `options.factored`: each token's group (its first native token, -1: none),
+    /// With `options.factored` first-token: each token's group (its first native token, -1: none),
     /// and the tokens of each group.
     private let group: [Int32]
     private let members: [Int32: [Int32]]
+    /// With `options.factored` compatible: the pairs, the native rows, and
+    /// the native logits at the cache's positions (made on first use).
+    private let compatibility: NativeCompatibility?
+    private let nativeRows: TokenEmbedding?
+    private var scores: (cache: ObjectIdentifier, scores: CompatibleScores)?
 
     public init(initial: [Float], rows: Int, width: Int, softcap: Float?, options: Options,
-                teacher: NativeTeacher? = nil, groups: NativeGroups? = nil) {
+                teacher: NativeTeacher? = nil, groups: NativeGroups? = nil,
+                compatibility: NativeCompatibility? = nil, nativeRows: TokenEmbedding? = nil) {
         precondition(initial.count == rows * width)
         precondition(options.distill == 0 || teacher?.group.count == rows, "distillation needs a teacher for these rows")
-        precondition(!options.factored || groups?.first.count == rows, "a factored output needs its groups")
-        precondition(!(options.factored && options.distill > 0), "a factored output is not distilled")
-        let group = options.factored ? groups!.first : []
+        precondition(options.factored != .firstToken || groups?.first.count == rows, "a factored output needs its groups")
+        precondition(options.factored != .compatible || (compatibility?.headCount == rows && nativeRows != nil),
+                     "a factored output over compatible tokens needs the pairs and the native rows")
+        precondition(!(options.factored != nil && options.distill > 0), "a factored output is not distilled")
+        self.compatibility = options.factored == .compatible ? compatibility : nil
+        self.nativeRows = options.factored == .compatible ? nativeRows : nil
+        let group = options.factored == .firstToken ? groups!.first : []
         self.group = group
         members = Dictionary(grouping: group.indices.filter { group[$0] >= 0 }.map(Int32.init), by: { group[Int($0)] })
         rowCount = rows
@@ -250,6 +264,8 @@ public final class OutputRowTuner {
 
     struct Scratch {
         var h: [Float], z: [Float], gradient: [Float]
+        /// One row of logits, kept while the row becomes its gradient (compatible factoring).
+        var copy: [Float] = []
         /// The teacher's group probabilities (batch × groups), group masses, one row's KL gradient.
         var q: [Float] = [], mass: [Float] = [], dz: [Float] = []
         init(batch: Int, rows: Int, width: Int, groups: Int = 0) {
@@ -280,6 +296,7 @@ public final class OutputRowTuner {
         }
         var loss = 0.0, divergence = 0.0
         let teacher = teacherTerm ? self.teacher : nil
+        let compatible = compatibleScores(cache)
         if let teacher {
             s.h.withUnsafeBufferPointer { h in
                 s.q.withUnsafeMutableBufferPointer { q in
@@ -307,7 +324,12 @@ public final class OutputRowTuner {
                             for j in 0..<vocab { row[j] = tanhf(row[j] * inv) * cap }
                         }
                         let t = Int(cache.targets[Int(rows[i])])
-                        if options.factored {
+                        if let compatible {
+                            loss += compatibleLoss(row, target: t, native: compatible.logits(of: Int(rows[i])),
+                                                   vocab: vocab, scale: scale, gradient: gradient, copy: &s.copy)
+                            continue
+                        }
+                        if options.factored == .firstToken {
                             loss += groupLoss(row, target: t, vocab: vocab, scale: scale, gradient: gradient)
                             continue
                         }
@@ -399,6 +421,51 @@ public final class OutputRowTuner {
         for (i, j) in tokens.enumerated() { p[i] = expf(row[Int(j)] - top) * k }
         row.update(repeating: 0, count: vocab)
         for (i, j) in tokens.enumerated() { row[Int(j)] = p[i] }
+        row[t] -= scale
+        return loss
+    }
+
+    /// The native logits at `cache`'s positions, made once per cache.
+    private func compatibleScores(_ cache: HiddenStateCache) -> CompatibleScores? {
+        guard let compatibility, let nativeRows else { return nil }
+        if let scores, scores.cache == ObjectIdentifier(cache) { return scores.scores }
+        let made = CompatibleScores(cache: cache, compatibility: compatibility, nativeRows: nativeRows, softcap: softcap)
+        scores = (ObjectIdentifier(cache), made)
+        return made
+    }
+
+    /// A factored output's loss at one position over compatible tokens:
+    /// −log Σ_n w_n softmax_{C(n)}(z)[t] over the native tokens n compatible
+    /// with `t` (their logits `native`, w their softmax); with `gradient`,
+    /// `row` becomes the loss's gradient times `scale`:
+    /// Σ_n r_n (softmax_{C(n)}(z) − one-hot(t)) with r the posterior share of each n.
+    private func compatibleLoss(_ row: UnsafeMutablePointer<Float>, target t: Int, native a: ArraySlice<Float>,
+                                vocab: Int, scale: Float, gradient: Bool, copy: inout [Float]) -> Double {
+        let c = compatibility!
+        let natives = c.natives(of: t)
+        guard !natives.isEmpty else {
+            if gradient { row.update(repeating: 0, count: vocab) }
+            return 0
+        }
+        // s_n = a_n − log Σ_{C(n)} exp z: log of n's share before exp z_t.
+        var s = [Float](repeating: 0, count: natives.count), lse = s
+        for (k, n) in natives.enumerated() {
+            lse[k] = FactoredOutput.logSumExp(c.heads(of: Int(n)).lazy.map { row[Int($0)] })
+            s[k] = a[a.startIndex + k] - lse[k]
+        }
+        let loss = Double(FactoredOutput.logSumExp(a) - FactoredOutput.logSumExp(s) - row[t])
+        guard gradient else { return loss }
+        let total = FactoredOutput.logSumExp(s)
+        if copy.count < vocab { copy = [Float](repeating: 0, count: vocab) }
+        copy.withUnsafeMutableBufferPointer { z in
+            z.baseAddress!.update(from: row, count: vocab)
+            row.update(repeating: 0, count: vocab)
+            for (k, n) in natives.enumerated() {
+                let r = expf(s[k] - total) * scale
+                guard r > 0 else { continue }
+                for j in c.heads(of: Int(n)) { row[Int(j)] += r * expf(z[Int(j)] - lse[k]) }
+            }
+        }
         row[t] -= scale
         return loss
     }
