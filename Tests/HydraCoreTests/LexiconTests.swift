@@ -283,6 +283,7 @@ struct LexiconTests {
             let words = Lexicon.runs(of: locked, script: .cyrillic).filter { !lexicon.contains($0) }
             #expect(!locked.isEmpty)
             #expect(words.isEmpty, "words not in the lexicon of \(lexicon.wordCount): \(words) in \(locked)")
+            #expect(!(free + locked).contains("\u{FFFD}"), "a beam broke a character")
             if Lexicon.runs(of: free, script: .cyrillic).contains(where: { !lexicon.contains($0) }) { beamsChanged += 1 }
         }
         #expect(beamsChanged > 0, "no free beam answer left the lexicon: the test checked nothing")

@@ -47,4 +47,15 @@ struct UTF8GuardTests {
         }
         #expect(picked == word)
     }
+
+    @Test("the bytes a character still needs, after any text: what beam search asks of each beam's tokens")
+    func need() {
+        #expect(UTF8Guard.need(after: Array("abc".utf8)) == 0)
+        #expect(UTF8Guard.need(after: Array("бүген".utf8)) == 0)
+        #expect(UTF8Guard.need(after: Array("a".utf8) + [0xD2]) == 1)            // ү's first byte
+        #expect(UTF8Guard.need(after: [0xE2, 0x82]) == 1)                        // € cut after two bytes
+        #expect(UTF8Guard.need(after: [0xF0]) == 3)
+        #expect(UTF8Guard.need(after: [0xF0, 0x9F, 0x98, 0x80]) == 0)
+        #expect(UTF8Guard.need(after: [UInt8]()) == 0)
+    }
 }

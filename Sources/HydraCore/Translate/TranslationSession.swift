@@ -130,7 +130,7 @@ public final class TranslationSession {
             session.beam = try BeamSearch(first: sequence, width: beams, maxTokens: plan.budget,
                                           banned: sampler.banned, isEnd: th.vocabulary.isEndOfGeneration,
                                           sampling: sampling, adjust: session.beamAdjustment(lookup: lookup, target: th),
-                                          restrict: session.beamRestriction(),
+                                          restrict: session.beamRestriction(target: th),
                                           makeSequence: sequence.clone)
             session.takeBeams(emit: emit)
         } else {
@@ -323,11 +323,17 @@ public final class TranslationSession {
         }
     }
 
-    /// The lexicon's words for a beam from its tokens (with its way out
-    /// where no word goes on), as greedy decoding keeps to them; nil: no lexicon.
-    private func beamRestriction() -> (([Int32], inout [Float]) -> Void)? {
-        guard let lexicon else { return nil }
+    /// What a beam may write next, from its tokens, as greedy decoding
+    /// keeps to it: no token that breaks a character (`UTF8Guard`), and the
+    /// lexicon's words (with its way out where no word goes on).
+    private func beamRestriction(target: Head) -> ([Int32], inout [Float]) -> Void {
+        let lexicon = lexicon, utf8 = UTF8Guard(tokenizer: target.tokenizer)
         return { tokens, logits in
+            let need = UTF8Guard.need(after: tokens.lazy.flatMap { target.tokenizer.piece($0) })
+            for t in logits.indices where logits[t] > -.infinity && !utf8.allows(Int32(t), need: need) {
+                logits[t] = -.infinity
+            }
+            guard let lexicon else { return }
             let walk = tokens.reduce(LexiconWalk()) { walk, token in
                 lexicon.advanced(walk, by: token) ?? lexicon.advanced(endingWordOf: walk, by: token) ?? LexiconWalk()
             }

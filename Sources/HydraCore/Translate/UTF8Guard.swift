@@ -44,6 +44,20 @@ public struct UTF8Guard: Sendable {
         vocabulary = tokenizer.vocabulary
     }
 
+    /// The continuation bytes the character that `bytes` end inside still
+    /// needs (0: they end between characters).
+    public static func need<S: Sequence>(after bytes: S) -> Int where S.Element == UInt8 {
+        var need = 0
+        for b in bytes {
+            if b & 0xC0 == 0x80 {
+                need = max(need - 1, 0)
+            } else {
+                need = b >= 0xF0 ? 3 : b >= 0xE0 ? 2 : b >= 0xC0 ? 1 : 0
+            }
+        }
+        return need
+    }
+
     /// Whether `token` may come next when the character being written
     /// still needs `need` continuation bytes (0: between characters).
     public func allows(_ token: Int32, need: Int) -> Bool {
