@@ -40,7 +40,8 @@ public enum OutputFactoring: String, Sendable, CaseIterable {
 public final class FactoredOutput: @unchecked Sendable {
     public let factoring: OutputFactoring
     /// The model's own output head, read only for the rows of `natives`
-    /// (a slice of them, copied), unless it has a bias.
+    /// (a slice of them, copied) where they are fewer than half its rows
+    /// and it has no bias.
     let native: OutputHead
     private let rows: UnsafeMutableRawPointer?
     /// `.firstToken`: for each of the head's tokens its native token, or -1 (never written).
@@ -74,7 +75,7 @@ public final class FactoredOutput: @unchecked Sendable {
         self.compatibility = compatibility
         self.natives = natives
         let m = native.matrix
-        guard native.bias == nil, native.tokens == nil, natives.count < m.rows else {
+        guard native.bias == nil, native.tokens == nil, natives.count * 2 < m.rows else {
             (self.native, rows) = (native, nil)
             return
         }
@@ -98,7 +99,8 @@ public final class FactoredOutput: @unchecked Sendable {
         let nativeLogits = UnsafeMutablePointer<Float>.allocate(capacity: count * nv)
         defer { nativeLogits.deallocate() }
         native.logits(hidden: hidden, count: count, into: nativeLogits, pool: pool, eachAsOne: eachAsOne)
-        var top = [Float](repeating: -.infinity, count: nv), lse = [Float](repeating: 0, count: nv)
+        let perNative = compatibility == nil ? nv : 0
+        var top = [Float](repeating: -.infinity, count: perNative), lse = [Float](repeating: 0, count: perNative)
         var share = [Double](repeating: 0, count: compatibility?.headCount ?? 0)
         for r in 0..<count {
             let z = logits + r * vocabularySize, n = nativeLogits + r * nv
