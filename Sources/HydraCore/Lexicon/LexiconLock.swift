@@ -48,6 +48,13 @@ public final class LexiconLock: @unchecked Sendable {
         return lexicon.advance(&next, bytes: head.tokenizer.piece(token)) ? next : nil
     }
 
+    /// Where the text stands once `token` is written after `walk`, whatever
+    /// it is: inside the lexicon's words, else the word ended where it stood
+    /// (the way out), else afresh.
+    public func walked(_ walk: LexiconWalk, by token: Int32) -> LexiconWalk {
+        advanced(walk, by: token) ?? advanced(endingWordOf: walk, by: token) ?? LexiconWalk()
+    }
+
     /// Sets the logit of every token the lexicon does not allow after
     /// `walk` to −∞, as greedy decoding's pick skips them: where it allows
     /// none, the tokens that end the word where it stands stay.

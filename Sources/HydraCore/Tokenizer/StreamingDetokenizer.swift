@@ -34,11 +34,7 @@ public struct StreamingDetokenizer: Sendable {
 
     /// Continuation bytes the character being written still needs (0:
     /// none is open).
-    public var pendingNeed: Int {
-        guard let lead = pending.first else { return 0 }
-        let length = lead >= 0xF0 ? 4 : lead >= 0xE0 ? 3 : lead >= 0xC0 ? 2 : 1
-        return max(length - pending.count, 0)
-    }
+    public var pendingNeed: Int { UTF8Guard.need(after: pending) }
 
     /// Ends the stream: an unfinished character left over becomes U+FFFD,
     /// or with `dropUnfinished`, nothing (text cut at a token limit, where

@@ -285,7 +285,7 @@ public final class TranslationSession {
         candidate.made.append(next)
         candidate.lookup.append(next)
         if let lexicon {
-            candidate.walk = lexicon.advanced(walk, by: next) ?? lexicon.advanced(endingWordOf: walk, by: next) ?? LexiconWalk()
+            candidate.walk = lexicon.walked(walk, by: next)
         }
         if short { candidate.characters += Self.counted(target.tokenizer.piece(next)) }
         stats.generatedTokens += 1
@@ -334,10 +334,7 @@ public final class TranslationSession {
                 logits[t] = -.infinity
             }
             guard let lexicon else { return }
-            let walk = tokens.reduce(LexiconWalk()) { walk, token in
-                lexicon.advanced(walk, by: token) ?? lexicon.advanced(endingWordOf: walk, by: token) ?? LexiconWalk()
-            }
-            lexicon.restrict(&logits, after: walk)
+            lexicon.restrict(&logits, after: tokens.reduce(LexiconWalk(), lexicon.walked))
         }
     }
 
