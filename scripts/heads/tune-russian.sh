@@ -8,8 +8,10 @@
 #      (hydra heads distill-inputs, lr 1e-3) on the Russian side of every
 #      10th pair of data/ru/en-ru.tsv (lines 5, 15, …); the rows that moved
 #      are stored beside the map;
-#   3. its output rows tuned (hydra heads tune) on the same lines as running
-#      text and every 20th pair (lines 1, 21, …) as translation prompts.
+#   3. its output rows tuned (hydra heads tune, Adam lr 1.25e-4) on the Russian
+#      side of lines 3, 5 and 7 of every 10 pairs as running text and lines
+#      1, 9 and 11 of every 20 as translation prompts (TUNE_LINES=1: lines 5
+#      of 10 and 1 of 20 only, with lr 5e-4, the previous version).
 # The result is a recipe head that also stores its distilled input rows and tuned output rows
 # (heads/reference/ru-qwen2.5-1.5b.gguf; not picked by language: give it with --head)
 # and recommends --no-repeat-ngram 3, --repeat-penalty 1.5 and beam search
@@ -20,9 +22,10 @@
 # Qwen's own head (heads tune --factored first-token: Qwen picks each
 # token's first native token, the rows the rest); FACTORED=compatible
 # lets every native token pass its probability to the tokens compatible
-# with it (better bits/char, no better chrF: measured with LR=2.5e-4);
-# FACTORED= fits the rows alone (the previous version; the cached hidden
-# states are reused, only the fit runs again);
+# with it (better bits/char, no better chrF: measured with TUNE_LINES=1 LR=2.5e-4);
+# FACTORED= fits the rows alone (with TUNE_LINES=1 the version before
+# factoring; the cached hidden states are reused, only the fit runs again);
+# LR sets the fit's learning rate (default 1.25e-4; 5e-4 with TUNE_LINES=1);
 # ZIPTIE_SHARE=W builds rows partly by zip-tie (build-russian.sh).
 # DISTILL_INPUTS=N compares the states after N blocks (default 4; empty:
 # no distillation, the previous version of the head), DISTILL_LR sets its
@@ -44,6 +47,9 @@ mkdir -p "$CACHE" "$(dirname "$OUT")"
 scripts/heads/build-russian.sh "$CACHE"
 awk 'NR % 10 == 5' data/ru/en-ru.tsv > "$CACHE/ru-tune-text.tsv"
 awk 'NR % 20 == 1' data/ru/en-ru.tsv > "$CACHE/ru-tune-pairs.tsv"
+# The output rows' text: three times the lines above (neither set meets the other).
+awk 'NR % 10 == 3 || NR % 10 == 5 || NR % 10 == 7' data/ru/en-ru.tsv > "$CACHE/ru-tune-text3.tsv"
+awk 'NR % 20 == 1 || NR % 20 == 9 || NR % 20 == 11' data/ru/en-ru.tsv > "$CACHE/ru-tune-pairs3.tsv"
 
 BUILT="$CACHE/ru-qwen2.5-1.5b-transtok.gguf"
 WORK="$CACHE/ru-qwen2.5-1.5b.tune"
@@ -66,9 +72,15 @@ if [[ -n "$DISTILL_INPUTS" ]]; then
     BUILT=$DISTILLED
     WORK="$CACHE/ru-qwen2.5-1.5b-$SETTINGS.tune"
 fi
+TUNE_LINES=${TUNE_LINES:-3}
+if [[ "$TUNE_LINES" == 3 ]]; then
+    TEXT="$CACHE/ru-tune-text3.tsv" PAIRS="$CACHE/ru-tune-pairs3.tsv" WORK="${WORK%.tune}-t3.tune" LR=${LR:-1.25e-4}
+else
+    TEXT="$CACHE/ru-tune-text.tsv" PAIRS="$CACHE/ru-tune-pairs.tsv"
+fi
 
 "$HYDRA" heads tune --model "$MODEL" --head "$BUILT" \
-    --text "$CACHE/ru-tune-text.tsv" --pairs "$CACHE/ru-tune-pairs.tsv" \
+    --text "$TEXT" --pairs "$PAIRS" \
     --lr "${LR:-5e-4}" --l2 "${L2:-1e-2}" --epochs "${EPOCHS:-1}" --seed 1 --distill "${DISTILL:-0}" ${FACTORED:+--factored "$FACTORED"} \
     --recommend-no-repeat-ngram "${NGRAM:-3}" --recommend-repeat-penalty "${PENALTY:-1.5}" \
     ${CANDIDATES:+--recommend-candidates "$CANDIDATES"} ${BEAM:+--recommend-beam "$BEAM"} \
