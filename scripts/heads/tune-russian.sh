@@ -12,8 +12,8 @@
 #      side of lines 3, 5 and 7 of every 10 pairs as running text and lines
 #      1, 9 and 11 of every 20 as translation prompts (TUNE_LINES=1: lines 5
 #      of 10 and 1 of 20 only, with lr 5e-4, the previous version;
-#      TUNE_LINES=8: every line that is not a prompt's, lines 0 and 2-8 of
-#      10, as text: 0.01 bits/char better, chrF level, not adopted).
+#      TUNE_LINES=8: lines 0 and 2-8 of every 10 (1 and 9 hold the prompts)
+#      as text: 0.01 bits/char better, chrF level, not adopted).
 # The result is a recipe head that also stores its distilled input rows and tuned output rows
 # (heads/reference/ru-qwen2.5-1.5b.gguf; not picked by language: give it with --head)
 # and recommends --no-repeat-ngram 3, --repeat-penalty 1.5 and beam search
@@ -52,7 +52,7 @@ awk 'NR % 20 == 1' data/ru/en-ru.tsv > "$CACHE/ru-tune-pairs.tsv"
 # The output rows' text: three times the lines above (neither set meets the other).
 awk 'NR % 10 == 3 || NR % 10 == 5 || NR % 10 == 7' data/ru/en-ru.tsv > "$CACHE/ru-tune-text3.tsv"
 awk 'NR % 20 == 1 || NR % 20 == 9 || NR % 20 == 11' data/ru/en-ru.tsv > "$CACHE/ru-tune-pairs3.tsv"
-# TUNE_LINES=8: every line that is not a pair's (lines 0, 2–8 of every 10) as text, the same pairs.
+# TUNE_LINES=8: lines 0 and 2–8 of every 10 as text (1 and 9 hold the prompts), the same pairs.
 awk 'NR % 10 != 1 && NR % 10 != 9' data/ru/en-ru.tsv > "$CACHE/ru-tune-text8.tsv"
 
 BUILT="$CACHE/ru-qwen2.5-1.5b-transtok.gguf"
