@@ -49,11 +49,6 @@ mkdir -p "$CACHE" "$(dirname "$OUT")"
 scripts/heads/build-russian.sh "$CACHE"
 awk 'NR % 10 == 5' data/ru/en-ru.tsv > "$CACHE/ru-tune-text.tsv"
 awk 'NR % 20 == 1' data/ru/en-ru.tsv > "$CACHE/ru-tune-pairs.tsv"
-# The output rows' text: three times the lines above (neither set meets the other).
-awk 'NR % 10 == 3 || NR % 10 == 5 || NR % 10 == 7' data/ru/en-ru.tsv > "$CACHE/ru-tune-text3.tsv"
-awk 'NR % 20 == 1 || NR % 20 == 9 || NR % 20 == 11' data/ru/en-ru.tsv > "$CACHE/ru-tune-pairs3.tsv"
-# TUNE_LINES=8: lines 0 and 2–8 of every 10 as text (1 and 9 hold the prompts), the same pairs.
-awk 'NR % 10 != 1 && NR % 10 != 9' data/ru/en-ru.tsv > "$CACHE/ru-tune-text8.tsv"
 
 BUILT="$CACHE/ru-qwen2.5-1.5b-transtok.gguf"
 WORK="$CACHE/ru-qwen2.5-1.5b.tune"
@@ -76,18 +71,23 @@ if [[ -n "$DISTILL_INPUTS" ]]; then
     BUILT=$DISTILLED
     WORK="$CACHE/ru-qwen2.5-1.5b-$SETTINGS.tune"
 fi
+# The output rows' text and prompts (neither set meets the other): the lines above
+# (TUNE_LINES=1), three times them (3, the default), or lines 0 and 2–8 of every
+# 10 as text (8: lines 1 and 9 hold the prompts) with the prompts of 3.
 TUNE_LINES=${TUNE_LINES:-3}
-if [[ "$TUNE_LINES" == 3 ]]; then
-    TEXT="$CACHE/ru-tune-text3.tsv" PAIRS="$CACHE/ru-tune-pairs3.tsv" WORK="${WORK%.tune}-t3.tune" LR=${LR:-1.25e-4}
-elif [[ "$TUNE_LINES" == 8 ]]; then
-    TEXT="$CACHE/ru-tune-text8.tsv" PAIRS="$CACHE/ru-tune-pairs3.tsv" WORK="${WORK%.tune}-t8.tune" LR=${LR:-1.25e-4}
-else
-    TEXT="$CACHE/ru-tune-text.tsv" PAIRS="$CACHE/ru-tune-pairs.tsv"
-fi
+case "$TUNE_LINES" in
+    1) TEXT="$CACHE/ru-tune-text.tsv" PAIRS="$CACHE/ru-tune-pairs.tsv" LR=${LR:-5e-4} ;;
+    3|8)
+        TEXT="$CACHE/ru-tune-text$TUNE_LINES.tsv" PAIRS="$CACHE/ru-tune-pairs3.tsv" WORK="${WORK%.tune}-t$TUNE_LINES.tune" LR=${LR:-1.25e-4}
+        [[ "$TUNE_LINES" == 3 ]] && lines='NR % 10 == 3 || NR % 10 == 5 || NR % 10 == 7' || lines='NR % 10 != 1 && NR % 10 != 9'
+        awk "$lines" data/ru/en-ru.tsv > "$TEXT"
+        awk 'NR % 20 == 1 || NR % 20 == 9 || NR % 20 == 11' data/ru/en-ru.tsv > "$PAIRS" ;;
+    *) echo "tune-russian.sh: TUNE_LINES must be 1, 3 or 8 (got '$TUNE_LINES')" >&2; exit 2 ;;
+esac
 
 "$HYDRA" heads tune --model "$MODEL" --head "$BUILT" \
     --text "$TEXT" --pairs "$PAIRS" \
-    --lr "${LR:-5e-4}" --l2 "${L2:-1e-2}" --epochs "${EPOCHS:-1}" --seed 1 --distill "${DISTILL:-0}" ${FACTORED:+--factored "$FACTORED"} \
+    --lr "$LR" --l2 "${L2:-1e-2}" --epochs "${EPOCHS:-1}" --seed 1 --distill "${DISTILL:-0}" ${FACTORED:+--factored "$FACTORED"} \
     --recommend-no-repeat-ngram "${NGRAM:-3}" --recommend-repeat-penalty "${PENALTY:-1.5}" \
     ${CANDIDATES:+--recommend-candidates "$CANDIDATES"} ${BEAM:+--recommend-beam "$BEAM"} \
     --name ru-qwen2.5-1.5b --work "$WORK" --keep-work --out "$OUT.part"
