@@ -22,7 +22,7 @@
 # --repeat-penalty) change what it writes.
 #
 # TUNE=1 also tunes the slice's 2,401 output rows with the body frozen
-# (hydra heads tune, the settings tune-tatar.sh tunes its recipe head with:
+# (hydra heads tune, the settings tune-tatar.sh tuned its recipe head with until 2026-12-07:
 # data/tt/tt-text.txt and the first 1,000 pairs of data/tt/en-tt.tsv, Adam
 # lr 5e-4, λ 0.01, one epoch, seed 1, but behind a prompt that names Tatar;
 # 33 min here, resumes when interrupted: work files in
