@@ -17,8 +17,10 @@
 //   ggml_vec_dot_f16, the online softmax position by position with libm's
 //   expf, and the weighted sum of values accumulated in half precision.
 // - decoding with 512 or more positions in view: the positions split into
-//   one chunk per thread, each chunk as above without the final division,
-//   the chunks combined in order.
+//   chunks, each as above without the final division, the chunks combined
+//   in order. ggml takes one chunk per thread, so its results change with
+//   the thread count; here always SPLIT_CHUNKS (ggml's bits at -t 2), the
+//   threads sharing the (head, chunk) pairs, so no result depends on them.
 //
 // The positions in view are cache cells 0 ..< n_kv (see hydra_attention.h);
 // a query skips those after it and outside its window, which changes
@@ -32,13 +34,14 @@
 
 enum { TILE = 64 };          // GGML_FA_TILE_Q and GGML_FA_TILE_KV
 enum { SPLIT_MIN_KV = 512 }; // decoding splits the positions from here on
+enum { SPLIT_CHUNKS = 2 };   // into this many chunks, whatever the pool's size
 
 typedef struct {
     attention_call call;
     int64_t n_kv;
     float *scratch;    // per thread: work_floats floats, then the partials
     int64_t work_floats;
-    // The split of decoding: positions per chunk, chunks (= threads), and
+    // The split of decoding: positions per chunk, chunks (SPLIT_CHUNKS), and
     // per head and chunk its M, S and weighted sum of values (2 + d floats).
     int64_t chunk;
     int32_t chunks;
@@ -115,15 +118,15 @@ static void positions_worker(void *ctx, int32_t ith, int32_t nth) {
     }
 }
 
-// ---- decoding split over threads ------------------------------------------
+// ---- decoding split in chunks --------------------------------------------
 
+/// Thread i of n: the (head, chunk) pairs i, i + n, ...
 static void split_worker(void *ctx, int32_t ith, int32_t nth) {
-    (void)nth;
     const flash_job *job = ctx;
-    const int64_t ic0 = ith * job->chunk;
-    const int64_t ic1 = ic0 + job->chunk < job->n_kv ? ic0 + job->chunk : job->n_kv;
-    for (int64_t h = 0; h < job->call.n_head; h++) {
-        float *p = job->partials + (h * job->chunks + ith) * (2 + job->call.head_dim);
+    for (int64_t item = ith; item < job->call.n_head * job->chunks; item += nth) {
+        const int64_t h = item / job->chunks, ic0 = item % job->chunks * job->chunk;
+        const int64_t ic1 = ic0 + job->chunk < job->n_kv ? ic0 + job->chunk : job->n_kv;
+        float *p = job->partials + item * (2 + job->call.head_dim);
         if (ic0 < job->n_kv) {
             attend_positions(job, 0, h, ic0, ic1, thread_work(job, ith), p + 2, &p[0], &p[1]);
         } else {
@@ -340,7 +343,7 @@ static int64_t work_floats(int64_t head_dim) {
 
 int64_t hydra_flash_attention_scratch_floats(int32_t threads, int64_t n_head, int64_t head_dim) {
     const int64_t nth = threads < 1 ? 1 : threads;
-    return nth * work_floats(head_dim) + n_head * nth * (2 + head_dim);
+    return nth * work_floats(head_dim) + n_head * SPLIT_CHUNKS * (2 + head_dim);
 }
 
 void hydra_flash_attention(hydra_pool *pool, const float *q, const uint16_t *k_cache, const uint16_t *v_cache,
@@ -354,7 +357,7 @@ void hydra_flash_attention(hydra_pool *pool, const float *q, const uint16_t *k_c
                  .scale = scale, .out = out},
         .n_kv = n_kv,
         .scratch = scratch, .work_floats = work_floats(head_dim),
-        .chunk = (n_kv + nth - 1) / nth, .chunks = nth,
+        .chunk = (n_kv + SPLIT_CHUNKS - 1) / SPLIT_CHUNKS, .chunks = SPLIT_CHUNKS,
         .partials = scratch + nth * work_floats(head_dim),
     };
     if (ntok == 1 && n_kv >= SPLIT_MIN_KV) {

@@ -107,6 +107,35 @@ struct BatchDecodeTests {
         #expect(Double(samePick) >= 0.9 * Double(steps), "\(key): \(samePick)/\(steps)")
     }
 
+    /// Past 256 positions flash attention splits each decoding step's
+    /// positions in chunks (llama.cpp: one chunk per thread); a batch of
+    /// sequences decoded there must get the same logits with any pool.
+    @Test("a batch decoded past 256 positions gets the same logits with 1, 2 and 3 threads, bit for bit")
+    func sameForAnyThreadCount() throws {
+        let long = String(repeating: Self.prompts.joined(separator: " ") + " ", count: 6)
+        func decode(threads: Int) throws -> [[Float]] {
+            let hydra = try HydraModel(file: TestModels.gguf("smollm2-135m"), contextLength: 1024, batchSize: 64,
+                                       pool: ThreadPool(threads: threads))
+            let sequences = try Self.prompts.map {
+                let ids = hydra.native.tokenizer.tokenize(long + $0, addSpecial: true, parseSpecial: false)
+                return try hydra.startSequence(prompt: ids.map { HeadToken(hydra.native, $0) }, target: hydra.native,
+                                               maxTokens: Self.steps)
+            }
+            #expect(sequences.allSatisfy { $0.length > 256 })
+            let batch = SequenceBatch(model: hydra)
+            var all = sequences.map(\.logits)
+            for _ in 1..<Self.steps {
+                try batch.step(sequences, tokens: sequences.map { $0.logits.withUnsafeBufferPointer { Sampler().pick($0) } })
+                all += sequences.map(\.logits)
+            }
+            return all
+        }
+        let one = try decode(threads: 1)
+        for threads in [2, 3] {
+            #expect(try decode(threads: threads) == one, "\(threads) threads")
+        }
+    }
+
     @Test("sequences generating with different heads are scored each by its own head")
     func mixedHeads() throws {
         let hydra = try TestHeads.model("smollm2-135m")

@@ -109,7 +109,7 @@ struct CLITests {
 
     /// llama-completion's defaults include flash attention: its three paths
     /// are all here (short prompts one query at a time, the long prompt in
-    /// tiles, and its decoding past 256 positions split over the 2 threads).
+    /// tiles, and its decoding past 256 positions split in two chunks, as llama.cpp does with 2 threads).
     @Test("generate --greedy prints llama-completion's continuation (flash attention, its default)",
           arguments: TestModels.keys)
     func generateMatchesLlamaCompletion(key: String) throws {

@@ -37,7 +37,8 @@ int64_t hydra_attention_scratch_floats(int32_t threads, int64_t n_ctx, int64_t h
 /// (llama.cpp's default on the CPU): an online softmax in tiles of 64
 /// positions for calls of 64 or more tokens (queries in float), else one
 /// query at a time (query in half, values summed in half), and decoding
-/// split over the pool's threads once n_kv reaches 512 (flash_attention.c).
+/// split in two chunks of positions once n_kv reaches 512 (ggml: one per
+/// thread; here as ggml with two threads, for any pool: flash_attention.c).
 /// Arguments as hydra_attention's, plus n_kv: the cache cells in ggml's
 /// view (llama.cpp's: the cells in use rounded up to a multiple of 256, at
 /// least 256, at most the cells of llama.cpp's cache; at least start_pos +
