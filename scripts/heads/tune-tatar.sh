@@ -68,7 +68,7 @@ mkdir -p "$CACHE" "$(dirname "$OUT")"
 case "$MODEL" in
     gemma3-270m)
         BUILT=${BUILT:-heads/tt-gemma3-270m-transtok.gguf}
-        TEXT=(data/tt/tt.txt data/tt/en-tt.tsv); PAIRS=${PAIRS:-1500}; SPREAD=${SPREAD-}; LR=${LR:-5e-4}; PROMPT=${PROMPT:-ru}; NGRAM=${NGRAM:-3}; PENALTY=${PENALTY-1.5}; CANDIDATES=${CANDIDATES-}; EXAMPLES=${EXAMPLES-}; MINLEN=${MINLEN-}; COPY=${COPY-} ;;
+        TEXT=(data/tt/tt.txt data/tt/en-tt.tsv); PAIRS=${PAIRS:-1500}; SPREAD=${SPREAD-}; LR=${LR:-5e-4}; EPOCHS=${EPOCHS:-1}; PROMPT=${PROMPT:-ru}; NGRAM=${NGRAM:-3}; PENALTY=${PENALTY-1.5}; CANDIDATES=${CANDIDATES-}; EXAMPLES=${EXAMPLES-}; MINLEN=${MINLEN-}; COPY=${COPY-} ;;
     *)
         BUILT=${BUILT:-$CACHE/tt-$MODEL-transtok.gguf}
         TEXT=(data/tt/tt-text.txt); PAIRS=${PAIRS:-0}; SPREAD=${SPREAD-}; LR=${LR:-1.25e-4}; EPOCHS=${EPOCHS:-2}; PROMPT=${PROMPT:-ru}; NGRAM=${NGRAM:-3}; PENALTY=${PENALTY-1.5}; CANDIDATES=${CANDIDATES-7}; EXAMPLES=${EXAMPLES-3}; MINLEN=${MINLEN-0.5}; COPY=${COPY-4} ;;
@@ -97,7 +97,7 @@ fi
 [[ "${FACTORED:-}" == 1 ]] && FACTORED=first-token
 "$HYDRA" heads tune --model "$MODEL" --head "$BUILT" \
     --text "${TEXT[@]}" --pairs data/tt/en-tt.tsv --max-pairs "$PAIRS" ${SPREAD:+--spread-pairs} \
-    --lr "$LR" --l2 "${L2:-1e-2}" --epochs "${EPOCHS:-1}" --seed 1 ${PROMPT:+--prompt-language "$PROMPT"} \
+    --lr "$LR" --l2 "${L2:-1e-2}" --epochs "$EPOCHS" --seed 1 ${PROMPT:+--prompt-language "$PROMPT"} \
     ${NGRAM:+--recommend-no-repeat-ngram "$NGRAM"} ${PENALTY:+--recommend-repeat-penalty "$PENALTY"} \
     ${CANDIDATES:+--recommend-candidates "$CANDIDATES"} ${DISTILL:+--distill "$DISTILL"} ${FACTORED:+--factored "$FACTORED"} \
     ${TUNE_EXAMPLES:+--examples "$TUNE_EXAMPLES"} \
