@@ -258,6 +258,12 @@ struct HeadTests {
         #expect(searching.beams == 2 && searching.candidates == nil)
         let voting = try HeadDecoding.recommend(input: changed, output: changed, .init(candidates: 5))
         #expect(voting.candidates == 5 && voting.beams == nil)
+        // A changed value keeps its key's place: the file is laid out as one written with that value.
+        try HeadDecoding.recommend(input: changed, output: changed, .init(copyBias: 2))
+        let five = try GGUFFile(path: changed).metadataKeys
+        try HeadDecoding.recommend(input: changed, output: changed, .init(candidates: 9))
+        #expect(try GGUFFile(path: changed).metadataKeys == five)
+        try HeadDecoding.recommend(input: changed, output: changed, .init(copyBias: 0))
         try HeadDecoding.recommend(input: changed, output: changed, .init(candidates: 1))
         #expect(FileManager.default.contentsEqual(atPath: path, andPath: changed))
         // A model is not a head; values out of range are refused before anything is written.

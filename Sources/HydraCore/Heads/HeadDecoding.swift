@@ -178,9 +178,15 @@ public enum HeadDecoding {
         var metadata: [(key: String, value: GGUFValue)] = file.metadataKeys.map { ($0, file.metadata[$0]!) }
         var changes = zip(keys(of: before), keys(of: after)).filter { $0.0.value != $0.1.value }.map(\.1)
         if settings.memory != nil || settings.dropMemory { changes += memoryKeys(settings.memory) }
+        // A changed value stays where its key was (the file is laid out as
+        // one written with that value); a new key goes last, a cleared one goes.
         for new in changes {
-            metadata.removeAll { $0.key == new.key }
-            if let value = new.value { metadata.append((new.key, value)) }
+            if let value = new.value, let i = metadata.firstIndex(where: { $0.key == new.key }) {
+                metadata[i].value = value
+            } else {
+                metadata.removeAll { $0.key == new.key }
+                if let value = new.value { metadata.append((new.key, value)) }
+            }
         }
         // Written beside the destination, then renamed over it: an
         // interruption leaves the head as it was (the input stays mapped
