@@ -181,11 +181,11 @@ public enum HeadDecoding {
         // A changed value stays where its key was (the file is laid out as
         // one written with that value); a new key goes last, a cleared one goes.
         for new in changes {
-            if let value = new.value, let i = metadata.firstIndex(where: { $0.key == new.key }) {
-                metadata[i].value = value
-            } else {
-                metadata.removeAll { $0.key == new.key }
-                if let value = new.value { metadata.append((new.key, value)) }
+            switch (metadata.firstIndex(where: { $0.key == new.key }), new.value) {
+            case let (i?, value?): metadata[i].value = value
+            case let (i?, nil): metadata.remove(at: i)
+            case let (nil, value?): metadata.append((new.key, value))
+            case (nil, nil): break
             }
         }
         // Written beside the destination, then renamed over it: an
