@@ -70,10 +70,7 @@ extension HeadsCommand {
         var out: String
 
         func validate() throws {
-            for f in text + [out] + (work.map { [$0] } ?? [])
-            where URL(fileURLWithPath: f).standardizedFileURL.pathComponents.contains("heldout") {
-                throw ValidationError("\(f) is held-out data: it must not be used to tune heads")
-            }
+            try refuseHeldOut(text + [out] + (work.map { [$0] } ?? []))
             guard lr > 0, lr.isFinite else { throw ValidationError("--lr must be a positive number") }
             guard depth >= 1 else { throw ValidationError("--depth must be at least 1") }
             guard epochs >= 1, chunkBytes >= 1, checkpointEvery >= 1 else {
@@ -83,7 +80,6 @@ extension HeadsCommand {
         }
 
         func run() throws {
-            try TuningCorpus.checkNotHeldOut(text + [out] + (work.map { [$0] } ?? []))
             var options = TokenDistillation.Options()
             options.depth = depth
             options.learningRate = lr

@@ -146,10 +146,7 @@ extension HeadsCommand {
 
         func validate() throws {
             if text.isEmpty && pairs.isEmpty { throw ValidationError("give --text FILE... and/or --pairs FILE.tsv...") }
-            for f in text + pairs + [out] + (work.map { [$0] } ?? [])
-            where URL(fileURLWithPath: f).standardizedFileURL.pathComponents.contains("heldout") {
-                throw ValidationError("\(f) is held-out data: it must not be used to tune heads")
-            }
+            try refuseHeldOut(text + pairs + [out] + (work.map { [$0] } ?? []))
             guard lr > 0, lr.isFinite else { throw ValidationError("--lr must be a positive number") }
             guard l2 >= 0, l2.isFinite else { throw ValidationError("--l2 must be zero or more") }
             guard distill >= 0, distill.isFinite else { throw ValidationError("--distill must be zero or more") }
@@ -166,8 +163,6 @@ extension HeadsCommand {
         }
 
         func run() throws {
-            // Held-out files are refused before any model is loaded.
-            try TuningCorpus.checkNotHeldOut(text + pairs + [out] + (work.map { [$0] } ?? []))
             var options = HeadTuning.Options()
             options.tuner.learningRate = lr
             options.tuner.l2 = l2
@@ -346,9 +341,7 @@ extension HeadsCommand {
         var out: String
 
         func validate() throws {
-            for f in text where URL(fileURLWithPath: f).standardizedFileURL.pathComponents.contains("heldout") {
-                throw ValidationError("\(f) is held-out data: it must not be used to build heads")
-            }
+            try refuseHeldOut(text)
         }
 
         func run() throws {

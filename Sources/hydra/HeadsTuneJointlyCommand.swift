@@ -96,10 +96,7 @@ extension HeadsCommand {
 
         func validate() throws {
             if text.isEmpty && pairs.isEmpty { throw ValidationError("give --text FILE... and/or --pairs FILE.tsv...") }
-            for f in text + pairs + [out] + (work.map { [$0] } ?? [])
-            where URL(fileURLWithPath: f).standardizedFileURL.pathComponents.contains("heldout") {
-                throw ValidationError("\(f) is held-out data: it must not be used to tune heads")
-            }
+            try refuseHeldOut(text + pairs + [out] + (work.map { [$0] } ?? []))
             guard lr > 0, lr.isFinite else { throw ValidationError("--lr must be a positive number") }
             guard outputLr >= 0, outputLr.isFinite, l2 >= 0, l2.isFinite else {
                 throw ValidationError("--output-lr and --l2 must be numbers of at least 0")
@@ -112,7 +109,6 @@ extension HeadsCommand {
         }
 
         func run() throws {
-            try TuningCorpus.checkNotHeldOut(text + pairs + [out] + (work.map { [$0] } ?? []))
             var corpus = HeadTuning.Options()
             corpus.maxPairs = maxPairs
             corpus.promptLanguage = promptLanguage
