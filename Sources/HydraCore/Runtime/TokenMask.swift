@@ -26,6 +26,12 @@ public struct TokenMask: Sendable, Equatable {
         }
     }
 
+    public mutating func remove(_ id: Int32) {
+        guard contains(id) else { return }
+        words[Int(id) >> 6] &= ~(UInt64(1) << UInt64(id & 63))
+        count -= 1
+    }
+
     public func contains(_ id: Int32) -> Bool {
         let w = Int(id) >> 6
         guard id >= 0, w < words.count else { return false }

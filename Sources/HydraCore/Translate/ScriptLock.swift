@@ -97,9 +97,57 @@ public enum ScriptLock {
     }
 }
 
+extension ScriptLock {
+    /// The names in `text` a translation keeps as they are written:
+    /// its words (letters, digits and `._+-` inside) with a capital after
+    /// the first letter ("OpenBox", "GNU"), a digit ("F10", "IPv4"), a
+    /// dot, underscore or plus inside ("rc.xml", "Ctrl+C"), or a capital
+    /// first letter where no sentence starts ("the Nautilus window").
+    /// Plain words ("Failed", "load") and single letters ("I") are not names.
+    public static func names(in text: String) -> [String] {
+        var names: [String] = []
+        var sentenceStart = true
+        for word in text.split(whereSeparator: \.isWhitespace) {
+            let core = word.drop { !$0.isLetter && !$0.isNumber }.reversed().drop { !$0.isLetter && !$0.isNumber }.reversed()
+            let name = String(core)
+            defer { sentenceStart = word.last.map { ".!?:".contains($0) } ?? false }
+            guard let first = name.first, name.count > 1, name.contains(where: \.isLetter) else { continue }
+            let inner = name.dropFirst()
+            if inner.contains(where: \.isUppercase) || name.contains(where: \.isNumber)
+                || inner.dropLast().contains(where: { "._+".contains($0) })
+                || (first.isUppercase && !sentenceStart) {
+                names.append(name)
+            }
+        }
+        return names
+    }
+
+    /// The tokens among `banned` whose text (leading spaces aside) is part
+    /// of one of `names`: a locked answer may still copy the text's own
+    /// names, spelled with the tokens of another script ("rc.xml" in a
+    /// Tatar answer), and write no other word of that script.
+    public static func copyable(_ tokenizer: Tokenizer, among banned: TokenMask, names: [String]) -> [Int32] {
+        guard !names.isEmpty else { return [] }
+        let spelled = names.map { Array($0.utf8) }
+        return banned.ids.filter { id in
+            let piece = tokenizer.piece(id).drop { $0 == UInt8(ascii: " ") }
+            return !piece.isEmpty && spelled.contains { $0.contains(piece) }
+        }
+    }
+}
+
 extension Head {
     /// The tokens this head may not write in text of `script` (cached).
     public func bannedTokens(keeping script: Script) -> TokenMask {
         maskCache.mask("script \(script)") { ScriptLock.bannedTokens(tokenizer, keeping: script) }
+    }
+
+    /// The tokens this head may not write in a translation of `text` into
+    /// `script`: those of other scripts, except those that spell the
+    /// text's names (`ScriptLock.names(in:)`).
+    public func bannedTokens(keeping script: Script, translating text: String) -> TokenMask {
+        var banned = bannedTokens(keeping: script)
+        for id in ScriptLock.copyable(tokenizer, among: banned, names: ScriptLock.names(in: text)) { banned.remove(id) }
+        return banned
     }
 }

@@ -182,7 +182,7 @@ public final class Translator {
         if sampling.copyBias == nil { sampling.copyBias = target.info.copyBias ?? 0 }
         var banned = PlaceholderGuard.bannedTokens(target, for: text)
         if let script = ScriptLock.script(mode: scriptLock, head: target, target: language) {
-            banned = banned.union(target.bannedTokens(keeping: script))
+            banned = banned.union(target.bannedTokens(keeping: script, translating: text))
         }
         return Sampler(banned: banned, sampling: sampling)
     }
