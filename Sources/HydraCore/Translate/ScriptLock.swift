@@ -98,12 +98,13 @@ public enum ScriptLock {
 }
 
 extension ScriptLock {
-    /// The names in `text` a translation keeps as they are written:
-    /// its words (letters, digits and `._+-` inside) with a capital after
-    /// the first letter ("OpenBox", "GNU"), a digit ("F10", "IPv4"), a
-    /// dot, underscore or plus inside ("rc.xml", "Ctrl+C"), or a capital
-    /// first letter where no sentence starts ("the Nautilus window").
-    /// Plain words ("Failed", "load") and single letters ("I") are not names.
+    /// The names in `text` a translation keeps as they are written: its
+    /// words (runs between spaces, without the punctuation at either end)
+    /// with a capital after the first letter ("OpenBox", "GNU"), a digit
+    /// ("F10", "IPv4"), a dot, underscore or plus inside ("rc.xml",
+    /// "Ctrl+C"), or a capital first letter where no sentence starts ("the
+    /// Nautilus window"). Plain words ("Failed", "load") and single letters
+    /// ("I") are not names; words in capitals for emphasis ("NO WARRANTY") are.
     public static func names(in text: String) -> [String] {
         var names: [String] = []
         var sentenceStart = true
