@@ -47,7 +47,7 @@ struct TranslateCommand: ParsableCommand {
     @OptionGroup(title: "Decoding") var decoding: SamplingOptions
 
     @Flag(inversion: .prefixedNo,
-          help: "Never pick tokens with letters of another script than the target's, but for those that spell the text's own names such as \"VLC\" or \"rc.xml\" (default: on for head files that declare a script, off for the model's own head).")
+          help: "Never pick tokens with letters of another script than the target's, but for those that spell the text's own names such as \"VLC\" or \"rc.xml\", each finished as the text spells it (default: on for head files that declare a script, off for the model's own head).")
     var scriptLock: Bool?
 
     /// --script-lock, --no-script-lock, or neither.

@@ -92,6 +92,23 @@ public struct TranslationMemory: Sendable, Equatable {
         a.sourceLanguage == b.sourceLanguage && a.pairs == b.pairs
     }
 
+    /// Of the pairs whose source has `word` as one of its words (as it is
+    /// written: "Internet", not "internet"), how many there are, and how
+    /// many of their translations keep it as written.
+    public func keeping(_ word: String) -> (seen: Int, kept: Int) {
+        guard let list = postings[word.lowercased()] else { return (0, 0) }
+        var seen = 0, kept = 0
+        for i in list {
+            let pair = pairs[Int(i)]
+            guard pair.source.split(whereSeparator: { !$0.isLetter && !$0.isNumber }).contains(where: { $0 == word }) else {
+                continue
+            }
+            seen += 1
+            if pair.target.contains(word) { kept += 1 }
+        }
+        return (seen, kept)
+    }
+
     /// Runs of letters and digits, lowercased.
     static func words(_ text: String) -> [String] {
         text.lowercased().split { !$0.isLetter && !$0.isNumber }.map(String.init)

@@ -105,12 +105,19 @@ extension ScriptLock {
     /// "Ctrl+C"), or a capital first letter where no sentence starts ("the
     /// Nautilus window"). Plain words ("Failed", "load") and single letters
     /// ("I") are not names; words in capitals for emphasis ("NO WARRANTY") are.
-    public static func names(in text: String) -> [String] {
+    /// A possessive's "'s" is left out ("Firefox's": "Firefox"). With a
+    /// translation memory from the text's language, a word it shows in at
+    /// least two sources and keeps in fewer than half of their
+    /// translations is no name ("Internet", "Email", "Copy": Title Case
+    /// software strings capitalise words their translations translate).
+    public static func names(in text: String, keptBy memory: TranslationMemory? = nil) -> [String] {
         var names: [String] = []
         var sentenceStart = true
         for word in text.split(whereSeparator: \.isWhitespace) {
             let core = word.drop { !$0.isLetter && !$0.isNumber }.reversed().drop { !$0.isLetter && !$0.isNumber }.reversed()
-            let name = String(core)
+            // A name's possessive is not part of it ("Firefox's").
+            let whole = String(core)
+            let name = whole.hasSuffix("'s") || whole.hasSuffix("’s") ? String(whole.dropLast(2)) : whole
             defer { sentenceStart = word.last.map { ".!?:".contains($0) } ?? false }
             guard let first = name.first, name.count > 1, name.contains(where: \.isLetter) else { continue }
             let inner = name.dropFirst()
@@ -120,7 +127,11 @@ extension ScriptLock {
                 names.append(name)
             }
         }
-        return names
+        guard let memory else { return names }
+        return names.filter { name in
+            let (seen, kept) = memory.keeping(name)
+            return seen < 2 || 2 * kept >= seen
+        }
     }
 
     /// The tokens among `banned` whose text (leading spaces aside) is part
@@ -143,12 +154,12 @@ extension Head {
         maskCache.mask("script \(script)") { ScriptLock.bannedTokens(tokenizer, keeping: script) }
     }
 
-    /// The tokens this head may not write in a translation of `text` into
-    /// `script`: those of other scripts, except those that spell the
-    /// text's names (`ScriptLock.names(in:)`).
-    public func bannedTokens(keeping script: Script, translating text: String) -> TokenMask {
+    /// The tokens this head may not write in a translation into `script`
+    /// of a text with `names` (`ScriptLock.names`): those of other
+    /// scripts, except those that spell the names.
+    public func bannedTokens(keeping script: Script, names: [String]) -> TokenMask {
         var banned = bannedTokens(keeping: script)
-        for id in ScriptLock.copyable(tokenizer, among: banned, names: ScriptLock.names(in: text)) { banned.remove(id) }
+        for id in ScriptLock.copyable(tokenizer, among: banned, names: names) { banned.remove(id) }
         return banned
     }
 }

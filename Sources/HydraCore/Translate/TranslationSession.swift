@@ -29,6 +29,9 @@ public final class TranslationSession {
     private var lineBreaks = TokenMask()
     /// The words the answer may write (`Translator.lexicon`).
     private var lexicon: LexiconLock?
+    /// What the answer may spell: the text's names, no character of
+    /// another script byte by byte (script lock on).
+    private var spelling: ScriptSpelling?
     /// Prompt lookup decoding (`checkGuesses`): greedy or sampling with
     /// one candidate and `Sampling.draft` > 0.
     private var drafting: Drafting?
@@ -51,6 +54,8 @@ public final class TranslationSession {
         var answer: AnswerText
         /// Where the answer stands in the lexicon's words.
         var walk = LexiconWalk()
+        /// Where the answer stands for `TranslationSession.spelling`.
+        var spelled = SpellingWalk()
         /// The target head's tokens of the prompt and the answer so far
         /// (prompt lookup decoding, the copy bias).
         var lookup: PromptLookup
@@ -96,7 +101,7 @@ public final class TranslationSession {
     public static func start(_ translator: Translator, paragraph: String, from source: Language, to target: Language,
                              emit: (String) -> Bool) throws -> TranslationSession {
         let (sh, th) = try translator.heads(from: source, to: target)
-        let sampler = translator.sampler(target: th, language: target, text: paragraph)
+        let sampler = translator.sampler(target: th, language: target, text: paragraph, from: source)
         let plan = try translator.plan(paragraph, prompt: TranslationPrompt(source: source, target: target, answeredBy: th),
                                        source: sh, target: th, memory: translator.exampleMemory(from: source, target: th),
                                        examples: sampler.sampling.examples ?? 0)
@@ -107,6 +112,8 @@ public final class TranslationSession {
         let sampling = sampler.sampling
         session.copyBias = sampling.copyBias ?? 0
         session.lexicon = try translator.lexiconLock(for: th, sampling: sampling)
+        session.spelling = ScriptLock.script(mode: translator.scriptLock, head: th, target: target)
+            .map { ScriptSpelling(names: translator.names(in: paragraph, from: source, target: th), script: $0, head: th) }
         session.leastCharacters = Int((Double(sampling.minLength ?? 0) * Double(Self.counted(paragraph.utf8))).rounded(.up))
         if session.leastCharacters > 0 && !paragraph.contains(where: \.isNewline) {
             session.lineBreaks = th.tokens(writing: [0x0A])
@@ -260,12 +267,11 @@ public final class TranslationSession {
         // Too short to end: the end tokens are not picked, nor (for a
         // paragraph of one line) a line break, which would start another.
         let short = candidate.characters < leastCharacters, lineBreaks = lineBreaks
-        let lexicon = lexicon, walk = candidate.walk
+        let lexicon = lexicon, walk = candidate.walk, spelling = spelling, spelled = candidate.spelled
         let free = { (token: Int32) -> Bool in
             guard current.allows(token) else { return false }
             return !(short && (target.vocabulary.isEndOfGeneration(token) || lineBreaks.contains(token)))
         }
-        let allowed = { (token: Int32) -> Bool in free(token) && lexicon?.allows(token, after: walk) ?? true }
         if copyBias > 0, let copied = candidate.lookup.guess(count: 1).first,
            Int(copied) < candidate.sequence.logits.count {
             candidate.sequence.logits[Int(copied)] += copyBias
@@ -275,17 +281,30 @@ public final class TranslationSession {
                 candidate.sampler.pick($0, after: candidate.made, allowed: allowed)
             }
         }
-        var next = pick(allowed)
-        if let lexicon, !allowed(next) {
+        func choose(_ spelled: @escaping (Int32) -> Bool) -> Int32 {
+            let allowed = { (token: Int32) -> Bool in
+                free(token) && spelled(token) && lexicon?.allows(token, after: walk) ?? true
+            }
+            let next = pick(allowed)
+            guard let lexicon, !allowed(next) else { return next }
             // The lexicon allows nothing here (no word it holds goes on from
             // the unfinished one): the word ends where it stands, and the
             // next token starts afresh with a space or punctuation.
-            next = pick { free($0) && lexicon.advanced(endingWordOf: walk, by: $0) != nil }
+            return pick { free($0) && spelled($0) && lexicon.advanced(endingWordOf: walk, by: $0) != nil }
+        }
+        var next = choose { spelling?.allows($0, after: spelled) ?? true }
+        if let spelling, !spelling.allows(next, after: spelled) {
+            // Every token the spelling allows is ruled out otherwise (a
+            // repeat, a placeholder): it gives way.
+            next = choose { _ in true }
         }
         candidate.made.append(next)
         candidate.lookup.append(next)
         if let lexicon {
             candidate.walk = lexicon.walked(walk, by: next)
+        }
+        if let spelling {
+            candidate.spelled = spelling.walked(spelled, by: next)
         }
         if short { candidate.characters += Self.counted(target.tokenizer.piece(next)) }
         stats.generatedTokens += 1
@@ -324,15 +343,17 @@ public final class TranslationSession {
     }
 
     /// What a beam may write next, from its tokens, as greedy decoding
-    /// keeps to it: no token that breaks a character (`UTF8Guard`), and the
-    /// lexicon's words (with its way out where no word goes on).
+    /// keeps to it: no token that breaks a character (`UTF8Guard`), what the
+    /// script lock lets it spell (`ScriptSpelling`), and the lexicon's
+    /// words (with its way out where no word goes on).
     private func beamRestriction(target: Head) -> ([Int32], inout [Float]) -> Void {
-        let lexicon = lexicon, utf8 = UTF8Guard(tokenizer: target.tokenizer)
+        let lexicon = lexicon, spelling = spelling, utf8 = UTF8Guard(tokenizer: target.tokenizer)
         return { tokens, logits in
             let need = UTF8Guard.need(after: tokens.lazy.flatMap { target.tokenizer.piece($0) })
             for t in logits.indices where logits[t] > -.infinity && !utf8.allows(Int32(t), need: need) {
                 logits[t] = -.infinity
             }
+            if let spelling { spelling.restrict(&logits, after: tokens.reduce(SpellingWalk(), spelling.walked)) }
             guard let lexicon else { return }
             lexicon.restrict(&logits, after: tokens.reduce(LexiconWalk(), lexicon.walked))
         }

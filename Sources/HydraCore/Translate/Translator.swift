@@ -158,11 +158,19 @@ public final class Translator {
         return target.vocabulary.id(of: marker) == nil ? [marker] : []
     }
 
-    /// The sampler for translating `text` into `language` through
-    /// `target`: with the tokens of other scripts banned when the script
-    /// is locked, and those that write a placeholder mark `text` lacks
-    /// (`PlaceholderGuard`).
-    public func sampler(target: Head, language: Language, text: String) -> Sampler {
+    /// The names in `text` that a translation from `source` through
+    /// `target` keeps as written (`ScriptLock.names`), weighed by the
+    /// translation memory it would show examples from.
+    func names(in text: String, from source: Language?, target: Head) -> [String] {
+        ScriptLock.names(in: text, keptBy: source.flatMap { exampleMemory(from: $0, target: target) })
+    }
+
+    /// The sampler for translating `text` (from `source`, when known) into
+    /// `language` through `target`: with the tokens of other scripts
+    /// banned when the script is locked, but for those that spell the
+    /// text's names (`names(in:from:target:)`), and those that write a
+    /// placeholder mark `text` lacks (`PlaceholderGuard`).
+    public func sampler(target: Head, language: Language, text: String, from source: Language? = nil) -> Sampler {
         var sampling = sampling
         if sampling.noRepeatNgram == nil { sampling.noRepeatNgram = target.info.noRepeatNgram ?? 0 }
         if sampling.repeatPenalty == nil { sampling.repeatPenalty = target.info.repeatPenalty ?? 1 }
@@ -182,7 +190,7 @@ public final class Translator {
         if sampling.copyBias == nil { sampling.copyBias = target.info.copyBias ?? 0 }
         var banned = PlaceholderGuard.bannedTokens(target, for: text)
         if let script = ScriptLock.script(mode: scriptLock, head: target, target: language) {
-            banned = banned.union(target.bannedTokens(keeping: script, translating: text))
+            banned = banned.union(target.bannedTokens(keeping: script, names: names(in: text, from: source, target: target)))
         }
         return Sampler(banned: banned, sampling: sampling)
     }

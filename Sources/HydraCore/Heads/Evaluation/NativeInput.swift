@@ -43,7 +43,7 @@ public enum NativeInput {
         let model = translator.hydra
         let prompt = try TranslationPrompt(source: from, target: to, answeredBy: head)
         let plan = try translator.plan(text, prompt: prompt, source: model.native, target: head)
-        let sampler = translator.sampler(target: head, language: to, text: text)
+        let sampler = translator.sampler(target: head, language: to, text: text, from: from)
         var answer = plan.answer
         var ids: [Int32] = []
         var out = ""
