@@ -132,6 +132,13 @@ struct ScriptLockTests {
         for id in spelling.copyable.ids where ScriptSpelling.isWordByte(tt.tokenizer.piece(id).first ?? 0x20) {
             #expect(!spelling.allows(id, after: cyrillic), "'\(piece(id))' after среды")
         }
+        // The same after a word longer than any name (a walk keeps only its end).
+        let long = walk(" тоташтырылмаганлыкларыбыздан")
+        #expect(long.cut)
+        for id in spelling.copyable.ids where ScriptSpelling.isWordByte(tt.tokenizer.piece(id).first ?? 0x20) {
+            #expect(!spelling.allows(id, after: long), "'\(piece(id))' after a long word")
+        }
+        #expect(walk(" MATE", from: long).open.isEmpty)
         // Outside names, Cyrillic words, digits and punctuation are free.
         for id in ids(" 2100, бүген «яхшы»!") { #expect(spelling.allows(id, after: warzone)) }
         // Byte pieces spell Cyrillic letters ("а": D0 B0), and a name's

@@ -22,6 +22,10 @@ struct ScriptSpelling {
     let copyable: TokenMask
     let script: Script
     let head: Head
+    /// The most bytes of the last word a walk keeps: where a name may
+    /// have begun (the longest name back), the byte before it, and a
+    /// character's bytes.
+    private let kept: Int
 
     /// The rule for translating a text with `names` (`ScriptLock.names`)
     /// into `script` through `head`.
@@ -32,6 +36,7 @@ struct ScriptSpelling {
             : TokenMask(ScriptLock.copyable(head.tokenizer, among: head.bannedTokens(keeping: script), names: foreign))
         self.script = script
         self.head = head
+        kept = (self.names.map(\.count).max() ?? 0) + 4
     }
 
     /// Whether `token` may come after the answer `walk` stands at: an end
@@ -65,7 +70,7 @@ struct ScriptSpelling {
             ? (walk.word + piece, walk.word.count)
             : (Array(piece[(piece.lastIndex(where: Self.isSpace)! + 1)...]), 0)
         guard let foreign = firstForeignLetter(word, from: pieceStart) else { return true }
-        return Self.starts(of: word).contains { $0 <= foreign && fits(word[$0...], finished: false) }
+        return Self.starts(of: word, cut: space == nil && walk.cut).contains { $0 <= foreign && fits(word[$0...], finished: false) }
     }
 
     /// Where the answer stands once `token` is written after `walk`.
@@ -77,11 +82,16 @@ struct ScriptSpelling {
             next.word = Array(piece[(space + 1)...])
         } else {
             next.word = walk.word + piece
+            next.cut = walk.cut
+        }
+        if next.word.count > kept {
+            next.word.removeFirst(next.word.count - kept)
+            next.cut = true
         }
         let word = next.word
         next.need = UTF8Guard.need(after: word)
         // Open: a name begun and not finished (no name ends here).
-        let starts = Self.starts(of: word)
+        let starts = Self.starts(of: word, cut: next.cut)
         if !starts.contains(where: { s in names.contains { $0[...] == word[s...] } }) {
             next.open = starts.filter { s in
                 let begun = word[s...]
@@ -137,10 +147,11 @@ struct ScriptSpelling {
         }
     }
 
-    /// Where a word may begin in `word`: at its start, and after each
-    /// byte that is no letter or digit ("(VLC", "--F10").
-    static func starts(of word: [UInt8]) -> [Int] {
-        word.indices.filter { $0 == 0 || !isWordByte(word[$0 - 1]) }
+    /// Where a word may begin in `word`: at its start (unless `cut`: its
+    /// beginning was let go), and after each byte that is no letter or
+    /// digit ("(VLC", "--F10").
+    static func starts(of word: [UInt8], cut: Bool = false) -> [Int] {
+        word.indices.filter { $0 == 0 ? !cut : !isWordByte(word[$0 - 1]) }
     }
 
     /// ASCII letters and digits, and every byte of a non-ASCII character
@@ -156,8 +167,11 @@ struct ScriptSpelling {
 /// where in it a name has begun and is not finished, and how many bytes
 /// its last character still needs.
 struct SpellingWalk: Equatable {
-    /// The answer's bytes since its last space or line break.
+    /// The answer's bytes since its last space or line break (the last
+    /// `ScriptSpelling.kept` of them).
     var word: [UInt8] = []
+    /// Whether `word` lost its beginning to that limit.
+    var cut = false
     /// The indices of `word` where an unfinished name begins.
     var open: [Int] = []
     /// The continuation bytes `word`'s last character still needs.
