@@ -153,13 +153,4 @@ extension Head {
     public func bannedTokens(keeping script: Script) -> TokenMask {
         maskCache.mask("script \(script)") { ScriptLock.bannedTokens(tokenizer, keeping: script) }
     }
-
-    /// The tokens this head may not write in a translation into `script`
-    /// of a text with `names` (`ScriptLock.names`): those of other
-    /// scripts, except those that spell the names.
-    public func bannedTokens(keeping script: Script, names: [String]) -> TokenMask {
-        var banned = bannedTokens(keeping: script)
-        for id in ScriptLock.copyable(tokenizer, among: banned, names: names) { banned.remove(id) }
-        return banned
-    }
 }

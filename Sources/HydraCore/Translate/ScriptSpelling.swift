@@ -132,18 +132,9 @@ struct ScriptSpelling {
     /// after `from`, if any.
     private func firstForeignLetter(_ word: [UInt8], from: Int) -> Int? {
         (from..<word.count).first { i in
-            ScriptLock.hasForeignLetter(Array(word[i..<min(i + Self.characterLength(word[i]), word.count)]), keeping: script)
-        }
-    }
-
-    /// The length of the UTF-8 character that begins with `byte` (1 for
-    /// a byte that begins none).
-    private static func characterLength(_ byte: UInt8) -> Int {
-        switch byte {
-        case 0xC2...0xDF: return 2
-        case 0xE0...0xEF: return 3
-        case 0xF0...0xF4: return 4
-        default: return 1
+            // The character that begins at i (a byte that begins none: itself).
+            let length = UTF8Guard.need(after: [word[i]]) + 1
+            return ScriptLock.hasForeignLetter(Array(word[i..<min(i + length, word.count)]), keeping: script)
         }
     }
 

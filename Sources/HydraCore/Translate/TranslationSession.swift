@@ -101,7 +101,7 @@ public final class TranslationSession {
     public static func start(_ translator: Translator, paragraph: String, from source: Language, to target: Language,
                              emit: (String) -> Bool) throws -> TranslationSession {
         let (sh, th) = try translator.heads(from: source, to: target)
-        let sampler = translator.sampler(target: th, language: target, text: paragraph, from: source)
+        let (sampler, spelling) = translator.decoding(target: th, language: target, text: paragraph, from: source)
         let plan = try translator.plan(paragraph, prompt: TranslationPrompt(source: source, target: target, answeredBy: th),
                                        source: sh, target: th, memory: translator.exampleMemory(from: source, target: th),
                                        examples: sampler.sampling.examples ?? 0)
@@ -112,8 +112,7 @@ public final class TranslationSession {
         let sampling = sampler.sampling
         session.copyBias = sampling.copyBias ?? 0
         session.lexicon = try translator.lexiconLock(for: th, sampling: sampling)
-        session.spelling = ScriptLock.script(mode: translator.scriptLock, head: th, target: target)
-            .map { ScriptSpelling(names: translator.names(in: paragraph, from: source, target: th), script: $0, head: th) }
+        session.spelling = spelling
         session.leastCharacters = Int((Double(sampling.minLength ?? 0) * Double(Self.counted(paragraph.utf8))).rounded(.up))
         if session.leastCharacters > 0 && !paragraph.contains(where: \.isNewline) {
             session.lineBreaks = th.tokens(writing: [0x0A])

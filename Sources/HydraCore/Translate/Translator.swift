@@ -158,19 +158,21 @@ public final class Translator {
         return target.vocabulary.id(of: marker) == nil ? [marker] : []
     }
 
-    /// The names in `text` that a translation from `source` through
-    /// `target` keeps as written (`ScriptLock.names`), weighed by the
-    /// translation memory it would show examples from.
-    func names(in text: String, from source: Language?, target: Head) -> [String] {
-        ScriptLock.names(in: text, keptBy: source.flatMap { exampleMemory(from: $0, target: target) })
+    /// The sampler for translating `text` (from `source`, when known) into
+    /// `language` through `target` (`decoding`).
+    public func sampler(target: Head, language: Language, text: String, from source: Language? = nil) -> Sampler {
+        decoding(target: target, language: language, text: text, from: source).sampler
     }
 
     /// The sampler for translating `text` (from `source`, when known) into
-    /// `language` through `target`: with the tokens of other scripts
-    /// banned when the script is locked, but for those that spell the
-    /// text's names (`names(in:from:target:)`), and those that write a
-    /// placeholder mark `text` lacks (`PlaceholderGuard`).
-    public func sampler(target: Head, language: Language, text: String, from source: Language? = nil) -> Sampler {
+    /// `language` through `target`, with the tokens that write a
+    /// placeholder mark `text` lacks banned (`PlaceholderGuard`); when the
+    /// script is locked, those of other scripts too, but for those that
+    /// spell the text's names (`ScriptLock.names`, weighed by the memory
+    /// the examples come from), and the rule that keeps them to spelling
+    /// those names (`ScriptSpelling`).
+    func decoding(target: Head, language: Language, text: String,
+                  from source: Language? = nil) -> (sampler: Sampler, spelling: ScriptSpelling?) {
         var sampling = sampling
         if sampling.noRepeatNgram == nil { sampling.noRepeatNgram = target.info.noRepeatNgram ?? 0 }
         if sampling.repeatPenalty == nil { sampling.repeatPenalty = target.info.repeatPenalty ?? 1 }
@@ -189,10 +191,16 @@ public final class Translator {
         if sampling.minLength == nil { sampling.minLength = target.info.minLength ?? 0 }
         if sampling.copyBias == nil { sampling.copyBias = target.info.copyBias ?? 0 }
         var banned = PlaceholderGuard.bannedTokens(target, for: text)
+        var spelling: ScriptSpelling?
         if let script = ScriptLock.script(mode: scriptLock, head: target, target: language) {
-            banned = banned.union(target.bannedTokens(keeping: script, names: names(in: text, from: source, target: target)))
+            let names = ScriptLock.names(in: text, keptBy: source.flatMap { exampleMemory(from: $0, target: target) })
+            let rule = ScriptSpelling(names: names, script: script, head: target)
+            var locked = target.bannedTokens(keeping: script)
+            for id in rule.copyable.ids { locked.remove(id) }
+            banned = banned.union(locked)
+            spelling = rule
         }
-        return Sampler(banned: banned, sampling: sampling)
+        return (Sampler(banned: banned, sampling: sampling), spelling)
     }
 
     /// What translating one paragraph needs before decoding: the prompt,
