@@ -541,18 +541,14 @@ void hydra_dot4_q4_K_x8_avx2(int64_t n, const void *vw, const void *vx, size_t x
 // same exact ones as hydra_dot8_q4_K_x8_avx2's, and so are the float steps:
 // the same bits.
 
-// Each block requests the one R8_PREFETCH blocks ahead: one core's stream
-// is more than the hardware prefetcher keeps up with. Without VNNI (AVX2
-// only) into L2 rather than L1, where the requests compete with the
-// block's own loads: on a 2-core AVX2-only AMD EPYC (Zen 4) eight rows
-// stream from memory at 24-26 GB/s so, 21 unrequested, 16-17 into L1.
-// With VNNI (AVX-512), into L1 as measured before.
+// Each block requests the one R8_PREFETCH blocks ahead, into L2: one
+// core's stream is more than the hardware prefetcher keeps up with, and
+// requests into L1 compete with the block's own loads. On 2-core AMD EPYC
+// (Zen 4) machines, eight rows stream from memory at 24-26 GB/s
+// against 21 unrequested and 16-17 into L1 (AVX2 only), and at 21-23 GB/s
+// against 21 unrequested and 14-15 into L1 (AVX-512 with VNNI).
 enum { R8_PREFETCH = 12 };
-#if defined(__AVX512VNNI__) || defined(__AVXVNNI__)
-#define R8_PREFETCH_HINT _MM_HINT_T0
-#else
 #define R8_PREFETCH_HINT _MM_HINT_T1
-#endif
 
 /// Eight rows kept repacked by `nt` tokens (`x_stride` bytes apart), each
 /// token with the arithmetic of one alone: each 32-byte row of values split
