@@ -64,6 +64,26 @@ struct SamplingTests {
         }
     }
 
+    @Test("where no allowed token has a finite logit, the pick is still an allowed token, greedy or drawn")
+    func allowedWithoutFiniteLogits() {
+        // Token 2, the only one allowed, has a logit of -inf; the others are
+        // refused (a continuation byte the spelling rule refuses, say).
+        let logits: [Float] = [1, 2, -.infinity, 3, 0.5]
+        logits.withUnsafeBufferPointer { l in
+            for temp: Float in [0, 0.8] {
+                for k in [0, 2] {
+                    let s = Self.sampler(temp: temp, k: k, banned: [4])
+                    #expect(s.pick(l, after: [], allowed: { $0 == 2 }) == 2, "temp \(temp), top-k \(k)")
+                    // Nothing allowed at all: whatever comes back is not banned.
+                    #expect(s.pick(l, after: [], allowed: { _ in false }) != 4)
+                }
+            }
+            // Every logit -inf: a draw is as greedy decoding, never a banned token.
+            let none = [Float](repeating: -.infinity, count: 5)
+            none.withUnsafeBufferPointer { #expect(Self.sampler(temp: 0.8, k: 3, banned: [0]).pick($0) == 1) }
+        }
+    }
+
     @Test("--repeat-penalty divides a recent token's positive logit and multiplies a negative one, as llama.cpp's")
     func repeatPenalty() {
         var s = Sampling()

@@ -36,6 +36,8 @@ struct ScriptLockTests {
         #expect(!foreign("ә"))                          // Tatar letter: Cyrillic
         #expect(foreign("é"))                           // Latin-1 letter
         #expect(!foreign("\u{301}"))                     // a combining mark alone: Inherited
+        #expect(foreign("\u{FFFD}") && foreign("\u{FFFD}", .latin))  // the replacement character: no script's
+        #expect(ScriptLock.hasForeignLetter([0x22, 0xEF, 0xBF, 0xBD], keeping: .cyrillic))  // "\"" + U+FFFD as bytes
         #expect(foreign("кот", .latin))
         #expect(!foreign("cat", .latin))
         // Bytes that are not a whole character are neutral; ASCII bytes are characters.

@@ -232,6 +232,15 @@ public final class Sampler {
         if let allowed {
             for i in masked.indices where masked[i] > -.infinity && !allowed(Int32(i)) { masked[i] = -.infinity }
         }
+        if !masked.contains(where: { $0 > -.infinity }),
+           let first = masked.indices.first(where: { i in
+               let id = Int32(i)
+               return !banned.contains(id) && !repeats.contains(id) && allowed?(id) ?? true
+           }) {
+            // No token left has a finite logit: the first that is still
+            // allowed, never one that is not.
+            return Int32(first)
+        }
         return masked.withUnsafeBufferPointer { pick($0) }
     }
 
@@ -292,7 +301,8 @@ public final class Sampler {
 
     private func draw(_ logits: UnsafeBufferPointer<Float>) -> Int32 {
         var ids = top(logits, sampling.topK)
-        guard let first = ids.first else { return greedy(logits) }
+        // Nothing left to draw from (every logit -inf): as greedy decoding.
+        guard let first = ids.first, logits[Int(first)] > -.infinity else { return greedy(logits) }
         // Top-p on the untempered distribution of what is left.
         let maxLogit = logits[Int(first)]
         var p = ids.map { Double(Foundation.exp(logits[Int($0)] - maxLogit)) }

@@ -52,6 +52,8 @@ public enum ScriptLock {
     /// continuation byte: a byte token, or a byte-level BPE token that
     /// splits a character) are neutral, so the target script's letters can
     /// still be spelled byte by byte; ASCII bytes are whole characters.
+    /// The replacement character (U+FFFD, text lost to a decoder, which
+    /// vocabularies learn from such text) counts as foreign to every script.
     static func hasForeignLetter(_ bytes: [UInt8], keeping script: Script) -> Bool {
         var i = 0
         let n = bytes.count
@@ -69,7 +71,7 @@ public enum ScriptLock {
                 continue
             }
             let s = Script.of(scalar)
-            if !s.isNeutral && s != script { return true }
+            if (!s.isNeutral && s != script) || scalar == "\u{FFFD}" { return true }
             i += length
         }
         return false

@@ -292,9 +292,10 @@ public final class TranslationSession {
             return pick { free($0) && spelled($0) && lexicon.advanced(endingWordOf: walk, by: $0) != nil }
         }
         var next = choose { spelling?.allows($0, after: spelled) ?? true }
-        if let spelling, !spelling.allows(next, after: spelled) {
+        if let spelling, !(free(next) && spelling.allows(next, after: spelled)) {
             // Every token the spelling allows is ruled out otherwise (a
-            // repeat, a placeholder): it gives way.
+            // repeat, a placeholder, a byte that breaks the character
+            // begun): it gives way.
             next = choose { _ in true }
         }
         candidate.made.append(next)
