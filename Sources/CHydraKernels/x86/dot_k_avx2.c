@@ -545,7 +545,7 @@ void hydra_dot4_q4_K_x8_avx2(int64_t n, const void *vw, const void *vx, size_t x
 // core's stream is more than the hardware prefetcher keeps up with, and
 // requests into L1 compete with the block's own loads. On 2-core AMD EPYC
 // (Zen 4) machines, eight rows stream from memory at 24-26 GB/s
-// against 21 unrequested and 16-17 into L1 (AVX2 only), and at 21-23 GB/s
+// against 21 unrequested and 16-17 into L1 (AVX2 only), and at 19-23 GB/s
 // against 21 unrequested and 14-15 into L1 (AVX-512 with VNNI).
 enum { R8_PREFETCH = 12 };
 #define R8_PREFETCH_HINT _MM_HINT_T1
