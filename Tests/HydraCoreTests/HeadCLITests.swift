@@ -35,6 +35,20 @@ struct HeadCLITests {
             #expect(inspect.stdout.contains(field), "\(field) in \(inspect.stdout)")
         }
 
+        // Installed as PREFIX/bin/hydra (scripts/install.sh), it finds the
+        // heads in PREFIX/share/hydra/heads, with no checkout above it.
+        let prefix = temporaryPath("heads-prefix")
+        defer { try? FileManager.default.removeItem(atPath: prefix) }
+        for sub in ["bin", "share/hydra/heads", "data"] {
+            try FileManager.default.createDirectory(atPath: prefix + "/" + sub, withIntermediateDirectories: true)
+        }
+        try FileManager.default.copyItem(atPath: CLI.binary, toPath: prefix + "/bin/hydra")
+        try FileManager.default.copyItem(atPath: dir + "/smol-ru.gguf", toPath: prefix + "/share/hydra/heads/smol-ru.gguf")
+        let installed = try runProgram(prefix + "/bin/hydra", ["heads", "list"], env: ["XDG_DATA_HOME": prefix + "/data"])
+        #expect(installed.status == 0, "\(installed.stderr)")
+        #expect(installed.stdout.contains("smol-ru") && installed.stdout.contains(prefix + "/share/hydra/heads"),
+                "\(installed.stdout)")
+
         let missing = try CLI.run(["heads", "inspect", "no-such-head"], env: env)
         #expect(missing.status != 0)
         #expect(missing.stderr.contains("no head file or installed head named 'no-such-head'"), "\(missing.stderr)")

@@ -2,7 +2,8 @@ import Foundation
 
 /// The head files installed on this machine: `*.gguf` head files in
 /// $HYDRA_HEADS (colon-separated directories), ~/.local/share/hydra/heads,
-/// and the `heads/` directory shipped with hydra.
+/// PREFIX/share/hydra/heads beside an installed PREFIX/bin/hydra, and the
+/// `heads/` directory shipped with hydra.
 public struct HeadCatalog: Sendable {
     /// One installed head, described by its metadata (tables not loaded).
     public struct Entry: Sendable {
@@ -21,7 +22,9 @@ public struct HeadCatalog: Sendable {
     }
 
     /// $HYDRA_HEADS, ~/.local/share/hydra/heads (or $XDG_DATA_HOME/hydra/heads),
-    /// `heads/` of each converted model directory opened by `--model`, and the `heads/` folder of the hydra checkout the program runs from.
+    /// `heads/` of each converted model directory opened by `--model`,
+    /// PREFIX/share/hydra/heads of an installed PREFIX/bin/hydra, and the
+    /// `heads/` folder of the hydra checkout the program runs from.
     public static func defaultDirectories() -> [String] {
         let env = ProcessInfo.processInfo.environment
         var dirs: [String] = []
@@ -32,8 +35,20 @@ public struct HeadCatalog: Sendable {
         dirs.append(data + "/hydra/heads")
         // heads/ beside the converted models opened by this process.
         dirs += ConvertedModels.headDirectories
+        let executable = URL(fileURLWithPath: CommandLine.arguments.first ?? "").resolvingSymlinksInPath()
+        if let installed = installedDirectory(executable: executable) { dirs.append(installed) }
         if let shipped = shippedDirectory() { dirs.append(shipped) }
         return dirs
+    }
+
+    /// PREFIX/share/hydra/heads for an executable installed as
+    /// PREFIX/bin/hydra (`scripts/install.sh` puts the shipped heads
+    /// there), if there is one.
+    static func installedDirectory(executable: URL) -> String? {
+        let heads = executable.deletingLastPathComponent().deletingLastPathComponent()
+            .appendingPathComponent("share/hydra/heads").path
+        var isDirectory: ObjCBool = false
+        return FileManager.default.fileExists(atPath: heads, isDirectory: &isDirectory) && isDirectory.boolValue ? heads : nil
     }
 
     /// The `heads/` directory beside Package.swift above the running
