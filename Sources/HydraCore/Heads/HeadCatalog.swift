@@ -35,10 +35,19 @@ public struct HeadCatalog: Sendable {
         dirs.append(data + "/hydra/heads")
         // heads/ beside the converted models opened by this process.
         dirs += ConvertedModels.headDirectories
-        let executable = URL(fileURLWithPath: CommandLine.arguments.first ?? "").resolvingSymlinksInPath()
         if let installed = installedDirectory(executable: executable) { dirs.append(installed) }
         if let shipped = shippedDirectory() { dirs.append(shipped) }
         return dirs
+    }
+
+    /// The running executable, symbolic links resolved: /proc/self/exe
+    /// where there is one (a program started from $PATH has no directory
+    /// in its argv[0]), else argv[0].
+    static var executable: URL {
+        if let path = try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe") {
+            return URL(fileURLWithPath: path)
+        }
+        return URL(fileURLWithPath: CommandLine.arguments.first ?? "").resolvingSymlinksInPath()
     }
 
     /// PREFIX/share/hydra/heads for an executable installed as
@@ -54,8 +63,7 @@ public struct HeadCatalog: Sendable {
     /// The `heads/` directory beside Package.swift above the running
     /// executable (e.g. .build/release/hydra → heads/), if there is one.
     static func shippedDirectory() -> String? {
-        var url = URL(fileURLWithPath: CommandLine.arguments.first ?? "").resolvingSymlinksInPath()
-            .deletingLastPathComponent()
+        var url = executable.deletingLastPathComponent()
         let fm = FileManager.default
         for _ in 0..<6 {
             if fm.fileExists(atPath: url.appendingPathComponent("Package.swift").path) {
