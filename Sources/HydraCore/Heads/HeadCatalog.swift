@@ -35,8 +35,9 @@ public struct HeadCatalog: Sendable {
         dirs.append(data + "/hydra/heads")
         // heads/ beside the converted models opened by this process.
         dirs += ConvertedModels.headDirectories
-        if let installed = installedDirectory(executable: executable) { dirs.append(installed) }
-        if let shipped = shippedDirectory() { dirs.append(shipped) }
+        let running = executable
+        if let installed = installedDirectory(executable: running) { dirs.append(installed) }
+        if let shipped = shippedDirectory(executable: running) { dirs.append(shipped) }
         return dirs
     }
 
@@ -60,9 +61,9 @@ public struct HeadCatalog: Sendable {
         return FileManager.default.fileExists(atPath: heads, isDirectory: &isDirectory) && isDirectory.boolValue ? heads : nil
     }
 
-    /// The `heads/` directory beside Package.swift above the running
-    /// executable (e.g. .build/release/hydra → heads/), if there is one.
-    static func shippedDirectory() -> String? {
+    /// The `heads/` directory beside Package.swift above `executable`
+    /// (e.g. .build/release/hydra → heads/), if there is one.
+    static func shippedDirectory(executable: URL) -> String? {
         var url = executable.deletingLastPathComponent()
         let fm = FileManager.default
         for _ in 0..<6 {
